@@ -1,0 +1,44 @@
+import type { ContextInit, ContextUpdate, OperationalState, StoredContext } from '../types.js';
+
+/** A fresh `__operational__` record. */
+export function newOperational(mainExecutionId: string, signals: string[] = []): OperationalState {
+  return { signals: [...signals], nodes: {}, llm_calls: 0, tool_calls: 0, errors: 0, main_execution_id: mainExecutionId };
+}
+
+/** Builds the stored shape of a new context. */
+export function contextFromInit(init: ContextInit): StoredContext {
+  const ctx: StoredContext = {};
+  for (const [field, history] of Object.entries(init.fields)) ctx[field] = [...history];
+  ctx.__operational__ = newOperational(init.mainExecutionId, init.signals);
+  if (init.parent) ctx.__parent__ = structuredClone(init.parent);
+  return ctx;
+}
+
+/**
+ * Applies an update to a context in place. Shared by every backend that folds updates in memory,
+ * so they agree on the semantics: appends keep order, counters add.
+ */
+export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
+  if (update.fields) {
+    for (const [field, values] of Object.entries(update.fields)) {
+      const current = ctx[field];
+      if (Array.isArray(current)) for (const v of values) current.push(v);
+      else ctx[field] = [...values];
+    }
+  }
+  const op = ctx.__operational__;
+  if (!op) return;
+  if (update.signals) for (const s of update.signals) op.signals.push(s);
+  if (update.nodes) for (const [name, n] of Object.entries(update.nodes)) op.nodes[name] = (op.nodes[name] ?? 0) + n;
+  if (update.counters) for (const [k, n] of Object.entries(update.counters)) op[k] = ((op[k] as number) ?? 0) + (n ?? 0);
+}
+
+/** True when an update changes nothing. */
+export function isEmptyUpdate(u: ContextUpdate): boolean {
+  return (
+    (!u.fields || Object.keys(u.fields).length === 0) &&
+    (!u.signals || u.signals.length === 0) &&
+    (!u.nodes || Object.keys(u.nodes).length === 0) &&
+    (!u.counters || Object.keys(u.counters).length === 0)
+  );
+}

@@ -1,0 +1,224 @@
+import type {
+  Backends,
+  ContextBackend,
+  ContextInit,
+  ContextSchema,
+  ContextSchemaBackend,
+  ContextUpdate,
+  ConversationHistoryBackend,
+  ConversationMessage,
+  Identities,
+  IdentityBackend,
+  NodeConfig,
+  StoredContext,
+  TelemetryBackend,
+  TelemetryEvent,
+  Workflow,
+  WorkflowBackend,
+  WorkflowsRegistry,
+} from '../types.js';
+import { applyUpdate, contextFromInit } from './apply-update.js';
+import { MemoryStore, type RecordStore, type StoreFactory } from './store.js';
+
+/** Contexts in a record store (a Map by default). */
+export class InMemoryContextBackend implements ContextBackend {
+  constructor(protected readonly contexts: RecordStore<StoredContext> = new MemoryStore()) {}
+
+  async createContext(executionId: string, init: ContextInit): Promise<void> {
+    this.contexts.set(executionId, contextFromInit(init));
+  }
+  async getContext(executionId: string): Promise<StoredContext> {
+    const ctx = this.contexts.get(executionId);
+    return ctx ? structuredClone(ctx) : {};
+  }
+  async readContext(executionId: string): Promise<StoredContext> {
+    return this.contexts.get(executionId) ?? {};
+  }
+  async updateContext(executionId: string, update: ContextUpdate): Promise<void> {
+    const ctx = this.contexts.get(executionId);
+    if (!ctx) throw new Error(`no context stored for execution '${executionId}'`);
+    // Values are cloned on the way in so that a caller mutating its objects cannot change history.
+    applyUpdate(ctx, update.fields ? { ...update, fields: structuredClone(update.fields) } : update);
+    this.contexts.set(executionId, ctx);
+  }
+  async listContexts(): Promise<string[]> {
+    return this.contexts.keys();
+  }
+}
+
+/** Workflow registries in a record store. */
+export class InMemoryWorkflowBackend implements WorkflowBackend {
+  constructor(
+    protected readonly registries: RecordStore<WorkflowsRegistry> = new MemoryStore(),
+    protected readonly current: RecordStore<string> = new MemoryStore(),
+  ) {}
+
+  async saveWorkflowsRegistry(executionId: string, registry: WorkflowsRegistry): Promise<void> {
+    this.registries.set(executionId, structuredClone(registry));
+  }
+  async getWorkflowsRegistry(executionId: string): Promise<WorkflowsRegistry | null> {
+    return this.registries.get(executionId) ?? null;
+  }
+  async saveCurrentWorkflowName(executionId: string, name: string): Promise<void> {
+    this.current.set(executionId, name);
+  }
+  async getCurrentWorkflowName(executionId: string): Promise<string | null> {
+    return this.current.get(executionId) ?? null;
+  }
+  async putWorkflow(executionId: string, name: string, workflow: Workflow): Promise<void> {
+    // Copy-on-write: readers holding the previous registry object never see a half-changed one.
+    const reg = { ...(this.registries.get(executionId) ?? {}) };
+    reg[name] = structuredClone(workflow);
+    this.registries.set(executionId, reg);
+  }
+  async putNode(executionId: string, workflowName: string, nodeName: string, node: NodeConfig): Promise<void> {
+    const reg = { ...(this.registries.get(executionId) ?? {}) };
+    reg[workflowName] = { ...(reg[workflowName] ?? {}), [nodeName]: structuredClone(node) };
+    this.registries.set(executionId, reg);
+  }
+  async deleteWorkflow(executionId: string, name: string): Promise<boolean> {
+    const reg = this.registries.get(executionId);
+    if (!reg || !(name in reg)) return false;
+    const { [name]: _removed, ...rest } = reg;
+    this.registries.set(executionId, rest);
+    return true;
+  }
+  async deleteNode(executionId: string, workflowName: string, nodeName: string): Promise<boolean> {
+    const reg = this.registries.get(executionId);
+    const wf = reg?.[workflowName];
+    if (!reg || !wf || !(nodeName in wf)) return false;
+    const { [nodeName]: _removed, ...rest } = wf;
+    this.registries.set(executionId, { ...reg, [workflowName]: rest });
+    return true;
+  }
+}
+
+/** Telemetry events in a record store. */
+export class InMemoryTelemetryBackend implements TelemetryBackend {
+  constructor(protected readonly events: RecordStore<TelemetryEvent[]> = new MemoryStore()) {}
+  async logEvent(executionId: string, eventType: string, data: Record<string, unknown> = {}): Promise<void> {
+    let list = this.events.get(executionId);
+    if (!list) this.events.set(executionId, (list = []));
+    list.push({ ...data, event_type: eventType, timestamp: new Date().toISOString() });
+    this.events.set(executionId, list);
+  }
+  async getEvents(executionId: string): Promise<TelemetryEvent[]> {
+    return [...(this.events.get(executionId) ?? [])];
+  }
+}
+
+/** Conversation histories in a record store. */
+export class InMemoryConversationHistoryBackend implements ConversationHistoryBackend {
+  constructor(protected readonly histories: RecordStore<ConversationMessage[]> = new MemoryStore()) {}
+  async getConversationHistory(key: string): Promise<ConversationMessage[]> {
+    return structuredClone(this.histories.get(key) ?? []);
+  }
+  async appendToConversationHistory(key: string, entry: ConversationMessage): Promise<void> {
+    let list = this.histories.get(key);
+    if (!list) this.histories.set(key, (list = []));
+    list.push(structuredClone(entry));
+    this.histories.set(key, list);
+  }
+  async saveConversationHistory(key: string, history: ConversationMessage[]): Promise<void> {
+    this.histories.set(key, structuredClone(history));
+  }
+  async deleteConversationHistory(key: string): Promise<void> {
+    this.histories.delete(key);
+  }
+}
+
+/** Context schemas in a record store. */
+export class InMemoryContextSchemaBackend implements ContextSchemaBackend {
+  constructor(protected readonly schemas: RecordStore<ContextSchema> = new MemoryStore()) {}
+  async saveContextSchema(executionId: string, schema: ContextSchema): Promise<void> {
+    this.schemas.set(executionId, structuredClone(schema));
+  }
+  async getContextSchema(executionId: string): Promise<ContextSchema | null> {
+    const s = this.schemas.get(executionId);
+    return s ? structuredClone(s) : null;
+  }
+  async putContextSchemaField(executionId: string, field: string, definition: Record<string, unknown>): Promise<void> {
+    this.schemas.set(executionId, { ...(this.schemas.get(executionId) ?? {}), [field]: structuredClone(definition) });
+  }
+  async deleteContextSchemaField(executionId: string, field: string): Promise<boolean> {
+    const s = this.schemas.get(executionId);
+    if (!s || !(field in s)) return false;
+    const { [field]: _removed, ...rest } = s;
+    this.schemas.set(executionId, rest);
+    return true;
+  }
+  async deleteContextSchema(executionId: string): Promise<boolean> {
+    return this.schemas.delete(executionId);
+  }
+}
+
+/** Identities in a record store. */
+export class InMemoryIdentityBackend implements IdentityBackend {
+  constructor(protected readonly identities: RecordStore<Identities> = new MemoryStore()) {}
+  async saveIdentities(executionId: string, identities: Identities): Promise<void> {
+    this.identities.set(executionId, { ...identities });
+  }
+  async getIdentities(executionId: string): Promise<Identities | null> {
+    const i = this.identities.get(executionId);
+    return i ? { ...i } : null;
+  }
+  async getIdentity(executionId: string, name: string): Promise<string | null> {
+    return this.identities.get(executionId)?.[name] ?? null;
+  }
+  async putIdentity(executionId: string, name: string, systemPrompt: string): Promise<void> {
+    this.identities.set(executionId, { ...(this.identities.get(executionId) ?? {}), [name]: systemPrompt });
+  }
+  async deleteIdentity(executionId: string, name: string): Promise<boolean> {
+    const i = this.identities.get(executionId);
+    if (!i || !(name in i)) return false;
+    const { [name]: _removed, ...rest } = i;
+    this.identities.set(executionId, rest);
+    return true;
+  }
+  async deleteIdentities(executionId: string): Promise<boolean> {
+    return this.identities.delete(executionId);
+  }
+}
+
+/** The simple backends, with `cleanupAll()` to drop every stored thing. */
+export interface SimpleBackends extends Backends {
+  context: InMemoryContextBackend;
+  workflow: InMemoryWorkflowBackend;
+  telemetry: InMemoryTelemetryBackend;
+  conversationHistory: InMemoryConversationHistoryBackend;
+  contextSchema: InMemoryContextSchemaBackend;
+  identity: InMemoryIdentityBackend;
+  cleanupAll(): Promise<void>;
+}
+/** The backends `createInMemoryBackends` returns. */
+export type InMemoryBackends = SimpleBackends;
+
+/** Builds the six simple backends on stores from one factory. */
+export function createStoreBackends(store: StoreFactory): SimpleBackends {
+  const stores: RecordStore<unknown>[] = [];
+  const make = <T>(kind: string): RecordStore<T> => {
+    const s = store<T>(kind);
+    stores.push(s as RecordStore<unknown>);
+    return s;
+  };
+  return {
+    context: new InMemoryContextBackend(make('contexts')),
+    workflow: new InMemoryWorkflowBackend(make('workflows'), make('current_workflow')),
+    telemetry: new InMemoryTelemetryBackend(make('telemetry')),
+    conversationHistory: new InMemoryConversationHistoryBackend(make('conversations')),
+    contextSchema: new InMemoryContextSchemaBackend(make('context_schemas')),
+    identity: new InMemoryIdentityBackend(make('identities')),
+    async cleanupAll() {
+      for (const s of stores) s.clear();
+    },
+  };
+}
+
+/**
+ * Backends that keep everything in memory: for tests and development.
+ * @example
+ * const backends = createInMemoryBackends();
+ */
+export function createInMemoryBackends(): SimpleBackends {
+  return createStoreBackends(() => new MemoryStore());
+}

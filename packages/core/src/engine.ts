@@ -1,0 +1,334 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { NodeExecutionError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
+import { executeAgent } from './nodes/agent.js';
+import { executeChild } from './nodes/child.js';
+import { executeLlm } from './nodes/llm.js';
+import { executeRouter } from './nodes/router.js';
+import { executeTool } from './nodes/tool.js';
+import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool } from './nodes/types.js';
+import { startOutcome } from './nodes/types.js';
+import type {
+  Backends,
+  BroadcastSignalsCaller,
+  CallLlm,
+  NodeConfig,
+  NodeType,
+  StoredContext,
+  ToolEntry,
+  ToolsRegistry,
+  Workflow,
+} from './types.js';
+
+/** Options of {@link createAllNodes}. */
+export interface NodeOptions {
+  callLlm?: CallLlm;
+  toolsRegistry?: ToolsRegistry;
+}
+
+/** Extra engine options for runtimes (the AWS worker). */
+export interface EngineOptions extends NodeOptions {
+  /** Tools every tool node can use without registration (the `soe_*` built-ins). */
+  builtinTools?: Record<string, ToolEntry>;
+  /** Rethrow retryable errors instead of treating them as node failures (a queue will retry). */
+  propagateTransient?: boolean;
+  /** Makes child execution ids; deterministic runtimes derive them from the seed. */
+  newExecutionId?: (seed: string) => string;
+  /** Executors by node type (defaults to the built-in ones). */
+  executors?: Partial<Record<NodeType, NodeExecutor>>;
+}
+
+/** Node executors by node type, as returned by {@link createAllNodes}. Pass it to {@link broadcastSignals}. */
+export type Nodes = Record<NodeType, NodeExecutor> & { readonly engine: Engine };
+
+/** A triggered node of a workflow. */
+export interface TriggeredNode {
+  name: string;
+  config: NodeConfig;
+}
+
+/** How a runtime commits node outcomes and sends broadcasts. */
+export interface BroadcastSink {
+  /** Applies an outcome's effects (atomically, where the runtime can) and sends what it emits. */
+  commit(executionId: string, run: NodeRun, outcome: NodeOutcome): Promise<void>;
+}
+
+const builtinExecutors: Partial<Record<NodeType, NodeExecutor>> = { router: executeRouter, tool: executeTool, llm: executeLlm, agent: executeAgent, child: executeChild };
+
+/** Registers extra node executors (agent, child) so every engine created afterwards has them. */
+export function registerNodeExecutor(type: NodeType, executor: NodeExecutor): void {
+  builtinExecutors[type] = executor;
+}
+
+/** Checks and normalizes a registry entry (a function, or an entry with `fn`). */
+export function resolveToolEntry(name: string, raw: unknown, builtin = false): ResolvedTool {
+  if (typeof raw === 'function') return { name, fn: raw as ToolEntry['fn'], maxRetries: 0, processAccumulated: false, builtin };
+  if (typeof raw === 'object' && raw !== null && typeof (raw as ToolEntry).fn === 'function') {
+    const e = raw as ToolEntry;
+    if (e.maxRetries !== undefined && !(Number.isInteger(e.maxRetries) && e.maxRetries >= 0)) {
+      throw new ToolNodeConfigurationError(`tool '${name}': maxRetries must be a whole number of at least 0, got ${JSON.stringify(e.maxRetries)}`);
+    }
+    return { ...e, name, maxRetries: e.maxRetries ?? 0, processAccumulated: e.processAccumulated ?? false, builtin };
+  }
+  throw new ToolNodeConfigurationError(
+    `tool '${name}': a registry entry must be a function or an object with a function in 'fn', got ${raw === null ? 'null' : typeof raw}`,
+  );
+}
+
+/**
+ * The engine: backends, model, tools and the in-process broadcast caller. Node executors get its
+ * services; runtimes drive it through {@link processBroadcast}.
+ */
+export class Engine {
+  readonly backends: Backends;
+  readonly options: EngineOptions;
+  readonly services: NodeServices;
+  readonly executors: Record<string, NodeExecutor>;
+  private readonly userTools: Record<string, unknown>;
+  private readonly builtinTools: Record<string, ToolEntry>;
+  private readonly resolved = new Map<string, ResolvedTool>();
+
+  constructor(backends: Backends, opts: EngineOptions = {}) {
+    this.backends = backends;
+    this.options = opts;
+    this.userTools = opts.toolsRegistry ?? {};
+    this.builtinTools = opts.builtinTools ?? {};
+    this.executors = { ...builtinExecutors, ...(opts.executors ?? {}) } as Record<string, NodeExecutor>;
+    const telemetry = backends.telemetry;
+    this.services = {
+      backends,
+      callLlm: opts.callLlm,
+      resolveTool: (name) => this.resolveTool(name),
+      toolNames: () => [...new Set([...Object.keys(this.userTools), ...Object.keys(this.builtinTools)])],
+      newExecutionId: opts.newExecutionId ?? (() => randomUUID()),
+      propagateTransient: opts.propagateTransient ?? false,
+      telemetry: telemetry ? (id, type, data) => telemetry.logEvent(id, type, data).catch(() => undefined) : async () => undefined,
+    };
+  }
+
+  /** A tool by name: the user's registry first (a user tool may shadow a built-in), then the built-ins. */
+  resolveTool(name: string): ResolvedTool | undefined {
+    const hit = this.resolved.get(name);
+    if (hit) return hit;
+    let tool: ResolvedTool | undefined;
+    if (Object.hasOwn(this.userTools, name)) tool = resolveToolEntry(name, this.userTools[name]);
+    else if (Object.hasOwn(this.builtinTools, name)) tool = resolveToolEntry(name, this.builtinTools[name], true);
+    if (tool) this.resolved.set(name, tool);
+    return tool;
+  }
+}
+
+/** Reads the context for the engine (read-only, uncopied where the backend allows). */
+export function readContext(backends: Backends, executionId: string): Promise<StoredContext> {
+  return backends.context.readContext ? backends.context.readContext(executionId) : backends.context.getContext(executionId);
+}
+
+/** The nodes of a workflow that any of the signals triggers, in the order written. */
+export function triggeredNodes(workflow: Workflow, signals: readonly string[]): TriggeredNode[] {
+  const out: TriggeredNode[] = [];
+  for (const [name, config] of Object.entries(workflow)) {
+    const triggers = config.event_triggers;
+    if (Array.isArray(triggers) && triggers.some((t) => signals.includes(t))) out.push({ name, config });
+  }
+  return out;
+}
+
+/** Loads what a broadcast needs: the execution's context and current workflow. Throws for an unknown execution. */
+export async function loadExecution(backends: Backends, executionId: string): Promise<{ context: StoredContext; workflowName: string; workflow: Workflow }> {
+  const context = await readContext(backends, executionId);
+  if (!context || !context.__operational__) {
+    throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context with __operational__`);
+  }
+  const [registry, workflowName] = await Promise.all([
+    backends.workflow.getWorkflowsRegistry(executionId),
+    backends.workflow.getCurrentWorkflowName(executionId),
+  ]);
+  const workflow = workflowName ? registry?.[workflowName] : undefined;
+  if (!registry || !workflowName || !workflow) {
+    throw new OperationalValidationError(`execution '${executionId}' has no workflow '${workflowName ?? ''}' in its stored registry`);
+  }
+  return { context, workflowName, workflow };
+}
+
+/** Runs one node, turning a thrown error into a failed outcome (errors counted, the node named). */
+export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome> {
+  const type = run.node.node_type;
+  const executor = engine.executors[type];
+  engine.services.telemetry(run.executionId, 'node_execution', { node_name: run.nodeName, node_type: type, workflow_name: run.workflowName });
+  let outcome: NodeOutcome;
+  try {
+    if (!executor) throw new Error(`no executor for node_type '${type}'`);
+    outcome = await executor(run, engine.services);
+  } catch (e) {
+    if (engine.services.propagateTransient && (e as { retryable?: boolean })?.retryable === true) throw e;
+    outcome = startOutcome(run.nodeName);
+    outcome.update.counters = { errors: 1 };
+    outcome.error = e instanceof Error ? e : new Error(String(e));
+  }
+  await propagateToParents(engine, run, outcome);
+  if (outcome.error) {
+    const err = outcome.error;
+    engine.services.telemetry(run.executionId, 'node_error', { node_name: run.nodeName, node_type: type, error: err.message, error_type: err.name });
+    if (!(err instanceof NodeExecutionError) && !/^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse)/.test(err.name)) {
+      outcome.error = new NodeExecutionError(run.nodeName, `workflow '${run.workflowName}', node '${run.nodeName}' failed: ${err.message}`, run.workflowName, { cause: err });
+    }
+  }
+  return outcome;
+}
+
+/**
+ * A child's effects that reach its ancestors: emitted signals listed in `signals_to_parent` go to the
+ * parent; fields listed in `context_updates_to_parent` are appended to the parent, and on up through
+ * every ancestor that lists them too.
+ */
+async function propagateToParents(engine: Engine, run: NodeRun, outcome: NodeOutcome): Promise<void> {
+  const link = run.context.__parent__;
+  if (!link) return;
+  const up = outcome.emit.filter((s) => link.signals_to_parent.includes(s));
+  if (up.length) outcome.outbox.push({ executionId: link.parent_execution_id, signals: up });
+  let fields = pick(outcome.update.fields, link.context_updates_to_parent);
+  let target: string | undefined = link.parent_execution_id;
+  for (let hops = 0; fields && target && hops < 100; hops++) {
+    outcome.foreignUpdates.push({ executionId: target, update: { fields } });
+    const next: StoredContext['__parent__'] = (await readContext(engine.backends, target)).__parent__;
+    fields = next ? pick(fields, next.context_updates_to_parent) : undefined;
+    target = next?.parent_execution_id;
+  }
+}
+
+function pick(fields: Record<string, unknown[]> | undefined, names: string[]): Record<string, unknown[]> | undefined {
+  if (!fields || !names.length) return undefined;
+  const out: Record<string, unknown[]> = {};
+  for (const n of names) if (fields[n]) out[n] = fields[n];
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * Handles one broadcast: records the signals (unless the sink records them itself), runs each
+ * triggered node in order against the freshest context and hands each outcome to the sink.
+ */
+export async function processBroadcast(
+  engine: Engine,
+  executionId: string,
+  signals: string[],
+  sink: BroadcastSink,
+  opts: { recordSignals: boolean; runKeyPrefix?: string } = { recordSignals: true },
+): Promise<void> {
+  const { backends } = engine;
+  const { workflowName, workflow } = await loadExecution(backends, executionId);
+  if (opts.recordSignals) await backends.context.updateContext(executionId, { signals });
+  engine.services.telemetry(executionId, 'signals_broadcast', { signals });
+  for (const { name, config } of triggeredNodes(workflow, signals)) {
+    const context = await readContext(backends, executionId);
+    const run: NodeRun = {
+      executionId, workflowName, nodeName: name, node: config, context, signals,
+      runKey: `${opts.runKeyPrefix ?? randomUUID()}#${name}`,
+    };
+    const outcome = await runNode(engine, run);
+    await sink.commit(executionId, run, outcome);
+  }
+}
+
+interface Drain {
+  queue: Array<[string, string[]]>;
+}
+const drains = new AsyncLocalStorage<Drain>();
+
+/**
+ * The in-process sink: applies updates, creates children, then queues the emitted broadcasts on the
+ * current drain (so a long chain runs in a loop, not a deepening stack). A failed node rejects.
+ */
+export function inProcessSink(engine: Engine, caller: BroadcastSignalsCaller): BroadcastSink {
+  return {
+    async commit(executionId, _run, outcome) {
+      const { backends } = engine;
+      await backends.context.updateContext(executionId, outcome.update);
+      for (const f of outcome.foreignUpdates) await backends.context.updateContext(f.executionId, f.update);
+      for (const child of outcome.spawns) await createChildExecution(backends, child);
+      if (outcome.error) throw outcome.error;
+      if (outcome.emit.length) await caller(executionId, outcome.emit);
+      for (const b of outcome.outbox) await caller(b.executionId, b.signals);
+      let waited = 0;
+      for (const child of outcome.spawns) {
+        // spawn_interval: delays are offsets from the first spawn, so sleep only the difference.
+        const delay = child.delaySeconds ?? 0;
+        if (delay > waited) await new Promise((r) => setTimeout(r, (delay - waited) * 1000));
+        waited = Math.max(waited, delay);
+        await caller(child.executionId, child.signals);
+      }
+    },
+  };
+}
+
+/** Stores a child execution: its registry (copied from the parent), workflow name and context. */
+export async function createChildExecution(backends: Backends, child: import('./nodes/types.js').SpawnedExecution): Promise<void> {
+  const registry = await backends.workflow.getWorkflowsRegistry(child.sourceExecutionId);
+  await backends.workflow.saveWorkflowsRegistry(child.executionId, registry ?? {});
+  await backends.workflow.saveCurrentWorkflowName(child.executionId, child.workflowName);
+  await backends.context.createContext(child.executionId, { fields: child.fields, mainExecutionId: child.mainExecutionId, parent: child.parent });
+}
+
+/** Creates an engine and its in-process caller. */
+export function createEngine(backends: Backends, opts: EngineOptions = {}): { engine: Engine; nodes: Nodes; broadcastSignalsCaller: BroadcastSignalsCaller } {
+  const engine = new Engine(backends, opts);
+  const nodes = { ...engine.executors, engine } as unknown as Nodes;
+  Object.defineProperty(nodes, 'engine', { value: engine, enumerable: false });
+  const broadcastSignalsCaller: BroadcastSignalsCaller = (executionId, signals) => drainBroadcast(engine, executionId, signals);
+  return { engine, nodes, broadcastSignalsCaller };
+}
+
+/**
+ * Runs a broadcast and everything it leads to, in process. Re-entrant: a broadcast sent while a
+ * drain is running joins that drain's queue and the call returns at once.
+ */
+async function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
+  const current = drains.getStore();
+  if (current) {
+    current.queue.push([executionId, [...signals]]);
+    return;
+  }
+  const drain: Drain = { queue: [[executionId, [...signals]]] };
+  const caller: BroadcastSignalsCaller = (id, s) => drainBroadcast(engine, id, s);
+  const sink = inProcessSink(engine, caller);
+  await drains.run(drain, async () => {
+    while (drain.queue.length) {
+      const [id, s] = drain.queue.shift()!;
+      await processBroadcast(engine, id, s, sink);
+    }
+  });
+}
+
+/**
+ * Creates the node executors and an in-process broadcast caller over the given backends.
+ * @example
+ * const { nodes, broadcastSignalsCaller } = createAllNodes(backends, { callLlm, toolsRegistry });
+ */
+export function createAllNodes(backends: Backends, opts: NodeOptions = {}): { nodes: Nodes; broadcastSignalsCaller: BroadcastSignalsCaller } {
+  const { nodes, broadcastSignalsCaller } = createEngine(backends, { ...opts, builtinTools: defaultBuiltins() });
+  return { nodes, broadcastSignalsCaller };
+}
+
+let builtinsProvider: () => Record<string, ToolEntry> = () => ({});
+/** Sets where the default built-in tools come from (the built-ins module registers itself). */
+export function setBuiltinsProvider(provider: () => Record<string, ToolEntry>): void {
+  builtinsProvider = provider;
+}
+/** The built-in tools every engine gets. */
+export function defaultBuiltins(): Record<string, ToolEntry> {
+  return builtinsProvider();
+}
+
+/**
+ * Sends signals to an execution and runs everything they trigger, in process, with the nodes from
+ * {@link createAllNodes}. Resolves when the cascade is done.
+ */
+export async function broadcastSignals(executionId: string, signals: string[], nodes: Nodes, backends: Backends): Promise<void> {
+  const engine = nodes.engine;
+  if (!engine) throw new TypeError('broadcastSignals: nodes must come from createAllNodes()');
+  if (engine.backends !== backends) {
+    // Different backends than the nodes were made with: run on those, with the same tools and model.
+    const other = createEngine(backends, engine.options);
+    return drainBroadcast(other.engine, executionId, signals);
+  }
+  return drainBroadcast(engine, executionId, signals);
+}

@@ -1,0 +1,137 @@
+/**
+ * Errors raised by the engine. Every class sets `name` (errors cross bundle boundaries, so callers
+ * match on `name` or on `retryable`, not only on `instanceof`) and says whether retrying can help.
+ */
+
+/** Where in a config a problem sits, in the workflow author's terms. */
+export interface ConfigLocation {
+  readonly file?: string;
+  readonly workflow?: string;
+  readonly node?: string;
+  readonly field?: string;
+}
+
+/** One problem found while validating a config. */
+export interface ValidationIssue extends ConfigLocation {
+  readonly message: string;
+  /** 1-based line and column in the YAML text, when the config was given as text. */
+  readonly line?: number;
+  readonly column?: number;
+}
+
+/** Base class of every SOE error. `retryable` is false unless retrying can plausibly succeed. */
+export class SoeError extends Error {
+  readonly code: string = 'SOE_ERROR';
+  readonly retryable: boolean = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SoeError';
+  }
+}
+
+/** Formats a location as `workflow 'w', node 'n', field 'f'`. */
+export function describeLocation(loc: ConfigLocation): string {
+  const parts: string[] = [];
+  if (loc.file) parts.push(`file '${loc.file}'`);
+  if (loc.workflow) parts.push(`workflow '${loc.workflow}'`);
+  if (loc.node) parts.push(`node '${loc.node}'`);
+  if (loc.field) parts.push(`field '${loc.field}'`);
+  return parts.join(', ');
+}
+
+/** A config (workflows, schema, identities) was rejected. Lists every problem found, not just the first. */
+export class WorkflowValidationError extends SoeError {
+  override readonly code = 'SOE_INVALID_WORKFLOW';
+  readonly issues: readonly ValidationIssue[];
+  constructor(issues: readonly ValidationIssue[] | string, options?: ErrorOptions) {
+    const list: ValidationIssue[] = typeof issues === 'string' ? [{ message: issues }] : [...issues];
+    const lines = list.map((i) => {
+      const pos = i.line ? ` (line ${i.line}${i.column ? `, column ${i.column}` : ''})` : '';
+      const where = describeLocation(i) + pos;
+      return where ? `${where}: ${i.message}` : i.message;
+    });
+    super(
+      list.length === 1 ? `Invalid workflow config: ${lines[0]}` : `Invalid workflow config (${list.length} problems):\n  - ${lines.join('\n  - ')}`,
+      options,
+    );
+    this.name = 'WorkflowValidationError';
+    this.issues = list;
+  }
+}
+
+/** The execution's state is missing or not usable (unknown execution id, no `__operational__`). */
+export class OperationalValidationError extends SoeError {
+  override readonly code = 'SOE_INVALID_STATE';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OperationalValidationError';
+  }
+}
+
+/** A tool node names a tool that is not registered, or a registry entry is malformed. */
+export class ToolNodeConfigurationError extends SoeError {
+  override readonly code = 'SOE_TOOL_CONFIG';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ToolNodeConfigurationError';
+  }
+}
+
+/** A tool's arguments do not match its JSON Schema. Names the tool and the field. */
+export class ToolParameterError extends SoeError {
+  override readonly code = 'SOE_TOOL_PARAMETERS';
+  readonly toolName: string;
+  readonly field: string | undefined;
+  constructor(toolName: string, message: string, field?: string, options?: ErrorOptions) {
+    super(`Tool '${toolName}'${field ? `, parameter '${field}'` : ''}: ${message}`, options);
+    this.name = 'ToolParameterError';
+    this.toolName = toolName;
+    this.field = field;
+  }
+}
+
+/** A template failed to parse or to render, or tried to leave the sandbox. */
+export class TemplateError extends SoeError {
+  override readonly code = 'SOE_TEMPLATE';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TemplateError';
+  }
+}
+
+/** The model's answers could not be used after every retry, and the node has no failure signal. */
+export class LlmResponseError extends SoeError {
+  override readonly code = 'SOE_LLM_RESPONSE';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LlmResponseError';
+  }
+}
+
+/** A node failed while running (no failure signal to route the failure). */
+export class NodeExecutionError extends SoeError {
+  override readonly code = 'SOE_NODE_FAILED';
+  readonly node: string;
+  readonly workflow: string | undefined;
+  constructor(node: string, message: string, workflow?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NodeExecutionError';
+    this.node = node;
+    this.workflow = workflow;
+  }
+}
+
+/** An error that a retry may cure (throttling, timeouts, 5xx). Runtimes retry these; others are permanent. */
+export class TransientError extends SoeError {
+  override readonly code = 'SOE_TRANSIENT';
+  override readonly retryable = true;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TransientError';
+  }
+}
+
+/** True when `err` says a retry may help: a TransientError, or any error marked `retryable: true`. */
+export function isRetryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+}

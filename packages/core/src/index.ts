@@ -1,0 +1,78 @@
+export { orchestrate, prepareExecution, storeExecution } from './orchestrate.js';
+export type { OrchestrateOptions, PreparedExecution } from './orchestrate.js';
+export {
+  broadcastSignals,
+  createAllNodes,
+  createEngine,
+  createChildExecution,
+  defaultBuiltins,
+  Engine,
+  inProcessSink,
+  loadExecution,
+  processBroadcast,
+  readContext,
+  resolveToolEntry,
+  runNode,
+  triggeredNodes,
+} from './engine.js';
+export type { BroadcastSink, EngineOptions, NodeOptions, Nodes, TriggeredNode } from './engine.js';
+export { setupOrchestration } from './setup.js';
+export type { SetupOptions } from './setup.js';
+export { createInMemoryBackends, createStoreBackends } from './backends/memory.js';
+export type { InMemoryBackends, SimpleBackends } from './backends/memory.js';
+export { createLocalBackends } from './backends/file.js';
+export { applyUpdate, contextFromInit, isEmptyUpdate, newOperational } from './backends/apply-update.js';
+export { FileStore, MemoryStore } from './backends/store.js';
+export type { RecordStore } from './backends/store.js';
+export { parseConfig, validateConfig, checkNode, checkWorkflow, checkSchemaField } from './config.js';
+export type { ParseConfigOptions } from './config.js';
+export {
+  describeLocation,
+  isRetryable,
+  LlmResponseError,
+  NodeExecutionError,
+  OperationalValidationError,
+  SoeError,
+  TemplateError,
+  ToolNodeConfigurationError,
+  ToolParameterError,
+  TransientError,
+  WorkflowValidationError,
+} from './errors.js';
+export type { ConfigLocation, ValidationIssue } from './errors.js';
+export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates.js';
+export type { TemplateVars } from './templates.js';
+export { mergeUpdates, templateVars } from './context-view.js';
+export type { Broadcast, NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
+export { NODE_TYPES } from './types.js';
+export type {
+  Backends,
+  BroadcastSignalsCaller,
+  CallLlm,
+  ContextBackend,
+  ContextInit,
+  ContextSchema,
+  ContextSchemaBackend,
+  ContextUpdate,
+  ConversationHistoryBackend,
+  ConversationMessage,
+  EventEmission,
+  Identities,
+  IdentityBackend,
+  JSONSchema,
+  NodeConfig,
+  NodeType,
+  OperationalCounter,
+  OperationalState,
+  ParentLink,
+  ParsedConfig,
+  StoredContext,
+  TelemetryBackend,
+  TelemetryEvent,
+  ToolEntry,
+  ToolFn,
+  ToolsRegistry,
+  Workflow,
+  WorkflowBackend,
+  WorkflowsRegistry,
+} from './types.js';

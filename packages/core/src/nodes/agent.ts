@@ -1,0 +1,142 @@
+import { templateVars } from '../context-view.js';
+import { isRetryable } from '../errors.js';
+import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
+import { renderTemplate } from '../templates.js';
+import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
+import {
+  failModelNode,
+  finishModelNode,
+  historyText,
+  interpretAnswer,
+  modelCallHook,
+  modelNodeSettings,
+  promptContext,
+  providerConfig,
+  withSystemPrompt,
+} from './llm.js';
+import { callToolWithRetries, checkToolArguments, errorMessage } from './tool.js';
+import { type NodeExecutor, addCounter, startOutcome } from './types.js';
+
+/** Loop rounds an agent gets when the node does not set `max_iterations`. */
+export const DEFAULT_MAX_ITERATIONS = 10;
+
+const ROUTER_INSTRUCTIONS =
+  'You are the planning step of an agent. Decide the next action: call one of the available tools ' +
+  '({"action": "call_tool", "tool_name": "<name>"}) or finish ({"action": "finish"}) when the task can be answered.';
+
+const ROUTER_SCHEMA = {
+  type: 'object',
+  properties: { action: { type: 'string', enum: ['call_tool', 'finish'] }, tool_name: { type: 'string' } },
+  required: ['action'],
+};
+
+/**
+ * agent: a bounded loop of model stages. The router stage picks a tool or finishes; the parameter
+ * stage writes the tool's arguments (validated against its JSON Schema); the tool runs and its result
+ * or error becomes the next state; the response stage writes the answer as an llm node would.
+ * Running out of `max_iterations`, or of `retries` consecutive tool failures, fails the agent.
+ */
+export const executeAgent: NodeExecutor = async (run, services) => {
+  const outcome = startOutcome(run.nodeName);
+  if (!services.callLlm) throw new Error(`node '${run.nodeName}' is an agent node but no callLlm was given to the engine`);
+  const callLlm = services.callLlm;
+  const node = run.node;
+  const s = await modelNodeSettings(run, services);
+  const source = String(node.prompt);
+  const task = renderTemplate(source, templateVars(run.context));
+  const context = promptContext(source, run.context);
+  const toolNames = (Array.isArray(node.tools) ? node.tools : Array.isArray(node.available_tools) ? node.available_tools : []) as string[];
+  const maxIterations = typeof node.max_iterations === 'number' ? node.max_iterations : DEFAULT_MAX_ITERATIONS;
+  const identityHistory = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
+  const transcript: string[] = identityHistory?.length ? [historyText(identityHistory)] : [];
+  const nodeConfig = providerConfig(node, run.nodeName);
+  const what = `workflow '${run.workflowName}', node '${run.nodeName}'`;
+  const propagate = (e: unknown) => services.propagateTransient && isRetryable(e);
+  const availableTools = toolNames.map((name) => {
+    const t = services.resolveTool(name);
+    return { name, description: t?.description ?? '', parameters: t?.parameters ?? { type: 'object' } };
+  });
+
+  try {
+    let finished = false;
+    let consecutiveToolErrors = 0;
+    for (let iteration = 1; iteration <= maxIterations && !finished; iteration++) {
+      const routerHead = { instructions: ROUTER_INSTRUCTIONS, task_description: task, context, available_tools: availableTools, conversation_history: transcript.join('\n') };
+      const decision = await callUntilValid({
+        callLlm, nodeConfig, retries: s.retries, propagate, what: `${what}, router stage`,
+        prompt: withSystemPrompt(buildPrompt(routerHead, 'Choose the next action.', ROUTER_SCHEMA), s.systemPrompt),
+        hooks: modelCallHook(run, outcome, services, 'router'),
+        accept: (answer) => {
+          const v = parseAnswer(answer);
+          checkAnswer(v, ROUTER_SCHEMA);
+          const d = v as { action: string; tool_name?: string };
+          if (d.action === 'call_tool' && !d.tool_name) throw new Error('"tool_name" is required when action is "call_tool"');
+          return d;
+        },
+      });
+      if (decision.action === 'finish') {
+        finished = true;
+        break;
+      }
+      const toolName = String(decision.tool_name);
+      const tool = toolNames.includes(toolName) ? services.resolveTool(toolName) : undefined;
+      if (!tool) {
+        transcript.push(`[router] chose tool '${toolName}', which is not available. Available tools: ${toolNames.join(', ') || 'none'}.`);
+        continue;
+      }
+      const schema = tool.parameters ?? { type: 'object' };
+      const paramHead = { task_description: task, context, tool_name: toolName, conversation_history: transcript.join('\n') };
+      const args = await callUntilValid({
+        callLlm, nodeConfig, retries: s.retries, propagate, what: `${what}, parameter stage for tool '${toolName}'`,
+        prompt: withSystemPrompt(buildPrompt(paramHead, `Write the arguments for the tool '${toolName}' as one JSON object.`, schema), s.systemPrompt),
+        hooks: modelCallHook(run, outcome, services, 'parameter'),
+        accept: (answer) => {
+          const v = parseAnswer(answer);
+          const problems = validateAgainstSchema(schema, v);
+          if (problems.length) throw new Error(`the arguments do not match the tool's schema: ${formatProblems(problems)}`);
+          return v;
+        },
+      });
+      try {
+        checkToolArguments(tool, args);
+        const result = await callToolWithRetries(tool, args, (attempt, error) => {
+          addCounter(outcome, 'tool_calls');
+          void services.telemetry(run.executionId, 'tool_call', { node_name: run.nodeName, tool_name: toolName, attempt, ok: error === undefined, agent: true });
+        });
+        consecutiveToolErrors = 0;
+        transcript.push(`[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`);
+      } catch (e) {
+        if (propagate(e)) throw e;
+        consecutiveToolErrors++;
+        transcript.push(`[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] error: ${errorMessage(e)}`);
+        if (consecutiveToolErrors > s.retries) throw new Error(`${what}: tool '${toolName}' failed ${consecutiveToolErrors} times in a row; last error: ${errorMessage(e)}`);
+      }
+    }
+    if (!finished) throw new Error(`${what}: the agent did not finish within max_iterations (${maxIterations})`);
+
+    const choose = s.mode === 'model' ? s.emissions : undefined;
+    const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });
+    const responseHead = { task_description: task, context, conversation_history: transcript.join('\n') };
+    let instructions = `Write the final answer. Put it in "${s.outputField ?? 'output'}".`;
+    if (choose) instructions += `\n${signalInstructions(choose)}`;
+    let answerText = '';
+    const { value, selected } = await callUntilValid({
+      callLlm, nodeConfig, retries: s.retries, propagate, what: `${what}, response stage`,
+      prompt: withSystemPrompt(buildPrompt(responseHead, instructions, schema), s.systemPrompt),
+      hooks: modelCallHook(run, outcome, services, 'response'),
+      accept: (answer) => {
+        const r = interpretAnswer(answer, s, schema);
+        answerText = answer;
+        return r;
+      },
+    });
+    finishModelNode(run, outcome, s, value, selected);
+    if (s.historyKey && services.backends.conversationHistory) {
+      await services.backends.conversationHistory.appendToConversationHistory(s.historyKey, { role: 'user', content: task });
+      await services.backends.conversationHistory.appendToConversationHistory(s.historyKey, { role: 'assistant', content: answerText });
+    }
+  } catch (e) {
+    return failModelNode(outcome, s, e, services);
+  }
+  return outcome;
+};

@@ -1,0 +1,52 @@
+import { accumulate, historyOf, templateVars } from '../context-view.js';
+import type { ParentLink } from '../types.js';
+import { emissionsOf, evaluateEmissions } from './emissions.js';
+import { type NodeExecutor, type SpawnedExecution, startOutcome } from './types.js';
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * child: starts `child_workflow_name` as a new execution with `input_fields` copied in (one child per
+ * item of `fan_out_field`, the item in `child_input_field`). The children are created when the run
+ * commits; the node's own emissions fire as soon as they start. Completion reaches the parent only
+ * through the child's `signals_to_parent`.
+ */
+export const executeChild: NodeExecutor = async (run, services) => {
+  const outcome = startOutcome(run.nodeName);
+  const node = run.node;
+  const mainExecutionId = run.context.__operational__?.main_execution_id ?? run.executionId;
+  const parent: ParentLink = {
+    parent_execution_id: run.executionId,
+    main_execution_id: mainExecutionId,
+    signals_to_parent: strings(node.signals_to_parent),
+    context_updates_to_parent: strings(node.context_updates_to_parent),
+  };
+  const baseFields: Record<string, unknown[]> = {};
+  for (const f of strings(node.input_fields)) {
+    const h = historyOf(run.context, f);
+    if (h.length) baseFields[f] = structuredClone(h);
+  }
+  const make = (index: number, fields: Record<string, unknown[]>, delaySeconds?: number): SpawnedExecution => ({
+    executionId: services.newExecutionId(`${run.runKey}#${index}`),
+    workflowName: String(node.child_workflow_name),
+    sourceExecutionId: run.executionId,
+    fields,
+    mainExecutionId,
+    parent,
+    signals: strings(node.child_initial_signals),
+    ...(delaySeconds ? { delaySeconds } : {}),
+  });
+  if (typeof node.fan_out_field === 'string') {
+    const items = accumulate(historyOf(run.context, node.fan_out_field));
+    const inputField = String(node.child_input_field);
+    const interval = typeof node.spawn_interval === 'number' ? node.spawn_interval : 0;
+    items.forEach((item, i) => {
+      outcome.spawns.push(make(i, { ...baseFields, [inputField]: [structuredClone(item)] }, interval ? interval * i : undefined));
+    });
+  } else {
+    outcome.spawns.push(make(0, baseFields));
+  }
+  void services.telemetry(run.executionId, 'child_started', { node_name: run.nodeName, children: outcome.spawns.map((c) => c.executionId) });
+  outcome.emit = evaluateEmissions(emissionsOf(node), templateVars(run.context, outcome.update));
+  return outcome;
+};

@@ -1,0 +1,142 @@
+/**
+ * The JSON-in/JSON-out contract between nodes and the model (see API.md): the prompt starts with a
+ * JSON object, then instructions and the JSON Schema of the answer; the answer is a JSON object,
+ * possibly inside a ```json fence or after a <think>…</think> block.
+ */
+import { LlmResponseError } from '../errors.js';
+import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
+import type { CallLlm, EventEmission, JSONSchema } from '../types.js';
+
+/** Builds a prompt: the head object, then instructions, then the answer's JSON Schema. */
+export function buildPrompt(head: Record<string, unknown>, instructions: string, answerSchema: JSONSchema | null): string {
+  let text = `${JSON.stringify(head, null, 2)}\n\n${instructions}`;
+  if (answerSchema) text += `\n\nYour answer must be one JSON object matching this JSON Schema:\n${JSON.stringify(answerSchema)}`;
+  return text;
+}
+
+/** The JSON Schema of an llm/response-stage answer. */
+export function answerSchema(opts: { outputField?: string; fieldSchema?: JSONSchema; signals?: EventEmission[] }): JSONSchema {
+  const key = opts.outputField ?? 'output';
+  const properties: Record<string, unknown> = { [key]: opts.fieldSchema ?? {} };
+  const required = [key];
+  if (opts.signals?.length) {
+    properties.selected_signals = {
+      type: 'array',
+      items: { type: 'string', enum: opts.signals.map((s) => s.signal_name) },
+      description: 'the signals whose descriptions apply (any number, possibly none)',
+    };
+    required.push('selected_signals');
+  }
+  return { type: 'object', properties, required };
+}
+
+/** Instructions for choosing signals, listing each with its description. */
+export function signalInstructions(signals: EventEmission[]): string {
+  const lines = signals.map((s) => `- ${s.signal_name}: ${s.condition ?? ''}`);
+  return `Also choose which of these signals apply and list them in "selected_signals" (any number, possibly none):\n${lines.join('\n')}`;
+}
+
+/** Finds the balanced {...} starting at `start`, skipping braces inside strings. */
+function balanced(text: string, start: number): string | null {
+  let depth = 0;
+  let inStr = false;
+  let esc = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inStr) {
+      if (esc) esc = false;
+      else if (c === '\\') esc = true;
+      else if (c === '"') inStr = false;
+      continue;
+    }
+    if (c === '"') inStr = true;
+    else if (c === '{') depth++;
+    else if (c === '}') {
+      depth--;
+      if (depth === 0) return text.slice(start, i + 1);
+    }
+  }
+  return null;
+}
+
+/**
+ * Extracts the JSON value of a model answer: strips a `<think>` block, prefers a ```json fence,
+ * then the whole text, then the first balanced object in it. Throws when nothing parses.
+ */
+export function parseAnswer(raw: string): unknown {
+  let text = String(raw);
+  const think = text.lastIndexOf('</think>');
+  if (think >= 0) text = text.slice(think + '</think>'.length);
+  text = text.trim();
+  const fence = /```(?:json|JSON)?\s*\n?([\s\S]*?)```/.exec(text);
+  const candidates = fence?.[1] !== undefined ? [fence[1].trim(), text] : [text];
+  for (const c of candidates) {
+    try {
+      return JSON.parse(c);
+    } catch {
+      /* try the next shape */
+    }
+  }
+  const start = text.indexOf('{');
+  if (start >= 0) {
+    const chunk = balanced(text, start);
+    if (chunk) {
+      try {
+        return JSON.parse(chunk);
+      } catch {
+        /* fall through */
+      }
+    }
+  }
+  throw new Error(`the answer is not JSON: ${text.slice(0, 200)}`);
+}
+
+/** Validates a parsed answer against the answer schema; throws with the problems found. */
+export function checkAnswer(value: unknown, schema: JSONSchema): void {
+  const problems = validateAgainstSchema(schema, value);
+  if (problems.length) throw new Error(`the answer does not match the expected JSON Schema: ${formatProblems(problems)}`);
+}
+
+/** Hooks called around each model call (for counters and telemetry). */
+export interface CallHooks {
+  onCall(attempt: number, latencyMs: number, error?: unknown): void;
+}
+
+/**
+ * Calls the model until an answer passes `accept`, feeding each rejection back, up to `retries`
+ * extra attempts. Throws LlmResponseError after the last one; errors from `callLlm` itself count as
+ * failed attempts unless `propagate` says to rethrow them.
+ */
+export async function callUntilValid<T>(opts: {
+  callLlm: CallLlm;
+  prompt: string;
+  nodeConfig: Record<string, unknown>;
+  retries: number;
+  accept: (answer: string) => T;
+  hooks: CallHooks;
+  propagate?: (e: unknown) => boolean;
+  what: string;
+}): Promise<T> {
+  let prompt = opts.prompt;
+  let lastError = '';
+  for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
+    const started = Date.now();
+    let answer: string;
+    try {
+      answer = String(await opts.callLlm(prompt, opts.nodeConfig));
+    } catch (e) {
+      opts.hooks.onCall(attempt, Date.now() - started, e);
+      if (opts.propagate?.(e)) throw e;
+      lastError = `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
+      continue;
+    }
+    opts.hooks.onCall(attempt, Date.now() - started);
+    try {
+      return opts.accept(answer);
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+      prompt = `${opts.prompt}\n\nYour previous answer was rejected: ${lastError}\nPrevious answer:\n${answer.slice(0, 2000)}\nAnswer again with one JSON object that fixes this.`;
+    }
+  }
+  throw new LlmResponseError(`${opts.what}: no usable answer after ${opts.retries + 1} attempts; last problem: ${lastError}`);
+}

@@ -1,0 +1,193 @@
+import { referencedFields, newest, templateVars } from '../context-view.js';
+import { isRetryable } from '../errors.js';
+import { schemaForField } from '../context-schema.js';
+import { renderTemplate } from '../templates.js';
+import type { ConversationMessage, EventEmission, JSONSchema, NodeConfig, StoredContext } from '../types.js';
+import { emissionsOf, evaluateEmissions, selectionMode } from './emissions.js';
+import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
+import { type NodeExecutor, type NodeOutcome, type NodeRun, type NodeServices, addCounter, appendField, startOutcome } from './types.js';
+
+/** Settings shared by llm and agent nodes. */
+export interface ModelNodeSettings {
+  outputField?: string;
+  retries: number;
+  failureSignal?: string;
+  /** The conversation history key, when the node has an identity. */
+  historyKey?: string;
+  systemPrompt?: string;
+  fieldSchema?: JSONSchema;
+  emissions: EventEmission[];
+  mode: 'engine' | 'model' | 'none';
+}
+
+/** Default number of extra attempts when an answer is unusable. */
+export const DEFAULT_LLM_RETRIES = 3;
+
+/** Resolves identity, system prompt, output schema and retry settings of an llm or agent node. */
+export async function modelNodeSettings(run: NodeRun, services: NodeServices): Promise<ModelNodeSettings> {
+  const node = run.node;
+  const mainId = run.context.__operational__?.main_execution_id ?? run.executionId;
+  const outputField = typeof node.output_field === 'string' ? node.output_field : undefined;
+  const emissions = emissionsOf(node);
+  const settings: ModelNodeSettings = {
+    outputField,
+    retries: typeof node.retries === 'number' ? node.retries : DEFAULT_LLM_RETRIES,
+    failureSignal: typeof node.llm_failure_signal === 'string' ? node.llm_failure_signal : undefined,
+    emissions,
+    mode: selectionMode(emissions),
+  };
+  if (typeof node.identity === 'string' && node.identity !== '') {
+    const identity = renderTemplate(node.identity, templateVars(run.context)).trim();
+    if (identity) {
+      // The identity turns history on; history belongs to the main execution, so children share it.
+      settings.historyKey = mainId;
+      const prompt = await services.backends.identity?.getIdentity(mainId, identity);
+      if (prompt) settings.systemPrompt = prompt;
+    }
+  }
+  if (outputField) {
+    const schema = await services.backends.contextSchema?.getContextSchema(mainId);
+    settings.fieldSchema = schemaForField(schema, outputField);
+  }
+  return settings;
+}
+
+/** Formats a conversation history as text for the prompt. */
+export function historyText(history: ConversationMessage[]): string {
+  return history.map((m) => `${m.role}: ${m.content}`).join('\n');
+}
+
+/** The JSON of the context fields a prompt template refers to. */
+export function promptContext(source: string, ctx: StoredContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of referencedFields(source)) {
+    const v = newest(ctx, f);
+    if (v !== undefined) out[f] = v;
+  }
+  return out;
+}
+
+/** Prefixes the identity's system prompt. */
+export function withSystemPrompt(prompt: string, systemPrompt: string | undefined): string {
+  return systemPrompt ? `System: ${systemPrompt}\n\n${prompt}` : prompt;
+}
+
+/**
+ * Turns a parsed answer into the output value and the selected signals, accepting the bare value
+ * when the schema types the field and no signals are to be chosen.
+ */
+export function interpretAnswer(
+  answer: string,
+  s: ModelNodeSettings,
+  schema: JSONSchema,
+): { value: unknown; selected: string[] | undefined } {
+  const parsed = parseAnswer(answer);
+  const key = s.outputField ?? 'output';
+  const isObj = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  if (!s.outputField && s.mode !== 'model') {
+    // Without an output_field the answer is not stored: any JSON object will do.
+    if (!isObj) throw new Error('the answer must be a JSON object');
+    return { value: (parsed as Record<string, unknown>).output, selected: undefined };
+  }
+  if (isObj && key in (parsed as object)) {
+    checkAnswer(parsed, schema);
+    const obj = parsed as Record<string, unknown>;
+    return { value: obj[key], selected: Array.isArray(obj.selected_signals) ? (obj.selected_signals as string[]) : undefined };
+  }
+  if (s.fieldSchema && s.mode !== 'model') {
+    checkAnswer({ [key]: parsed }, schema);
+    return { value: parsed, selected: undefined };
+  }
+  throw new Error(`the answer must be a JSON object with the key "${key}"`);
+}
+
+/** Applies the answer's effects and chooses the signals (shared by the llm node and the agent's response stage). */
+export function finishModelNode(
+  run: NodeRun,
+  outcome: NodeOutcome,
+  s: ModelNodeSettings,
+  value: unknown,
+  selected: string[] | undefined,
+): void {
+  if (s.outputField) appendField(outcome, s.outputField, value === undefined ? null : value);
+  if (s.mode === 'engine') outcome.emit = evaluateEmissions(s.emissions, templateVars(run.context, outcome.update));
+  else if (s.mode === 'model') {
+    const offered = new Set(s.emissions.map((e) => e.signal_name));
+    outcome.emit = (selected ?? []).filter((x) => offered.has(x));
+  }
+}
+
+/** Handles a model failure: the failure signal if the node has one, else a node error. */
+export function failModelNode(outcome: NodeOutcome, s: ModelNodeSettings, error: unknown, services: NodeServices): NodeOutcome {
+  if (services.propagateTransient && isRetryable(error)) throw error;
+  if (s.failureSignal) {
+    outcome.emit = [s.failureSignal];
+    return outcome;
+  }
+  addCounter(outcome, 'errors');
+  outcome.error = error instanceof Error ? error : new Error(String(error));
+  return outcome;
+}
+
+/** Records a model call in the counters and telemetry. */
+export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: NodeServices, stage: string) {
+  return {
+    onCall(attempt: number, latencyMs: number, error?: unknown) {
+      addCounter(outcome, 'llm_calls');
+      void services.telemetry(run.executionId, 'llm_call', {
+        node_name: run.nodeName, stage, attempt, latency_ms: latencyMs, ok: error === undefined,
+        ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
+      });
+    },
+  };
+}
+
+/** The node config as the model provider sees it (plain data). */
+export function providerConfig(node: NodeConfig, nodeName: string): Record<string, unknown> {
+  return { ...node, node_name: nodeName };
+}
+
+/**
+ * llm: renders the prompt, calls the model under the JSON contract (retrying unusable answers with
+ * the error fed back), stores the answer's value in `output_field` and emits signals — by evaluating
+ * Jinja conditions, or by the model's `selected_signals` when conditions are descriptions.
+ */
+export const executeLlm: NodeExecutor = async (run, services) => {
+  const outcome = startOutcome(run.nodeName);
+  if (!services.callLlm) throw new Error(`node '${run.nodeName}' is an llm node but no callLlm was given to the engine`);
+  const s = await modelNodeSettings(run, services);
+  const source = String(run.node.prompt);
+  const rendered = renderTemplate(source, templateVars(run.context));
+  const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
+  const choose = s.mode === 'model' ? s.emissions : undefined;
+  const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });
+  const head = { prompt: rendered, context: promptContext(source, run.context), conversation_history: history ? historyText(history) : '' };
+  let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
+  if (choose) instructions += `\n${signalInstructions(choose)}`;
+  const prompt = withSystemPrompt(buildPrompt(head, instructions, schema), s.systemPrompt);
+  let answerText = '';
+  try {
+    const { value, selected } = await callUntilValid({
+      callLlm: services.callLlm,
+      prompt,
+      nodeConfig: providerConfig(run.node, run.nodeName),
+      retries: s.retries,
+      accept: (answer) => {
+        const r = interpretAnswer(answer, s, schema);
+        answerText = answer;
+        return r;
+      },
+      hooks: modelCallHook(run, outcome, services, 'llm'),
+      propagate: (e) => services.propagateTransient && isRetryable(e),
+      what: `workflow '${run.workflowName}', node '${run.nodeName}'`,
+    });
+    finishModelNode(run, outcome, s, value, selected);
+  } catch (e) {
+    return failModelNode(outcome, s, e, services);
+  }
+  if (s.historyKey && services.backends.conversationHistory) {
+    await services.backends.conversationHistory.appendToConversationHistory(s.historyKey, { role: 'user', content: rendered });
+    await services.backends.conversationHistory.appendToConversationHistory(s.historyKey, { role: 'assistant', content: answerText });
+  }
+  return outcome;
+};

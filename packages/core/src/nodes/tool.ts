@@ -1,0 +1,91 @@
+import { historyOf, newest, templateVars } from '../context-view.js';
+import { ToolNodeConfigurationError, ToolParameterError, isRetryable } from '../errors.js';
+import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
+import { renderValue } from '../templates.js';
+import { emissionsOf, evaluateEmissions } from './emissions.js';
+import { type NodeExecutor, type NodeRun, type ResolvedTool, addCounter, appendField, startOutcome } from './types.js';
+
+/** The argument a tool node passes: inline `parameters`, or the `context_parameter_field` value. */
+export function toolArguments(run: NodeRun, tool: ResolvedTool): unknown {
+  const node = run.node;
+  if (node.parameters !== undefined && node.parameters !== null) return renderValue(node.parameters, templateVars(run.context));
+  const field = node.context_parameter_field;
+  if (typeof field === 'string') {
+    if (tool.processAccumulated) return [...historyOf(run.context, field)];
+    const value = newest(run.context, field);
+    return value === undefined ? {} : structuredClone(value);
+  }
+  return tool.processAccumulated ? [] : {};
+}
+
+/** Validates arguments against the tool's JSON Schema; throws ToolParameterError naming the field. */
+export function checkToolArguments(tool: ResolvedTool, args: unknown): void {
+  if (!tool.parameters || tool.processAccumulated) return;
+  const problems = validateAgainstSchema(tool.parameters, args);
+  if (problems.length) throw new ToolParameterError(tool.name, formatProblems(problems), problems[0]?.field);
+}
+
+/** Calls a tool with its retry budget; returns the result or throws the last error. */
+export async function callToolWithRetries(tool: ResolvedTool, args: unknown, onAttempt: (attempt: number, error?: unknown) => void): Promise<unknown> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 1 + tool.maxRetries; attempt++) {
+    try {
+      const result = await tool.fn(args);
+      onAttempt(attempt);
+      return result;
+    } catch (e) {
+      onAttempt(attempt, e);
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
+/** An error's message, for storing in the context. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Tool: calls a registered function with arguments from `parameters` or `context_parameter_field`,
+ * stores the result in `output_field`, then emits the emissions whose conditions hold (they see
+ * `result` and `context`). When every attempt fails, the error text goes to `output_field` and the
+ * registry's `failureSignal` is emitted; without one the node fails.
+ */
+export const executeTool: NodeExecutor = async (run, services) => {
+  const outcome = startOutcome(run.nodeName);
+  const toolName = String(run.node.tool_name);
+  const tool = services.resolveTool(toolName);
+  if (!tool) {
+    throw new ToolNodeConfigurationError(
+      `workflow '${run.workflowName}', node '${run.nodeName}', field 'tool_name': tool '${toolName}' is not registered (registered: ${services.toolNames().join(', ') || 'none'})`,
+    );
+  }
+  const outputField = typeof run.node.output_field === 'string' ? run.node.output_field : undefined;
+  let result: unknown;
+  try {
+    const args = toolArguments(run, tool);
+    checkToolArguments(tool, args);
+    const started = Date.now();
+    result = await callToolWithRetries(tool, args, (attempt, error) => {
+      addCounter(outcome, 'tool_calls');
+      void services.telemetry(run.executionId, 'tool_call', {
+        node_name: run.nodeName, tool_name: toolName, attempt, ok: error === undefined,
+        duration_ms: Date.now() - started, ...(error !== undefined ? { error: errorMessage(error) } : {}),
+      });
+    });
+  } catch (e) {
+    if (services.propagateTransient && isRetryable(e)) throw e;
+    if (outputField) appendField(outcome, outputField, errorMessage(e));
+    if (tool.failureSignal) {
+      outcome.emit = [tool.failureSignal];
+      return outcome;
+    }
+    addCounter(outcome, 'errors');
+    outcome.error = e instanceof Error ? e : new Error(String(e));
+    return outcome;
+  }
+  if (outputField) appendField(outcome, outputField, result === undefined ? null : result);
+  outcome.emit = evaluateEmissions(emissionsOf(run.node), templateVars(run.context, outcome.update, { result }));
+  return outcome;
+};

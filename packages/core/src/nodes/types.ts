@@ -1,0 +1,97 @@
+import type { Backends, CallLlm, ContextUpdate, NodeConfig, StoredContext, ToolEntry } from '../types.js';
+
+/** A tool as the engine holds it: the registry entry with its defaults filled in. */
+export interface ResolvedTool extends ToolEntry {
+  name: string;
+  maxRetries: number;
+  processAccumulated: boolean;
+  builtin: boolean;
+}
+
+/** Signals for one execution, sent after the node run commits. */
+export interface Broadcast {
+  executionId: string;
+  signals: string[];
+  /** Delivery delay (a fan-out's spawn_interval). */
+  delaySeconds?: number;
+}
+
+/** A new execution a node run creates (a child workflow). Created when the run commits. */
+export interface SpawnedExecution {
+  executionId: string;
+  workflowName: string;
+  /** Copied from the parent's registry at creation. */
+  sourceExecutionId: string;
+  fields: Record<string, unknown[]>;
+  mainExecutionId: string;
+  parent: NonNullable<StoredContext['__parent__']>;
+  signals: string[];
+  delaySeconds?: number;
+}
+
+/**
+ * Everything a node run changes, returned rather than applied, so a runtime can commit it atomically
+ * under the run's key (and, on AWS, record the broadcasts in an outbox before sending them).
+ */
+export interface NodeOutcome {
+  /** Changes to the node's own execution (its run count included). */
+  update: ContextUpdate;
+  /** Signals the node emits to its own execution. */
+  emit: string[];
+  /** Changes to other executions (a child's updates to its parent and grandparents). */
+  foreignUpdates: Array<{ executionId: string; update: ContextUpdate }>;
+  /** Signals to other executions (to the parent). */
+  outbox: Broadcast[];
+  /** Child executions to create and start. */
+  spawns: SpawnedExecution[];
+  /** Set when the node failed without a failure signal: the runtime commits the rest, then fails. */
+  error?: Error;
+}
+
+/** What a node executor gets. */
+export interface NodeRun {
+  executionId: string;
+  workflowName: string;
+  nodeName: string;
+  node: NodeConfig;
+  /** The context as it was when the run started (read-only). */
+  context: StoredContext;
+  /** The signals of the broadcast that triggered the run. */
+  signals: string[];
+  /** Deterministic key of this run (broadcast id + node name on AWS). */
+  runKey: string;
+}
+
+/** Services available to node executors. */
+export interface NodeServices {
+  backends: Backends;
+  callLlm?: CallLlm;
+  resolveTool(name: string): ResolvedTool | undefined;
+  /** Every tool name a node can use (user and built-in). */
+  toolNames(): string[];
+  /** A new execution id (deterministic from the seed on AWS, so redelivery creates the same child). */
+  newExecutionId(seed: string): string;
+  /** When true, retryable errors (throttling, timeouts) propagate instead of being handled as node failures. */
+  propagateTransient: boolean;
+  telemetry(executionId: string, eventType: string, data?: Record<string, unknown>): Promise<void>;
+}
+
+/** Runs one node type. */
+export type NodeExecutor = (run: NodeRun, services: NodeServices) => Promise<NodeOutcome>;
+
+/** An empty outcome with the node's run counted. */
+export function startOutcome(nodeName: string): NodeOutcome {
+  return { update: { nodes: { [nodeName]: 1 } }, emit: [], foreignUpdates: [], outbox: [], spawns: [] };
+}
+
+/** Appends a value to a field in an outcome's update. */
+export function appendField(outcome: NodeOutcome, field: string, value: unknown): void {
+  const fields = (outcome.update.fields ??= {});
+  (fields[field] ??= []).push(value);
+}
+
+/** Adds to a counter in an outcome's update. */
+export function addCounter(outcome: NodeOutcome, counter: 'llm_calls' | 'tool_calls' | 'errors', n = 1): void {
+  const counters = (outcome.update.counters ??= {});
+  counters[counter] = (counters[counter] ?? 0) + n;
+}

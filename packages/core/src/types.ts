@@ -1,0 +1,223 @@
+/**
+ * Public types of the engine: the config shapes a workflow author writes, the stored context,
+ * the backend interfaces and the user-supplied functions (tools, model).
+ */
+
+/** The JSON Schema of a tool's argument object, or of a model answer. */
+export type JSONSchema = Record<string, unknown>;
+
+/** One entry of `event_emissions`. */
+export interface EventEmission {
+  signal_name: string;
+  /** `{{ … }}` is evaluated by the engine; plain text is a description the model chooses by. */
+  condition?: string;
+}
+
+/** The node types of the SOE format. */
+export const NODE_TYPES = ['router', 'tool', 'llm', 'agent', 'child'] as const;
+/** One of {@link NODE_TYPES}. */
+export type NodeType = (typeof NODE_TYPES)[number];
+
+/** A node as written in YAML (snake_case keys are the format's own). */
+export interface NodeConfig {
+  node_type: NodeType;
+  event_triggers: string[];
+  event_emissions?: EventEmission[];
+  [key: string]: unknown;
+}
+
+/** A workflow: node name → node config, in the order written. */
+export type Workflow = Record<string, NodeConfig>;
+/** Every workflow of a config, by name. */
+export type WorkflowsRegistry = Record<string, Workflow>;
+/** `context_schema`: field name → type description. */
+export type ContextSchema = Record<string, Record<string, unknown>>;
+/** `identities`: identity name → system prompt. */
+export type Identities = Record<string, string>;
+
+/** A config after parsing and validation. */
+export interface ParsedConfig {
+  workflows: WorkflowsRegistry;
+  contextSchema?: ContextSchema;
+  identities?: Identities;
+}
+
+/** `__operational__` of a stored context. */
+export interface OperationalState {
+  signals: string[];
+  nodes: Record<string, number>;
+  llm_calls: number;
+  tool_calls: number;
+  errors: number;
+  main_execution_id: string;
+  [key: string]: unknown;
+}
+
+/** `__parent__` of a child execution. */
+export interface ParentLink {
+  parent_execution_id: string;
+  main_execution_id: string;
+  signals_to_parent: string[];
+  context_updates_to_parent: string[];
+}
+
+/** The stored context: every field is its history (newest last), plus the operational record. */
+export interface StoredContext {
+  __operational__?: OperationalState;
+  __parent__?: ParentLink;
+  [field: string]: unknown;
+}
+
+/** Counters of `__operational__` that updates add to. */
+export type OperationalCounter = 'llm_calls' | 'tool_calls' | 'errors';
+
+/**
+ * What a node run (or a broadcast) changes in one execution's context, expressed as commutative
+ * operations: appends to field histories, additions to counters, appended signals. Backends apply
+ * an update atomically; two updates applied in either order give the same counters and the same
+ * set of history entries, so concurrent workers lose nothing.
+ */
+export interface ContextUpdate {
+  /** Values appended to each field's history, in order. */
+  fields?: Record<string, unknown[]>;
+  /** Signals appended to `__operational__.signals`. */
+  signals?: string[];
+  /** Added to `__operational__.nodes[name]`. */
+  nodes?: Record<string, number>;
+  /** Added to the counters of `__operational__`. */
+  counters?: Partial<Record<OperationalCounter, number>>;
+}
+
+/** What a new execution's context starts with. */
+export interface ContextInit {
+  /** Field histories. */
+  fields: Record<string, unknown[]>;
+  mainExecutionId: string;
+  parent?: ParentLink;
+  /** Signals already recorded (normally none). */
+  signals?: string[];
+}
+
+/** Stores execution contexts. */
+export interface ContextBackend {
+  /** Creates the context of a new execution. */
+  createContext(executionId: string, init: ContextInit): Promise<void>;
+  /** The stored context (a copy the caller may keep), or `{}` when the execution is unknown. */
+  getContext(executionId: string): Promise<StoredContext>;
+  /**
+   * The stored context for reading only: the engine's hot path uses it to avoid copying.
+   * Callers must not mutate the result. Falls back to {@link getContext} when absent.
+   */
+  readContext?(executionId: string): Promise<StoredContext>;
+  /** Applies an update atomically. */
+  updateContext(executionId: string, update: ContextUpdate): Promise<void>;
+  /** Ids of stored executions (for `soe_list_contexts`). */
+  listContexts?(): Promise<string[]>;
+}
+
+/** Stores each execution's workflows and the name of the workflow it runs. */
+export interface WorkflowBackend {
+  saveWorkflowsRegistry(executionId: string, registry: WorkflowsRegistry): Promise<void>;
+  /** The registry, or `null` when the execution has none. Callers must not mutate it. */
+  getWorkflowsRegistry(executionId: string): Promise<WorkflowsRegistry | null>;
+  saveCurrentWorkflowName(executionId: string, name: string): Promise<void>;
+  getCurrentWorkflowName(executionId: string): Promise<string | null>;
+  /** Adds or replaces one workflow without rewriting the others (concurrent injections keep each other). */
+  putWorkflow(executionId: string, name: string, workflow: Workflow): Promise<void>;
+  /** Adds or replaces one node of a workflow. */
+  putNode(executionId: string, workflowName: string, nodeName: string, node: NodeConfig): Promise<void>;
+  /** Removes a workflow; resolves to false when it did not exist. */
+  deleteWorkflow(executionId: string, name: string): Promise<boolean>;
+  /** Removes a node; resolves to false when it did not exist. */
+  deleteNode(executionId: string, workflowName: string, nodeName: string): Promise<boolean>;
+}
+
+/** One telemetry event. `event_type` uses the SOE format's names (`node_execution`, `llm_call`, …). */
+export interface TelemetryEvent {
+  event_type: string;
+  timestamp: string;
+  [key: string]: unknown;
+}
+
+/** Receives telemetry events. */
+export interface TelemetryBackend {
+  logEvent(executionId: string, eventType: string, data?: Record<string, unknown>): Promise<void>;
+  /** Every event of an execution, oldest first. */
+  getEvents?(executionId: string): Promise<TelemetryEvent[]>;
+}
+
+/** One message of a conversation history. */
+export interface ConversationMessage {
+  role: string;
+  content: string;
+  [key: string]: unknown;
+}
+
+/** Conversation history per identity key. */
+export interface ConversationHistoryBackend {
+  getConversationHistory(key: string): Promise<ConversationMessage[]>;
+  appendToConversationHistory(key: string, entry: ConversationMessage): Promise<void>;
+  saveConversationHistory(key: string, history: ConversationMessage[]): Promise<void>;
+  deleteConversationHistory(key: string): Promise<void>;
+}
+
+/** The context schema of an execution (keyed by main execution id). */
+export interface ContextSchemaBackend {
+  saveContextSchema(executionId: string, schema: ContextSchema): Promise<void>;
+  getContextSchema(executionId: string): Promise<ContextSchema | null>;
+  /** Adds or replaces one field's type. */
+  putContextSchemaField(executionId: string, field: string, definition: Record<string, unknown>): Promise<void>;
+  /** Removes one field's type; false when absent. */
+  deleteContextSchemaField(executionId: string, field: string): Promise<boolean>;
+  deleteContextSchema(executionId: string): Promise<boolean>;
+}
+
+/** Identities (system prompts) of an execution (keyed by main execution id). */
+export interface IdentityBackend {
+  saveIdentities(executionId: string, identities: Identities): Promise<void>;
+  getIdentities(executionId: string): Promise<Identities | null>;
+  getIdentity(executionId: string, name: string): Promise<string | null>;
+  /** Adds or replaces one identity. */
+  putIdentity(executionId: string, name: string, systemPrompt: string): Promise<void>;
+  /** Removes one identity; false when absent. */
+  deleteIdentity(executionId: string, name: string): Promise<boolean>;
+  deleteIdentities(executionId: string): Promise<boolean>;
+}
+
+/** The storage an engine runs on. */
+export interface Backends {
+  context: ContextBackend;
+  workflow: WorkflowBackend;
+  telemetry?: TelemetryBackend;
+  conversationHistory?: ConversationHistoryBackend;
+  contextSchema?: ContextSchemaBackend;
+  identity?: IdentityBackend;
+}
+
+/** Sends signals to an execution: a function call in-process, an SQS message on AWS. */
+export type BroadcastSignalsCaller = (executionId: string, signals: string[]) => Promise<void>;
+
+/** The model: receives the full prompt and the node's config, answers with text. */
+export type CallLlm = (prompt: string, nodeConfig: Record<string, unknown>) => string | Promise<string>;
+
+/** A tool: one argument (the parameters object, or the history list with `processAccumulated`). */
+// biome-ignore lint/suspicious/noExplicitAny: tools are user code and accept whatever their schema says
+export type ToolFn = (args: any) => unknown;
+
+/** A tool with options. */
+export interface ToolEntry {
+  fn: ToolFn;
+  /** Extra attempts after a failure (default 0). */
+  maxRetries?: number;
+  /** Signal emitted when every attempt failed (instead of failing the execution). */
+  failureSignal?: string;
+  /** Pass the whole history of `context_parameter_field` instead of its newest value. */
+  processAccumulated?: boolean;
+  /** Shown to agents. */
+  description?: string;
+  /** JSON Schema of the argument object; arguments are validated against it. */
+  parameters?: JSONSchema;
+}
+
+/** Tools by name. */
+export type ToolsRegistry = Record<string, ToolFn | ToolEntry>;
