@@ -1,0 +1,5 @@
+export { createBuiltinTools } from './create-builtin-tools.js';
+export type { BundledDoc } from './docs-bundle.js';
+export { EXPLORE_ACTIONS, exploreDocs } from './explore-docs.js';
+export type { BuiltinToolName } from './names.js';
+export { BUILTIN_TOOL_NAMES, isBuiltinToolName } from './names.js';
