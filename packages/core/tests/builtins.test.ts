@@ -173,6 +173,21 @@ describe('bad injections are refused and change nothing', () => {
   });
 });
 
+describe('soe_inject_workflow input shapes', () => {
+  it('unwraps {name: nodes} but keeps a workflow whose node has the workflow name', async () => {
+    const node = { node_type: 'router', event_triggers: ['START'], event_emissions: [{ signal_name: 'HI' }] };
+    const wrapped = await run(callOnce('soe_inject_workflow'), {
+      context: { args: { workflow_name: 'greet', workflow_data: { greet: { Hello: node } } } },
+    });
+    expect(Object.keys((await wrapped.registry())!.greet!)).toEqual(['Hello']);
+    const sameName = await run(callOnce('soe_inject_workflow'), {
+      context: { args: { workflow_name: 'greet', workflow_data: { greet: node } } },
+    });
+    expect(await sameName.newest('out')).toMatchObject({ success: true, injected: true, action: 'created', nodes: ['greet'] });
+    expect((await sameName.registry())!.greet!.greet).toEqual(node);
+  });
+});
+
 describe('removing what does not exist', () => {
   it.each([
     ['soe_remove_workflow', { workflow_name: 'nope' }, /workflow 'nope' does not exist/],

@@ -69,7 +69,9 @@ function checkChildTargets(
  */
 function unwrapWorkflow(name: string, data: unknown): unknown {
   if (!isObj(data)) return data;
-  if (Object.hasOwn(data, name) && isObj(data[name])) return data[name];
+  const named = data[name];
+  // {<name>: {nodes}} is a container; {<name>: {node_type…}} is a workflow with a node of that name.
+  if (Object.hasOwn(data, name) && isObj(named) && !('node_type' in named)) return named;
   const entries = Object.values(data);
   const allNodes = entries.length > 0 && entries.every((v) => isObj(v) && 'node_type' in v);
   if (!allNodes && entries.length === 1 && isObj(entries[0])) return entries[0];
