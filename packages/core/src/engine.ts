@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { NodeExecutionError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
 import { executeAgent } from './nodes/agent.js';
@@ -51,6 +50,11 @@ export interface TriggeredNode {
 export interface BroadcastSink {
   /** Applies an outcome's effects (atomically, where the runtime can) and sends what it emits. */
   commit(executionId: string, run: NodeRun, outcome: NodeOutcome): Promise<void>;
+  /**
+   * Consulted before a node runs: true skips it. A runtime under at-least-once delivery answers true
+   * for a run whose key it has already committed, so a redelivered broadcast runs nothing twice.
+   */
+  skip?(executionId: string, run: NodeRun): Promise<boolean>;
 }
 
 const builtinExecutors: Partial<Record<NodeType, NodeExecutor>> = { router: executeRouter, tool: executeTool, llm: executeLlm, agent: executeAgent, child: executeChild };
@@ -87,6 +91,8 @@ export class Engine {
   private readonly userTools: Record<string, unknown>;
   private readonly builtinTools: Record<string, ToolEntry>;
   private readonly resolved = new Map<string, ResolvedTool>();
+  /** Commits in process and sends through the in-process caller. */
+  readonly inProcessSink: BroadcastSink;
 
   constructor(backends: Backends, opts: EngineOptions = {}) {
     this.backends = backends;
@@ -104,6 +110,7 @@ export class Engine {
       propagateTransient: opts.propagateTransient ?? false,
       telemetry: telemetry ? (id, type, data) => telemetry.logEvent(id, type, data).catch(() => undefined) : async () => undefined,
     };
+    this.inProcessSink = inProcessSink(this, (id, signals) => drainBroadcast(this, id, signals));
   }
 
   /** A tool by name: the user's registry first (a user tool may shadow a built-in), then the built-ins. */
@@ -156,6 +163,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   const executor = engine.executors[type];
   engine.services.telemetry(run.executionId, 'node_execution', { node_name: run.nodeName, node_type: type, workflow_name: run.workflowName });
   let outcome: NodeOutcome;
+  const started = Date.now();
   try {
     if (!executor) throw new Error(`no executor for node_type '${type}'`);
     outcome = await executor(run, engine.services);
@@ -166,6 +174,10 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     outcome.error = e instanceof Error ? e : new Error(String(e));
   }
   await propagateToParents(engine, run, outcome);
+  engine.services.telemetry(run.executionId, 'node_completed', {
+    node_name: run.nodeName, node_type: type, duration_ms: Date.now() - started, emitted: outcome.emit,
+    ok: !outcome.error, llm_calls: outcome.update.counters?.llm_calls ?? 0, tool_calls: outcome.update.counters?.tool_calls ?? 0,
+  });
   if (outcome.error) {
     const err = outcome.error;
     engine.services.telemetry(run.executionId, 'node_error', { node_name: run.nodeName, node_type: type, error: err.message, error_type: err.name });
@@ -224,19 +236,16 @@ export async function processBroadcast(
       executionId, workflowName, nodeName: name, node: config, context, signals,
       runKey: `${opts.runKeyPrefix ?? randomUUID()}#${name}`,
     };
+    if (sink.skip && (await sink.skip(executionId, run))) continue;
     const outcome = await runNode(engine, run);
     await sink.commit(executionId, run, outcome);
   }
 }
 
-interface Drain {
-  queue: Array<[string, string[]]>;
-}
-const drains = new AsyncLocalStorage<Drain>();
-
 /**
- * The in-process sink: applies updates, creates children, then queues the emitted broadcasts on the
- * current drain (so a long chain runs in a loop, not a deepening stack). A failed node rejects.
+ * The in-process sink: applies updates, creates children, then sends what the node emits through the
+ * caller. With the in-process caller that runs depth-first, as the upstream engine does: everything a
+ * node's signals cause happens before the next triggered node runs. A failed node rejects.
  */
 export function inProcessSink(engine: Engine, caller: BroadcastSignalsCaller): BroadcastSink {
   return {
@@ -277,25 +286,9 @@ export function createEngine(backends: Backends, opts: EngineOptions = {}): { en
   return { engine, nodes, broadcastSignalsCaller };
 }
 
-/**
- * Runs a broadcast and everything it leads to, in process. Re-entrant: a broadcast sent while a
- * drain is running joins that drain's queue and the call returns at once.
- */
-async function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
-  const current = drains.getStore();
-  if (current) {
-    current.queue.push([executionId, [...signals]]);
-    return;
-  }
-  const drain: Drain = { queue: [[executionId, [...signals]]] };
-  const caller: BroadcastSignalsCaller = (id, s) => drainBroadcast(engine, id, s);
-  const sink = inProcessSink(engine, caller);
-  await drains.run(drain, async () => {
-    while (drain.queue.length) {
-      const [id, s] = drain.queue.shift()!;
-      await processBroadcast(engine, id, s, sink);
-    }
-  });
+/** Runs a broadcast and, depth-first, everything it leads to, in process. */
+function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
+  return processBroadcast(engine, executionId, [...signals], engine.inProcessSink);
 }
 
 /**

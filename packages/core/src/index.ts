@@ -43,7 +43,7 @@ export type { ConfigLocation, ValidationIssue } from './errors.js';
 export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates.js';
 export type { TemplateVars } from './templates.js';
 export { mergeUpdates, templateVars } from './context-view.js';
-export type { Broadcast, NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
+export type { Broadcast, NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution, ToolContext } from './nodes/types.js';
 export { NODE_TYPES } from './types.js';
 export type {
   Backends,
@@ -76,3 +76,5 @@ export type {
   WorkflowBackend,
   WorkflowsRegistry,
 } from './types.js';
+export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
+export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-llm.js';

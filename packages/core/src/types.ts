@@ -200,9 +200,9 @@ export type BroadcastSignalsCaller = (executionId: string, signals: string[]) =>
 /** The model: receives the full prompt and the node's config, answers with text. */
 export type CallLlm = (prompt: string, nodeConfig: Record<string, unknown>) => string | Promise<string>;
 
-/** A tool: one argument (the parameters object, or the history list with `processAccumulated`). */
+/** A tool: one argument (the parameters object, or the history list with `processAccumulated`); built-ins also get a ToolContext. */
 // biome-ignore lint/suspicious/noExplicitAny: tools are user code and accept whatever their schema says
-export type ToolFn = (args: any) => unknown;
+export type ToolFn = (args: any, context?: any) => unknown;
 
 /** A tool with options. */
 export interface ToolEntry {

@@ -14,7 +14,7 @@ import {
   providerConfig,
   withSystemPrompt,
 } from './llm.js';
-import { callToolWithRetries, checkToolArguments, errorMessage } from './tool.js';
+import { callToolWithRetries, checkToolArguments, errorMessage, toolContext } from './tool.js';
 import { type NodeExecutor, addCounter, startOutcome } from './types.js';
 
 /** Loop rounds an agent gets when the node does not set `max_iterations`. */
@@ -102,7 +102,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
         const result = await callToolWithRetries(tool, args, (attempt, error) => {
           addCounter(outcome, 'tool_calls');
           void services.telemetry(run.executionId, 'tool_call', { node_name: run.nodeName, tool_name: toolName, attempt, ok: error === undefined, agent: true });
-        });
+        }, tool.builtin ? toolContext(run, services, outcome) : undefined);
         consecutiveToolErrors = 0;
         transcript.push(`[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`);
       } catch (e) {

@@ -1,9 +1,19 @@
-import { historyOf, newest, templateVars } from '../context-view.js';
+import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { ToolNodeConfigurationError, ToolParameterError, isRetryable } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValue } from '../templates.js';
 import { emissionsOf, evaluateEmissions } from './emissions.js';
-import { type NodeExecutor, type NodeRun, type ResolvedTool, addCounter, appendField, startOutcome } from './types.js';
+import {
+  type NodeExecutor,
+  type NodeOutcome,
+  type NodeRun,
+  type NodeServices,
+  type ResolvedTool,
+  type ToolContext,
+  addCounter,
+  appendField,
+  startOutcome,
+} from './types.js';
 
 /** The argument a tool node passes: inline `parameters`, or the `context_parameter_field` value. */
 export function toolArguments(run: NodeRun, tool: ResolvedTool): unknown {
@@ -25,12 +35,40 @@ export function checkToolArguments(tool: ResolvedTool, args: unknown): void {
   if (problems.length) throw new ToolParameterError(tool.name, formatProblems(problems), problems[0]?.field);
 }
 
+/** The tool context for a node run; state changes land in the outcome. */
+export function toolContext(run: NodeRun, services: NodeServices, outcome: NodeOutcome): ToolContext {
+  return {
+    executionId: run.executionId,
+    mainExecutionId: run.context.__operational__?.main_execution_id ?? run.executionId,
+    workflowName: run.workflowName,
+    nodeName: run.nodeName,
+    context: run.context,
+    backends: services.backends,
+    services,
+    update: (u) => {
+      outcome.update = mergeUpdates(outcome.update, u);
+    },
+    updateOther: (executionId, u) => {
+      if (executionId === run.executionId) outcome.update = mergeUpdates(outcome.update, u);
+      else outcome.foreignUpdates.push({ executionId, update: u });
+    },
+    emit: (signals) => {
+      outcome.extraEmit.push(...signals);
+    },
+  };
+}
+
 /** Calls a tool with its retry budget; returns the result or throws the last error. */
-export async function callToolWithRetries(tool: ResolvedTool, args: unknown, onAttempt: (attempt: number, error?: unknown) => void): Promise<unknown> {
+export async function callToolWithRetries(
+  tool: ResolvedTool,
+  args: unknown,
+  onAttempt: (attempt: number, error?: unknown) => void,
+  ctx?: ToolContext,
+): Promise<unknown> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= 1 + tool.maxRetries; attempt++) {
     try {
-      const result = await tool.fn(args);
+      const result = await (ctx ? tool.fn(args, ctx) : tool.fn(args));
       onAttempt(attempt);
       return result;
     } catch (e) {
@@ -67,13 +105,18 @@ export const executeTool: NodeExecutor = async (run, services) => {
     const args = toolArguments(run, tool);
     checkToolArguments(tool, args);
     const started = Date.now();
-    result = await callToolWithRetries(tool, args, (attempt, error) => {
-      addCounter(outcome, 'tool_calls');
-      void services.telemetry(run.executionId, 'tool_call', {
-        node_name: run.nodeName, tool_name: toolName, attempt, ok: error === undefined,
-        duration_ms: Date.now() - started, ...(error !== undefined ? { error: errorMessage(error) } : {}),
-      });
-    });
+    result = await callToolWithRetries(
+      tool,
+      args,
+      (attempt, error) => {
+        addCounter(outcome, 'tool_calls');
+        void services.telemetry(run.executionId, 'tool_call', {
+          node_name: run.nodeName, tool_name: toolName, attempt, ok: error === undefined,
+          duration_ms: Date.now() - started, ...(error !== undefined ? { error: errorMessage(error) } : {}),
+        });
+      },
+      tool.builtin ? toolContext(run, services, outcome) : undefined,
+    );
   } catch (e) {
     if (services.propagateTransient && isRetryable(e)) throw e;
     if (outputField) appendField(outcome, outputField, errorMessage(e));
@@ -86,6 +129,6 @@ export const executeTool: NodeExecutor = async (run, services) => {
     return outcome;
   }
   if (outputField) appendField(outcome, outputField, result === undefined ? null : result);
-  outcome.emit = evaluateEmissions(emissionsOf(run.node), templateVars(run.context, outcome.update, { result }));
+  outcome.emit = [...evaluateEmissions(emissionsOf(run.node), templateVars(run.context, outcome.update, { result })), ...outcome.extraEmit];
   return outcome;
 };

@@ -44,6 +44,8 @@ export interface NodeOutcome {
   outbox: Broadcast[];
   /** Child executions to create and start. */
   spawns: SpawnedExecution[];
+  /** Signals a built-in tool asked to emit (added to `emit` when the node succeeds). */
+  extraEmit: string[];
   /** Set when the node failed without a failure signal: the runtime commits the rest, then fails. */
   error?: Error;
 }
@@ -76,12 +78,34 @@ export interface NodeServices {
   telemetry(executionId: string, eventType: string, data?: Record<string, unknown>): Promise<void>;
 }
 
+/**
+ * What a tool gets as its second argument: who is calling, and ways to change state that go through
+ * the node's outcome (so they commit atomically with the node run). Built-in tools use it; user tools
+ * may ignore it.
+ */
+export interface ToolContext {
+  executionId: string;
+  mainExecutionId: string;
+  workflowName: string;
+  nodeName: string;
+  /** The context when the node started (read-only). */
+  context: StoredContext;
+  backends: Backends;
+  services: NodeServices;
+  /** Adds changes to the calling execution to the node's outcome. */
+  update(update: ContextUpdate): void;
+  /** Adds changes to another execution to the node's outcome. */
+  updateOther(executionId: string, update: ContextUpdate): void;
+  /** Adds signals for the calling execution to what the node emits. */
+  emit(signals: string[]): void;
+}
+
 /** Runs one node type. */
 export type NodeExecutor = (run: NodeRun, services: NodeServices) => Promise<NodeOutcome>;
 
 /** An empty outcome with the node's run counted. */
 export function startOutcome(nodeName: string): NodeOutcome {
-  return { update: { nodes: { [nodeName]: 1 } }, emit: [], foreignUpdates: [], outbox: [], spawns: [] };
+  return { update: { nodes: { [nodeName]: 1 } }, emit: [], extraEmit: [], foreignUpdates: [], outbox: [], spawns: [] };
 }
 
 /** Appends a value to a field in an outcome's update. */

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createAllNodes,
+  createInMemoryBackends,
+  orchestrate,
+  ToolParameterError,
+  WorkflowValidationError,
+  type CallLlm,
+  type ToolsRegistry,
+} from '../src/index.js';
+
+async function run(config: unknown, opts: { tools?: ToolsRegistry; callLlm?: CallLlm; context?: Record<string, unknown>; workflow?: string } = {}) {
+  const backends = createInMemoryBackends();
+  const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: opts.tools, callLlm: opts.callLlm });
+  const id = await orchestrate({
+    config: config as object,
+    initialWorkflowName: opts.workflow ?? 'main',
+    initialSignals: ['START'],
+    initialContext: opts.context ?? {},
+    backends,
+    broadcastSignalsCaller,
+  });
+  return { id, backends, context: await backends.context.getContext(id) };
+}
+
+describe('config validation', () => {
+  it('reports every problem at once, each naming workflow, node and field', async () => {
+    const yaml = `
+main:
+  A:
+    node_type: router
+    event_triggers: START
+    event_emissions:
+      - signal_name: X
+  B:
+    node_type: llm
+    event_triggers: [START]
+  C:
+    node_type: toool
+    event_triggers: [START]
+`;
+    const err = await run(yaml).catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowValidationError);
+    const issues = (err as WorkflowValidationError).issues;
+    expect(issues.map((i) => [i.workflow, i.node, i.field])).toEqual([
+      ['main', 'A', 'event_triggers'],
+      ['main', 'B', 'prompt'],
+      ['main', 'C', 'node_type'],
+    ]);
+    expect(issues[0]?.line).toBe(3);
+    expect(err.message).toContain("unknown node_type 'toool'");
+  });
+
+  it('stores nothing when the config is rejected', async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    await expect(
+      orchestrate({ config: { main: { A: { node_type: 'router', event_triggers: ['S'] } } }, initialWorkflowName: 'main', initialSignals: ['S'], backends, broadcastSignalsCaller }),
+    ).rejects.toThrow(/event_emissions/);
+    expect(await backends.context.listContexts()).toEqual([]);
+  });
+
+  it('names the line and column of a YAML syntax error', async () => {
+    const err = await run('main:\n  A: [unclosed\n').catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowValidationError);
+    expect(err.issues[0].line).toBeGreaterThan(0);
+  });
+
+  it('rejects a child node that names a workflow the config lacks', async () => {
+    const err = await run({ main: { C: { node_type: 'child', event_triggers: ['START'], child_workflow_name: 'nope', child_initial_signals: ['GO'] } } }).catch((e) => e);
+    expect(err.message).toMatch(/child_workflow_name.*nope/s);
+  });
+});
+
+describe('context', () => {
+  it('keeps every field as its history and counts node runs, signals and tool calls', async () => {
+    const { context } = await run(
+      {
+        main: {
+          T1: { node_type: 'tool', event_triggers: ['START'], tool_name: 'inc', context_parameter_field: 'v', output_field: 'v', event_emissions: [{ signal_name: 'NEXT' }] },
+          T2: { node_type: 'tool', event_triggers: ['NEXT'], tool_name: 'inc', context_parameter_field: 'v', output_field: 'v', event_emissions: [{ signal_name: 'END' }] },
+        },
+      },
+      { tools: { inc: ({ n }: { n: number }) => ({ n: n + 1 }) }, context: { v: { n: 0 } } },
+    );
+    expect(context.v).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    expect(context.__operational__).toMatchObject({ signals: ['START', 'NEXT', 'END'], nodes: { T1: 1, T2: 1 }, tool_calls: 2, errors: 0 });
+  });
+
+  it('a history entry cannot be changed through an object the tool returned', async () => {
+    const shared = { n: 1 };
+    const { context } = await run(
+      { main: { T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'give', output_field: 'out', event_emissions: [] } } },
+      { tools: { give: () => shared } },
+    );
+    shared.n = 99;
+    expect(context.out).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('tool nodes', () => {
+  it('validates arguments against the tool JSON Schema and names the field', async () => {
+    const tools: ToolsRegistry = {
+      send: { fn: () => 'sent', parameters: { type: 'object', properties: { to: { type: 'string' } }, required: ['to'] } },
+    };
+    const err = await run(
+      { main: { S: { node_type: 'tool', event_triggers: ['START'], tool_name: 'send', parameters: { to: 5 }, event_emissions: [] } } },
+      { tools },
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(ToolParameterError);
+    expect(err.message).toContain("Tool 'send'");
+    expect(err.message).toContain("'to'");
+  });
+
+  it('retries up to maxRetries and then emits the failure signal with the error stored', async () => {
+    let calls = 0;
+    const { context } = await run(
+      {
+        main: {
+          T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'flaky', output_field: 'r', event_emissions: [{ signal_name: 'OK' }] },
+        },
+      },
+      { tools: { flaky: { fn: () => { calls++; throw new Error('down'); }, maxRetries: 2, failureSignal: 'FAILED' } } },
+    );
+    expect(calls).toBe(3);
+    expect(context.r).toEqual(['down']);
+    expect(context.__operational__?.signals).toEqual(['START', 'FAILED']);
+  });
+
+  it('rejects the run, counting the error, when a tool fails without a failure signal', async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: { boom: () => { throw new Error('kaput'); } } });
+    const err = await orchestrate({
+      config: { main: { T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'boom', event_emissions: [] } } },
+      initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller,
+    }).catch((e) => e);
+    expect(err.message).toMatch(/node 'T'.*kaput/);
+    const [id] = await backends.context.listContexts();
+    expect((await backends.context.getContext(id!)).__operational__?.errors).toBe(1);
+  });
+});
+
+describe('llm nodes', () => {
+  it('accepts an answer inside a fence after a think block, and feeds a bad answer back', async () => {
+    const prompts: string[] = [];
+    const answers = ['no json here', '<think>hmm {"x": 1}</think>\n```json\n{"summary": "fine"}\n```'];
+    const callLlm: CallLlm = (p) => {
+      prompts.push(p);
+      return answers[prompts.length - 1]!;
+    };
+    const { context } = await run(
+      { main: { L: { node_type: 'llm', event_triggers: ['START'], prompt: 'Sum up {{ context.text }}', output_field: 'summary', event_emissions: [{ signal_name: 'DONE' }] } } },
+      { callLlm, context: { text: 'abc' } },
+    );
+    expect(context.summary).toEqual(['fine']);
+    expect(prompts[1]).toContain('rejected');
+    expect(JSON.parse(prompts[0]!.slice(0, prompts[0]!.indexOf('\n}') + 2))).toEqual({ prompt: 'Sum up abc', context: { text: 'abc' }, conversation_history: '' });
+  });
+
+  it('puts the answer JSON Schema after the head object', async () => {
+    let prompt = '';
+    await run(
+      { main: { L: { node_type: 'llm', event_triggers: ['START'], prompt: 'hi', output_field: 'out', event_emissions: [{ signal_name: 'A', condition: 'first' }, { signal_name: 'B', condition: 'second' }] } } },
+      { callLlm: (p) => { prompt = p; return '{"out": 1, "selected_signals": ["B"]}'; } },
+    );
+    const schemaText = prompt.slice(prompt.lastIndexOf('{"type"'));
+    expect(JSON.parse(schemaText)).toMatchObject({ type: 'object', required: ['out', 'selected_signals'] });
+  });
+});
