@@ -43,15 +43,33 @@ export function templateVars(ctx: StoredContext, pending?: ContextUpdate, extra?
   const op = ctx.__operational__;
   if (op && (pending?.nodes || pending?.signals || pending?.counters)) {
     const next: OperationalState = { ...op };
-    if (pending.nodes) {
-      next.nodes = { ...op.nodes };
-      for (const [n, c] of Object.entries(pending.nodes)) next.nodes[n] = (next.nodes[n] ?? 0) + c;
-    }
+    if (pending.nodes) next.nodes = overlayCounts(op.nodes, pending.nodes);
     if (pending.signals?.length) next.signals = [...op.signals, ...pending.signals];
     if (pending.counters) for (const [k, c] of Object.entries(pending.counters)) next[k] = ((op[k] as number) ?? 0) + (c ?? 0);
     context.__operational__ = next;
   }
   return { ...extra, context, history };
+}
+
+/**
+ * A read-only view of a counter map with some counts added, in O(1): copying the map would cost as
+ * much as the number of distinct nodes run so far, on every node run.
+ */
+function overlayCounts(base: Record<string, number>, adds: Record<string, number>): Record<string, number> {
+  const value = (k: string) => (base[k] ?? 0) + (adds[k] ?? 0);
+  const has = (k: string | symbol) => typeof k === 'string' && (Object.hasOwn(base, k) || Object.hasOwn(adds, k));
+  return new Proxy(base, {
+    get: (t, k) => (typeof k === 'string' && Object.hasOwn(adds, k) ? value(k) : Reflect.get(t, k)),
+    has: (t, k) => has(k) || Reflect.has(t, k),
+    ownKeys: (t) => [...new Set([...Reflect.ownKeys(t), ...Object.keys(adds)])],
+    getOwnPropertyDescriptor: (t, k) =>
+      typeof k === 'string' && Object.hasOwn(adds, k)
+        ? { value: value(k), writable: false, enumerable: true, configurable: true }
+        : Reflect.getOwnPropertyDescriptor(t, k),
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
+  });
 }
 
 /** The fields a template source refers to as `context.x` or `context['x']`. */

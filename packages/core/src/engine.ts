@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NodeExecutionError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
+import { createBuiltinTools } from './builtins/index.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
 import { executeLlm } from './nodes/llm.js';
@@ -130,14 +131,35 @@ export function readContext(backends: Backends, executionId: string): Promise<St
   return backends.context.readContext ? backends.context.readContext(executionId) : backends.context.getContext(executionId);
 }
 
+/** Per workflow object: signal → indexes of the nodes it triggers (registries are replaced, never mutated). */
+const triggerIndex = new WeakMap<Workflow, { entries: TriggeredNode[]; bySignal: Map<string, number[]> }>();
+
+function indexWorkflow(workflow: Workflow) {
+  let idx = triggerIndex.get(workflow);
+  if (!idx) {
+    const entries = Object.entries(workflow).map(([name, config]) => ({ name, config }));
+    const bySignal = new Map<string, number[]>();
+    entries.forEach(({ config }, i) => {
+      for (const t of Array.isArray(config.event_triggers) ? config.event_triggers : []) {
+        const list = bySignal.get(t) ?? [];
+        if (!list.includes(i)) list.push(i);
+        bySignal.set(t, list);
+      }
+    });
+    idx = { entries, bySignal };
+    triggerIndex.set(workflow, idx);
+  }
+  return idx;
+}
+
 /** The nodes of a workflow that any of the signals triggers, in the order written. */
 export function triggeredNodes(workflow: Workflow, signals: readonly string[]): TriggeredNode[] {
-  const out: TriggeredNode[] = [];
-  for (const [name, config] of Object.entries(workflow)) {
-    const triggers = config.event_triggers;
-    if (Array.isArray(triggers) && triggers.some((t) => signals.includes(t))) out.push({ name, config });
-  }
-  return out;
+  // Indexed so that a broadcast costs the same whatever the workflow's size.
+  const { entries, bySignal } = indexWorkflow(workflow);
+  if (signals.length === 1) return (bySignal.get(signals[0]!) ?? []).map((i) => entries[i]!);
+  const hit = new Set<number>();
+  for (const s of signals) for (const i of bySignal.get(s) ?? []) hit.add(i);
+  return [...hit].sort((a, b) => a - b).map((i) => entries[i]!);
 }
 
 /** Loads what a broadcast needs: the execution's context and current workflow. Throws for an unknown execution. */
@@ -301,7 +323,7 @@ export function createAllNodes(backends: Backends, opts: NodeOptions = {}): { no
   return { nodes, broadcastSignalsCaller };
 }
 
-let builtinsProvider: () => Record<string, ToolEntry> = () => ({});
+let builtinsProvider: () => Record<string, ToolEntry> = createBuiltinTools;
 /** Sets where the default built-in tools come from (the built-ins module registers itself). */
 export function setBuiltinsProvider(provider: () => Record<string, ToolEntry>): void {
   builtinsProvider = provider;

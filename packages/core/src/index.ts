@@ -78,3 +78,5 @@ export type {
 } from './types.js';
 export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
 export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-llm.js';
+export { BUILTIN_TOOL_NAMES, createBuiltinTools, exploreDocs, isBuiltinToolName } from './builtins/index.js';
+export type { BuiltinToolName } from './builtins/index.js';

@@ -47,7 +47,7 @@ main:
       ['main', 'B', 'prompt'],
       ['main', 'C', 'node_type'],
     ]);
-    expect(issues[0]?.line).toBe(3);
+    expect(issues[0]?.line).toBe(5); // the event_triggers line of node A
     expect(err.message).toContain("unknown node_type 'toool'");
   });
 
@@ -163,7 +163,7 @@ describe('llm nodes', () => {
       { main: { L: { node_type: 'llm', event_triggers: ['START'], prompt: 'hi', output_field: 'out', event_emissions: [{ signal_name: 'A', condition: 'first' }, { signal_name: 'B', condition: 'second' }] } } },
       { callLlm: (p) => { prompt = p; return '{"out": 1, "selected_signals": ["B"]}'; } },
     );
-    const schemaText = prompt.slice(prompt.lastIndexOf('{"type"'));
+    const schemaText = prompt.slice(prompt.indexOf('{', prompt.indexOf('JSON Schema:')));
     expect(JSON.parse(schemaText)).toMatchObject({ type: 'object', required: ['out', 'selected_signals'] });
   });
 });
