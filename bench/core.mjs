@@ -64,11 +64,13 @@ const scenarios = {
 async function runOnce(spec) {
   const backends = createInMemoryBackends();
   const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: spec.tools ?? {}, callLlm: spec.callLlm });
+  globalThis.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const t0 = process.hrtime.bigint();
   const id = await orchestrate({ config: spec.config, initialWorkflowName: 'bench', initialSignals: ['S0'], initialContext: spec.context ?? {}, backends, broadcastSignalsCaller });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  const heapAfter = process.memoryUsage().heapUsed;
+  globalThis.gc?.();
+  const heapAfter = process.memoryUsage().heapUsed; // what the run keeps (context, telemetry), after GC
   // Count node runs over every execution (a fan-out's children have their own contexts).
   let ran = 0;
   for (const eid of await backends.context.listContexts()) {

@@ -2,7 +2,24 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { JSONSchema } from './types.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
-const cache = new WeakMap<object, ValidateFunction>();
+const byObject = new WeakMap<object, ValidateFunction>();
+// Answer schemas are rebuilt per call: cache by content too, so ajv compiles each shape once.
+const byText = new Map<string, ValidateFunction>();
+const TEXT_CACHE_LIMIT = 2000;
+
+function compiled(schema: JSONSchema): ValidateFunction {
+  let v = byObject.get(schema);
+  if (v) return v;
+  const key = JSON.stringify(schema);
+  v = byText.get(key);
+  if (!v) {
+    v = ajv.compile(schema);
+    if (byText.size >= TEXT_CACHE_LIMIT) byText.delete(byText.keys().next().value as string);
+    byText.set(key, v);
+  }
+  byObject.set(schema, v);
+  return v;
+}
 
 /** One schema violation, with the dotted path of the field at fault. */
 export interface SchemaProblem {
@@ -12,11 +29,7 @@ export interface SchemaProblem {
 
 /** Validates a value against a JSON Schema (compiled once per schema object). Returns the problems found. */
 export function validateAgainstSchema(schema: JSONSchema, value: unknown): SchemaProblem[] {
-  let validate = cache.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    cache.set(schema, validate);
-  }
+  const validate = compiled(schema);
   if (validate(value)) return [];
   return (validate.errors ?? []).map(toProblem);
 }
