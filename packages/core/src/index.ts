@@ -60,6 +60,8 @@ export type {
   Identities,
   IdentityBackend,
   JSONSchema,
+  LlmAnswer,
+  LlmUsage,
   NodeConfig,
   NodeType,
   OperationalCounter,

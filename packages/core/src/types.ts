@@ -197,8 +197,22 @@ export interface Backends {
 /** Sends signals to an execution: a function call in-process, an SQS message on AWS. */
 export type BroadcastSignalsCaller = (executionId: string, signals: string[]) => Promise<void>;
 
-/** The model: receives the full prompt and the node's config, answers with text. */
-export type CallLlm = (prompt: string, nodeConfig: Record<string, unknown>) => string | Promise<string>;
+/** Token counts a provider reports for one call. */
+export interface LlmUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+}
+
+/** A model answer with its usage, for providers that report it (plain text is fine too). */
+export interface LlmAnswer {
+  text: string;
+  usage?: LlmUsage;
+  /** The model that answered. */
+  model?: string;
+}
+
+/** The model: receives the full prompt and the node's config, answers with text (or text with usage). */
+export type CallLlm = (prompt: string, nodeConfig: Record<string, unknown>) => string | LlmAnswer | Promise<string | LlmAnswer>;
 
 /** A tool: one argument (the parameters object, or the history list with `processAccumulated`); built-ins also get a ToolContext. */
 // biome-ignore lint/suspicious/noExplicitAny: tools are user code and accept whatever their schema says

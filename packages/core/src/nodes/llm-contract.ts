@@ -5,7 +5,7 @@
  */
 import { LlmResponseError } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
-import type { CallLlm, EventEmission, JSONSchema } from '../types.js';
+import type { CallLlm, EventEmission, JSONSchema, LlmAnswer } from '../types.js';
 
 /** Builds a prompt: the head object, then instructions, then the answer's JSON Schema. */
 export function buildPrompt(head: Record<string, unknown>, instructions: string, answerSchema: JSONSchema | null): string {
@@ -99,7 +99,7 @@ export function checkAnswer(value: unknown, schema: JSONSchema): void {
 
 /** Hooks called around each model call (for counters and telemetry). */
 export interface CallHooks {
-  onCall(attempt: number, latencyMs: number, error?: unknown): void;
+  onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer): void;
 }
 
 /**
@@ -122,15 +122,18 @@ export async function callUntilValid<T>(opts: {
   for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
     const started = Date.now();
     let answer: string;
+    let reply: LlmAnswer;
     try {
-      answer = String(await opts.callLlm(prompt, opts.nodeConfig));
+      const raw = await opts.callLlm(prompt, opts.nodeConfig);
+      reply = typeof raw === 'object' && raw !== null && typeof (raw as LlmAnswer).text === 'string' ? (raw as LlmAnswer) : { text: String(raw) };
+      answer = reply.text;
     } catch (e) {
       opts.hooks.onCall(attempt, Date.now() - started, e);
       if (opts.propagate?.(e)) throw e;
       lastError = `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
       continue;
     }
-    opts.hooks.onCall(attempt, Date.now() - started);
+    opts.hooks.onCall(attempt, Date.now() - started, undefined, reply);
     try {
       return opts.accept(answer);
     } catch (e) {
