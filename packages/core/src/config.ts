@@ -57,7 +57,10 @@ export function validateConfig(config: unknown, options: ParseConfigOptions = {}
 function loadConfigValue(config: unknown, options: ParseConfigOptions): { value: unknown; source: Source } {
   const source: Source = { file: options.file };
   if (typeof config !== 'string') {
-    if (config === null || config === undefined) throw new WorkflowValidationError([{ file: options.file, message: 'no config given (expected YAML text or an object of workflows)' }]);
+    if (config === null || config === undefined)
+      throw new WorkflowValidationError([
+        { file: options.file, message: 'no config given (expected YAML text or an object of workflows)' },
+      ]);
     return { value: config, source };
   }
   const lines = new LineCounter();
@@ -90,7 +93,13 @@ function locateAll(issues: ValidationIssue[], source: Source, value: unknown): V
         path.push(issue.workflow);
         if (issue.node !== undefined) {
           path.push(issue.node);
-          if (issue.field !== undefined) path.push(...issue.field.split(/[.[\]]+/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
+          if (issue.field !== undefined)
+            path.push(
+              ...issue.field
+                .split(/[.[\]]+/)
+                .filter(Boolean)
+                .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+            );
         }
       } else if (issue.field) path.push(...issue.field.split('.'));
       // Walk up until a path element exists (a missing field points at its node).
@@ -138,7 +147,10 @@ function checkConfig(value: unknown, issues: ValidationIssue[]): ParsedConfig {
     if ('context_schema' in value && value.context_schema !== null) contextSchema = checkContextSchema(value.context_schema, issues);
     if ('identities' in value && value.identities !== null) identities = checkIdentities(value.identities, issues);
     if (!isObj(workflowsValue)) {
-      issues.push({ field: 'workflows', message: `the workflows section must be a mapping of workflow name to nodes, got ${describe(workflowsValue)}` });
+      issues.push({
+        field: 'workflows',
+        message: `the workflows section must be a mapping of workflow name to nodes, got ${describe(workflowsValue)}`,
+      });
       return { workflows: {} };
     }
   }
@@ -176,22 +188,46 @@ const BY_TYPE: Record<string, { required: string[]; optional: Record<string, Rul
   },
   llm: {
     required: ['event_triggers', 'prompt'],
-    optional: { prompt: 'template', output_field: 'output_field', identity: 'template', retries: 'int>=0', llm_failure_signal: 'string', model: 'string', temperature: 'number>=0', max_tokens: 'int>0' },
+    optional: {
+      prompt: 'template',
+      output_field: 'output_field',
+      identity: 'template',
+      retries: 'int>=0',
+      llm_failure_signal: 'string',
+      model: 'string',
+      temperature: 'number>=0',
+      max_tokens: 'int>0',
+    },
     forbidden: { input_fields: 'llm nodes read the context through Jinja in the prompt; input_fields is not supported' },
   },
   agent: {
     required: ['event_triggers', 'prompt'],
     optional: {
-      prompt: 'template', output_field: 'output_field', identity: 'template', retries: 'int>=0', llm_failure_signal: 'string',
-      tools: 'strings', available_tools: 'strings', max_iterations: 'int>0', model: 'string', temperature: 'number>=0', max_tokens: 'int>0',
+      prompt: 'template',
+      output_field: 'output_field',
+      identity: 'template',
+      retries: 'int>=0',
+      llm_failure_signal: 'string',
+      tools: 'strings',
+      available_tools: 'strings',
+      max_iterations: 'int>0',
+      model: 'string',
+      temperature: 'number>=0',
+      max_tokens: 'int>0',
     },
     forbidden: { input_fields: 'agent nodes read the context through Jinja in the prompt; input_fields is not supported' },
   },
   child: {
     required: ['event_triggers', 'child_workflow_name', 'child_initial_signals'],
     optional: {
-      child_workflow_name: 'string', child_initial_signals: 'strings', input_fields: 'strings', signals_to_parent: 'strings',
-      context_updates_to_parent: 'strings', fan_out_field: 'string', child_input_field: 'string', spawn_interval: 'number>=0',
+      child_workflow_name: 'string',
+      child_initial_signals: 'strings',
+      input_fields: 'strings',
+      signals_to_parent: 'strings',
+      context_updates_to_parent: 'strings',
+      fan_out_field: 'string',
+      child_input_field: 'string',
+      spawn_interval: 'number>=0',
     },
   },
 };
@@ -267,10 +303,14 @@ function checkEmissions(v: unknown, at: (field: string | undefined, message: str
     at('event_emissions', `expected a list of {signal_name, condition?}, got ${describe(v)}`);
     return;
   }
-  v.forEach((e, i) => {
+  for (const [i, e] of v.entries()) {
     const f = `event_emissions[${i}]`;
-    if (!isObj(e)) return at(f, `expected a mapping with signal_name, got ${describe(e)}`);
-    if (typeof e.signal_name !== 'string' || e.signal_name === '') at(`${f}.signal_name`, `signal_name is required (a non-empty string), got ${describe(e.signal_name)}`);
+    if (!isObj(e)) {
+      at(f, `expected a mapping with signal_name, got ${describe(e)}`);
+      continue;
+    }
+    if (typeof e.signal_name !== 'string' || e.signal_name === '')
+      at(`${f}.signal_name`, `signal_name is required (a non-empty string), got ${describe(e.signal_name)}`);
     if (e.condition !== undefined && e.condition !== null) {
       if (typeof e.condition !== 'string') at(`${f}.condition`, `condition must be a string, got ${describe(e.condition)}`);
       else {
@@ -278,15 +318,16 @@ function checkEmissions(v: unknown, at: (field: string | undefined, message: str
         if (err) at(`${f}.condition`, `template error in condition: ${err}`);
       }
     }
-  });
+  }
 }
 
 function checkTemplatesDeep(v: unknown, path: string, at: (field: string | undefined, message: string) => void): void {
   if (typeof v === 'string') {
     const err = validateTemplate(v);
     if (err) at(path, `template error: ${err}`);
-  } else if (Array.isArray(v)) v.forEach((x, i) => checkTemplatesDeep(x, `${path}[${i}]`, at));
-  else if (isObj(v)) for (const [k, x] of Object.entries(v)) checkTemplatesDeep(x, `${path}.${k}`, at);
+  } else if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) checkTemplatesDeep(x, `${path}[${i}]`, at);
+  } else if (isObj(v)) for (const [k, x] of Object.entries(v)) checkTemplatesDeep(x, `${path}.${k}`, at);
 }
 
 /** Child nodes must name workflows that the config defines. */
@@ -334,7 +375,8 @@ function checkIdentities(v: unknown, issues: ValidationIssue[]): Identities | un
     return undefined;
   }
   for (const [name, prompt] of Object.entries(v)) {
-    if (typeof prompt !== 'string') issues.push({ field: `identities.${name}`, message: `a system prompt must be a string, got ${describe(prompt)}` });
+    if (typeof prompt !== 'string')
+      issues.push({ field: `identities.${name}`, message: `a system prompt must be a string, got ${describe(prompt)}` });
   }
   return v as Identities;
 }

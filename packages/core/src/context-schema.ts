@@ -1,8 +1,15 @@
 import type { ContextSchema, JSONSchema } from './types.js';
 
 const TYPE_MAP: Record<string, string | undefined> = {
-  string: 'string', integer: 'integer', number: 'number', boolean: 'boolean',
-  object: 'object', dict: 'object', list: 'array', array: 'array', any: undefined,
+  string: 'string',
+  integer: 'integer',
+  number: 'number',
+  boolean: 'boolean',
+  object: 'object',
+  dict: 'object',
+  list: 'array',
+  array: 'array',
+  any: undefined,
 };
 
 /**
@@ -16,11 +23,15 @@ export function fieldJsonSchema(def: Record<string, unknown>): JSONSchema {
   if (typeof def.description === 'string') out.description = def.description;
   if (def.properties && typeof def.properties === 'object') {
     out.properties = Object.fromEntries(
-      Object.entries(def.properties as Record<string, unknown>).map(([k, v]) => [k, fieldJsonSchema(typeof v === 'string' ? { type: v } : (v as Record<string, unknown>))]),
+      Object.entries(def.properties as Record<string, unknown>).map(([k, v]) => [
+        k,
+        fieldJsonSchema(typeof v === 'string' ? { type: v } : (v as Record<string, unknown>)),
+      ]),
     );
     if (Array.isArray(def.required)) out.required = def.required;
   }
-  if (def.items !== undefined) out.items = fieldJsonSchema(typeof def.items === 'string' ? { type: def.items } : (def.items as Record<string, unknown>));
+  if (def.items !== undefined)
+    out.items = fieldJsonSchema(typeof def.items === 'string' ? { type: def.items } : (def.items as Record<string, unknown>));
   if (Array.isArray(def.enum)) out.enum = def.enum;
   return out;
 }

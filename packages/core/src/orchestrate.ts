@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseConfig } from './config.js';
-import { OperationalValidationError, WorkflowValidationError } from './errors.js';
 import { isReservedField } from './context-view.js';
+import { OperationalValidationError, WorkflowValidationError } from './errors.js';
 import type { Backends, BroadcastSignalsCaller, ContextSchema, Identities, StoredContext, WorkflowsRegistry } from './types.js';
 
 /** Options of {@link orchestrate}. */
@@ -42,11 +42,19 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 export async function prepareExecution(opts: OrchestrateOptions): Promise<PreparedExecution> {
   const { backends } = opts;
   if (!Array.isArray(opts.initialSignals) || !opts.initialSignals.every((s) => typeof s === 'string' && s !== '')) {
-    throw new WorkflowValidationError([{ field: 'initial_signals', message: `'initial_signals' must be a list of signal names, got ${JSON.stringify(opts.initialSignals)}` }]);
+    throw new WorkflowValidationError([
+      { field: 'initial_signals', message: `'initial_signals' must be a list of signal names, got ${JSON.stringify(opts.initialSignals)}` },
+    ]);
   }
-  if (opts.initialSignals.length === 0) throw new WorkflowValidationError([{ field: 'initial_signals', message: `'initial_signals' cannot be empty` }]);
+  if (opts.initialSignals.length === 0)
+    throw new WorkflowValidationError([{ field: 'initial_signals', message: `'initial_signals' cannot be empty` }]);
   if (typeof opts.initialWorkflowName !== 'string' || opts.initialWorkflowName === '') {
-    throw new WorkflowValidationError([{ field: 'initial_workflow_name', message: `'initial_workflow_name' must be a workflow name, got ${JSON.stringify(opts.initialWorkflowName)}` }]);
+    throw new WorkflowValidationError([
+      {
+        field: 'initial_workflow_name',
+        message: `'initial_workflow_name' must be a workflow name, got ${JSON.stringify(opts.initialWorkflowName)}`,
+      },
+    ]);
   }
   if (opts.initialContext !== undefined && opts.initialContext !== null && !isObj(opts.initialContext)) {
     throw new WorkflowValidationError([{ field: 'initial_context', message: `'initial_context' must be a mapping of field to value` }]);
@@ -63,18 +71,24 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   } else if (opts.inheritConfigFromId) {
     const src = opts.inheritConfigFromId;
     const registry = await backends.workflow.getWorkflowsRegistry(src);
-    if (!registry) throw new WorkflowValidationError([{ message: `cannot inherit the config of execution '${src}': it has no stored workflows` }]);
+    if (!registry)
+      throw new WorkflowValidationError([{ message: `cannot inherit the config of execution '${src}': it has no stored workflows` }]);
     workflows = structuredClone(registry);
     const srcCtx = await backends.context.getContext(src);
     const srcMain = srcCtx.__operational__?.main_execution_id ?? src;
     contextSchema = (await backends.contextSchema?.getContextSchema(srcMain)) ?? undefined;
     identities = (await backends.identity?.getIdentities(srcMain)) ?? undefined;
   } else {
-    throw new WorkflowValidationError([{ message: 'no config given: pass a config, or inheritConfigFromId to reuse an earlier execution' }]);
+    throw new WorkflowValidationError([
+      { message: 'no config given: pass a config, or inheritConfigFromId to reuse an earlier execution' },
+    ]);
   }
   if (!Object.hasOwn(workflows, opts.initialWorkflowName)) {
     throw new WorkflowValidationError([
-      { workflow: opts.initialWorkflowName, message: `initial workflow '${opts.initialWorkflowName}' is not defined (defined: ${Object.keys(workflows).join(', ') || 'none'})` },
+      {
+        workflow: opts.initialWorkflowName,
+        message: `initial workflow '${opts.initialWorkflowName}' is not defined (defined: ${Object.keys(workflows).join(', ') || 'none'})`,
+      },
     ]);
   }
   const fields: Record<string, unknown[]> = {};
@@ -86,7 +100,8 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
     for (const [k, v] of Object.entries(src as StoredContext)) if (!isReservedField(k) && Array.isArray(v)) fields[k] = structuredClone(v);
   }
   for (const [k, v] of Object.entries(opts.initialContext ?? {})) {
-    if (isReservedField(k)) throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: `'${k}' is reserved for the engine` }]);
+    if (isReservedField(k))
+      throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: `'${k}' is reserved for the engine` }]);
     if (opts.inheritContextFromId && fields[k]) fields[k].push(structuredClone(v));
     else fields[k] = [structuredClone(v)];
   }

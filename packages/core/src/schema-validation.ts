@@ -37,11 +37,14 @@ export function validateAgainstSchema(schema: JSONSchema, value: unknown): Schem
 function toProblem(e: ErrorObject): SchemaProblem {
   let field = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
   if (e.keyword === 'required') field = [field, (e.params as { missingProperty: string }).missingProperty].filter(Boolean).join('.');
-  if (e.keyword === 'additionalProperties') field = [field, (e.params as { additionalProperty: string }).additionalProperty].filter(Boolean).join('.');
+  if (e.keyword === 'additionalProperties')
+    field = [field, (e.params as { additionalProperty: string }).additionalProperty].filter(Boolean).join('.');
   const message =
-    e.keyword === 'required' ? 'is required but missing'
-    : e.keyword === 'additionalProperties' ? 'is not an accepted parameter'
-    : (e.message ?? 'is invalid');
+    e.keyword === 'required'
+      ? 'is required but missing'
+      : e.keyword === 'additionalProperties'
+        ? 'is not an accepted parameter'
+        : (e.message ?? 'is invalid');
   return { field, message };
 }
 

@@ -29,10 +29,37 @@ export interface CompiledTemplate {
 
 /** Keys no template may read, whatever the object. */
 const BLOCKED_KEYS = new Set([
-  'constructor', '__proto__', 'prototype', '__defineGetter__', '__defineSetter__', '__lookupGetter__',
-  '__lookupSetter__', 'call', 'apply', 'bind', 'caller', 'callee', 'arguments', 'valueOf', 'toString',
-  'toLocaleString', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'process', 'require',
-  'module', 'exports', 'global', 'globalThis', 'eval', 'Function', 'import', 'this', 'self', 'window',
+  'constructor',
+  '__proto__',
+  'prototype',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  'call',
+  'apply',
+  'bind',
+  'caller',
+  'callee',
+  'arguments',
+  'valueOf',
+  'toString',
+  'toLocaleString',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'process',
+  'require',
+  'module',
+  'exports',
+  'global',
+  'globalThis',
+  'eval',
+  'Function',
+  'import',
+  'this',
+  'self',
+  'window',
 ]);
 
 /** Functions templates may call: our wrappers only. */
@@ -74,7 +101,8 @@ const STRING_METHODS: Record<string, (s: string, ...a: unknown[]) => unknown> = 
   rstrip: (s, c) => (c === undefined ? s.trimEnd() : trimChars(s, String(c), false, true)),
   split: (s, sep, max) => {
     const parts = sep === undefined || sep === null ? s.trim().split(/\s+/).filter(Boolean) : s.split(String(sep));
-    if (typeof max === 'number' && max >= 0 && parts.length > max + 1) return [...parts.slice(0, max), parts.slice(max).join(String(sep ?? ' '))];
+    if (typeof max === 'number' && max >= 0 && parts.length > max + 1)
+      return [...parts.slice(0, max), parts.slice(max).join(String(sep ?? ' '))];
     return parts;
   },
   replace: (s, a, b) => s.split(String(a)).join(String(b)),
@@ -194,7 +222,8 @@ runtime.callWrap = (obj, name, context, args) => {
 runtime.suppressValue = (val, autoescape) => (sandboxDepth > 0 ? pyStr(val) : original.suppressValue(val, autoescape));
 runtime.inOperator = (key, val) => {
   if (sandboxDepth > 0) {
-    if (Array.isArray(val)) return val.some((x) => x === key || (isPlainData(x) && isPlainData(key) && JSON.stringify(x) === JSON.stringify(key)));
+    if (Array.isArray(val))
+      return val.some((x) => x === key || (isPlainData(x) && isPlainData(key) && JSON.stringify(x) === JSON.stringify(key)));
     if (typeof val === 'string') return typeof key === 'string' && val.includes(key);
     if (isPlainData(val)) return typeof key === 'string' && Object.hasOwn(val, key);
     if (val === undefined || val === null) return false;
@@ -303,7 +332,22 @@ export const TEMPLATE_HELPERS: readonly string[] = [...Object.keys(GLOBALS), ...
 // ---------------------------------------------------------------------------------------------
 
 type AstNode = { typename: string; [k: string]: unknown };
-const FORBIDDEN_NODES = new Set(['Include', 'Import', 'FromImport', 'Extends', 'Macro', 'Caller', 'CallExtension', 'CallExtensionAsync', 'Super', 'Block', 'FilterAsync', 'IfAsync', 'AsyncEach', 'AsyncAll']);
+const FORBIDDEN_NODES = new Set([
+  'Include',
+  'Import',
+  'FromImport',
+  'Extends',
+  'Macro',
+  'Caller',
+  'CallExtension',
+  'CallExtensionAsync',
+  'Super',
+  'Block',
+  'FilterAsync',
+  'IfAsync',
+  'AsyncEach',
+  'AsyncAll',
+]);
 const CALLABLE_METHODS = new Set([...Object.keys(STRING_METHODS), ...Object.keys(DICT_METHODS), ...Object.keys(LIST_METHODS)]);
 const CALLABLE_GLOBALS = new Set(['range']);
 
@@ -316,14 +360,21 @@ function checkAst(node: unknown, problems: string[]): void {
   const n = node as AstNode;
   const type = n.typename;
   if (FORBIDDEN_NODES.has(type)) problems.push(`'${type.toLowerCase()}' is not allowed in templates`);
-  if (type === 'Symbol' && typeof n.value === 'string' && BLOCKED_KEYS.has(n.value)) problems.push(`'${n.value}' is not accessible in templates`);
-  if (type === 'Literal' && typeof n.value === 'string' && BLOCKED_KEYS.has(n.value)) problems.push(`'${n.value}' is not accessible in templates`);
+  if (type === 'Symbol' && typeof n.value === 'string' && BLOCKED_KEYS.has(n.value))
+    problems.push(`'${n.value}' is not accessible in templates`);
+  if (type === 'Literal' && typeof n.value === 'string' && BLOCKED_KEYS.has(n.value))
+    problems.push(`'${n.value}' is not accessible in templates`);
   if (type === 'FunCall') {
     const callee = n.name as AstNode;
     const ok =
       (callee?.typename === 'Symbol' && CALLABLE_GLOBALS.has(String(callee.value))) ||
-      (callee?.typename === 'LookupVal' && (callee.val as AstNode)?.typename === 'Literal' && CALLABLE_METHODS.has(String((callee.val as AstNode).value)));
-    if (!ok) problems.push(`only ${[...CALLABLE_GLOBALS].join(', ')} and data methods (${[...CALLABLE_METHODS].slice(0, 6).join(', ')}, …) can be called in templates`);
+      (callee?.typename === 'LookupVal' &&
+        (callee.val as AstNode)?.typename === 'Literal' &&
+        CALLABLE_METHODS.has(String((callee.val as AstNode).value)));
+    if (!ok)
+      problems.push(
+        `only ${[...CALLABLE_GLOBALS].join(', ')} and data methods (${[...CALLABLE_METHODS].slice(0, 6).join(', ')}, …) can be called in templates`,
+      );
   }
   if (type === 'Filter' || type === 'FilterAsync') {
     const name = String((n.name as AstNode)?.value ?? '');
@@ -354,7 +405,10 @@ export function isTemplate(source: string): boolean {
 
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/^\(unknown path\)\s*/, '').replace(/\s+/g, ' ').trim();
+  return msg
+    .replace(/^\(unknown path\)\s*/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAllNodes, createInMemoryBackends, createLocalBackends, orchestrate, type Backends } from '../src/index.js';
+import { type Backends, createAllNodes, createInMemoryBackends, createLocalBackends, orchestrate } from '../src/index.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -67,7 +67,14 @@ describe('file backends', () => {
       },
     };
     const b1 = createLocalBackends(dir);
-    const id = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], initialContext: { q: 'x' }, backends: b1, broadcastSignalsCaller: createAllNodes(b1).broadcastSignalsCaller });
+    const id = await orchestrate({
+      config,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext: { q: 'x' },
+      backends: b1,
+      broadcastSignalsCaller: createAllNodes(b1).broadcastSignalsCaller,
+    });
 
     const b2 = createLocalBackends(dir); // as a restarted process would
     await createAllNodes(b2).broadcastSignalsCaller(id, ['RESUME']);

@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type CallLlm,
   createAllNodes,
   createInMemoryBackends,
   orchestrate,
   ToolParameterError,
-  WorkflowValidationError,
-  type CallLlm,
   type ToolsRegistry,
+  WorkflowValidationError,
 } from '../src/index.js';
 
-async function run(config: unknown, opts: { tools?: ToolsRegistry; callLlm?: CallLlm; context?: Record<string, unknown>; workflow?: string } = {}) {
+async function run(
+  config: unknown,
+  opts: { tools?: ToolsRegistry; callLlm?: CallLlm; context?: Record<string, unknown>; workflow?: string } = {},
+) {
   const backends = createInMemoryBackends();
   const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: opts.tools, callLlm: opts.callLlm });
   const id = await orchestrate({
@@ -55,7 +58,13 @@ main:
     const backends = createInMemoryBackends();
     const { broadcastSignalsCaller } = createAllNodes(backends);
     await expect(
-      orchestrate({ config: { main: { A: { node_type: 'router', event_triggers: ['S'] } } }, initialWorkflowName: 'main', initialSignals: ['S'], backends, broadcastSignalsCaller }),
+      orchestrate({
+        config: { main: { A: { node_type: 'router', event_triggers: ['S'] } } },
+        initialWorkflowName: 'main',
+        initialSignals: ['S'],
+        backends,
+        broadcastSignalsCaller,
+      }),
     ).rejects.toThrow(/event_emissions/);
     expect(await backends.context.listContexts()).toEqual([]);
   });
@@ -67,7 +76,9 @@ main:
   });
 
   it('rejects a child node that names a workflow the config lacks', async () => {
-    const err = await run({ main: { C: { node_type: 'child', event_triggers: ['START'], child_workflow_name: 'nope', child_initial_signals: ['GO'] } } }).catch((e) => e);
+    const err = await run({
+      main: { C: { node_type: 'child', event_triggers: ['START'], child_workflow_name: 'nope', child_initial_signals: ['GO'] } },
+    }).catch((e) => e);
     expect(err.message).toMatch(/child_workflow_name.*nope/s);
   });
 });
@@ -77,8 +88,22 @@ describe('context', () => {
     const { context } = await run(
       {
         main: {
-          T1: { node_type: 'tool', event_triggers: ['START'], tool_name: 'inc', context_parameter_field: 'v', output_field: 'v', event_emissions: [{ signal_name: 'NEXT' }] },
-          T2: { node_type: 'tool', event_triggers: ['NEXT'], tool_name: 'inc', context_parameter_field: 'v', output_field: 'v', event_emissions: [{ signal_name: 'END' }] },
+          T1: {
+            node_type: 'tool',
+            event_triggers: ['START'],
+            tool_name: 'inc',
+            context_parameter_field: 'v',
+            output_field: 'v',
+            event_emissions: [{ signal_name: 'NEXT' }],
+          },
+          T2: {
+            node_type: 'tool',
+            event_triggers: ['NEXT'],
+            tool_name: 'inc',
+            context_parameter_field: 'v',
+            output_field: 'v',
+            event_emissions: [{ signal_name: 'END' }],
+          },
         },
       },
       { tools: { inc: ({ n }: { n: number }) => ({ n: n + 1 }) }, context: { v: { n: 0 } } },
@@ -117,10 +142,27 @@ describe('tool nodes', () => {
     const { context } = await run(
       {
         main: {
-          T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'flaky', output_field: 'r', event_emissions: [{ signal_name: 'OK' }] },
+          T: {
+            node_type: 'tool',
+            event_triggers: ['START'],
+            tool_name: 'flaky',
+            output_field: 'r',
+            event_emissions: [{ signal_name: 'OK' }],
+          },
         },
       },
-      { tools: { flaky: { fn: () => { calls++; throw new Error('down'); }, maxRetries: 2, failureSignal: 'FAILED' } } },
+      {
+        tools: {
+          flaky: {
+            fn: () => {
+              calls++;
+              throw new Error('down');
+            },
+            maxRetries: 2,
+            failureSignal: 'FAILED',
+          },
+        },
+      },
     );
     expect(calls).toBe(3);
     expect(context.r).toEqual(['down']);
@@ -129,10 +171,19 @@ describe('tool nodes', () => {
 
   it('rejects the run, counting the error, when a tool fails without a failure signal', async () => {
     const backends = createInMemoryBackends();
-    const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: { boom: () => { throw new Error('kaput'); } } });
+    const { broadcastSignalsCaller } = createAllNodes(backends, {
+      toolsRegistry: {
+        boom: () => {
+          throw new Error('kaput');
+        },
+      },
+    });
     const err = await orchestrate({
       config: { main: { T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'boom', event_emissions: [] } } },
-      initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
     }).catch((e) => e);
     expect(err.message).toMatch(/node 'T'.*kaput/);
     const [id] = await backends.context.listContexts();
@@ -149,19 +200,51 @@ describe('llm nodes', () => {
       return answers[prompts.length - 1]!;
     };
     const { context } = await run(
-      { main: { L: { node_type: 'llm', event_triggers: ['START'], prompt: 'Sum up {{ context.text }}', output_field: 'summary', event_emissions: [{ signal_name: 'DONE' }] } } },
+      {
+        main: {
+          L: {
+            node_type: 'llm',
+            event_triggers: ['START'],
+            prompt: 'Sum up {{ context.text }}',
+            output_field: 'summary',
+            event_emissions: [{ signal_name: 'DONE' }],
+          },
+        },
+      },
       { callLlm, context: { text: 'abc' } },
     );
     expect(context.summary).toEqual(['fine']);
     expect(prompts[1]).toContain('rejected');
-    expect(JSON.parse(prompts[0]!.slice(0, prompts[0]!.indexOf('\n}') + 2))).toEqual({ prompt: 'Sum up abc', context: { text: 'abc' }, conversation_history: '' });
+    expect(JSON.parse(prompts[0]!.slice(0, prompts[0]!.indexOf('\n}') + 2))).toEqual({
+      prompt: 'Sum up abc',
+      context: { text: 'abc' },
+      conversation_history: '',
+    });
   });
 
   it('puts the answer JSON Schema after the head object', async () => {
     let prompt = '';
     await run(
-      { main: { L: { node_type: 'llm', event_triggers: ['START'], prompt: 'hi', output_field: 'out', event_emissions: [{ signal_name: 'A', condition: 'first' }, { signal_name: 'B', condition: 'second' }] } } },
-      { callLlm: (p) => { prompt = p; return '{"out": 1, "selected_signals": ["B"]}'; } },
+      {
+        main: {
+          L: {
+            node_type: 'llm',
+            event_triggers: ['START'],
+            prompt: 'hi',
+            output_field: 'out',
+            event_emissions: [
+              { signal_name: 'A', condition: 'first' },
+              { signal_name: 'B', condition: 'second' },
+            ],
+          },
+        },
+      },
+      {
+        callLlm: (p) => {
+          prompt = p;
+          return '{"out": 1, "selected_signals": ["B"]}';
+        },
+      },
     );
     const schemaText = prompt.slice(prompt.indexOf('{', prompt.indexOf('JSON Schema:')));
     expect(JSON.parse(schemaText)).toMatchObject({ type: 'object', required: ['out', 'selected_signals'] });

@@ -2,7 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compileTemplate, evaluateCondition, renderTemplate, renderValue, TemplateError, validateTemplate } from '../src/index.js';
 
 const vars = () => ({
-  context: { s: 'text', n: 5, x: { a: 1 }, list: [1, 2, 3], order: { items: ['apple'], total: 3 }, __operational__: { nodes: { A: 2 }, signals: ['START'] } },
+  context: {
+    s: 'text',
+    n: 5,
+    x: { a: 1 },
+    list: [1, 2, 3],
+    order: { items: ['apple'], total: 3 },
+    __operational__: { nodes: { A: 2 }, signals: ['START'] },
+  },
   history: { list: [[1, 2, 3]], s: ['old', 'text'] },
 });
 const g = globalThis as { __pwned?: boolean };
@@ -124,7 +131,11 @@ describe('the Jinja compatibility layer', () => {
     expect(renderTemplate("{{ context.votes | selectattr('vote', 'equalto', 'yes') | list | length }}", v)).toBe('2');
   });
   it('renderValue keeps native types for a single expression', () => {
-    expect(renderValue({ n: '{{ context.n }}', s: 'n={{ context.n }}', l: '{{ context.list }}' }, vars())).toEqual({ n: 5, s: 'n=5', l: [1, 2, 3] });
+    expect(renderValue({ n: '{{ context.n }}', s: 'n={{ context.n }}', l: '{{ context.list }}' }, vars())).toEqual({
+      n: 5,
+      s: 'n=5',
+      l: [1, 2, 3],
+    });
   });
   it('compiles each template once', () => {
     expect(compileTemplate('{{ context.n }}')).toBe(compileTemplate('{{ context.n }}'));

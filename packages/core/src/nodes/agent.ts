@@ -2,7 +2,6 @@ import { templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderTemplate } from '../templates.js';
-import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
 import {
   failModelNode,
   finishModelNode,
@@ -14,8 +13,9 @@ import {
   providerConfig,
   withSystemPrompt,
 } from './llm.js';
+import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
 import { callToolWithRetries, checkToolArguments, errorMessage, toolContext } from './tool.js';
-import { type NodeExecutor, addCounter, startOutcome } from './types.js';
+import { addCounter, type NodeExecutor, startOutcome } from './types.js';
 
 /** Loop rounds an agent gets when the node does not set `max_iterations`. */
 export const DEFAULT_MAX_ITERATIONS = 10;
@@ -61,9 +61,19 @@ export const executeAgent: NodeExecutor = async (run, services) => {
     let finished = false;
     let consecutiveToolErrors = 0;
     for (let iteration = 1; iteration <= maxIterations && !finished; iteration++) {
-      const routerHead = { instructions: ROUTER_INSTRUCTIONS, task_description: task, context, available_tools: availableTools, conversation_history: transcript.join('\n') };
+      const routerHead = {
+        instructions: ROUTER_INSTRUCTIONS,
+        task_description: task,
+        context,
+        available_tools: availableTools,
+        conversation_history: transcript.join('\n'),
+      };
       const decision = await callUntilValid({
-        callLlm, nodeConfig, retries: s.retries, propagate, what: `${what}, router stage`,
+        callLlm,
+        nodeConfig,
+        retries: s.retries,
+        propagate,
+        what: `${what}, router stage`,
         prompt: withSystemPrompt(buildPrompt(routerHead, 'Choose the next action.', ROUTER_SCHEMA), s.systemPrompt),
         hooks: modelCallHook(run, outcome, services, 'router'),
         accept: (answer) => {
@@ -87,8 +97,15 @@ export const executeAgent: NodeExecutor = async (run, services) => {
       const schema = tool.parameters ?? { type: 'object' };
       const paramHead = { task_description: task, context, tool_name: toolName, conversation_history: transcript.join('\n') };
       const args = await callUntilValid({
-        callLlm, nodeConfig, retries: s.retries, propagate, what: `${what}, parameter stage for tool '${toolName}'`,
-        prompt: withSystemPrompt(buildPrompt(paramHead, `Write the arguments for the tool '${toolName}' as one JSON object.`, schema), s.systemPrompt),
+        callLlm,
+        nodeConfig,
+        retries: s.retries,
+        propagate,
+        what: `${what}, parameter stage for tool '${toolName}'`,
+        prompt: withSystemPrompt(
+          buildPrompt(paramHead, `Write the arguments for the tool '${toolName}' as one JSON object.`, schema),
+          s.systemPrompt,
+        ),
         hooks: modelCallHook(run, outcome, services, 'parameter'),
         accept: (answer) => {
           const v = parseAnswer(answer);
@@ -99,17 +116,31 @@ export const executeAgent: NodeExecutor = async (run, services) => {
       });
       try {
         checkToolArguments(tool, args);
-        const result = await callToolWithRetries(tool, args, (attempt, error) => {
-          addCounter(outcome, 'tool_calls');
-          void services.telemetry(run.executionId, 'tool_call', { node_name: run.nodeName, tool_name: toolName, attempt, ok: error === undefined, agent: true });
-        }, tool.builtin ? toolContext(run, services, outcome) : undefined);
+        const result = await callToolWithRetries(
+          tool,
+          args,
+          (attempt, error) => {
+            addCounter(outcome, 'tool_calls');
+            void services.telemetry(run.executionId, 'tool_call', {
+              node_name: run.nodeName,
+              tool_name: toolName,
+              attempt,
+              ok: error === undefined,
+              agent: true,
+            });
+          },
+          tool.builtin ? toolContext(run, services, outcome) : undefined,
+        );
         consecutiveToolErrors = 0;
-        transcript.push(`[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`);
+        transcript.push(
+          `[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`,
+        );
       } catch (e) {
         if (propagate(e)) throw e;
         consecutiveToolErrors++;
         transcript.push(`[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] error: ${errorMessage(e)}`);
-        if (consecutiveToolErrors > s.retries) throw new Error(`${what}: tool '${toolName}' failed ${consecutiveToolErrors} times in a row; last error: ${errorMessage(e)}`);
+        if (consecutiveToolErrors > s.retries)
+          throw new Error(`${what}: tool '${toolName}' failed ${consecutiveToolErrors} times in a row; last error: ${errorMessage(e)}`);
       }
     }
     if (!finished) throw new Error(`${what}: the agent did not finish within max_iterations (${maxIterations})`);
@@ -121,7 +152,11 @@ export const executeAgent: NodeExecutor = async (run, services) => {
     if (choose) instructions += `\n${signalInstructions(choose)}`;
     let answerText = '';
     const { value, selected } = await callUntilValid({
-      callLlm, nodeConfig, retries: s.retries, propagate, what: `${what}, response stage`,
+      callLlm,
+      nodeConfig,
+      retries: s.retries,
+      propagate,
+      what: `${what}, response stage`,
       prompt: withSystemPrompt(buildPrompt(responseHead, instructions, schema), s.systemPrompt),
       hooks: modelCallHook(run, outcome, services, 'response'),
       accept: (answer) => {

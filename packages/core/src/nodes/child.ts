@@ -46,7 +46,10 @@ export const executeChild: NodeExecutor = async (run, services) => {
   } else {
     outcome.spawns.push(make(0, baseFields));
   }
-  void services.telemetry(run.executionId, 'child_started', { node_name: run.nodeName, children: outcome.spawns.map((c) => c.executionId) });
+  void services.telemetry(run.executionId, 'child_started', {
+    node_name: run.nodeName,
+    children: outcome.spawns.map((c) => c.executionId),
+  });
   outcome.emit = evaluateEmissions(emissionsOf(node), templateVars(run.context, outcome.update));
   return outcome;
 };

@@ -18,7 +18,8 @@ export function hasTemplateCondition(emissions: EventEmission[]): boolean {
 export function evaluateEmissions(emissions: EventEmission[], vars: TemplateVars): string[] {
   const out: string[] = [];
   for (const e of emissions) {
-    if (e.condition === undefined || e.condition === null || e.condition === '' || evaluateCondition(e.condition, vars)) out.push(e.signal_name);
+    if (e.condition === undefined || e.condition === null || e.condition === '' || evaluateCondition(e.condition, vars))
+      out.push(e.signal_name);
   }
   return out;
 }

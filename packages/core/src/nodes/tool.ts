@@ -1,18 +1,18 @@
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
-import { ToolNodeConfigurationError, ToolParameterError, isRetryable } from '../errors.js';
+import { isRetryable, ToolNodeConfigurationError, ToolParameterError } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValue } from '../templates.js';
 import { emissionsOf, evaluateEmissions } from './emissions.js';
 import {
+  addCounter,
+  appendField,
   type NodeExecutor,
   type NodeOutcome,
   type NodeRun,
   type NodeServices,
   type ResolvedTool,
-  type ToolContext,
-  addCounter,
-  appendField,
   startOutcome,
+  type ToolContext,
 } from './types.js';
 
 /** The argument a tool node passes: inline `parameters`, or the `context_parameter_field` value. */
@@ -111,8 +111,12 @@ export const executeTool: NodeExecutor = async (run, services) => {
       (attempt, error) => {
         addCounter(outcome, 'tool_calls');
         void services.telemetry(run.executionId, 'tool_call', {
-          node_name: run.nodeName, tool_name: toolName, attempt, ok: error === undefined,
-          duration_ms: Date.now() - started, ...(error !== undefined ? { error: errorMessage(error) } : {}),
+          node_name: run.nodeName,
+          tool_name: toolName,
+          attempt,
+          ok: error === undefined,
+          duration_ms: Date.now() - started,
+          ...(error !== undefined ? { error: errorMessage(error) } : {}),
         });
       },
       tool.builtin ? toolContext(run, services, outcome) : undefined,
