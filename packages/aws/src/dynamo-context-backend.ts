@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { OperationalValidationError } from '@soe/core';
+import type { ContextBackend, ContextInit, ContextUpdate, StoredContext } from '@soe/core';
+import { ExecutionRecords } from './execution-records.js';
+import type { InitPayload } from './record-types.js';
+import type { SoeTable, TableItem } from './soe-table.js';
+import { SK, executionPk, nowMicros } from './table-keys.js';
+
+/** The payload and item of an execution's init record. */
+export function initRecord(executionId: string, init: ContextInit, startBroadcastId?: string): { item: TableItem; payload: InitPayload } {
+  const payload: InitPayload = { f: init.fields, m: init.mainExecutionId };
+  if (init.parent) payload.p = init.parent;
+  if (init.signals?.length) payload.s = init.signals;
+  const item: TableItem = { pk: executionPk(executionId), sk: SK.init, ord: 0 };
+  if (startBroadcastId) item.sb = startBroadcastId;
+  return { item, payload };
+}
+
+/**
+ * Contexts in DynamoDB as records, not as one item: each change is its own record (`C#…`) and the
+ * context is their fold in commit order. Concurrent writers never overwrite each other, a write costs
+ * what it adds, not what the context holds, and a context can outgrow the 400 KB item limit.
+ *
+ * The worker does not use {@link updateContext}: it commits each node run as one record under the run's
+ * deterministic key (see broadcast-processor.ts). This class serves everything else: orchestrate,
+ * status reads, tools and tests.
+ */
+export class DynamoContextBackend implements ContextBackend {
+  constructor(private readonly table: SoeTable) {}
+
+  /** Reads an execution's whole partition. */
+  async records(executionId: string): Promise<ExecutionRecords> {
+    return new ExecutionRecords(executionId, await this.table.queryPartition(executionPk(executionId)));
+  }
+
+  async createContext(executionId: string, init: ContextInit): Promise<void> {
+    const { item, payload } = initRecord(executionId, init);
+    await this.table.putRecord(item, payload, { ifAbsent: false });
+  }
+
+  async getContext(executionId: string): Promise<StoredContext> {
+    // The fold is built fresh for every read, so the caller may keep and change it.
+    return (await this.records(executionId)).context();
+  }
+
+  async readContext(executionId: string): Promise<StoredContext> {
+    return (await this.records(executionId)).context();
+  }
+
+  /**
+   * Appends a change as a record of its own (random key: a direct update is not a retried node run).
+   * Throws for an unknown execution, as the in-memory backend does.
+   */
+  async updateContext(executionId: string, update: ContextUpdate): Promise<void> {
+    const pk = executionPk(executionId);
+    if (!(await this.table.get(pk, SK.init))) throw new OperationalValidationError(`no context stored for execution '${executionId}'`);
+    await this.table.putRecord({ pk, sk: `${SK.direct}${randomUUID()}`, ord: nowMicros() }, update, { ifAbsent: true });
+  }
+
+  /** Every execution id (a table scan: for `soe_list_contexts`, not for hot paths). */
+  async listContexts(): Promise<string[]> {
+    const out: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
+    do {
+      const res = await this.table.doc.send(
+        new ScanCommand({
+          TableName: this.table.tableName,
+          FilterExpression: 'sk = :init',
+          ExpressionAttributeValues: { ':init': SK.init },
+          ProjectionExpression: 'pk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of res.Items ?? []) out.push(String(item.pk).slice(2));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+}

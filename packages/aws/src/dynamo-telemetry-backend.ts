@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { TelemetryBackend, TelemetryEvent } from '@soe/core';
+import type { SoeTable } from './soe-table.js';
+import { nowMicros, telemetryPk } from './table-keys.js';
+
+/** How long telemetry is kept by default: DynamoDB's TTL deletes it afterwards, free of charge. */
+export const DEFAULT_TELEMETRY_TTL_DAYS = 30;
+/** The TTL attribute of telemetry items (the table's TimeToLiveSpecification must name it). */
+export const TTL_ATTRIBUTE = 'ttl';
+/** Events per stored item: keeps an item far below 400 KB even with verbose events. */
+const EVENTS_PER_ITEM = 200;
+
+/** Options of {@link DynamoTelemetryBackend}. */
+export interface DynamoTelemetryOptions {
+  /** Days until DynamoDB deletes an event. @default 30 */
+  ttlDays?: number;
+}
+
+/**
+ * Telemetry events in DynamoDB, in their own partition per execution (`T#<id>`) so the worker's read
+ * of the execution never pays for them. Every item carries the `ttl` attribute. Events may be written
+ * one by one ({@link logEvent}) or collected and written as one item per execution ({@link buffer}),
+ * which the worker does: a node run logs several events, and each item written costs a request.
+ */
+export class DynamoTelemetryBackend implements TelemetryBackend {
+  private readonly ttlSeconds: number;
+  constructor(
+    private readonly table: SoeTable,
+    opts: DynamoTelemetryOptions = {},
+  ) {
+    this.ttlSeconds = Math.round((opts.ttlDays ?? DEFAULT_TELEMETRY_TTL_DAYS) * 86_400);
+  }
+
+  async logEvent(executionId: string, eventType: string, data: Record<string, unknown> = {}): Promise<void> {
+    await this.write(executionId, [{ ...data, event_type: eventType, timestamp: new Date().toISOString() }]);
+  }
+
+  /** Writes events of one execution as items of up to {@link EVENTS_PER_ITEM} events. */
+  async write(executionId: string, events: TelemetryEvent[]): Promise<void> {
+    const ttl = Math.floor(Date.now() / 1000) + this.ttlSeconds;
+    const items = [];
+    for (let i = 0; i < events.length; i += EVENTS_PER_ITEM) {
+      items.push({
+        pk: telemetryPk(executionId),
+        // Time first, so a Query returns the events oldest first; a random tail keeps two writers apart.
+        sk: `${String(nowMicros()).padStart(17, '0')}#${randomUUID().slice(0, 8)}`,
+        ev: JSON.stringify(events.slice(i, i + EVENTS_PER_ITEM)),
+        [TTL_ATTRIBUTE]: ttl,
+      });
+    }
+    if (items.length === 1) await this.table.put(items[0]!);
+    else if (items.length) await this.table.batchWrite(items);
+  }
+
+  async getEvents(executionId: string): Promise<TelemetryEvent[]> {
+    const items = await this.table.queryPartition(telemetryPk(executionId));
+    const events = items.flatMap((i) => JSON.parse(String(i.ev ?? '[]')) as TelemetryEvent[]);
+    // Items written by concurrent workers interleave; order events by their own timestamps (stable).
+    return events.map((e, i) => [e, i] as const).sort((a, b) => (a[0].timestamp < b[0].timestamp ? -1 : a[0].timestamp > b[0].timestamp ? 1 : a[1] - b[1])).map(([e]) => e);
+  }
+
+  /** A telemetry backend that collects events until {@link BufferedTelemetry.flush}. */
+  buffer(): BufferedTelemetry {
+    return new BufferedTelemetry(this);
+  }
+}
+
+/** Collects events in memory and writes them as one item per execution on {@link flush}. */
+export class BufferedTelemetry implements TelemetryBackend {
+  private pending = new Map<string, TelemetryEvent[]>();
+  constructor(private readonly target: DynamoTelemetryBackend) {}
+
+  async logEvent(executionId: string, eventType: string, data: Record<string, unknown> = {}): Promise<void> {
+    let list = this.pending.get(executionId);
+    if (!list) this.pending.set(executionId, (list = []));
+    list.push({ ...data, event_type: eventType, timestamp: new Date().toISOString() });
+  }
+
+  /** Stored events plus the ones not flushed yet. */
+  async getEvents(executionId: string): Promise<TelemetryEvent[]> {
+    return [...(await this.target.getEvents(executionId)), ...(this.pending.get(executionId) ?? [])];
+  }
+
+  /** Writes what was collected. */
+  async flush(): Promise<void> {
+    const pending = this.pending;
+    this.pending = new Map();
+    await Promise.all([...pending].map(([id, events]) => this.target.write(id, events)));
+  }
+}

@@ -1,0 +1,174 @@
+import type { BroadcastSignalsCaller, CallLlm, ToolsRegistry } from '@soe/core';
+import type { DynamoBackends } from '../create-dynamo-backends.js';
+import { type ExecutionStatus, getExecutionStatus } from '../execution-status.js';
+import type { RequestCounter } from '../request-counter.js';
+import { type RuntimeServices, type SoeLogger, createRuntimeServices } from '../runtime-services.js';
+import { createSignalSender } from '../signal-sender.js';
+import { SimulatedCrashError } from '../errors.js';
+import { type WorkerHandler, createWorkerHandler } from '../worker-handler.js';
+import { type ChaosOptions, createChaos } from './chaos.js';
+import { type LocalEmulators, startLocalEmulators } from './local-emulators.js';
+import { LocalSqsEventSource } from './sqs-event-source.js';
+
+/** Options of {@link createLocalRuntime}. */
+export interface LocalRuntimeOptions {
+  callLlm?: CallLlm;
+  toolsRegistry?: ToolsRegistry;
+  /** Fault injection: duplicate deliveries and worker deaths right after a commit. */
+  chaos?: ChaosOptions;
+  /** Where the worker logs. @default a recorder in {@link LocalRuntime.logs}; `SOE_LOG_LEVEL=debug|info|warn|error` also prints to stderr */
+  logger?: SoeLogger;
+  /** Redrive to the dead-letter queue after this many receives. @default 5 */
+  maxReceiveCount?: number;
+  /** Concurrent pollers ("Lambda instances"). @default 4 */
+  concurrency?: number;
+  /** Router-only broadcasts one invocation may follow (0: every broadcast is an SQS hop). @default 50 */
+  followRouters?: number;
+  /** Seconds before a failed message comes back. @default 0 on the first failure, then 1 */
+  backoffSeconds?: (receiveCount: number) => number;
+  /** Counts the requests of both clients (for the benchmark). */
+  requestCounter?: RequestCounter;
+}
+
+/** One log line of the local worker. */
+export interface LocalLogEntry {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  [key: string]: unknown;
+}
+
+/** The result of {@link LocalRuntime.waitForIdle}. */
+export interface IdleResult {
+  status: 'idle' | 'failed';
+  error?: string;
+}
+
+/** The serverless runtime, running in this process against embedded emulators. */
+export interface LocalRuntime {
+  /** DynamoDB-backed backends. */
+  backends: DynamoBackends;
+  /** Sends signals through SQS; the in-process workers consume them. */
+  broadcastSignalsCaller: BroadcastSignalsCaller;
+  /** Resolves when the execution and its children have no broadcast in flight, or one failed. */
+  waitForIdle(executionId: string, timeoutMs?: number): Promise<IdleResult>;
+  /** The execution's status right now. */
+  status(executionId: string): Promise<ExecutionStatus>;
+  /** Stops the pollers and the emulators. */
+  close(): Promise<void>;
+  /** The emulators, clients, table and queues. */
+  emulators: LocalEmulators;
+  /** The real worker handler the pollers invoke. */
+  worker: WorkerHandler;
+  /** Shared handler services (backends, clients, logger). */
+  services: RuntimeServices;
+  /** What the worker logged (with the default logger). */
+  logs: LocalLogEntry[];
+  /** Faults injected so far. */
+  chaosStats: { duplicates: number; crashes: number };
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const MAX_LOGS = 10_000;
+
+/** A logger that keeps entries in memory and prints those at or above SOE_LOG_LEVEL to stderr. */
+function recordingLogger(entries: LocalLogEntry[]): SoeLogger {
+  const threshold = LEVELS.indexOf((process.env.SOE_LOG_LEVEL ?? '') as (typeof LEVELS)[number]);
+  const log =
+    (level: LocalLogEntry['level']) =>
+    (message: string, ...extra: Array<Record<string, unknown>>) => {
+      const entry: LocalLogEntry = { ...Object.assign({}, ...extra), level, message };
+      if (entries.length >= MAX_LOGS) entries.shift();
+      entries.push(entry);
+      if (threshold >= 0 && LEVELS.indexOf(level) >= threshold) process.stderr.write(`${JSON.stringify(entry)}\n`);
+    };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+/**
+ * Starts the serverless runtime on one machine: dynalite and fauxqs on free loopback ports, a table,
+ * a signal queue with its dead-letter queue, and the real worker handler behind pollers that behave
+ * like the Lambda SQS event source. Use it with `orchestrate` from `@soe/core` exactly as in process;
+ * `orchestrate` resolves once the initial signals are sent, `waitForIdle` when the run settled.
+ * @example
+ * const runtime = await createLocalRuntime({ toolsRegistry });
+ * const id = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends: runtime.backends, broadcastSignalsCaller: runtime.broadcastSignalsCaller });
+ * const { status } = await runtime.waitForIdle(id);
+ * await runtime.close();
+ */
+export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const emulators = await startLocalEmulators({ maxReceiveCount: opts.maxReceiveCount ?? 5 });
+  if (opts.requestCounter) {
+    opts.requestCounter.attach(emulators.dynamo);
+    opts.requestCounter.attach(emulators.sqs);
+  }
+  const logs: LocalLogEntry[] = [];
+  const logger = opts.logger ?? recordingLogger(logs);
+  const chaos = createChaos(opts.chaos);
+  const deps = {
+    dynamo: emulators.dynamo,
+    sqs: emulators.sqs,
+    tableName: emulators.tableName,
+    queueUrl: emulators.queueUrl,
+    delayQueueUrl: emulators.delayQueueUrl,
+    callLlm: opts.callLlm,
+    toolsRegistry: opts.toolsRegistry,
+    logger,
+  };
+  const worker = createWorkerHandler({
+    ...deps,
+    maxReceiveCount: emulators.maxReceiveCount,
+    followRouters: opts.followRouters,
+    backoffSeconds: opts.backoffSeconds ?? ((n) => (n <= 1 ? 0 : 1)),
+    hooks: opts.chaos
+      ? {
+          afterCommit: () => {
+            if (chaos.crashAfterCommit()) throw new SimulatedCrashError();
+          },
+        }
+      : undefined,
+  });
+  const services = createRuntimeServices(deps, 'soe-local');
+  const onError = (e: unknown) => logger.warn('local event source error', { error: e instanceof Error ? e.message : String(e) });
+  const sources = [
+    new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.queueUrl, handler: worker, concurrency: opts.concurrency ?? 4, chaos, onError }),
+    new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.delayQueueUrl, handler: worker, concurrency: 1, onError }),
+  ];
+  for (const s of sources) s.start();
+  let closed = false;
+
+  const status = (executionId: string) => getExecutionStatus(services.backends.table, executionId);
+
+  return {
+    backends: services.backends,
+    broadcastSignalsCaller: createSignalSender(services),
+    status,
+    async waitForIdle(executionId, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let idleSeen = 0;
+      for (;;) {
+        const s = await status(executionId);
+        if (s.status === 'FAILED') return { status: 'failed', error: s.error };
+        if (s.status === 'NOT_FOUND') return { status: 'failed', error: `OperationalValidationError: execution '${executionId}' not found` };
+        // Two idle readings in a row: a reader that pages through partitions while a worker commits
+        // cannot mistake a moment between two records for the end of the run.
+        if (s.status === 'IDLE' && ++idleSeen >= 2) return { status: 'idle' };
+        if (s.status !== 'IDLE') idleSeen = 0;
+        if (Date.now() > deadline) {
+          return { status: 'failed', error: `TimeoutError: execution '${executionId}' still has ${s.inFlight} broadcast(s) in flight after ${timeoutMs} ms` };
+        }
+        await new Promise((r) => setTimeout(r, idleSeen ? 5 : 15));
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(sources.map((s) => s.stop()));
+      await emulators.close();
+    },
+    emulators,
+    worker,
+    services,
+    logs,
+    chaosStats: chaos.stats,
+  };
+}

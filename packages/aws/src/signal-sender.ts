@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { type BroadcastSignalsCaller, OperationalValidationError } from '@soe/core';
+import type { RuntimeServices } from './runtime-services.js';
+import { sendSignalMessages } from './signal-message.js';
+import { SK, executionPk, nowMicros, receivedSk } from './table-keys.js';
+
+/**
+ * Creates the broadcast caller for signals from outside the workers (orchestrate's initial signals,
+ * external events, human approval): checks that the execution exists, records the signals once in its
+ * context under a fresh broadcast id (that record is also what marks the broadcast in flight for the
+ * status), then sends the message. Resolves once the message is sent, not when it is handled.
+ * @example
+ * const caller = createSignalSender(services);
+ * await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller: caller });
+ */
+export function createSignalSender(services: RuntimeServices): BroadcastSignalsCaller & { sendWithId(executionId: string, signals: string[]): Promise<string> } {
+  const table = services.backends.table;
+  const sendWithId = async (executionId: string, signals: string[]): Promise<string> => {
+    if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string' && s !== '')) {
+      throw new TypeError(`signals must be a list of signal names, got ${JSON.stringify(signals)}`);
+    }
+    const pk = executionPk(executionId);
+    if (!(await table.get(pk, SK.init))) throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
+    const id = randomUUID();
+    const sk = receivedSk(id);
+    await table.put({ pk, sk, ord: nowMicros(), s: [...signals] });
+    try {
+      await sendSignalMessages(services.sqs, services.queues, [{ i: id, t: executionId, s: [...signals] }]);
+    } catch (e) {
+      // Never sent: take the record back so the signals are not shown and the status is not stuck RUNNING.
+      await table.delete(pk, sk).catch(() => undefined);
+      throw e;
+    }
+    return id;
+  };
+  const caller = async (executionId: string, signals: string[]): Promise<void> => {
+    await sendWithId(executionId, signals);
+  };
+  return Object.assign(caller, { sendWithId });
+}

@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { prepareExecution, storeExecution } from '@soe/core';
+import { RequestValidationError } from './errors.js';
+import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
+import { type RuntimeDeps, createRuntimeServices } from './runtime-services.js';
+import { createSignalSender } from './signal-sender.js';
+
+/** The start request: a config (inline or a deployed workflow file by name) and how to start it. */
+export interface StartRequest {
+  /** YAML text or a parsed config object. */
+  config?: string | object;
+  /** Name of a deployed workflow file (instead of `config`). */
+  workflowName?: string;
+  initialWorkflowName: string;
+  initialSignals: string[];
+  initialContext?: Record<string, unknown>;
+  inheritConfigFromId?: string;
+  inheritContextFromId?: string;
+}
+
+/** Dependencies of {@link createStartHandler}. */
+export interface StartDeps extends RuntimeDeps {
+  /** Deployed workflow files by name (bundled into the function): YAML text or parsed config. */
+  workflows?: Record<string, string | object>;
+  /** A directory of deployed workflow files `<name>.yaml`, `<name>.yml` or `<name>.json`. */
+  workflowsDir?: string;
+}
+
+/** The start handler's answer. */
+export type StartResponse = { executionId: string } | HandlerError;
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** Reads `camelCase` or `snake_case` (what the CLI and the SOE format write) from a request. */
+function pick<T>(event: Record<string, unknown>, camel: string, snake: string): T | undefined {
+  return (event[camel] ?? event[snake]) as T | undefined;
+}
+
+/**
+ * Creates the start handler: validates the request and the config first (storing nothing when either is
+ * bad, and answering with an error object listing every issue), then stores the execution and sends its
+ * initial signals to the worker queue. Answers `{ executionId }` once the signals are sent.
+ * @example
+ * const start = createStartHandler({ dynamo, sqs, tableName, queueUrl, workflows: { support: supportYaml } });
+ * await start({ workflowName: 'support', initialWorkflowName: 'main', initialSignals: ['START'] });
+ */
+export function createStartHandler(deps: StartDeps): (event: StartRequest) => Promise<StartResponse> {
+  const services = createRuntimeServices(deps, 'soe-start');
+  const send = createSignalSender(services);
+
+  const deployedConfig = async (name: string): Promise<string | object> => {
+    if (!NAME.test(name)) throw new RequestValidationError(`'workflowName' must be a plain file name, got ${JSON.stringify(name)}`);
+    if (deps.workflows && Object.hasOwn(deps.workflows, name)) return deps.workflows[name]!;
+    if (deps.workflowsDir) {
+      for (const ext of ['', '.yaml', '.yml', '.json']) {
+        try {
+          const text = await readFile(join(deps.workflowsDir, name + ext), 'utf8');
+          return ext === '.json' ? (JSON.parse(text) as object) : text;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'EISDIR') throw e;
+        }
+      }
+    }
+    const known = Object.keys(deps.workflows ?? {});
+    throw new RequestValidationError(`no deployed workflow file '${name}'${known.length ? ` (deployed: ${known.join(', ')})` : ''}`);
+  };
+
+  return async (event) => {
+    try {
+      if (typeof event !== 'object' || event === null) throw new RequestValidationError('the start request must be an object');
+      const e = event as unknown as Record<string, unknown>;
+      const workflowName = pick<string>(e, 'workflowName', 'workflow_name');
+      if (workflowName !== undefined && e.config !== undefined) throw new RequestValidationError(`give either 'config' or 'workflowName', not both`);
+      const config = workflowName !== undefined ? await deployedConfig(workflowName) : (e.config as string | object | undefined);
+      const prepared = await prepareExecution({
+        config,
+        initialWorkflowName: pick<string>(e, 'initialWorkflowName', 'initial_workflow_name') as string,
+        initialSignals: pick<string[]>(e, 'initialSignals', 'initial_signals') as string[],
+        initialContext: pick<Record<string, unknown>>(e, 'initialContext', 'initial_context'),
+        inheritConfigFromId: pick<string>(e, 'inheritConfigFromId', 'inherit_config_from_id'),
+        inheritContextFromId: pick<string>(e, 'inheritContextFromId', 'inherit_context_from_id'),
+        backends: services.backends,
+      });
+      await storeExecution(services.backends, prepared);
+      await send(prepared.executionId, prepared.initialSignals);
+      services.logger.info('execution started', { executionId: prepared.executionId, workflow: prepared.initialWorkflowName, signals: prepared.initialSignals });
+      return { executionId: prepared.executionId };
+    } catch (e) {
+      if (!isClientError(e)) throw e;
+      services.logger.warn('start request rejected', { error: (e as Error).message });
+      return toHandlerError(e);
+    }
+  };
+}
