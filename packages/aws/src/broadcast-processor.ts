@@ -20,27 +20,27 @@ import { createHash } from 'node:crypto';
 import {
   type BroadcastSink,
   type ContextUpdate,
+  createEngine,
+  defaultBuiltins,
   type Engine,
   type NodeOutcome,
   type NodeRun,
   OperationalValidationError,
-  type Workflow,
-  createEngine,
-  defaultBuiltins,
   processBroadcast,
   triggeredNodes,
+  type Workflow,
 } from '@soe/core';
 import { initRecord } from './dynamo-context-backend.js';
-import { BufferedTelemetry } from './dynamo-telemetry-backend.js';
+import type { BufferedTelemetry } from './dynamo-telemetry-backend.js';
 import { workflowItem } from './dynamo-workflow-backend.js';
-import { UnknownExecutionError, ValueTooLargeError, classifyError, describeError } from './errors.js';
+import { classifyError, describeError, UnknownExecutionError, ValueTooLargeError } from './errors.js';
 import { type CommitRecord, ExecutionRecords } from './execution-records.js';
 import { createPartitionBackends } from './partition-backends.js';
 import type { ChildSpec, CommitPayload, OutboxEntry } from './record-types.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
 import type { TableItem } from './soe-table.js';
-import { SK, commitOrd, derivedId, executionPk, handledSk, nowMicros, receivedSk, runSk } from './table-keys.js';
+import { commitOrd, derivedId, executionPk, handledSk, nowMicros, receivedSk, runSk, SK } from './table-keys.js';
 
 /** Fault-injection and observation points of the worker. */
 export interface WorkerHooks {
@@ -97,7 +97,7 @@ export async function processSignalMessage(
   try {
     await proc.handle(message.id, message.signals);
     await proc.flush();
-    return { status: 'done' };
+    return proc.nodeFailure ? { status: 'failed', error: proc.nodeFailure } : { status: 'done' };
   } catch (e) {
     if (classifyError(e) === 'transient') {
       await proc.flushTelemetry();
@@ -113,7 +113,12 @@ export async function processSignalMessage(
 }
 
 /** Records that a transient failure of a broadcast used up its retries (just before SQS moves it to the DLQ). */
-export async function recordRetriesExhausted(services: RuntimeServices, executionId: string, broadcastId: string, error: string): Promise<boolean> {
+export async function recordRetriesExhausted(
+  services: RuntimeServices,
+  executionId: string,
+  broadcastId: string,
+  error: string,
+): Promise<boolean> {
   const table = services.backends.table;
   const pk = executionPk(executionId);
   if (!(await table.get(pk, SK.init))) return false;
@@ -137,6 +142,8 @@ class BroadcastProcessor {
   private readonly markers = new Set<string>();
   private followBudget: number;
   private readonly own: string;
+  /** Set when a node of this message failed without a failure signal (the execution is now FAILED). */
+  nodeFailure: string | undefined;
 
   constructor(
     private readonly services: RuntimeServices,
@@ -173,7 +180,9 @@ class BroadcastProcessor {
     }
     const workflow = this.workflow();
     if (!workflow) {
-      throw new OperationalValidationError(`execution '${this.own}' has no workflow '${records.currentWorkflowName() ?? ''}' in its stored registry`);
+      throw new OperationalValidationError(
+        `execution '${this.own}' has no workflow '${records.currentWorkflowName() ?? ''}' in its stored registry`,
+      );
     }
     if (!records.signalsRecorded(broadcastId)) await this.recordReceived(broadcastId, signals);
     const triggered = triggeredNodes(workflow, signals);
@@ -243,12 +252,26 @@ class BroadcastProcessor {
         if (wf && triggeredNodes(wf, outcome.emit).length === 0) handles.push(id);
       }
       outcome.outbox.forEach((b, n) => {
-        entries.push({ i: derivedId(run.runKey, 'out', n), t: b.executionId, s: [...b.signals], ...(b.delaySeconds ? { d: b.delaySeconds } : {}) });
+        entries.push({
+          i: derivedId(run.runKey, 'out', n),
+          t: b.executionId,
+          s: [...b.signals],
+          ...(b.delaySeconds ? { d: b.delaySeconds } : {}),
+        });
       });
       outcome.spawns.forEach((c, n) => {
         const id = derivedId(run.runKey, 'child', n);
         entries.push({ i: id, t: c.executionId, s: [...c.signals], ...(c.delaySeconds ? { d: c.delaySeconds } : {}) });
-        children.push({ id: c.executionId, wf: c.workflowName, src: c.sourceExecutionId, f: c.fields, m: c.mainExecutionId, p: c.parent, b: id, s: [...c.signals] });
+        children.push({
+          id: c.executionId,
+          wf: c.workflowName,
+          src: c.sourceExecutionId,
+          f: c.fields,
+          m: c.mainExecutionId,
+          p: c.parent,
+          b: id,
+          s: [...c.signals],
+        });
       });
     }
     if (isLast || error) handles.push(broadcastId);
@@ -269,12 +292,19 @@ class BroadcastProcessor {
     } else {
       // A concurrent delivery committed this run first: its record is the truth, ours is discarded.
       const winner = await table.get(records.pk, sk);
-      if (!winner) throw Object.assign(new Error(`commit '${sk}' failed its condition but cannot be read`), { name: 'InternalError', retryable: true });
+      if (!winner)
+        throw Object.assign(new Error(`commit '${sk}' failed its condition but cannot be read`), {
+          name: 'InternalError',
+          retryable: true,
+        });
       records.addItem(winner, await table.payloadOf(winner));
     }
     const committed = records.commit(sk)!;
     this.settle(committed, !written);
-    if (committed.item.e) throw new StopBroadcast();
+    if (typeof committed.item.e === 'string') {
+      this.nodeFailure = committed.item.e;
+      throw new StopBroadcast();
+    }
   }
 
   /** Queues what a commit's outbox asks for: follow, send, or nothing (already handled). */
@@ -365,12 +395,17 @@ class BroadcastProcessor {
     const table = this.services.backends.table;
     const pk = executionPk(child.id);
     if (existing && (await table.get(pk, SK.init))) return;
-    const registry = child.src === this.own ? this.records.registry() : await this.services.backends.workflow.getWorkflowsRegistry(child.src);
+    const registry =
+      child.src === this.own ? this.records.registry() : await this.services.backends.workflow.getWorkflowsRegistry(child.src);
     await table.batchWrite([
       ...Object.entries(registry ?? {}).map(([name, wf]) => workflowItem(child.id, name, wf)),
       { pk, sk: SK.currentWorkflow, v: child.wf },
     ]);
-    const { item, payload } = initRecord(child.id, { fields: child.f, mainExecutionId: child.m, parent: child.p, signals: child.s }, child.b);
+    const { item, payload } = initRecord(
+      child.id,
+      { fields: child.f, mainExecutionId: child.m, parent: child.p, signals: child.s },
+      child.b,
+    );
     await table.putRecord(item, payload, { ifAbsent: true });
   }
 }

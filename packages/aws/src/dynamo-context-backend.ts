@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { OperationalValidationError } from '@soe/core';
 import type { ContextBackend, ContextInit, ContextUpdate, StoredContext } from '@soe/core';
+import { OperationalValidationError } from '@soe/core';
 import { ExecutionRecords } from './execution-records.js';
 import type { InitPayload } from './record-types.js';
 import type { SoeTable, TableItem } from './soe-table.js';
-import { SK, executionPk, nowMicros } from './table-keys.js';
+import { executionPk, nowMicros, SK } from './table-keys.js';
 
 /** The payload and item of an execution's init record. */
 export function initRecord(executionId: string, init: ContextInit, startBroadcastId?: string): { item: TableItem; payload: InitPayload } {

@@ -2,7 +2,7 @@ import type { ContextSchema, ContextSchemaBackend } from '@soe/core';
 import { jsonMapFromItem } from './execution-records.js';
 import { deleteMapEntry, putMapEntry } from './map-item.js';
 import type { SoeTable } from './soe-table.js';
-import { SK, executionPk } from './table-keys.js';
+import { executionPk, SK } from './table-keys.js';
 
 /**
  * Context schemas in DynamoDB: one item (`SCHEMA`) in the main execution's partition, a map of field

@@ -1,7 +1,7 @@
 import type { Identities, IdentityBackend } from '@soe/core';
 import { deleteMapEntry, putMapEntry } from './map-item.js';
 import type { SoeTable } from './soe-table.js';
-import { SK, executionPk } from './table-keys.js';
+import { executionPk, SK } from './table-keys.js';
 
 /**
  * Identities (system prompts) in DynamoDB: one item (`IDENT`) in the main execution's partition, a map

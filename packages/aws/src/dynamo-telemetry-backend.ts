@@ -56,7 +56,10 @@ export class DynamoTelemetryBackend implements TelemetryBackend {
     const items = await this.table.queryPartition(telemetryPk(executionId));
     const events = items.flatMap((i) => JSON.parse(String(i.ev ?? '[]')) as TelemetryEvent[]);
     // Items written by concurrent workers interleave; order events by their own timestamps (stable).
-    return events.map((e, i) => [e, i] as const).sort((a, b) => (a[0].timestamp < b[0].timestamp ? -1 : a[0].timestamp > b[0].timestamp ? 1 : a[1] - b[1])).map(([e]) => e);
+    return events
+      .map((e, i) => [e, i] as const)
+      .sort((a, b) => (a[0].timestamp < b[0].timestamp ? -1 : a[0].timestamp > b[0].timestamp ? 1 : a[1] - b[1]))
+      .map(([e]) => e);
   }
 
   /** A telemetry backend that collects events until {@link BufferedTelemetry.flush}. */

@@ -1,7 +1,7 @@
 import type { NodeConfig, Workflow, WorkflowBackend, WorkflowsRegistry } from '@soe/core';
 import { workflowFromItem } from './execution-records.js';
 import type { SoeTable, TableItem } from './soe-table.js';
-import { SK, executionPk, workflowSk } from './table-keys.js';
+import { executionPk, SK, workflowSk } from './table-keys.js';
 
 /** The item of one workflow: nodes as JSON strings (no DynamoDB type quirks), and their order (a map has none). */
 export function workflowItem(executionId: string, name: string, workflow: Workflow): TableItem {
@@ -67,7 +67,8 @@ export class DynamoWorkflowBackend implements WorkflowBackend {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: { ':j': json },
         })
-      ) return;
+      )
+        return;
       if (
         await this.table.update({
           Key,
@@ -76,10 +77,13 @@ export class DynamoWorkflowBackend implements WorkflowBackend {
           ExpressionAttributeNames: { ...names, '#o': 'order' },
           ExpressionAttributeValues: { ':j': json, ':l': [nodeName] },
         })
-      ) return;
+      )
+        return;
       if (await this.table.putIfAbsent({ ...Key, nodes: { [nodeName]: json }, order: [nodeName] })) return;
     }
-    throw Object.assign(new Error(`could not put node '${nodeName}' into workflow '${workflowName}': too much contention`), { name: 'ThrottlingException' });
+    throw Object.assign(new Error(`could not put node '${nodeName}' into workflow '${workflowName}': too much contention`), {
+      name: 'ThrottlingException',
+    });
   }
 
   async deleteWorkflow(executionId: string, name: string): Promise<boolean> {
@@ -112,6 +116,8 @@ export class DynamoWorkflowBackend implements WorkflowBackend {
             });
       if (removed) return true;
     }
-    throw Object.assign(new Error(`could not delete node '${nodeName}' of workflow '${workflowName}': too much contention`), { name: 'ThrottlingException' });
+    throw Object.assign(new Error(`could not delete node '${nodeName}' of workflow '${workflowName}': too much contention`), {
+      name: 'ThrottlingException',
+    });
   }
 }

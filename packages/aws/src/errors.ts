@@ -3,7 +3,7 @@
  * on `name` or `retryable`, not only on `instanceof`) and says whether a retry can help: the worker
  * retries transient errors through SQS and marks the execution FAILED on permanent ones.
  */
-import { SoeError, isRetryable } from '@soe/core';
+import { isRetryable, SoeError } from '@soe/core';
 
 /** Base class of the errors raised by `@soe/aws`. */
 export class SoeAwsError extends SoeError {
@@ -98,7 +98,16 @@ const TRANSIENT_AWS_NAMES = new Set([
 ]);
 
 /** Node.js network error codes: the connection, not the request, failed. */
-const TRANSIENT_NET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET']);
+const TRANSIENT_NET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+]);
 
 /** How the worker treats an error: retried through SQS, or final. */
 export type ErrorClass = 'transient' | 'permanent';

@@ -2,11 +2,12 @@
  * One execution's partition as read by one Query: the context (the fold of its records), its
  * workflows, and the facts the status is derived from (broadcasts sent, broadcasts handled, failures).
  */
-import { applyUpdate, contextFromInit } from '@soe/core';
+
 import type { ContextSchema, ContextUpdate, Identities, NodeConfig, StoredContext, Workflow, WorkflowsRegistry } from '@soe/core';
+import { applyUpdate, contextFromInit } from '@soe/core';
 import type { ChildSpec, CommitPayload, InitPayload } from './record-types.js';
-import { type TableItem, decodePayload } from './soe-table.js';
-import { SK, executionPk } from './table-keys.js';
+import { decodePayload, type TableItem } from './soe-table.js';
+import { executionPk, SK } from './table-keys.js';
 
 /** A failure recorded in an execution: a node failed without a failure signal, or a broadcast could not be handled. */
 export interface RecordedFailure {

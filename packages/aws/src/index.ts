@@ -1,23 +1,4 @@
-export { createLocalRuntime } from './local/local-runtime.js';
-export type { IdleResult, LocalLogEntry, LocalRuntime, LocalRuntimeOptions } from './local/local-runtime.js';
-export { createSoeTable, startLocalEmulators } from './local/local-emulators.js';
-export type { LocalEmulators, LocalEmulatorsOptions } from './local/local-emulators.js';
-export { LocalSqsEventSource } from './local/sqs-event-source.js';
-export type { LocalSqsEventSourceOptions } from './local/sqs-event-source.js';
-export { createChaos, seededRandom } from './local/chaos.js';
-export type { Chaos, ChaosOptions } from './local/chaos.js';
-export { createWorkerHandler, defaultBackoffSeconds, DEFAULT_MAX_RECEIVE_COUNT } from './worker-handler.js';
-export type { WorkerDeps, WorkerHandler } from './worker-handler.js';
-export { createStartHandler } from './start-handler.js';
-export type { StartDeps, StartRequest, StartResponse } from './start-handler.js';
-export { createSignalHandler } from './signal-handler.js';
-export type { SignalRequest, SignalResponse } from './signal-handler.js';
-export { createStatusHandler } from './status-handler.js';
-export type { StatusRequest, StatusResponse } from './status-handler.js';
-export type { HandlerError } from './handler-error.js';
-export { createSignalSender } from './signal-sender.js';
-export { createRuntimeServices, silentLogger } from './runtime-services.js';
-export type { RuntimeDeps, RuntimeServices, SoeLogger } from './runtime-services.js';
+export type { ProcessorOptions, ProcessResult, WorkerHooks } from './broadcast-processor.js';
 export {
   DEFAULT_FOLLOW_ROUTERS,
   DEFAULT_MAX_VALUE_BYTES,
@@ -25,28 +6,16 @@ export {
   processSignalMessage,
   recordRetriesExhausted,
 } from './broadcast-processor.js';
-export type { ProcessorOptions, ProcessResult, WorkerHooks } from './broadcast-processor.js';
-export { EXECUTION_STATUS, getExecutionStatus } from './execution-status.js';
-export type { ExecutionStatus, ExecutionStatusValue } from './execution-status.js';
-export { createDynamoBackends } from './create-dynamo-backends.js';
 export type { DynamoBackends, DynamoBackendsOptions } from './create-dynamo-backends.js';
+export { createDynamoBackends } from './create-dynamo-backends.js';
 export { DynamoContextBackend } from './dynamo-context-backend.js';
-export { DynamoWorkflowBackend } from './dynamo-workflow-backend.js';
-export { BufferedTelemetry, DEFAULT_TELEMETRY_TTL_DAYS, DynamoTelemetryBackend, TTL_ATTRIBUTE } from './dynamo-telemetry-backend.js';
-export type { DynamoTelemetryOptions } from './dynamo-telemetry-backend.js';
-export { DynamoConversationHistoryBackend } from './dynamo-conversation-history-backend.js';
 export { DynamoContextSchemaBackend } from './dynamo-context-schema-backend.js';
+export { DynamoConversationHistoryBackend } from './dynamo-conversation-history-backend.js';
 export { DynamoIdentityBackend } from './dynamo-identity-backend.js';
-export { ExecutionRecords } from './execution-records.js';
-export type { CommitRecord, RecordedFailure } from './execution-records.js';
-export { SoeTable, isConditionFailed } from './soe-table.js';
-export type { SoeTableOptions, TableItem } from './soe-table.js';
-export { executionPk, historyPk, SK, telemetryPk } from './table-keys.js';
-export type { ChildSpec, CommitPayload, InitPayload, OutboxEntry } from './record-types.js';
-export { delaySecondsOf, MAX_DELAY_SECONDS, parseSignalMessage } from './signal-message.js';
-export type { SignalMessage } from './signal-message.js';
-export { createRequestCounter } from './request-counter.js';
-export type { RequestCounter, RequestCounts, ServiceCounts } from './request-counter.js';
+export type { DynamoTelemetryOptions } from './dynamo-telemetry-backend.js';
+export { BufferedTelemetry, DEFAULT_TELEMETRY_TTL_DAYS, DynamoTelemetryBackend, TTL_ATTRIBUTE } from './dynamo-telemetry-backend.js';
+export { DynamoWorkflowBackend } from './dynamo-workflow-backend.js';
+export type { ErrorClass } from './errors.js';
 export {
   classifyError,
   describeError,
@@ -57,4 +26,35 @@ export {
   UnknownExecutionError,
   ValueTooLargeError,
 } from './errors.js';
-export type { ErrorClass } from './errors.js';
+export type { CommitRecord, RecordedFailure } from './execution-records.js';
+export { ExecutionRecords } from './execution-records.js';
+export type { ExecutionStatus, ExecutionStatusValue } from './execution-status.js';
+export { EXECUTION_STATUS, getExecutionStatus } from './execution-status.js';
+export type { HandlerError } from './handler-error.js';
+export type { Chaos, ChaosOptions } from './local/chaos.js';
+export { createChaos, seededRandom } from './local/chaos.js';
+export type { LocalEmulators, LocalEmulatorsOptions } from './local/local-emulators.js';
+export { createSoeTable, startLocalEmulators } from './local/local-emulators.js';
+export type { IdleResult, LocalLogEntry, LocalRuntime, LocalRuntimeOptions } from './local/local-runtime.js';
+export { createLocalRuntime } from './local/local-runtime.js';
+export type { LocalSqsEventSourceOptions } from './local/sqs-event-source.js';
+export { LocalSqsEventSource } from './local/sqs-event-source.js';
+export type { ChildSpec, CommitPayload, InitPayload, OutboxEntry } from './record-types.js';
+export type { RequestCounter, RequestCounts, ServiceCounts } from './request-counter.js';
+export { createRequestCounter } from './request-counter.js';
+export type { RuntimeDeps, RuntimeServices, SoeLogger } from './runtime-services.js';
+export { createRuntimeServices, silentLogger } from './runtime-services.js';
+export type { SignalRequest, SignalResponse } from './signal-handler.js';
+export { createSignalHandler } from './signal-handler.js';
+export type { SignalMessage } from './signal-message.js';
+export { delaySecondsOf, MAX_DELAY_SECONDS, parseSignalMessage } from './signal-message.js';
+export { createSignalSender } from './signal-sender.js';
+export type { SoeTableOptions, TableItem } from './soe-table.js';
+export { isConditionFailed, SoeTable } from './soe-table.js';
+export type { StartDeps, StartRequest, StartResponse } from './start-handler.js';
+export { createStartHandler } from './start-handler.js';
+export type { StatusRequest, StatusResponse } from './status-handler.js';
+export { createStatusHandler } from './status-handler.js';
+export { executionPk, historyPk, SK, telemetryPk } from './table-keys.js';
+export type { WorkerDeps, WorkerHandler } from './worker-handler.js';
+export { createWorkerHandler, DEFAULT_MAX_RECEIVE_COUNT, defaultBackoffSeconds } from './worker-handler.js';

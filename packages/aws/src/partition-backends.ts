@@ -9,7 +9,7 @@ import type {
 } from '@soe/core';
 import type { DynamoBackends } from './create-dynamo-backends.js';
 import type { ExecutionRecords } from './execution-records.js';
-import { SK, executionPk } from './table-keys.js';
+import { executionPk, SK } from './table-keys.js';
 
 /**
  * Backends for the engine while a worker handles one broadcast of an execution: reads of that

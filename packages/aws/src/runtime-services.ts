@@ -3,7 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CallLlm, ToolsRegistry } from '@soe/core';
-import { type DynamoBackends, createDynamoBackends } from './create-dynamo-backends.js';
+import { createDynamoBackends, type DynamoBackends } from './create-dynamo-backends.js';
 import type { SignalQueues } from './signal-message.js';
 
 /**

@@ -1,6 +1,6 @@
 import { RequestValidationError } from './errors.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
-import { type RuntimeDeps, createRuntimeServices } from './runtime-services.js';
+import { createRuntimeServices, type RuntimeDeps } from './runtime-services.js';
 import { createSignalSender } from './signal-sender.js';
 
 /** The signal request: signals for a running execution (an external event, a human approval). */
@@ -25,8 +25,10 @@ export function createSignalHandler(deps: RuntimeDeps): (event: SignalRequest) =
   return async (event) => {
     try {
       if (typeof event !== 'object' || event === null) throw new RequestValidationError('the signal request must be an object');
-      const executionId = (event as unknown as Record<string, unknown>).executionId ?? (event as unknown as Record<string, unknown>).execution_id;
-      if (typeof executionId !== 'string' || executionId === '') throw new RequestValidationError(`'executionId' must be an execution id, got ${JSON.stringify(executionId)}`);
+      const executionId =
+        (event as unknown as Record<string, unknown>).executionId ?? (event as unknown as Record<string, unknown>).execution_id;
+      if (typeof executionId !== 'string' || executionId === '')
+        throw new RequestValidationError(`'executionId' must be an execution id, got ${JSON.stringify(executionId)}`);
       const signals = event.signals;
       if (!Array.isArray(signals) || signals.length === 0 || !signals.every((s) => typeof s === 'string' && s !== '')) {
         throw new RequestValidationError(`'signals' must be a non-empty list of signal names, got ${JSON.stringify(signals)}`);

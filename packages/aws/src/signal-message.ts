@@ -28,7 +28,8 @@ export function parseSignalMessage(body: string): SignalMessage {
     throw new MalformedMessageError(`message body is not JSON: ${body.slice(0, 200)}`, { cause: e });
   }
   const m = parsed as Partial<SignalMessage> | null;
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new MalformedMessageError(`message body is not an object: ${body.slice(0, 200)}`);
+  if (typeof m !== 'object' || m === null || Array.isArray(m))
+    throw new MalformedMessageError(`message body is not an object: ${body.slice(0, 200)}`);
   if (m.v !== 1) throw new MalformedMessageError(`message version ${JSON.stringify(m.v)} is not supported (expected 1)`);
   if (!isNonEmptyString(m.id)) throw new MalformedMessageError(`message has no broadcast id: ${body.slice(0, 200)}`);
   if (!isNonEmptyString(m.executionId)) throw new MalformedMessageError(`message ${m.id} has no executionId`);
@@ -109,7 +110,12 @@ async function sendBatches(sqs: SQSClient, queueUrl: string, entries: OutboxEntr
 }
 
 /** Sends a message body again to the signal queue (a delayed message that came due, or a duplicate). */
-export async function forwardSignalMessage(sqs: SQSClient, queueUrl: string, message: SignalMessage, deduplicationId = message.id): Promise<void> {
+export async function forwardSignalMessage(
+  sqs: SQSClient,
+  queueUrl: string,
+  message: SignalMessage,
+  deduplicationId = message.id,
+): Promise<void> {
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: queueUrl,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type BroadcastSignalsCaller, OperationalValidationError } from '@soe/core';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
-import { SK, executionPk, nowMicros, receivedSk } from './table-keys.js';
+import { executionPk, nowMicros, receivedSk, SK } from './table-keys.js';
 
 /**
  * Creates the broadcast caller for signals from outside the workers (orchestrate's initial signals,
@@ -13,14 +13,17 @@ import { SK, executionPk, nowMicros, receivedSk } from './table-keys.js';
  * const caller = createSignalSender(services);
  * await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller: caller });
  */
-export function createSignalSender(services: RuntimeServices): BroadcastSignalsCaller & { sendWithId(executionId: string, signals: string[]): Promise<string> } {
+export function createSignalSender(
+  services: RuntimeServices,
+): BroadcastSignalsCaller & { sendWithId(executionId: string, signals: string[]): Promise<string> } {
   const table = services.backends.table;
   const sendWithId = async (executionId: string, signals: string[]): Promise<string> => {
     if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string' && s !== '')) {
       throw new TypeError(`signals must be a list of signal names, got ${JSON.stringify(signals)}`);
     }
     const pk = executionPk(executionId);
-    if (!(await table.get(pk, SK.init))) throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
+    if (!(await table.get(pk, SK.init)))
+      throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
     const id = randomUUID();
     const sk = receivedSk(id);
     await table.put({ pk, sk, ord: nowMicros(), s: [...signals] });

@@ -130,7 +130,9 @@ export class SoeTable {
   /** Deletes an item; resolves false when `condition` failed. */
   async delete(pk: string, sk: string, condition?: string): Promise<boolean> {
     try {
-      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk, sk }, ...(condition ? { ConditionExpression: condition } : {}) }));
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk, sk }, ...(condition ? { ConditionExpression: condition } : {}) }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailed(e)) return false;
@@ -147,7 +149,8 @@ export class SoeTable {
     for (let i = 0; i < requests.length; i += 25) {
       let pending = requests.slice(i, i + 25);
       for (let attempt = 0; pending.length; attempt++) {
-        if (attempt > 8) throw Object.assign(new Error('BatchWriteItem left items unprocessed after 8 retries'), { name: 'ThrottlingException' });
+        if (attempt > 8)
+          throw Object.assign(new Error('BatchWriteItem left items unprocessed after 8 retries'), { name: 'ThrottlingException' });
         if (attempt) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
         const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
         pending = (res.UnprocessedItems?.[this.tableName] as Array<Record<string, unknown>> | undefined) ?? [];
@@ -172,7 +175,10 @@ export class SoeTable {
     const written = await this.putIfAbsent(full);
     if (!written && encoded.chunks.length) {
       // Lost the race: our chunks are orphans. Remove them (best effort; they are never read anyway).
-      await this.batchWrite([], encoded.chunks.map((c) => ({ pk: String(c.pk), sk: String(c.sk) }))).catch(() => undefined);
+      await this.batchWrite(
+        [],
+        encoded.chunks.map((c) => ({ pk: String(c.pk), sk: String(c.sk) })),
+      ).catch(() => undefined);
     }
     return written;
   }
@@ -212,7 +218,8 @@ export function decodePayload<T>(item: TableItem, chunkOf: (sk: string) => Table
     const parts: Uint8Array[] = [];
     for (let n = 0; n < item.ch; n++) {
       const chunk = chunkOf(chunkSk(String(item.sk), item.cn, n));
-      if (!chunk || !(chunk.c instanceof Uint8Array)) throw new Error(`record '${String(item.sk)}' of '${String(item.pk)}' misses payload chunk ${n}`);
+      if (!chunk || !(chunk.c instanceof Uint8Array))
+        throw new Error(`record '${String(item.sk)}' of '${String(item.pk)}' misses payload chunk ${n}`);
       parts.push(chunk.c);
     }
     return JSON.parse(inflateRawSync(Buffer.concat(parts)).toString('utf8')) as T;

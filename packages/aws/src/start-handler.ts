@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { prepareExecution, storeExecution } from '@soe/core';
 import { RequestValidationError } from './errors.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
-import { type RuntimeDeps, createRuntimeServices } from './runtime-services.js';
+import { createRuntimeServices, type RuntimeDeps } from './runtime-services.js';
 import { createSignalSender } from './signal-sender.js';
 
 /** The start request: a config (inline or a deployed workflow file by name) and how to start it. */
@@ -71,7 +71,8 @@ export function createStartHandler(deps: StartDeps): (event: StartRequest) => Pr
       if (typeof event !== 'object' || event === null) throw new RequestValidationError('the start request must be an object');
       const e = event as unknown as Record<string, unknown>;
       const workflowName = pick<string>(e, 'workflowName', 'workflow_name');
-      if (workflowName !== undefined && e.config !== undefined) throw new RequestValidationError(`give either 'config' or 'workflowName', not both`);
+      if (workflowName !== undefined && e.config !== undefined)
+        throw new RequestValidationError(`give either 'config' or 'workflowName', not both`);
       const config = workflowName !== undefined ? await deployedConfig(workflowName) : (e.config as string | object | undefined);
       const prepared = await prepareExecution({
         config,
@@ -84,7 +85,11 @@ export function createStartHandler(deps: StartDeps): (event: StartRequest) => Pr
       });
       await storeExecution(services.backends, prepared);
       await send(prepared.executionId, prepared.initialSignals);
-      services.logger.info('execution started', { executionId: prepared.executionId, workflow: prepared.initialWorkflowName, signals: prepared.initialSignals });
+      services.logger.info('execution started', {
+        executionId: prepared.executionId,
+        workflow: prepared.initialWorkflowName,
+        signals: prepared.initialSignals,
+      });
       return { executionId: prepared.executionId };
     } catch (e) {
       if (!isClientError(e)) throw e;

@@ -2,7 +2,7 @@ import type { StoredContext, TelemetryEvent } from '@soe/core';
 import { RequestValidationError } from './errors.js';
 import { type ExecutionStatusValue, getExecutionStatus } from './execution-status.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
-import { type RuntimeDeps, createRuntimeServices } from './runtime-services.js';
+import { createRuntimeServices, type RuntimeDeps } from './runtime-services.js';
 
 /** The status request. */
 export interface StatusRequest {
@@ -40,8 +40,10 @@ export function createStatusHandler(deps: RuntimeDeps): (event: StatusRequest) =
   return async (event) => {
     try {
       if (typeof event !== 'object' || event === null) throw new RequestValidationError('the status request must be an object');
-      const executionId = (event as unknown as Record<string, unknown>).executionId ?? (event as unknown as Record<string, unknown>).execution_id;
-      if (typeof executionId !== 'string' || executionId === '') throw new RequestValidationError(`'executionId' must be an execution id, got ${JSON.stringify(executionId)}`);
+      const executionId =
+        (event as unknown as Record<string, unknown>).executionId ?? (event as unknown as Record<string, unknown>).execution_id;
+      if (typeof executionId !== 'string' || executionId === '')
+        throw new RequestValidationError(`'executionId' must be an execution id, got ${JSON.stringify(executionId)}`);
       const s = await getExecutionStatus(services.backends.table, executionId);
       const out: StatusResponse = { executionId, status: s.status, inFlight: s.inFlight };
       if (s.error) out.error = s.error;

@@ -5,12 +5,12 @@ import {
   DEFAULT_FOLLOW_ROUTERS,
   DEFAULT_MAX_VALUE_BYTES,
   type ProcessorOptions,
-  type WorkerHooks,
   processSignalMessage,
   recordRetriesExhausted,
+  type WorkerHooks,
 } from './broadcast-processor.js';
 import { classifyError, describeError } from './errors.js';
-import { type RuntimeDeps, createRuntimeServices } from './runtime-services.js';
+import { createRuntimeServices, type RuntimeDeps } from './runtime-services.js';
 import { forwardSignalMessage, parseSignalMessage } from './signal-message.js';
 
 /** Dependencies of {@link createWorkerHandler}. */
@@ -70,17 +70,31 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
       message = parseSignalMessage(record.body);
     } catch (e) {
       // Permanent: the same bytes will never parse. Acknowledge so it does not cycle into the DLQ.
-      logger.error('dropped a malformed signal message', { messageId: record.messageId, error: describeError(e), body: record.body.slice(0, 500) });
+      logger.error('dropped a malformed signal message', {
+        messageId: record.messageId,
+        error: describeError(e),
+        body: record.body.slice(0, 500),
+      });
       return;
     }
     if (sourceQueueUrl(record) !== deps.queueUrl) {
       // A delayed message came due: hand it to the FIFO queue, where it waits its turn in its execution's group.
       await forwardSignalMessage(services.sqs, deps.queueUrl, message);
-      logger.debug('forwarded a delayed signal message', { messageId: record.messageId, executionId: message.executionId, broadcastId: message.id });
+      logger.debug('forwarded a delayed signal message', {
+        messageId: record.messageId,
+        executionId: message.executionId,
+        broadcastId: message.id,
+      });
       return;
     }
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
-    const where = { messageId: record.messageId, executionId: message.executionId, broadcastId: message.id, signals: message.signals, receiveCount };
+    const where = {
+      messageId: record.messageId,
+      executionId: message.executionId,
+      broadcastId: message.id,
+      signals: message.signals,
+      receiveCount,
+    };
     const opts: ProcessorOptions = {
       maxValueBytes: deps.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
       followRouters: deps.followRouters ?? DEFAULT_FOLLOW_ROUTERS,
@@ -89,7 +103,8 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
     };
     try {
       const result = await processSignalMessage(services, message, opts);
-      if (result.status === 'failed') logger.error('broadcast failed permanently: execution marked FAILED, message not retried', { ...where, error: result.error });
+      if (result.status === 'failed')
+        logger.error('broadcast failed permanently: execution marked FAILED, message not retried', { ...where, error: result.error });
       else logger.debug('broadcast handled', where);
     } catch (e) {
       const error = describeError(e);
@@ -121,7 +136,13 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
   /** Best effort: if it fails, the message comes back after the queue's visibility timeout instead. */
   const setVisibility = async (record: SQSRecord, seconds: number) => {
     try {
-      await services.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: sourceQueueUrl(record), ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }));
+      await services.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: sourceQueueUrl(record),
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
     } catch (e) {
       logger.warn('ChangeMessageVisibility failed', { messageId: record.messageId, error: describeError(e) });
     }

@@ -94,7 +94,13 @@ export async function startLocalEmulators(opts: LocalEmulatorsOptions = {}): Pro
 
   const dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: REGION, credentials: DUMMY_CREDENTIALS, maxAttempts: 5 });
   // fauxqs answers with queue URLs on sqs.<region>.localhost: keep sending to the endpoint, not to the URL's host.
-  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: REGION, credentials: DUMMY_CREDENTIALS, useQueueUrlAsEndpoint: false, maxAttempts: 5 });
+  const sqs = new SQSClient({
+    endpoint: sqsEndpoint,
+    region: REGION,
+    credentials: DUMMY_CREDENTIALS,
+    useQueueUrlAsEndpoint: false,
+    maxAttempts: 5,
+  });
 
   const close = async () => {
     dynamo.destroy();
@@ -111,7 +117,8 @@ export async function startLocalEmulators(opts: LocalEmulatorsOptions = {}): Pro
       const suffix = fifo ? '.fifo' : '';
       const fifoAttrs: Record<string, string> = fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'false' } : {};
       const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq${suffix}`, Attributes: fifoAttrs }));
-      const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+      const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes
+        ?.QueueArn;
       const queue = await sqs.send(
         new CreateQueueCommand({
           QueueName: `${name}${suffix}`,

@@ -1,11 +1,11 @@
 import type { BroadcastSignalsCaller, CallLlm, ToolsRegistry } from '@soe/core';
 import type { DynamoBackends } from '../create-dynamo-backends.js';
+import { SimulatedCrashError } from '../errors.js';
 import { type ExecutionStatus, getExecutionStatus } from '../execution-status.js';
 import type { RequestCounter } from '../request-counter.js';
-import { type RuntimeServices, type SoeLogger, createRuntimeServices } from '../runtime-services.js';
+import { createRuntimeServices, type RuntimeServices, type SoeLogger } from '../runtime-services.js';
 import { createSignalSender } from '../signal-sender.js';
-import { SimulatedCrashError } from '../errors.js';
-import { type WorkerHandler, createWorkerHandler } from '../worker-handler.js';
+import { createWorkerHandler, type WorkerHandler } from '../worker-handler.js';
 import { type ChaosOptions, createChaos } from './chaos.js';
 import { type LocalEmulators, startLocalEmulators } from './local-emulators.js';
 import { LocalSqsEventSource } from './sqs-event-source.js';
@@ -130,7 +130,14 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
   const services = createRuntimeServices(deps, 'soe-local');
   const onError = (e: unknown) => logger.warn('local event source error', { error: e instanceof Error ? e.message : String(e) });
   const sources = [
-    new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.queueUrl, handler: worker, concurrency: opts.concurrency ?? 4, chaos, onError }),
+    new LocalSqsEventSource({
+      sqs: emulators.sqs,
+      queueUrl: emulators.queueUrl,
+      handler: worker,
+      concurrency: opts.concurrency ?? 4,
+      chaos,
+      onError,
+    }),
     new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.delayQueueUrl, handler: worker, concurrency: 1, onError }),
   ];
   for (const s of sources) s.start();
@@ -148,13 +155,17 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
       for (;;) {
         const s = await status(executionId);
         if (s.status === 'FAILED') return { status: 'failed', error: s.error };
-        if (s.status === 'NOT_FOUND') return { status: 'failed', error: `OperationalValidationError: execution '${executionId}' not found` };
+        if (s.status === 'NOT_FOUND')
+          return { status: 'failed', error: `OperationalValidationError: execution '${executionId}' not found` };
         // Two idle readings in a row: a reader that pages through partitions while a worker commits
         // cannot mistake a moment between two records for the end of the run.
         if (s.status === 'IDLE' && ++idleSeen >= 2) return { status: 'idle' };
         if (s.status !== 'IDLE') idleSeen = 0;
         if (Date.now() > deadline) {
-          return { status: 'failed', error: `TimeoutError: execution '${executionId}' still has ${s.inFlight} broadcast(s) in flight after ${timeoutMs} ms` };
+          return {
+            status: 'failed',
+            error: `TimeoutError: execution '${executionId}' still has ${s.inFlight} broadcast(s) in flight after ${timeoutMs} ms`,
+          };
         }
         await new Promise((r) => setTimeout(r, idleSeen ? 5 : 15));
       }

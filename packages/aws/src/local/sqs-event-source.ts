@@ -8,7 +8,7 @@ export interface LocalSqsEventSourceOptions {
   sqs: SQSClient;
   queueUrl: string;
   /** The Lambda handler to invoke with each batch. */
-  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined | void>;
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
   /** Messages per batch, as the event source's BatchSize. @default 10 */
   batchSize?: number;
   /** Concurrent pollers (concurrent "Lambda instances"). @default 4 */
@@ -111,14 +111,23 @@ export class LocalSqsEventSource {
     }
     const done = messages.filter((m) => !failed.has(m.MessageId!));
     if (done.length) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })) }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
     }
     for (const m of done) {
       if (!this.opts.chaos?.duplicate()) continue;
       // A duplicate delivery that SQS's deduplication did not catch: a fresh deduplication id.
       const group = m.Attributes?.MessageGroupId;
       await sqs.send(
-        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: m.Body!, ...(group ? { MessageGroupId: group, MessageDeduplicationId: randomUUID() } : {}) }),
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: m.Body!,
+          ...(group ? { MessageGroupId: group, MessageDeduplicationId: randomUUID() } : {}),
+        }),
       );
     }
   }
