@@ -42,6 +42,8 @@ export { LocalSqsEventSource } from './local/sqs-event-source.js';
 export type { ChildSpec, CommitPayload, InitPayload, OutboxEntry } from './record-types.js';
 export type { RequestCounter, RequestCounts, ServiceCounts } from './request-counter.js';
 export { createRequestCounter } from './request-counter.js';
+export type { RuntimeEnv } from './runtime-env.js';
+export { readRuntimeEnv } from './runtime-env.js';
 export type { RuntimeDeps, RuntimeServices, SoeLogger } from './runtime-services.js';
 export { createRuntimeServices, silentLogger } from './runtime-services.js';
 export type { SignalRequest, SignalResponse } from './signal-handler.js';

@@ -39,6 +39,12 @@ export interface LocalEmulators {
   close(): Promise<void>;
 }
 
+/**
+ * Imports a module by a name only known at run time: a bundler building a Lambda from `@soe/aws`
+ * cannot follow it, so the emulators (development dependencies) never end up in a function bundle.
+ */
+const load = <T>(name: string): Promise<T> => import(name) as Promise<T>;
+
 /** Credentials the emulators accept (they check none). Explicit, so the SDK never looks for real ones. */
 const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const REGION = 'us-east-1';
@@ -78,7 +84,7 @@ export async function startLocalEmulators(opts: LocalEmulatorsOptions = {}): Pro
   const queueName = opts.queueName ?? 'soe-signals';
   const maxReceiveCount = opts.maxReceiveCount ?? 5;
 
-  const { default: dynalite } = await import('dynalite');
+  const { default: dynalite } = await load<typeof import('dynalite')>('dynalite');
   const dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     dynaliteServer.once('error', reject);
@@ -86,7 +92,7 @@ export async function startLocalEmulators(opts: LocalEmulatorsOptions = {}): Pro
   });
   const dynamoEndpoint = `http://127.0.0.1:${(dynaliteServer.address() as AddressInfo).port}`;
 
-  const { buildApp } = await import('fauxqs');
+  const { buildApp } = await load<typeof import('fauxqs')>('fauxqs');
   // buildApp + our own listen: startFauxqs would bind every interface; we stay on loopback.
   const fauxqs = buildApp({ logger: false, defaultRegion: REGION });
   await fauxqs.listen({ port: 0, host: '127.0.0.1' });

@@ -1,0 +1,42 @@
+import { RequestValidationError } from './errors.js';
+
+/** What the deployed functions read from their environment. */
+export interface RuntimeEnv {
+  tableName: string;
+  queueUrl: string;
+  delayQueueUrl?: string;
+  /** The queue's redrive maxReceiveCount (the worker marks FAILED on the last attempt). */
+  maxReceiveCount?: number;
+  /** Days telemetry is kept. */
+  telemetryTtlDays?: number;
+}
+
+/**
+ * Reads the settings the stack gives every function: `TABLE_NAME`, `QUEUE_URL` (required),
+ * `DELAY_QUEUE_URL`, `MAX_RECEIVE_COUNT`, `TELEMETRY_TTL_DAYS`. Throws at cold start, naming the
+ * variable, instead of failing on the first request.
+ * @example
+ * export const handler = createWorkerHandler({ dynamo, sqs, ...readRuntimeEnv(), toolsRegistry });
+ */
+export function readRuntimeEnv(env: Record<string, string | undefined> = process.env): RuntimeEnv {
+  const required = (name: string): string => {
+    const v = env[name];
+    if (!v) throw new RequestValidationError(`environment variable ${name} is not set`);
+    return v;
+  };
+  const number = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new RequestValidationError(`environment variable ${name} must be a positive number, got '${v}'`);
+    return n;
+  };
+  const out: RuntimeEnv = { tableName: required('TABLE_NAME'), queueUrl: required('QUEUE_URL') };
+  if (env.DELAY_QUEUE_URL) out.delayQueueUrl = env.DELAY_QUEUE_URL;
+  const max = number('MAX_RECEIVE_COUNT');
+  if (max !== undefined) out.maxReceiveCount = max;
+  const ttl = number('TELEMETRY_TTL_DAYS');
+  if (ttl !== undefined) out.telemetryTtlDays = ttl;
+  return out;
+}
