@@ -135,3 +135,35 @@ export class TransientError extends SoeError {
 export function isRetryable(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
 }
+
+/**
+ * A model provider refused a call in a way that no retry cures: the API key was rejected, the model
+ * does not exist, the request is malformed, or the provider is not configured. Permanent: the node
+ * fails at once (or emits its `llm_failure_signal`) instead of spending its `retries` on it, and the
+ * runtime does not send the message back through the queue.
+ */
+export class ModelProviderError extends SoeError {
+  override readonly code = 'SOE_MODEL_PROVIDER';
+  /** Marks the error as permanent for code that matches on a marker rather than on the class. */
+  readonly permanent = true;
+  /** `openai`, `bedrock`, `scripted`… */
+  readonly provider: string;
+  /** The HTTP status the provider answered with, when there was one. */
+  readonly status: number | undefined;
+  constructor(provider: string, message: string, opts: { status?: number; cause?: unknown } = {}) {
+    super(`${provider}: ${message}`, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ModelProviderError';
+    this.provider = provider;
+    this.status = opts.status;
+  }
+}
+
+/**
+ * True when `err` is a permanent model-provider error (matched by name or marker, so it works across
+ * bundles): retrying the call, inside the node or through the queue, cannot help.
+ */
+export function isPermanentModelError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; permanent?: unknown; retryable?: unknown };
+  return e.retryable !== true && (e.name === 'ModelProviderError' || e.permanent === true);
+}

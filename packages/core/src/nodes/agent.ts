@@ -49,7 +49,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
   const maxIterations = typeof node.max_iterations === 'number' ? node.max_iterations : DEFAULT_MAX_ITERATIONS;
   const identityHistory = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
   const transcript: string[] = identityHistory?.length ? [historyText(identityHistory)] : [];
-  const nodeConfig = providerConfig(node, run.nodeName);
+  const nodeConfig = providerConfig(node, run.nodeName, s.systemPrompt);
   const what = `workflow '${run.workflowName}', node '${run.nodeName}'`;
   const propagate = (e: unknown) => services.propagateTransient && isRetryable(e);
   const availableTools = toolNames.map((name) => {

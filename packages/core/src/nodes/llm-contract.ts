@@ -3,7 +3,7 @@
  * JSON object, then instructions and the JSON Schema of the answer; the answer is a JSON object,
  * possibly inside a ```json fence or after a <think>…</think> block.
  */
-import { LlmResponseError } from '../errors.js';
+import { isPermanentModelError, LlmResponseError } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import type { CallLlm, EventEmission, JSONSchema, LlmAnswer } from '../types.js';
 
@@ -105,7 +105,8 @@ export interface CallHooks {
 /**
  * Calls the model until an answer passes `accept`, feeding each rejection back, up to `retries`
  * extra attempts. Throws LlmResponseError after the last one; errors from `callLlm` itself count as
- * failed attempts unless `propagate` says to rethrow them.
+ * failed attempts unless `propagate` says to rethrow them. A permanent provider error (a rejected API
+ * key, an unknown model: {@link isPermanentModelError}) is rethrown at once: asking again cannot help.
  */
 export async function callUntilValid<T>(opts: {
   callLlm: CallLlm;
@@ -129,7 +130,7 @@ export async function callUntilValid<T>(opts: {
       answer = reply.text;
     } catch (e) {
       opts.hooks.onCall(attempt, Date.now() - started, e);
-      if (opts.propagate?.(e)) throw e;
+      if (opts.propagate?.(e) || isPermanentModelError(e)) throw e;
       lastError = `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
       continue;
     }

@@ -67,7 +67,11 @@ export function promptContext(source: string, ctx: StoredContext): Record<string
   return out;
 }
 
-/** Prefixes the identity's system prompt. */
+/**
+ * Prefixes the identity's system prompt as a `System: …` line. The prompt text keeps it, so every
+ * `callLlm` sees it; providers with a system role also get it as `nodeConfig.system_prompt` (see
+ * {@link providerConfig}) and send it as a system message, stripping this prefix.
+ */
 export function withSystemPrompt(prompt: string, systemPrompt: string | undefined): string {
   return systemPrompt ? `System: ${systemPrompt}\n\n${prompt}` : prompt;
 }
@@ -144,9 +148,15 @@ export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: Node
   };
 }
 
-/** The node config as the model provider sees it (plain data). */
-export function providerConfig(node: NodeConfig, nodeName: string): Record<string, unknown> {
-  return { ...node, node_name: nodeName };
+/**
+ * The node config as the model provider sees it (plain data): the node's YAML fields (`model`,
+ * `temperature`, `max_tokens`…), `node_name`, and `system_prompt` when the node has an identity.
+ */
+export function providerConfig(node: NodeConfig, nodeName: string, systemPrompt?: string): Record<string, unknown> {
+  const config: Record<string, unknown> = { ...node, node_name: nodeName };
+  if (systemPrompt) config.system_prompt = systemPrompt;
+  else delete config.system_prompt;
+  return config;
 }
 
 /**
@@ -172,7 +182,7 @@ export const executeLlm: NodeExecutor = async (run, services) => {
     const { value, selected } = await callUntilValid({
       callLlm: services.callLlm,
       prompt,
-      nodeConfig: providerConfig(run.node, run.nodeName),
+      nodeConfig: providerConfig(run.node, run.nodeName, s.systemPrompt),
       retries: s.retries,
       accept: (answer) => {
         const r = interpretAnswer(answer, s, schema);
