@@ -28,8 +28,10 @@ export { parseConfig, validateConfig, checkNode, checkWorkflow, checkSchemaField
 export type { ParseConfigOptions } from './config.js';
 export {
   describeLocation,
+  isPermanentModelError,
   isRetryable,
   LlmResponseError,
+  ModelProviderError,
   NodeExecutionError,
   OperationalValidationError,
   SoeError,
@@ -82,3 +84,28 @@ export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
 export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-llm.js';
 export { BUILTIN_TOOL_NAMES, createBuiltinTools, exploreDocs, isBuiltinToolName } from './builtins/index.js';
 export type { BuiltinToolName } from './builtins/index.js';
+export { createOpenAiCaller, DEFAULT_OPENAI_BASE_URL } from './providers/openai.js';
+export type { OpenAiCallerOptions } from './providers/openai.js';
+export {
+  backoffDelayMs,
+  DEFAULT_MODEL_BASE_DELAY_MS,
+  DEFAULT_MODEL_MAX_ATTEMPTS,
+  DEFAULT_MODEL_MAX_DELAY_MS,
+  DEFAULT_MODEL_TIMEOUT_MS,
+  isNetworkError,
+  parseRetryAfterMs,
+  withRetries,
+} from './providers/retry.js';
+export type { AttemptFailure, RetryCall, RetryPolicy } from './providers/retry.js';
+export { modelSettings, splitSystemPrompt } from './providers/messages.js';
+export type { ChatParts, ModelSettings } from './providers/messages.js';
+export { createModelProvider, loadScriptedLlm, MODEL_PROVIDERS, parseModelProviderSpec } from './providers/model-provider.js';
+export type {
+  BedrockProviderSpec,
+  ModelProviderName,
+  ModelProviderSpec,
+  OpenAiProviderSpec,
+  ScriptedProviderSpec,
+} from './providers/model-provider.js';
+export { summarizeUsage } from './providers/usage.js';
+export type { UsageSummary } from './providers/usage.js';
