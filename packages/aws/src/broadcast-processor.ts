@@ -58,6 +58,8 @@ export interface ProcessorOptions {
   /** How many broadcasts of router-only nodes one invocation may follow without an SQS hop (0: none). */
   followRouters: number;
   hooks?: WorkerHooks;
+  /** Write telemetry events (one item per message, with a TTL). Off saves a write per message. @default true */
+  telemetry?: boolean;
   /** Time left in the invocation; following stops while enough remains to send what is pending. */
   remainingMs?: () => number;
 }
@@ -77,6 +79,9 @@ export function deterministicExecutionId(seed: string): string {
   const h = createHash('sha256').update(seed).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((Number.parseInt(h.slice(16, 17), 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
+
+/** Telemetry that is dropped (`telemetry: false`). */
+const NO_TELEMETRY: Pick<BufferedTelemetry, 'logEvent' | 'flush'> = { logEvent: async () => undefined, flush: async () => undefined };
 
 /** Thrown by the sink to stop a broadcast after a node failed (as the in-process engine stops its drain). */
 class StopBroadcast extends Error {}
@@ -135,7 +140,7 @@ interface Effect {
 /** Handles the broadcasts of one message (the message's own and the router-only ones it follows). */
 class BroadcastProcessor {
   private readonly engine: Engine;
-  private readonly telemetry: BufferedTelemetry;
+  private readonly telemetry: Pick<BufferedTelemetry, 'logEvent' | 'flush'>;
   private readonly effects: Effect[] = [];
   private readonly sends: OutboxEntry[] = [];
   private readonly follow: OutboxEntry[] = [];
@@ -151,7 +156,8 @@ class BroadcastProcessor {
     private readonly opts: ProcessorOptions,
   ) {
     this.own = records.executionId;
-    this.telemetry = services.backends.telemetry.buffer();
+    // Events are collected and written as one item at the end: a node run logs several, and each item costs a request.
+    this.telemetry = opts.telemetry === false ? NO_TELEMETRY : services.backends.telemetry.buffer();
     const backends = createPartitionBackends(services.backends, records, this.telemetry);
     this.engine = createEngine(backends, {
       callLlm: services.deps.callLlm,

@@ -17,7 +17,11 @@ import { executionPk, SK } from './table-keys.js';
  * see its own commits as they happen; everything else goes to DynamoDB. Without this, every node of a
  * broadcast would re-read the whole partition several times.
  */
-export function createPartitionBackends(base: DynamoBackends, records: ExecutionRecords, telemetry: TelemetryBackend): Backends {
+export function createPartitionBackends(
+  base: DynamoBackends,
+  records: ExecutionRecords,
+  telemetry: Pick<TelemetryBackend, 'logEvent'>,
+): Backends {
   const own = records.executionId;
   const pk = executionPk(own);
   /** Re-reads items the engine changed directly (a built-in tool editing workflows or identities). */
@@ -132,7 +136,14 @@ export function createPartitionBackends(base: DynamoBackends, records: Execution
     },
   };
 
-  return { context, workflow, telemetry, conversationHistory: base.conversationHistory, contextSchema, identity };
+  return {
+    context,
+    workflow,
+    telemetry: { logEvent: (id, type, data) => telemetry.logEvent(id, type, data) },
+    conversationHistory: base.conversationHistory,
+    contextSchema,
+    identity,
+  };
 }
 
 function* iterItems(records: ExecutionRecords, prefix: string, exact: boolean): Generator<[string]> {

@@ -28,6 +28,8 @@ export interface WorkerDeps extends RuntimeDeps {
   maxValueBytes?: number;
   /** Fault injection (the local runtime's chaos mode) and observation. */
   hooks?: WorkerHooks;
+  /** Write telemetry events (one item per message, with a TTL). Off saves a write per message. @default true */
+  telemetry?: boolean;
 }
 
 /** The worker Lambda's handler type. */
@@ -99,6 +101,7 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
       maxValueBytes: deps.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
       followRouters: deps.followRouters ?? DEFAULT_FOLLOW_ROUTERS,
       hooks: deps.hooks,
+      telemetry: deps.telemetry,
       remainingMs: context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined,
     };
     try {

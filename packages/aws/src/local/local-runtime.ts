@@ -28,6 +28,8 @@ export interface LocalRuntimeOptions {
   backoffSeconds?: (receiveCount: number) => number;
   /** Counts the requests of both clients (for the benchmark). */
   requestCounter?: RequestCounter;
+  /** Write telemetry events from the worker. @default true */
+  telemetry?: boolean;
 }
 
 /** One log line of the local worker. */
@@ -118,6 +120,7 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
     ...deps,
     maxReceiveCount: emulators.maxReceiveCount,
     followRouters: opts.followRouters,
+    telemetry: opts.telemetry,
     backoffSeconds: opts.backoffSeconds ?? ((n) => (n <= 1 ? 0 : 1)),
     hooks: opts.chaos
       ? {
