@@ -79,14 +79,20 @@ export function loadScriptedLlm(file: string, cwd: string = process.cwd()): Scri
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ModelProviderError('scripted', `cannot read the rules file '${path}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new ModelProviderError('scripted', `cannot read the rules file '${path}': ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
   try {
     return createScriptedLlm(text);
   } catch (e) {
-    throw new ModelProviderError('scripted', `the rules file '${path}' is not a scripted model: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
+    throw new ModelProviderError(
+      'scripted',
+      `the rules file '${path}' is not a scripted model: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -110,7 +116,10 @@ export function createModelProvider(spec: string | ModelProviderSpec): CallLlm {
       return createOpenAiCaller(opts);
     }
     case 'bedrock':
-      throw new ModelProviderError('bedrock', "the Bedrock provider is part of @soe/aws: use createCallLlm({ provider: 'bedrock' }) from '@soe/aws'");
+      throw new ModelProviderError(
+        'bedrock',
+        "the Bedrock provider is part of @soe/aws: use createCallLlm({ provider: 'bedrock' }) from '@soe/aws'",
+      );
     default:
       throw new ModelProviderError('model', `unknown model provider '${String((s as { provider?: unknown }).provider)}'`);
   }

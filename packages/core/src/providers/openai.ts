@@ -130,7 +130,10 @@ export function createOpenAiCaller(opts: OpenAiCallerOptions = {}): CallLlm {
       const hint = hadKey
         ? 'check OPENAI_API_KEY / the secret that holds the key (SOE_MODEL_SECRET_ARN)'
         : 'no API key was sent: set OPENAI_API_KEY or the secret that holds the key (SOE_MODEL_SECRET_ARN)';
-      return new ModelProviderError('openai', `the API key was rejected by ${baseUrl} (HTTP ${status}${said}): ${hint}`, { status, cause: err });
+      return new ModelProviderError('openai', `the API key was rejected by ${baseUrl} (HTTP ${status}${said}): ${hint}`, {
+        status,
+        cause: err,
+      });
     }
     if (status === 404) {
       return new ModelProviderError(
@@ -142,7 +145,10 @@ export function createOpenAiCaller(opts: OpenAiCallerOptions = {}): CallLlm {
     if (status === 429) {
       return new ModelProviderError('openai', `the account at ${baseUrl} has no quota left (HTTP 429${said})`, { status, cause: err });
     }
-    return new ModelProviderError('openai', `${baseUrl} rejected the request for model '${model}' (HTTP ${status}${said})`, { status, cause: err });
+    return new ModelProviderError('openai', `${baseUrl} rejected the request for model '${model}' (HTTP ${status}${said})`, {
+      status,
+      cause: err,
+    });
   };
 
   return async (prompt, nodeConfig): Promise<LlmAnswer> => {
@@ -155,7 +161,12 @@ export function createOpenAiCaller(opts: OpenAiCallerOptions = {}): CallLlm {
       );
     }
     const { system, user } = splitSystemPrompt(prompt, nodeConfig);
-    const messages = system ? [{ role: 'system', content: system }, { role: 'user', content: user }] : [{ role: 'user', content: user }];
+    const messages = system
+      ? [
+          { role: 'system', content: system },
+          { role: 'user', content: user },
+        ]
+      : [{ role: 'user', content: user }];
     const apiKey = await keyOf();
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...opts.headers };
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
@@ -215,7 +226,10 @@ export function createOpenAiCaller(opts: OpenAiCallerOptions = {}): CallLlm {
 
     const text = answerText(body);
     if (text === undefined) {
-      throw new ModelProviderError('openai', `the answer of model '${model}' at ${baseUrl} has no choices[0].message.content: ${JSON.stringify(body).slice(0, 300)}`);
+      throw new ModelProviderError(
+        'openai',
+        `the answer of model '${model}' at ${baseUrl} has no choices[0].message.content: ${JSON.stringify(body).slice(0, 300)}`,
+      );
     }
     const usage = body.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
     const answer: LlmAnswer = { text, model: typeof body.model === 'string' ? body.model : model };
