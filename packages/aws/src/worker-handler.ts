@@ -136,6 +136,25 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
     }
   };
 
+  /** On the last receive of a record that is not processed, marks its execution FAILED (never a silent DLQ). */
+  const noteExhausted = async (record: SQSRecord, reason: string) => {
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+    if (receiveCount < maxReceiveCount) return;
+    let message: ReturnType<typeof parseSignalMessage>;
+    try {
+      message = parseSignalMessage(record.body);
+    } catch {
+      return;
+    }
+    const error = `${reason} (gave up after ${receiveCount} attempts; the message went to the dead-letter queue)`;
+    await recordRetriesExhausted(services, message.executionId, message.id, error).catch(() => false);
+    logger.error('retries exhausted: execution marked FAILED, message goes to the dead-letter queue', {
+      messageId: record.messageId,
+      executionId: message.executionId,
+      error,
+    });
+  };
+
   /** Best effort: if it fails, the message comes back after the queue's visibility timeout instead. */
   const setVisibility = async (record: SQSRecord, seconds: number) => {
     try {
@@ -164,8 +183,11 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
       if (!group) return handleRecord(record, context);
       const run = (chains.get(group) ?? Promise.resolve()).then(async () => {
         if (failedGroups.has(group)) {
+          const reason = `not processed: an earlier message of group ${group} failed`;
+          // Its receive count still grows: on the last receive, say so before SQS moves it to the DLQ.
+          await noteExhausted(record, reason);
           await setVisibility(record, 0);
-          throw new Error(`not processed: an earlier message of group ${group} failed`);
+          throw new Error(reason);
         }
         try {
           await handleRecord(record, context);

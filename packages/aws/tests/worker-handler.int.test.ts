@@ -270,4 +270,16 @@ workflows:
     expect(String(res)).toMatch(/All records failed/);
     expect(calls).toBe(1);
   });
+
+  it('marks the execution FAILED when a record skipped behind a failed one reaches the last receive', async () => {
+    const { handler, backends, start } = setup({ work: () => Promise.reject(new TransientError('busy')) }, { maxReceiveCount: 3 });
+    const id = await start();
+    const a = sqsRecord(signalBody(id, ['START']), { groupId: id, receiveCount: 1 });
+    const b = sqsRecord(signalBody(id, ['START']), { groupId: id, receiveCount: 3 });
+    await handler(sqsEvent(a, b), lambdaContext()).catch(() => undefined);
+    expect(await getExecutionStatus(backends.table, id)).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringContaining('not processed: an earlier message'),
+    });
+  });
 });
