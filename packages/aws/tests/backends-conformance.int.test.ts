@@ -2,7 +2,7 @@
  * One backend suite, run against the in-memory backends of @soe/core and the DynamoDB backends on
  * dynalite: both must store and return the same things.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { type Backends, createInMemoryBackends } from '@soe/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoBackends, type LocalEmulators, startLocalEmulators } from '../src/index.js';
@@ -100,6 +100,19 @@ describe.each(factories)('%s context backend', (_name, make) => {
     expect([...(ctx.hits as number[])].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(ctx.__operational__).toMatchObject({ nodes: { Worker: 50 }, tool_calls: 50 });
     expect(ctx.__operational__!.signals).toHaveLength(50);
+  });
+
+  it('stores a 5 MB initial context and 1 MB appends (more than one DynamoDB item holds)', async () => {
+    const b = make();
+    const id = newId();
+    const big = randomBytes(3_800_000).toString('base64');
+    const append = randomBytes(800_000).toString('base64');
+    await b.context.createContext(id, { fields: { big: [big] }, mainExecutionId: id });
+    await b.context.updateContext(id, { fields: { big: [append] } });
+    const ctx = await b.context.getContext(id);
+    expect(ctx.big).toHaveLength(2);
+    expect((ctx.big as string[])[0]).toBe(big);
+    expect((ctx.big as string[])[1]).toBe(append);
   });
 
   it('lists stored executions', async () => {
