@@ -511,6 +511,25 @@ describe('system prompt and usage helpers', () => {
     expect(summarizeUsage([])).toEqual({ calls: 0, failed_calls: 0, input_tokens: 0, output_tokens: 0, latency_ms: 0 });
   });
 
+  it('fails an agent at once on a permanent provider error, without spending its retries', async () => {
+    let calls = 0;
+    const callLlm: CallLlm = () => {
+      calls++;
+      throw new ModelProviderError('openai', 'the API key was rejected', { status: 401 });
+    };
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends, { callLlm });
+    const run = orchestrate({
+      config: 'main:\n  Helper:\n    node_type: agent\n    event_triggers: [START]\n    prompt: Help\n    retries: 5\n',
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    await expect(run).rejects.toThrow(/node 'Helper' failed: openai: the API key was rejected/);
+    expect(calls).toBe(1);
+  });
+
   it('gives agents the identity as nodeConfig.system_prompt too', async () => {
     const seen: Record<string, unknown>[] = [];
     const callLlm: CallLlm = (_prompt, nodeConfig) => {
