@@ -1,0 +1,57 @@
+/**
+ * Defaults of {@link SoeOrchestratorProps}, in one place so the docs, the construct and the tests agree.
+ * Units are in the names; durations are plain numbers here and become `Duration`s in the construct.
+ */
+
+/** Worker Lambda timeout. Long enough for a few model calls with retries (see docs/models: 60 s per attempt). */
+export const DEFAULT_WORKER_TIMEOUT_SECONDS = 300;
+/** Worker memory. Mostly waiting on DynamoDB, SQS and models; arm64. */
+export const DEFAULT_WORKER_MEMORY_MB = 512;
+/** Memory of the start, signal and status functions. */
+export const API_FUNCTION_MEMORY_MB = 256;
+/** Timeout of the start, signal and status functions (one validation, a few reads and writes, one send). */
+export const API_FUNCTION_TIMEOUT_SECONDS = 30;
+
+/** Records per worker invocation. FIFO event sources accept at most 10. */
+export const DEFAULT_BATCH_SIZE = 10;
+export const MAX_BATCH_SIZE = 10;
+/** Concurrent worker invocations per event source. Lambda accepts 2–1000. Caps the load on the model provider. */
+export const DEFAULT_MAX_CONCURRENCY = 10;
+export const MIN_MAX_CONCURRENCY = 2;
+export const MAX_MAX_CONCURRENCY = 1000;
+
+/** Receives before a message moves to its dead-letter queue (also given to the worker as MAX_RECEIVE_COUNT). */
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
+/**
+ * Queue visibility timeout = this × worker timeout. AWS guidance for SQS event sources: at least six
+ * times the function timeout, so a message is not handed to a second worker while Lambda still retries
+ * a throttled invocation of the first.
+ */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** How long an unhandled message is kept in the signal and delay queues. */
+export const DEFAULT_RETENTION_DAYS = 4;
+/** Dead-letter queues keep messages as long as SQS allows, for inspection and redrive. */
+export const DLQ_RETENTION_DAYS = 14;
+
+/** Days until a telemetry item expires (DynamoDB TTL on the `ttl` attribute). */
+export const DEFAULT_TELEMETRY_TTL_DAYS = 30;
+
+/** Worker model calls give up this share of the worker timeout (SOE_MODEL_MAX_ELAPSED_MS), leaving time to commit. */
+export const MODEL_ELAPSED_SHARE = 0.8;
+
+/** Where the functions find files the construct copies into their bundle (relative to the Lambda task root). */
+export const BUNDLED_WORKFLOWS_DIR = 'workflows';
+export const BUNDLED_SCRIPTED_MODEL_BASENAME = 'scripted-model';
+
+/** Key names of the table, as `@soe/aws` writes them (packages/aws/README.md, "Infrastructure it expects"). */
+export const TABLE_PARTITION_KEY = 'pk';
+export const TABLE_SORT_KEY = 'sk';
+/** TTL attribute of telemetry items (`TTL_ATTRIBUTE` of `@soe/aws`). */
+export const TABLE_TTL_ATTRIBUTE = 'ttl';
+
+/** Model providers the construct can configure (the `SOE_MODEL_PROVIDER` contract of `@soe/aws`). */
+export const MODEL_PROVIDERS = ['scripted', 'openai', 'bedrock'] as const;
+export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
+
+/** File extensions the start handler reads from a workflows directory. */
+export const WORKFLOW_FILE_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;

@@ -1,0 +1,48 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { orchestratorPropsFromContext } from './app-context.js';
+import { SoeOrchestrator, type SoeOrchestratorProps } from './soe-orchestrator.js';
+
+/** Properties of {@link SoeStack}: the stack's own plus everything {@link SoeOrchestratorProps} offers. */
+export interface SoeStackProps extends StackProps {
+  /**
+   * The orchestrator's settings.
+   * @default - read from context (`-c soe:modelProvider=…`, see lib/app-context.ts): the demo of
+   * workflows/ and deploy/demo/ unless told otherwise
+   */
+  readonly orchestrator?: SoeOrchestratorProps;
+}
+
+/**
+ * A ready stack: one {@link SoeOrchestrator} and outputs naming what a client calls — the functions, the
+ * table and the queues. `bin/app.ts` deploys it as `Soe`.
+ * @example
+ * new SoeStack(app, 'Soe', { orchestrator: { workflowsDir: 'workflows', modelProvider: 'bedrock', modelId } });
+ */
+export class SoeStack extends Stack {
+  public readonly orchestrator: SoeOrchestrator;
+
+  constructor(scope: Construct, id: string, props: SoeStackProps = {}) {
+    super(scope, id, {
+      description: 'SOE: signal-driven orchestration of LLM and agent workflows (DynamoDB, SQS, Lambda)',
+      ...props,
+    });
+    const soe = new SoeOrchestrator(this, 'Soe', props.orchestrator ?? orchestratorPropsFromContext(this));
+    this.orchestrator = soe;
+
+    const out = (outputId: string, value: string, description: string) => new CfnOutput(this, outputId, { value, description });
+    out(
+      'StartFunctionName',
+      soe.startFunction.functionName,
+      'Invoke with {"workflowName"|"config", "initialWorkflowName", "initialSignals", "initialContext"?}',
+    );
+    out('SignalFunctionName', soe.signalFunction.functionName, 'Invoke with {"executionId", "signals"}');
+    out('StatusFunctionName', soe.statusFunction.functionName, 'Invoke with {"executionId", "includeContext"?}');
+    out('WorkerFunctionName', soe.workerFunction.functionName, 'The SQS worker (logs: /aws/lambda/… of this name)');
+    out('TableName', soe.table.tableName, 'DynamoDB table of executions, context records and telemetry');
+    out('QueueUrl', soe.queue.queueUrl, 'FIFO signal queue');
+    out('DeadLetterQueueUrl', soe.deadLetterQueue.queueUrl, 'Dead-letter queue of the signal queue');
+    out('DelayQueueUrl', soe.delayQueue.queueUrl, 'Delay queue (spawn_interval)');
+    out('DeployedWorkflows', soe.deployedWorkflows.join(',') || '-', 'Workflow files the start function knows by name');
+  }
+}
