@@ -1,0 +1,102 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadWorkflowFile, pickWorkflow } from '../input/load-workflow-file.js';
+import { parseContext } from '../input/parse-context.js';
+import { parseRuntime } from '../input/parse-runtime.js';
+import { parseSeconds } from '../input/parse-seconds.js';
+import { parseSignals } from '../input/parse-signals.js';
+import { saveRunRecord } from '../local/run-record.js';
+import { failureJson } from '../output/report-error.js';
+import { writeOut } from '../output/write-out.js';
+import { type LocalOutputOptions, openLocalRun, reportLocalRun, traceHeader } from './local-run.js';
+
+/** Flags of `soe run`. */
+export interface RunOptions extends LocalOutputOptions {
+  workflow?: string;
+  signals?: string;
+  context?: string;
+  tools?: string;
+  llm?: string;
+  runtime?: string;
+  timeout?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  $ soe run examples/routing/workflow.yaml --tools examples/routing/tools.mjs --llm scripted:examples/routing/model.yaml
+  $ soe run workflow.yaml --context '{"ticket": "My invoice is wrong"}' --json
+  $ soe run workflow.yaml --workflow review --signals START,PRIORITY --context @input.json
+  $ soe run workflow.yaml --runtime file:.soe-data          # keep state: soe send / soe trace can use it later
+  $ soe run workflow.yaml --runtime local-aws               # the Lambda handlers on embedded DynamoDB + SQS
+  $ OPENAI_API_KEY=… soe run workflow.yaml --llm openai:gpt-4o-mini
+
+Without --json the live trace goes to stderr and the result (status, context fields, summary) to stdout.
+With --json stdout holds one JSON object { executionId, status, context, signals, events } and nothing else.
+Exit code 0 when the run completed (nothing left in flight), 1 when it failed.
+
+--tools MODULE is an ES module exporting \`tools\` (or a default export): { name: fn | { fn, description, parameters,
+maxRetries, failureSignal, processAccumulated } }, and optionally callLlm(prompt, nodeConfig). A TypeScript module
+works when soe runs under tsx: NODE_OPTIONS='--import tsx' soe run … --tools tools.ts
+The model is --llm, else the module's callLlm, else SOE_MODEL_PROVIDER (same specs as --llm).`;
+
+/** Registers `soe run`. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .summary('run a workflow file locally and show what happened')
+    .description(
+      'Run a workflow file: start a workflow with initial signals and context, trace signals and nodes as they fire, then print the status, the final context and a summary.',
+    )
+    .argument('<config.yaml>', 'the workflow file (YAML: workflows, context_schema, identities)')
+    .option('-w, --workflow <name>', 'workflow to start (default: the first in the file)')
+    .option('-s, --signals <list>', 'initial signals, comma-separated', 'START')
+    .option('-c, --context <json|@file>', 'initial context: a JSON object inline, or @file.json')
+    .option('-t, --tools <module>', 'ES module exporting `tools` (and optionally `callLlm`)')
+    .option('--llm <spec>', 'model: scripted:FILE | openai[:MODEL] | bedrock[:MODEL_ID]')
+    .option('-r, --runtime <runtime>', 'memory | file:DIR | local-aws', 'memory')
+    .option('--json', 'print one JSON object { executionId, status, context, signals, events } on stdout')
+    .option('--timeout <seconds>', 'local-aws: how long to wait for the run to settle', '120')
+    .option('-q, --quiet', 'no live trace on stderr')
+    .option('-v, --verbose', 'trace node starts and every model and tool call too')
+    .addHelpText('after', EXAMPLES)
+    .action(async (file: string, opts: RunOptions, cmd: Command) => {
+      const o = { ...cmd.optsWithGlobals(), ...opts } as RunOptions;
+      try {
+        process.exitCode = await runCommand(file, o);
+      } catch (e) {
+        // --json promises one JSON object on stdout, even when the run cannot start.
+        if (o.json) await writeOut(`${JSON.stringify(failureJson(e))}\n`);
+        throw e;
+      }
+    });
+}
+
+/** `soe run`: returns the exit code. */
+export async function runCommand(file: string, opts: RunOptions): Promise<number> {
+  const wf = await loadWorkflowFile(file);
+  const workflow = pickWorkflow(wf, opts.workflow);
+  const signals = parseSignals(opts.signals);
+  const context = await parseContext(opts.context);
+  const spec = parseRuntime(opts.runtime);
+  const timeoutMs = parseSeconds(opts.timeout, '--timeout') * 1000;
+  const opened = await openLocalRun(spec, { ...opts, timeoutMs });
+  try {
+    traceHeader([`soe run ${file}`, `workflow ${workflow}`, `signals ${signals.join(', ')}`], opened, opts);
+    const started = Date.now();
+    const outcome = await opened.runtime.start({ config: wf.text, workflow, signals, context }, (id) => opened.trace.setMain(id));
+    const wallMs = Date.now() - started;
+    if (spec.kind === 'file') {
+      await saveRunRecord(spec.dir, {
+        executionId: outcome.executionId,
+        config: resolve(wf.file),
+        workflow,
+        ...(opened.tools ? { tools: opened.tools.path } : {}),
+        ...(opened.model.spec ? { llm: opened.model.spec } : {}),
+        startedAt: new Date(started).toISOString(),
+      });
+    }
+    return await reportLocalRun(opened, outcome, wallMs, opts);
+  } finally {
+    await opened.runtime.close();
+  }
+}

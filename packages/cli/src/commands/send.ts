@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { parseRuntime, requireExistingDir } from '../input/parse-runtime.js';
+import { requireSignals } from '../input/parse-signals.js';
+import { loadRunRecord } from '../local/run-record.js';
+import { writeOut } from '../output/write-out.js';
+import { addRemoteOptions, REMOTE_HELP, type RemoteOptions } from '../remote/remote-options.js';
+import { SoeRemote } from '../remote/soe-remote.js';
+import { type LocalOutputOptions, openLocalRun, reportLocalRun, traceHeader } from './local-run.js';
+
+/** Flags of `soe send`. */
+export interface SendOptions extends RemoteOptions, LocalOutputOptions {
+  signals?: string;
+  runtime?: string;
+  tools?: string;
+  llm?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  # Locally, on the state a file runtime kept (the tools module and model of soe run are reused):
+  $ soe run examples/human-approval/workflow.yaml --tools examples/human-approval/tools.mjs \\
+      --llm scripted:examples/human-approval/model.yaml --runtime file:.soe-data      # stops, waiting for approval
+  $ soe send <execution-id> --signals APPROVED --runtime file:.soe-data
+  $ soe send <execution-id> --signals REJECTED --runtime file:.soe-data --json
+
+  # On a deployed stack, through its signal function:
+  $ soe send <execution-id> --signals APPROVED --outputs cdk-outputs.json
+  $ soe send <execution-id> --signals APPROVED --signal-function my-stack-Signal --endpoint http://localhost:4566
+
+With --runtime the signals are handled here and the result is printed as soe run does (exit 1 if a node fails).
+Without it they go to the deployed signal function, which answers once they are queued (soe wait follows up).
+${REMOTE_HELP}`;
+
+/** Registers `soe send`. */
+export function registerSendCommand(program: Command): void {
+  const cmd = program
+    .command('send')
+    .summary('send signals to a waiting execution (file runtime or deployed stack)')
+    .description(
+      'Send signals to an existing execution — e.g. a human approval — either locally on a file runtime, or to a deployed stack.',
+    )
+    .argument('<execution-id>', 'the execution to signal')
+    .requiredOption('-s, --signals <list>', 'signals to send, comma-separated')
+    .option('-r, --runtime <runtime>', 'handle the signals locally on file:DIR (the state soe run --runtime file:DIR kept)')
+    .option('-t, --tools <module>', 'local: tools module (default: the one soe run used)')
+    .option('--llm <spec>', 'local: model spec (default: the one soe run used)')
+    .option('--json', 'local: print { executionId, status, context, signals, events }; remote: { executionId, broadcastId }')
+    .option('-q, --quiet', 'local: no live trace on stderr')
+    .option('-v, --verbose', 'local: trace node starts and every model and tool call too');
+  addRemoteOptions(cmd, ['signal']).addHelpText('after', EXAMPLES);
+  cmd.action(async (id: string, opts: SendOptions, c: Command) => {
+    process.exitCode = await sendCommand(id, { ...c.optsWithGlobals(), ...opts } as SendOptions);
+  });
+}
+
+/** `soe send`: returns the exit code. */
+export async function sendCommand(executionId: string, opts: SendOptions): Promise<number> {
+  const signals = requireSignals(opts.signals);
+  if (opts.runtime === undefined) {
+    const broadcastId = await new SoeRemote(opts).signal(executionId, signals);
+    await writeOut(
+      opts.json
+        ? `${JSON.stringify({ executionId, broadcastId })}\n`
+        : `sent ${signals.join(', ')} to ${executionId}${broadcastId ? ` (broadcast ${broadcastId})` : ''}\n`,
+    );
+    return 0;
+  }
+  const spec = parseRuntime(opts.runtime);
+  if (spec.kind !== 'file') {
+    throw new CliError(
+      `soe send cannot reach an execution of the ${spec.kind} runtime: its state lived only as long as the soe run that made it`,
+      {
+        hint: 'run the workflow with --runtime file:DIR, then soe send ID --signals … --runtime file:DIR; or send to a deployed stack (--outputs cdk-outputs.json)',
+      },
+    );
+  }
+  requireExistingDir(spec);
+  const record = await loadRunRecord(spec.dir, executionId);
+  const tools = opts.tools ?? record?.tools;
+  const llm = opts.llm ?? record?.llm;
+  const opened = await openLocalRun(spec, { ...opts, tools, llm });
+  try {
+    opened.trace.setMain(executionId);
+    traceHeader([`soe send ${executionId}`, `signals ${signals.join(', ')}`], opened, opts);
+    const started = Date.now();
+    const outcome = await opened.runtime.send(executionId, signals);
+    return await reportLocalRun(opened, outcome, Date.now() - started, opts);
+  } finally {
+    await opened.runtime.close();
+  }
+}

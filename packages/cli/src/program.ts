@@ -1,0 +1,60 @@
+import { Command, CommanderError } from 'commander';
+import { registerGraphCommand } from './commands/graph.js';
+import { registerRemoteCommands } from './commands/remote.js';
+import { registerRunCommand } from './commands/run.js';
+import { registerSendCommand } from './commands/send.js';
+import { registerTraceCommand } from './commands/trace.js';
+import { registerValidateCommand } from './commands/validate.js';
+import { reportError } from './output/report-error.js';
+
+/** The version printed by `soe --version`. */
+export const CLI_VERSION = '0.1.0';
+
+const EXAMPLES = `
+Examples:
+  $ soe run examples/routing/workflow.yaml --tools examples/routing/tools.mjs --llm scripted:examples/routing/model.yaml
+  $ soe validate examples/*/workflow.yaml
+  $ soe graph examples/fan-out/workflow.yaml > flow.mmd
+  $ soe run examples/human-approval/workflow.yaml --runtime file:.soe-data …   # stops, waiting for approval
+  $ soe send <execution-id> --signals APPROVED --runtime file:.soe-data
+  $ soe trace <execution-id> --runtime file:.soe-data
+  $ soe start workflow.yaml --outputs cdk-outputs.json --wait                  # a deployed stack
+
+Run \`soe <command> --help\` for a command's flags and examples.`;
+
+/** Builds the `soe` program with every command. */
+export function createProgram(): Command {
+  const program = new Command('soe')
+    .description(
+      'SOE — signal-driven orchestration of LLM and agent workflows written in YAML.\nRun workflows locally, check them, draw them, and drive a deployed stack.',
+    )
+    .version(CLI_VERSION, '-V, --version')
+    .option('--no-color', 'plain output without ANSI colors (also: NO_COLOR=1)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXAMPLES)
+    .exitOverride();
+  registerRunCommand(program);
+  registerValidateCommand(program);
+  registerGraphCommand(program);
+  registerTraceCommand(program);
+  registerSendCommand(program);
+  registerRemoteCommands(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/**
+ * Runs the `soe` command line and resolves to the exit code (0 success, 1 failure).
+ * @example process.exitCode = await main(process.argv);
+ */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    // Commander has already printed its own messages (help, version, unknown options).
+    if (e instanceof CommanderError) return e.exitCode;
+    return reportError(e, !argv.includes('--no-color'));
+  }
+}
