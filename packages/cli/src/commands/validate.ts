@@ -56,7 +56,9 @@ export function registerValidateCommand(program: Command): void {
 /** `soe validate`: returns the exit code. */
 export async function validateCommand(files: string[], opts: ValidateOptions): Promise<number> {
   const tools = opts.tools ? await loadToolsModule(opts.tools) : undefined;
-  const known = tools ? new Set([...Object.keys(tools.toolsRegistry), ...BUILTIN_TOOL_NAMES]) : undefined;
+  const known = tools
+    ? { all: new Set([...Object.keys(tools.toolsRegistry), ...BUILTIN_TOOL_NAMES]), exported: Object.keys(tools.toolsRegistry) }
+    : undefined;
   const verdicts: FileVerdict[] = [];
   for (const file of files) verdicts.push(await validateFile(file, known));
   if (opts.json) {
@@ -81,7 +83,7 @@ export async function validateCommand(files: string[], opts: ValidateOptions): P
   return verdicts.every((v) => v.ok) ? 0 : 1;
 }
 
-async function validateFile(file: string, knownTools: Set<string> | undefined): Promise<FileVerdict> {
+async function validateFile(file: string, knownTools: { all: Set<string>; exported: string[] } | undefined): Promise<FileVerdict> {
   let text: string;
   try {
     text = await readInputFile(file, 'workflow file');
@@ -89,7 +91,7 @@ async function validateFile(file: string, knownTools: Set<string> | undefined): 
     return { file, ok: false, issues: [{ file, message: messageOf(e) }] };
   }
   const issues = validateConfig(text, { file });
-  if (!issues.length && knownTools) issues.push(...unknownTools(text, file, knownTools));
+  if (!issues.length && knownTools) issues.push(...unknownTools(text, file, knownTools.all, knownTools.exported));
   // In file order, so the list reads top to bottom like the file.
   if (issues.length)
     return { file, ok: false, issues: issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)) };
@@ -99,7 +101,7 @@ async function validateFile(file: string, knownTools: Set<string> | undefined): 
 }
 
 /** tool nodes naming tools the module does not export (and that are not built-ins). */
-function unknownTools(text: string, file: string, known: Set<string>): ValidationIssue[] {
+function unknownTools(text: string, file: string, known: Set<string>, exported: string[]): ValidationIssue[] {
   const { workflows, combined } = workflowsOf(parseYaml(text));
   const locate = createLocator(text);
   const out: ValidationIssue[] = [];
@@ -119,7 +121,7 @@ function unknownTools(text: string, file: string, known: Set<string>): Validatio
           workflow: wf,
           node: name,
           field,
-          message: `tool '${t}' is not exported by the tools module (nor a soe_* built-in)`,
+          message: `tool '${t}' is not exported by the tools module (it exports: ${exported.join(', ') || 'nothing'}) nor a soe_* built-in`,
           ...(pos ? { line: pos.line, column: pos.column } : {}),
         });
       }

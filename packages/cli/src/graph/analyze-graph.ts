@@ -1,3 +1,4 @@
+import { closestName } from './closest-name.js';
 import type { Locator } from './yaml-locator.js';
 
 /** One signal a node emits. */
@@ -215,6 +216,11 @@ export function externalSignals(nodes: readonly GraphNode[], initialSignals: rea
   return out;
 }
 
+function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  const c = closestName(name, candidates);
+  return c ? `did you mean '${c}'?` : undefined;
+}
+
 function findingsOf(
   workflows: GraphWorkflow[],
   byName: Map<string, GraphWorkflow>,
@@ -237,7 +243,7 @@ function findingsOf(
           workflow: w.name,
           node: n.name,
           field: 'child_workflow_name',
-          message: `child_workflow_name '${n.child.workflow}' is not a workflow of this config (defined: ${[...byName.keys()].join(', ')})`,
+          message: `child_workflow_name '${n.child.workflow}' is not a workflow of this config (${didYouMean(n.child.workflow, byName.keys()) ?? `defined: ${[...byName.keys()].join(', ')}`})`,
         });
       }
     }
@@ -254,9 +260,11 @@ function findingsOf(
       continue;
     }
     const external = externalSignals(w.nodes, w.entrySignals);
+    const known = new Set([...w.entrySignals, ...w.nodes.flatMap((n) => n.emissions.map((e) => e.signal))]);
     for (const n of w.nodes) {
       if (n.reachable) continue;
       const outside = n.triggers.filter((t) => external.has(t));
+      const typo = outside.map((t) => didYouMean(t, known)).find(Boolean);
       findings.push({
         severity: 'warning',
         kind: 'unreachable-node',
@@ -267,7 +275,7 @@ function findingsOf(
           n.triggers.length === 0
             ? 'has no event_triggers: nothing can run it'
             : outside.length
-              ? `waits for ${outside.join(', ')}, which no node emits: it runs only when a caller sends it (soe send ID --signals ${outside[0]})`
+              ? `waits for ${outside.join(', ')}, which no node emits: ${typo ?? `it runs only when a caller sends it (soe send ID --signals ${outside[0]})`}`
               : `is never reached: ${n.triggers.join(', ')} ${n.triggers.length === 1 ? 'is' : 'are'} emitted only by nodes that never run`,
       });
     }

@@ -33,7 +33,7 @@ async function buildModel(text: string, origin: string): Promise<ResolvedModel> 
   try {
     spec = parseModelProviderSpec(text);
   } catch (e) {
-    throw new UsageError(`${origin} '${text}' is not a model spec: ${messageOf(e).replace(/^[a-z]+: /, '')}`, {
+    throw new UsageError(`${origin} '${text}' is not a model spec: ${messageOf(e).replace(/^[\w-]+: /, '')}`, {
       hint: 'use scripted:FILE (a rules file, offline), openai[:MODEL] (OPENAI_API_KEY) or bedrock[:MODEL_ID] (AWS credentials)',
     });
   }
