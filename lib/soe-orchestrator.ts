@@ -326,8 +326,8 @@ export class SoeOrchestrator extends Construct {
       // kms:GenerateDataKey* and kms:ReEncrypt* families, on this one key only.
       for (const writer of [this.workerFunction, this.startFunction, this.signalFunction]) {
         Validations.of(writer.role!).acknowledge(
-          { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: KMS_GRANT_REASON },
-          { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: KMS_GRANT_REASON },
+          { id: nagRule('AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'), reason: KMS_GRANT_REASON },
+          { id: nagRule('AwsSolutions-IAM5[Action::kms:ReEncrypt*]'), reason: KMS_GRANT_REASON },
         );
       }
     }
@@ -381,7 +381,7 @@ export class SoeOrchestrator extends Construct {
       for (const arn of arns.filter((a) => a.includes(':bedrock:*:'))) {
         const shown = arn.replace(/^arn:[^:]+:/, `arn:${partition}:`);
         Validations.of(this.workerFunction.role!).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::${shown}]`,
+          id: nagRule(`AwsSolutions-IAM5[Resource::${shown}]`),
           reason: INFERENCE_PROFILE_REASON,
         });
       }
@@ -423,10 +423,11 @@ export class SoeOrchestrator extends Construct {
 }
 
 /**
- * cdk-nag AwsSolutions-L1, "not the latest runtime". The bare rule id (as cdk-nag's README writes it):
- * cdk-nag matches it itself, both under `Validations.of(app).addPlugins(…)` and in `validateScope()`.
+ * cdk-nag findings as the CDK validation framework names them (`<plugin>::<rule>`): acknowledged
+ * there, they appear in `cdk.out/validation-report.json` under `suppressedViolations` with their reason.
  */
-const NAG_LATEST_RUNTIME = 'AwsSolutions-L1';
+const nagRule = (rule: string) => `AwsSolutions::${rule}`;
+const NAG_LATEST_RUNTIME = nagRule('AwsSolutions-L1');
 const NODE_22_REASON =
   'Node.js 22 on purpose: the runtime the SOE packages are built and tested for (the bundles target node22), ' +
   'and one LocalStack runs; nodejs22.x is a supported Lambda runtime. Move to the next LTS with the test suite, not ahead of it.';

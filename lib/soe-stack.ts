@@ -38,7 +38,8 @@ export class SoeStack extends Stack {
     );
     out('SignalFunctionName', soe.signalFunction.functionName, 'Invoke with {"executionId", "signals"}');
     out('StatusFunctionName', soe.statusFunction.functionName, 'Invoke with {"executionId", "includeContext"?}');
-    out('WorkerFunctionName', soe.workerFunction.functionName, 'The SQS worker (logs: /aws/lambda/… of this name)');
+    out('WorkerFunctionName', soe.workerFunction.functionName, 'The SQS worker');
+    out('WorkerLogGroupName', soe.workerFunction.logGroup.logGroupName, 'The worker logs (aws logs tail <this>)');
     out('TableName', soe.table.tableName, 'DynamoDB table of executions, context records and telemetry');
     out('QueueUrl', soe.queue.queueUrl, 'FIFO signal queue');
     out('DeadLetterQueueUrl', soe.deadLetterQueue.queueUrl, 'Dead-letter queue of the signal queue');
