@@ -7,7 +7,7 @@ const WIDTH = 10;
 /** The status of a deployed execution as text. */
 export function renderRemoteStatus(s: RemoteStatus, style: Style, extra: { timedOut?: boolean } = {}): string {
   const lines: string[] = [];
-  const row = (k: string, v: string) => lines.push(`${style.bold(k.padEnd(WIDTH))} ${v}`);
+  const row = (k: string, v: string) => lines.push(`${style.bold(k.padEnd(WIDTH))} ${v}`.trimEnd());
   const color = s.status === 'IDLE' ? style.green : s.status === 'RUNNING' ? style.yellow : style.red;
   const what =
     s.status === 'IDLE'

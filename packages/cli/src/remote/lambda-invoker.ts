@@ -79,11 +79,12 @@ export class LambdaInvoker {
     this.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const sdk = await import('@aws-sdk/client-lambda');
     const endpoint = this.opts.endpoint;
+    // An empty variable counts as unset.
     const region =
-      this.opts.region ??
-      this.env.AWS_REGION ??
-      this.env.AWS_DEFAULT_REGION ??
-      regionOfArn(functionName) ??
+      this.opts.region ||
+      this.env.AWS_REGION ||
+      this.env.AWS_DEFAULT_REGION ||
+      regionOfArn(functionName) ||
       (endpoint ? 'us-east-1' : undefined);
     const hasCredentials = Boolean(
       this.env.AWS_ACCESS_KEY_ID ||
@@ -108,7 +109,7 @@ export class LambdaInvoker {
     const where = this.opts.endpoint ? ` at ${this.opts.endpoint}` : '';
     if (name === 'ResourceNotFoundException') {
       return new RemoteError(`the ${kind} function '${functionName}' does not exist${where}`, {
-        hint: `check --${kind}-function / the outputs file and the region (${this.opts.region ?? this.env.AWS_REGION ?? 'from your profile'}); is the stack deployed?`,
+        hint: `check --${kind}-function / the outputs file and the region (${this.opts.region || this.env.AWS_REGION || 'from your profile'}); is the stack deployed?`,
         cause: e,
       });
     }
