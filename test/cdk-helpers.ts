@@ -19,6 +19,8 @@ export const cdkJsonContext = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), '
 export function newApp(opts: { bundle?: boolean; context?: Record<string, unknown> } = {}): App {
   return new App({
     context: { ...cdkJsonContext, ...(opts.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...opts.context },
+    // The CloudFormation schema check runs in bin/app.ts's test and in every `cdk synth`; here it only costs time.
+    builtinCloudFormationValidation: false,
     outdir: mkdtempSync(join(tmpdir(), 'soe-cdk-')),
   });
 }

@@ -293,6 +293,18 @@ describe('permissions', () => {
       }
     }
   });
+
+  it('the one wildcard AWS requires: the region of an inference profile’s foundation model', () => {
+    const { template } = synth({ modelProvider: 'bedrock', modelId: 'eu.amazon.nova-lite-v1:0' });
+    const wild = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]))
+      .map((r) => JSON.stringify(r))
+      .filter((r) => r.includes('*'));
+    expect(wild).toEqual([
+      JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:*::foundation-model/amazon.nova-lite-v1:0']] }),
+    ]);
+  });
 });
 
 describe('the model', () => {
