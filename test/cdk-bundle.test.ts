@@ -4,15 +4,14 @@
  * demo workflow through them against the embedded emulators (dynalite, fauxqs): start → FIFO queue →
  * worker (through a poller that behaves like the Lambda SQS event source) → status.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalEmulators, LocalSqsEventSource } from '@soe/aws';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoeStack } from '../lib/soe-stack.js';
-import { newApp } from './cdk-helpers.js';
+import { newApp, tempDir } from './cdk-helpers.js';
 
 /**
  * `require("…")` texts in the bundles that are not module loads the bundle depends on; esbuild leaves
@@ -57,7 +56,6 @@ beforeAll(() => {
 afterAll(async () => {
   await Promise.all(sources.map((s) => s.stop()));
   await emulators?.close();
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
 });
 
 describe('the bundles', () => {
@@ -83,7 +81,7 @@ describe('the bundles', () => {
 
   it('load outside the repository (no node_modules to fall back on) and export a handler', () => {
     for (const [name, fn] of Object.entries(fns)) {
-      const dir = mkdtempSync(join(tmpdir(), 'soe-bundle-'));
+      const dir = tempDir('soe-bundle-');
       cpSync(fn.dir, dir, { recursive: true });
       const refs = {
         TABLE_NAME: 'soe',
@@ -92,7 +90,6 @@ describe('the bundles', () => {
       };
       const mod = withEnv(envFor(fn, refs), dir, () => require(join(dir, 'index.js')));
       expect(typeof (mod as { handler?: unknown }).handler, name).toBe('function');
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,16 +1,30 @@
 /** Shared setup of the CDK tests: an App like `cdk synth` builds it, without bundling (unless asked). */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll } from 'vitest';
 import { SoeOrchestrator, type SoeOrchestratorProps } from '../lib/soe-orchestrator.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The context of cdk.json: `new App()` does not read it, `cdk synth` does. */
 export const cdkJsonContext = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+
+/** Temporary folders of this test file, removed after it. */
+const temporary: string[] = [];
+afterAll(() => {
+  for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed after the test file. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
 
 /**
  * An App with cdk.json's context. By default no stack is bundled (`aws:cdk:bundling-stacks: []`,
@@ -21,7 +35,7 @@ export function newApp(opts: { bundle?: boolean; context?: Record<string, unknow
     context: { ...cdkJsonContext, ...(opts.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...opts.context },
     // The CloudFormation schema check runs in bin/app.ts's test and in every `cdk synth`; here it only costs time.
     builtinCloudFormationValidation: false,
-    outdir: mkdtempSync(join(tmpdir(), 'soe-cdk-')),
+    outdir: tempDir('soe-cdk-'),
   });
 }
 
@@ -35,7 +49,7 @@ export function synth(props: SoeOrchestratorProps = {}, configure?: (stack: Stac
 
 /** Writes files into a fresh temporary folder and returns its path. */
 export function tempFiles(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'soe-files-'));
+  const dir = tempDir('soe-files-');
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);

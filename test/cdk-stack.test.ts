@@ -1,12 +1,11 @@
 /** The ready stack, its context settings, and the app entry as `cdk synth` runs it. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { SoeStack } from '../lib/soe-stack.js';
-import { cdkJsonContext, newApp, ROOT, resourceOf } from './cdk-helpers.js';
+import { cdkJsonContext, newApp, ROOT, resourceOf, tempDir } from './cdk-helpers.js';
 
 function readyStack(context: Record<string, unknown> = {}) {
   const stack = new SoeStack(newApp({ context }), 'Soe');
@@ -69,7 +68,7 @@ describe('SoeStack', () => {
 
 describe('bin/app.ts', () => {
   it('synthesizes the stack with no AWS account, and the cdk-nag report is clean', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'soe-app-'));
+    const outdir = tempDir('soe-app-');
     // As cdk.json runs it, with the CLI's context channel; bundling is skipped here (cdk-bundle.test.ts bundles).
     const res = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
       cwd: ROOT,
