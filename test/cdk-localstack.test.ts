@@ -79,8 +79,8 @@ describe('deploy/localstack/cdklocal.mjs', () => {
   });
 });
 
-describe('docs-deploy.md', () => {
-  const doc = readFileSync(join(ROOT, 'docs-deploy.md'), 'utf8');
+describe('README deployment sections', () => {
+  const doc = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
   it('names only npm scripts that exist', () => {
     const named = [...doc.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]!);

@@ -52,8 +52,8 @@ async function buildModel(text: string, origin: string): Promise<ResolvedModel> 
     throw new CliError(`cannot use the model ${origin} '${text}': ${msg}`, {
       hint:
         spec.provider === 'scripted'
-          ? 'check the rules file path; its format is described in examples/*/model.yaml and docs-cli.md'
-          : 'check the provider settings (docs-models.md)',
+          ? 'check the rules file path; its format is described in examples/*/model.yaml and the README, "The soe command"'
+          : 'check the provider settings (README, "Models")',
       cause: e,
     });
   }

@@ -28,7 +28,7 @@ function hintFor(e: unknown): string | undefined {
   const name = (e as { name?: unknown })?.name;
   if (name === 'WorkflowValidationError')
     return 'fix the workflow file or the flags named above; soe validate FILE checks a file without running it';
-  if (name === 'ModelProviderError') return 'check the --llm spec and the provider settings (docs-models.md)';
+  if (name === 'ModelProviderError') return 'check the --llm spec and the provider settings (README, "Models")';
   return undefined;
 }
 
