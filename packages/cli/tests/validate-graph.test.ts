@@ -101,8 +101,8 @@ describe('soe graph', () => {
     expect(out).toContain('subgraph m1["workflow digest"]');
     expect(out).toContain('["LoadDocuments<br/><small>tool</small>"]');
     expect(out).toMatch(/s\d+ --> n\d+/);
-    expect(out).toMatch(/n\d+ -\. "one child per documents" \.-> s\d+/);
-    expect(out).toMatch(/s\d+ -\. "to parent" \.-> s\d+/);
+    expect(out).toMatch(/n\d+ -\.->\|"one child per documents"\| s\d+/);
+    expect(out).toMatch(/s\d+ -\.->\|"to parent"\| s\d+/);
     expect(r.stderr).toMatch(/workflow.yaml:50:11: warning: .*emits DONE, which no node of 'digest' listens to/);
   });
 

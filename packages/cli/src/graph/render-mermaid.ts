@@ -1,6 +1,6 @@
 import type { GraphFinding, SignalGraph } from './analyze-graph.js';
 
-const label = (text: string) => text.replace(/"/g, '#quot;');
+const label = (text: string) => text.replace(/#/g, '#35;').replace(/"/g, '#quot;');
 
 /**
  * Renders the signal flow as a Mermaid flowchart: one subgraph per workflow, nodes as boxes, signals
@@ -36,7 +36,7 @@ export function renderMermaid(graph: SignalGraph): string {
         const text = e.onFailure ? 'on failure' : e.condition;
         edges.push(
           text
-            ? `  ${id('n', w.name, n.name)} -- "${label(short(text))}" --> ${id('s', w.name, e.signal)}`
+            ? `  ${id('n', w.name, n.name)} -->|"${label(short(text))}"| ${id('s', w.name, e.signal)}`
             : `  ${id('n', w.name, n.name)} --> ${id('s', w.name, e.signal)}`,
         );
       }
@@ -54,10 +54,10 @@ export function renderMermaid(graph: SignalGraph): string {
       }
       const how = n.child.fanOut ? `one child per ${n.child.fanOut}` : 'starts';
       for (const s of n.child.initialSignals)
-        edges.push(`  ${id('n', w.name, n.name)} -. "${label(how)}" .-> ${id('s', n.child.workflow, s)}`);
+        edges.push(`  ${id('n', w.name, n.name)} -.->|"${label(how)}"| ${id('s', n.child.workflow, s)}`);
       for (const s of n.child.signalsToParent) {
         if (graph.workflows.find((c) => c.name === n.child!.workflow)?.nodes.some((c) => c.emissions.some((e) => e.signal === s))) {
-          edges.push(`  ${id('s', n.child.workflow, s)} -. "to parent" .-> ${id('s', w.name, s)}`);
+          edges.push(`  ${id('s', n.child.workflow, s)} -.->|"to parent"| ${id('s', w.name, s)}`);
         }
       }
     }
