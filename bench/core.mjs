@@ -20,13 +20,22 @@ const scenarios = {
     config: chain(n, (i) => ({
       node_type: 'router',
       event_triggers: [`S${i}`],
-      event_emissions: [{ signal_name: `S${i + 1}`, condition: `{{ context.__operational__.nodes.get('N${i}', 0) <= 1 and context.__operational__.errors == 0 }}` }],
+      event_emissions: [
+        {
+          signal_name: `S${i + 1}`,
+          condition: `{{ context.__operational__.nodes.get('N${i}', 0) <= 1 and context.__operational__.errors == 0 }}`,
+        },
+      ],
     })),
     nodes: n,
   }),
   'tool chain': (n) => ({
     config: chain(n, (i) => ({
-      node_type: 'tool', event_triggers: [`S${i}`], tool_name: 'inc', context_parameter_field: 'value', output_field: 'value',
+      node_type: 'tool',
+      event_triggers: [`S${i}`],
+      tool_name: 'inc',
+      context_parameter_field: 'value',
+      output_field: 'value',
       event_emissions: [{ signal_name: `S${i + 1}` }],
     })),
     nodes: n,
@@ -35,7 +44,10 @@ const scenarios = {
   }),
   'llm chain (scripted model)': (n) => ({
     config: chain(n, (i) => ({
-      node_type: 'llm', event_triggers: [`S${i}`], prompt: `Step ${i}: continue from {{ context.answer }}`, output_field: 'answer',
+      node_type: 'llm',
+      event_triggers: [`S${i}`],
+      prompt: `Step ${i}: continue from {{ context.answer }}`,
+      output_field: 'answer',
       event_emissions: [{ signal_name: `S${i + 1}` }],
     })),
     nodes: n,
@@ -49,7 +61,15 @@ const scenarios = {
       config: {
         workflows: {
           bench: {
-            Spawn: { node_type: 'child', event_triggers: ['S0'], child_workflow_name: 'worker', child_initial_signals: ['GO'], fan_out_field: 'items', child_input_field: 'item', signals_to_parent: ['DONE'] },
+            Spawn: {
+              node_type: 'child',
+              event_triggers: ['S0'],
+              child_workflow_name: 'worker',
+              child_initial_signals: ['GO'],
+              fan_out_field: 'items',
+              child_input_field: 'item',
+              signals_to_parent: ['DONE'],
+            },
             Collect: { node_type: 'router', event_triggers: ['DONE'], event_emissions: [{ signal_name: 'COLLECTED' }] },
           },
           worker: { Work: { node_type: 'router', event_triggers: ['GO'], event_emissions: [{ signal_name: 'DONE' }] } },
@@ -67,7 +87,14 @@ async function runOnce(spec) {
   globalThis.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const t0 = process.hrtime.bigint();
-  const id = await orchestrate({ config: spec.config, initialWorkflowName: 'bench', initialSignals: ['S0'], initialContext: spec.context ?? {}, backends, broadcastSignalsCaller });
+  const id = await orchestrate({
+    config: spec.config,
+    initialWorkflowName: 'bench',
+    initialSignals: ['S0'],
+    initialContext: spec.context ?? {},
+    backends,
+    broadcastSignalsCaller,
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   globalThis.gc?.();
   const heapAfter = process.memoryUsage().heapUsed; // what the run keeps (context, telemetry), after GC
@@ -94,9 +121,12 @@ for (const [name, make] of Object.entries(scenarios)) {
     const ms = median(runs.map((r) => r.ms));
     const ran = runs[0].ran;
     results.push({
-      scenario: name, size: n, node_runs: ran, ms: +ms.toFixed(2),
+      scenario: name,
+      size: n,
+      node_runs: ran,
+      ms: +ms.toFixed(2),
       nodes_per_s: Math.round((ran / ms) * 1000),
-      heap_kb_per_node: +((median(runs.map((r) => r.heapDelta)) / ran) / 1024).toFixed(2),
+      heap_kb_per_node: +(median(runs.map((r) => r.heapDelta)) / ran / 1024).toFixed(2),
     });
     if (ran !== spec.nodes) throw new Error(`${name} @${n}: expected ${spec.nodes} node runs, got ${ran}`);
   }
@@ -113,7 +143,10 @@ for (const name of Object.keys(scenarios)) {
 
 const pad = (s, n) => String(s).padEnd(n);
 console.log(`${pad('scenario', 40)}${pad('size', 6)}${pad('node runs', 11)}${pad('ms', 10)}${pad('nodes/s', 10)}heap KB/node`);
-for (const r of results) console.log(`${pad(r.scenario, 40)}${pad(r.size, 6)}${pad(r.node_runs, 11)}${pad(r.ms, 10)}${pad(r.nodes_per_s, 10)}${r.heap_kb_per_node}`);
+for (const r of results)
+  console.log(
+    `${pad(r.scenario, 40)}${pad(r.size, 6)}${pad(r.node_runs, 11)}${pad(r.ms, 10)}${pad(r.nodes_per_s, 10)}${r.heap_kb_per_node}`,
+  );
 console.log('\nthroughput at 800 nodes / throughput at 100 nodes:');
 for (const [k, v] of Object.entries(flat)) console.log(`  ${pad(k, 40)}${v}`);
 console.log(`\n${JSON.stringify({ node: process.version, repeats: REPEATS, results, ratio_800_to_100: flat })}`);

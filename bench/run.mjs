@@ -1,8 +1,9 @@
 // `npm run bench`: the in-process engine benchmark, then (when @soe/aws is built) the local AWS one.
-import { existsSync } from 'node:fs';
+
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = (file) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { NodeExecutionError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
 import { createBuiltinTools } from './builtins/index.js';
+import { NodeExecutionError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
 import { executeLlm } from './nodes/llm.js';
@@ -58,7 +58,13 @@ export interface BroadcastSink {
   skip?(executionId: string, run: NodeRun): Promise<boolean>;
 }
 
-const builtinExecutors: Partial<Record<NodeType, NodeExecutor>> = { router: executeRouter, tool: executeTool, llm: executeLlm, agent: executeAgent, child: executeChild };
+const builtinExecutors: Partial<Record<NodeType, NodeExecutor>> = {
+  router: executeRouter,
+  tool: executeTool,
+  llm: executeLlm,
+  agent: executeAgent,
+  child: executeChild,
+};
 
 /** Registers extra node executors (agent, child) so every engine created afterwards has them. */
 export function registerNodeExecutor(type: NodeType, executor: NodeExecutor): void {
@@ -71,7 +77,9 @@ export function resolveToolEntry(name: string, raw: unknown, builtin = false): R
   if (typeof raw === 'object' && raw !== null && typeof (raw as ToolEntry).fn === 'function') {
     const e = raw as ToolEntry;
     if (e.maxRetries !== undefined && !(Number.isInteger(e.maxRetries) && e.maxRetries >= 0)) {
-      throw new ToolNodeConfigurationError(`tool '${name}': maxRetries must be a whole number of at least 0, got ${JSON.stringify(e.maxRetries)}`);
+      throw new ToolNodeConfigurationError(
+        `tool '${name}': maxRetries must be a whole number of at least 0, got ${JSON.stringify(e.maxRetries)}`,
+      );
     }
     return { ...e, name, maxRetries: e.maxRetries ?? 0, processAccumulated: e.processAccumulated ?? false, builtin };
   }
@@ -163,7 +171,10 @@ export function triggeredNodes(workflow: Workflow, signals: readonly string[]): 
 }
 
 /** Loads what a broadcast needs: the execution's context and current workflow. Throws for an unknown execution. */
-export async function loadExecution(backends: Backends, executionId: string): Promise<{ context: StoredContext; workflowName: string; workflow: Workflow }> {
+export async function loadExecution(
+  backends: Backends,
+  executionId: string,
+): Promise<{ context: StoredContext; workflowName: string; workflow: Workflow }> {
   const context = await readContext(backends, executionId);
   if (!context || !context.__operational__) {
     throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context with __operational__`);
@@ -183,7 +194,11 @@ export async function loadExecution(backends: Backends, executionId: string): Pr
 export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome> {
   const type = run.node.node_type;
   const executor = engine.executors[type];
-  engine.services.telemetry(run.executionId, 'node_execution', { node_name: run.nodeName, node_type: type, workflow_name: run.workflowName });
+  engine.services.telemetry(run.executionId, 'node_execution', {
+    node_name: run.nodeName,
+    node_type: type,
+    workflow_name: run.workflowName,
+  });
   let outcome: NodeOutcome;
   const started = Date.now();
   try {
@@ -197,14 +212,29 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   }
   await propagateToParents(engine, run, outcome);
   engine.services.telemetry(run.executionId, 'node_completed', {
-    node_name: run.nodeName, node_type: type, duration_ms: Date.now() - started, emitted: outcome.emit,
-    ok: !outcome.error, llm_calls: outcome.update.counters?.llm_calls ?? 0, tool_calls: outcome.update.counters?.tool_calls ?? 0,
+    node_name: run.nodeName,
+    node_type: type,
+    duration_ms: Date.now() - started,
+    emitted: outcome.emit,
+    ok: !outcome.error,
+    llm_calls: outcome.update.counters?.llm_calls ?? 0,
+    tool_calls: outcome.update.counters?.tool_calls ?? 0,
   });
   if (outcome.error) {
     const err = outcome.error;
-    engine.services.telemetry(run.executionId, 'node_error', { node_name: run.nodeName, node_type: type, error: err.message, error_type: err.name });
+    engine.services.telemetry(run.executionId, 'node_error', {
+      node_name: run.nodeName,
+      node_type: type,
+      error: err.message,
+      error_type: err.name,
+    });
     if (!(err instanceof NodeExecutionError) && !/^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse)/.test(err.name)) {
-      outcome.error = new NodeExecutionError(run.nodeName, `workflow '${run.workflowName}', node '${run.nodeName}' failed: ${err.message}`, run.workflowName, { cause: err });
+      outcome.error = new NodeExecutionError(
+        run.nodeName,
+        `workflow '${run.workflowName}', node '${run.nodeName}' failed: ${err.message}`,
+        run.workflowName,
+        { cause: err },
+      );
     }
   }
   return outcome;
@@ -255,7 +285,12 @@ export async function processBroadcast(
   for (const { name, config } of triggeredNodes(workflow, signals)) {
     const context = await readContext(backends, executionId);
     const run: NodeRun = {
-      executionId, workflowName, nodeName: name, node: config, context, signals,
+      executionId,
+      workflowName,
+      nodeName: name,
+      node: config,
+      context,
+      signals,
       runKey: `${opts.runKeyPrefix ?? randomUUID()}#${name}`,
     };
     if (sink.skip && (await sink.skip(executionId, run))) continue;
@@ -296,11 +331,18 @@ export async function createChildExecution(backends: Backends, child: import('./
   const registry = await backends.workflow.getWorkflowsRegistry(child.sourceExecutionId);
   await backends.workflow.saveWorkflowsRegistry(child.executionId, registry ?? {});
   await backends.workflow.saveCurrentWorkflowName(child.executionId, child.workflowName);
-  await backends.context.createContext(child.executionId, { fields: child.fields, mainExecutionId: child.mainExecutionId, parent: child.parent });
+  await backends.context.createContext(child.executionId, {
+    fields: child.fields,
+    mainExecutionId: child.mainExecutionId,
+    parent: child.parent,
+  });
 }
 
 /** Creates an engine and its in-process caller. */
-export function createEngine(backends: Backends, opts: EngineOptions = {}): { engine: Engine; nodes: Nodes; broadcastSignalsCaller: BroadcastSignalsCaller } {
+export function createEngine(
+  backends: Backends,
+  opts: EngineOptions = {},
+): { engine: Engine; nodes: Nodes; broadcastSignalsCaller: BroadcastSignalsCaller } {
   const engine = new Engine(backends, opts);
   const nodes = { ...engine.executors, engine } as unknown as Nodes;
   Object.defineProperty(nodes, 'engine', { value: engine, enumerable: false });
@@ -318,7 +360,10 @@ function drainBroadcast(engine: Engine, executionId: string, signals: string[]):
  * @example
  * const { nodes, broadcastSignalsCaller } = createAllNodes(backends, { callLlm, toolsRegistry });
  */
-export function createAllNodes(backends: Backends, opts: NodeOptions = {}): { nodes: Nodes; broadcastSignalsCaller: BroadcastSignalsCaller } {
+export function createAllNodes(
+  backends: Backends,
+  opts: NodeOptions = {},
+): { nodes: Nodes; broadcastSignalsCaller: BroadcastSignalsCaller } {
   const { nodes, broadcastSignalsCaller } = createEngine(backends, { ...opts, builtinTools: defaultBuiltins() });
   return { nodes, broadcastSignalsCaller };
 }

@@ -51,7 +51,9 @@ export class WorkflowValidationError extends SoeError {
       return where ? `${where}: ${i.message}` : i.message;
     });
     super(
-      list.length === 1 ? `Invalid workflow config: ${lines[0]}` : `Invalid workflow config (${list.length} problems):\n  - ${lines.join('\n  - ')}`,
+      list.length === 1
+        ? `Invalid workflow config: ${lines[0]}`
+        : `Invalid workflow config (${list.length} problems):\n  - ${lines.join('\n  - ')}`,
       options,
     );
     this.name = 'WorkflowValidationError';

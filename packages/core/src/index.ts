@@ -1,10 +1,20 @@
-export { orchestrate, prepareExecution, storeExecution } from './orchestrate.js';
-export type { OrchestrateOptions, PreparedExecution } from './orchestrate.js';
+export { applyUpdate, contextFromInit, isEmptyUpdate, newOperational } from './backends/apply-update.js';
+export { createLocalBackends } from './backends/file.js';
+export type { InMemoryBackends, SimpleBackends } from './backends/memory.js';
+export { createInMemoryBackends, createStoreBackends } from './backends/memory.js';
+export type { RecordStore } from './backends/store.js';
+export { FileStore, MemoryStore } from './backends/store.js';
+export type { BuiltinToolName } from './builtins/index.js';
+export { BUILTIN_TOOL_NAMES, createBuiltinTools, exploreDocs, isBuiltinToolName } from './builtins/index.js';
+export type { ParseConfigOptions } from './config.js';
+export { checkNode, checkSchemaField, checkWorkflow, parseConfig, validateConfig } from './config.js';
+export { mergeUpdates, templateVars } from './context-view.js';
+export type { BroadcastSink, EngineOptions, NodeOptions, Nodes, TriggeredNode } from './engine.js';
 export {
   broadcastSignals,
   createAllNodes,
-  createEngine,
   createChildExecution,
+  createEngine,
   defaultBuiltins,
   Engine,
   inProcessSink,
@@ -15,17 +25,7 @@ export {
   runNode,
   triggeredNodes,
 } from './engine.js';
-export type { BroadcastSink, EngineOptions, NodeOptions, Nodes, TriggeredNode } from './engine.js';
-export { setupOrchestration } from './setup.js';
-export type { SetupOptions } from './setup.js';
-export { createInMemoryBackends, createStoreBackends } from './backends/memory.js';
-export type { InMemoryBackends, SimpleBackends } from './backends/memory.js';
-export { createLocalBackends } from './backends/file.js';
-export { applyUpdate, contextFromInit, isEmptyUpdate, newOperational } from './backends/apply-update.js';
-export { FileStore, MemoryStore } from './backends/store.js';
-export type { RecordStore } from './backends/store.js';
-export { parseConfig, validateConfig, checkNode, checkWorkflow, checkSchemaField } from './config.js';
-export type { ParseConfigOptions } from './config.js';
+export type { ConfigLocation, ValidationIssue } from './errors.js';
 export {
   describeLocation,
   isPermanentModelError,
@@ -41,12 +41,49 @@ export {
   TransientError,
   WorkflowValidationError,
 } from './errors.js';
-export type { ConfigLocation, ValidationIssue } from './errors.js';
-export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates.js';
+export type {
+  Broadcast,
+  NodeExecutor,
+  NodeOutcome,
+  NodeRun,
+  NodeServices,
+  ResolvedTool,
+  SpawnedExecution,
+  ToolContext,
+} from './nodes/types.js';
+export type { OrchestrateOptions, PreparedExecution } from './orchestrate.js';
+export { orchestrate, prepareExecution, storeExecution } from './orchestrate.js';
+export type { ChatParts, ModelSettings } from './providers/messages.js';
+export { modelSettings, splitSystemPrompt } from './providers/messages.js';
+export type {
+  BedrockProviderSpec,
+  ModelProviderName,
+  ModelProviderSpec,
+  OpenAiProviderSpec,
+  ScriptedProviderSpec,
+} from './providers/model-provider.js';
+export { createModelProvider, loadScriptedLlm, MODEL_PROVIDERS, parseModelProviderSpec } from './providers/model-provider.js';
+export type { OpenAiCallerOptions } from './providers/openai.js';
+export { createOpenAiCaller, DEFAULT_OPENAI_BASE_URL } from './providers/openai.js';
+export type { AttemptFailure, RetryCall, RetryPolicy } from './providers/retry.js';
+export {
+  backoffDelayMs,
+  DEFAULT_MODEL_BASE_DELAY_MS,
+  DEFAULT_MODEL_MAX_ATTEMPTS,
+  DEFAULT_MODEL_MAX_DELAY_MS,
+  DEFAULT_MODEL_TIMEOUT_MS,
+  isNetworkError,
+  parseRetryAfterMs,
+  withRetries,
+} from './providers/retry.js';
+export type { UsageSummary } from './providers/usage.js';
+export { summarizeUsage } from './providers/usage.js';
+export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-llm.js';
+export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
+export type { SetupOptions } from './setup.js';
+export { setupOrchestration } from './setup.js';
 export type { TemplateVars } from './templates.js';
-export { mergeUpdates, templateVars } from './context-view.js';
-export type { Broadcast, NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution, ToolContext } from './nodes/types.js';
-export { NODE_TYPES } from './types.js';
+export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates.js';
 export type {
   Backends,
   BroadcastSignalsCaller,
@@ -80,32 +117,4 @@ export type {
   WorkflowBackend,
   WorkflowsRegistry,
 } from './types.js';
-export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
-export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-llm.js';
-export { BUILTIN_TOOL_NAMES, createBuiltinTools, exploreDocs, isBuiltinToolName } from './builtins/index.js';
-export type { BuiltinToolName } from './builtins/index.js';
-export { createOpenAiCaller, DEFAULT_OPENAI_BASE_URL } from './providers/openai.js';
-export type { OpenAiCallerOptions } from './providers/openai.js';
-export {
-  backoffDelayMs,
-  DEFAULT_MODEL_BASE_DELAY_MS,
-  DEFAULT_MODEL_MAX_ATTEMPTS,
-  DEFAULT_MODEL_MAX_DELAY_MS,
-  DEFAULT_MODEL_TIMEOUT_MS,
-  isNetworkError,
-  parseRetryAfterMs,
-  withRetries,
-} from './providers/retry.js';
-export type { AttemptFailure, RetryCall, RetryPolicy } from './providers/retry.js';
-export { modelSettings, splitSystemPrompt } from './providers/messages.js';
-export type { ChatParts, ModelSettings } from './providers/messages.js';
-export { createModelProvider, loadScriptedLlm, MODEL_PROVIDERS, parseModelProviderSpec } from './providers/model-provider.js';
-export type {
-  BedrockProviderSpec,
-  ModelProviderName,
-  ModelProviderSpec,
-  OpenAiProviderSpec,
-  ScriptedProviderSpec,
-} from './providers/model-provider.js';
-export { summarizeUsage } from './providers/usage.js';
-export type { UsageSummary } from './providers/usage.js';
+export { NODE_TYPES } from './types.js';

@@ -126,7 +126,8 @@ export async function callUntilValid<T>(opts: {
     let reply: LlmAnswer;
     try {
       const raw = await opts.callLlm(prompt, opts.nodeConfig);
-      reply = typeof raw === 'object' && raw !== null && typeof (raw as LlmAnswer).text === 'string' ? (raw as LlmAnswer) : { text: String(raw) };
+      reply =
+        typeof raw === 'object' && raw !== null && typeof (raw as LlmAnswer).text === 'string' ? (raw as LlmAnswer) : { text: String(raw) };
       answer = reply.text;
     } catch (e) {
       opts.hooks.onCall(attempt, Date.now() - started, e);

@@ -1,11 +1,11 @@
-import { referencedFields, newest, templateVars } from '../context-view.js';
-import { isRetryable } from '../errors.js';
 import { schemaForField } from '../context-schema.js';
+import { newest, referencedFields, templateVars } from '../context-view.js';
+import { isRetryable } from '../errors.js';
 import { renderTemplate } from '../templates.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, evaluateEmissions, selectionMode } from './emissions.js';
 import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
-import { type NodeExecutor, type NodeOutcome, type NodeRun, type NodeServices, addCounter, appendField, startOutcome } from './types.js';
+import { addCounter, appendField, type NodeExecutor, type NodeOutcome, type NodeRun, type NodeServices, startOutcome } from './types.js';
 
 /** Settings shared by llm and agent nodes. */
 export interface ModelNodeSettings {
@@ -139,7 +139,11 @@ export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: Node
     onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer) {
       addCounter(outcome, 'llm_calls');
       void services.telemetry(run.executionId, 'llm_call', {
-        node_name: run.nodeName, stage, attempt, latency_ms: latencyMs, ok: error === undefined,
+        node_name: run.nodeName,
+        stage,
+        attempt,
+        latency_ms: latencyMs,
+        ok: error === undefined,
         ...(answer?.usage ? { input_tokens: answer.usage.input_tokens ?? 0, output_tokens: answer.usage.output_tokens ?? 0 } : {}),
         ...(answer?.model ? { model: answer.model } : {}),
         ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
