@@ -14,8 +14,8 @@ import {
   withSystemPrompt,
 } from './llm.js';
 import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
-import { callToolWithRetries, checkToolArguments, errorMessage, toolContext } from './tool.js';
-import { addCounter, type NodeExecutor, startOutcome } from './types.js';
+import { errorMessage, invokeTool } from './tool.js';
+import { type NodeExecutor, startOutcome } from './types.js';
 
 /** Loop rounds an agent gets when the node does not set `max_iterations`. */
 export const DEFAULT_MAX_ITERATIONS = 10;
@@ -115,22 +115,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
         },
       });
       try {
-        checkToolArguments(tool, args);
-        const result = await callToolWithRetries(
-          tool,
-          args,
-          (attempt, error) => {
-            addCounter(outcome, 'tool_calls');
-            void services.telemetry(run.executionId, 'tool_call', {
-              node_name: run.nodeName,
-              tool_name: toolName,
-              attempt,
-              ok: error === undefined,
-              agent: true,
-            });
-          },
-          tool.builtin ? toolContext(run, services, outcome) : undefined,
-        );
+        const result = await invokeTool(run, services, outcome, tool, args, { agent: true });
         consecutiveToolErrors = 0;
         transcript.push(
           `[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`,

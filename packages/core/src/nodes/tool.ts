@@ -79,6 +79,39 @@ export async function callToolWithRetries(
   throw lastError;
 }
 
+/**
+ * Checks a tool's arguments, then calls it with its retries, counting every call in `tool_calls` and
+ * logging it as a `tool_call` event. Built-ins get the tool context. Shared by tool and agent nodes.
+ */
+export async function invokeTool(
+  run: NodeRun,
+  services: NodeServices,
+  outcome: NodeOutcome,
+  tool: ResolvedTool,
+  args: unknown,
+  telemetryExtra: Record<string, unknown> = {},
+): Promise<unknown> {
+  checkToolArguments(tool, args);
+  const started = Date.now();
+  return callToolWithRetries(
+    tool,
+    args,
+    (attempt, error) => {
+      addCounter(outcome, 'tool_calls');
+      void services.telemetry(run.executionId, 'tool_call', {
+        node_name: run.nodeName,
+        tool_name: tool.name,
+        attempt,
+        ok: error === undefined,
+        duration_ms: Date.now() - started,
+        ...(error !== undefined ? { error: errorMessage(error) } : {}),
+        ...telemetryExtra,
+      });
+    },
+    tool.builtin ? toolContext(run, services, outcome) : undefined,
+  );
+}
+
 /** An error's message, for storing in the context. */
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -102,25 +135,7 @@ export const executeTool: NodeExecutor = async (run, services) => {
   const outputField = typeof run.node.output_field === 'string' ? run.node.output_field : undefined;
   let result: unknown;
   try {
-    const args = toolArguments(run, tool);
-    checkToolArguments(tool, args);
-    const started = Date.now();
-    result = await callToolWithRetries(
-      tool,
-      args,
-      (attempt, error) => {
-        addCounter(outcome, 'tool_calls');
-        void services.telemetry(run.executionId, 'tool_call', {
-          node_name: run.nodeName,
-          tool_name: toolName,
-          attempt,
-          ok: error === undefined,
-          duration_ms: Date.now() - started,
-          ...(error !== undefined ? { error: errorMessage(error) } : {}),
-        });
-      },
-      tool.builtin ? toolContext(run, services, outcome) : undefined,
-    );
+    result = await invokeTool(run, services, outcome, tool, toolArguments(run, tool));
   } catch (e) {
     if (services.propagateTransient && isRetryable(e)) throw e;
     if (outputField) appendField(outcome, outputField, errorMessage(e));
