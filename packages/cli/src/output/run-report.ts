@@ -1,4 +1,5 @@
 import type { Backends, StoredContext } from '@soe/core';
+import { summarizeUsage } from '@soe/core';
 import { externalSignals, graphNode } from '../graph/analyze-graph.js';
 import type { RuntimeSpec } from '../input/parse-runtime.js';
 import type { RunOutcome } from '../local/cli-runtime.js';
@@ -115,6 +116,14 @@ export function renderRunReport(report: RunReport, style: Style): string {
   if (t.executions > 1) parts.push(`${t.executions} executions`);
   parts.push(formatDuration(report.wallMs));
   row('summary', parts.join(' · '));
+  // Model usage over the execution and its children, when the provider reports tokens.
+  const usage = summarizeUsage(collected.events);
+  if (usage.input_tokens || usage.output_tokens) {
+    row(
+      'tokens',
+      `${usage.input_tokens} in · ${usage.output_tokens} out · ${plural(usage.calls, 'model call')} · ${formatDuration(usage.latency_ms)} in the model`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
