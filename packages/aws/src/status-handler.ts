@@ -1,4 +1,4 @@
-import type { StoredContext, TelemetryEvent } from '@soe/core';
+import { type StoredContext, summarizeUsage, type TelemetryEvent, type UsageSummary } from '@soe/core';
 import { RequestValidationError } from './errors.js';
 import { type ExecutionStatusValue, getExecutionStatus } from './execution-status.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
@@ -24,6 +24,8 @@ export type StatusResponse =
       inFlight: number;
       context?: StoredContext;
       events?: TelemetryEvent[];
+      /** Model calls, tokens and latency of the execution, from its llm_call events. */
+      usage?: UsageSummary;
     }
   | HandlerError;
 
@@ -51,7 +53,9 @@ export function createStatusHandler(deps: RuntimeDeps): (event: StatusRequest) =
       if (s.failedExecutionId) out.failedExecutionId = s.failedExecutionId;
       if (s.status !== 'NOT_FOUND') {
         if (event.includeContext) out.context = await services.backends.context.getContext(executionId);
-        if (event.events) out.events = await services.backends.telemetry.getEvents(executionId);
+        const events = await services.backends.telemetry.getEvents(executionId);
+        out.usage = summarizeUsage(events);
+        if (event.events) out.events = events;
       }
       return out;
     } catch (e) {

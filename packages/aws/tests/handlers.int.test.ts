@@ -159,6 +159,8 @@ describe('status handler', () => {
       return r.status === 'IDLE' && r;
     });
     expect(done).toMatchObject({ executionId, status: 'IDLE', inFlight: 0, context: { draft: [{ text: 'hello' }] } });
+    // This workflow calls no model: the usage totals are there and count nothing.
+    expect(done).toMatchObject({ usage: { calls: 0, input_tokens: 0, output_tokens: 0 } });
     expect((done as unknown as { events: Array<{ event_type: string }> }).events.map((e) => e.event_type)).toContain('node_execution');
   });
 

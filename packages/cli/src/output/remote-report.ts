@@ -24,6 +24,9 @@ export function renderRemoteStatus(s: RemoteStatus, style: Style, extra: { timed
       'failed at',
       `node ${s.failedNode}${s.failedExecutionId && s.failedExecutionId !== s.executionId ? ` (child execution ${s.failedExecutionId})` : ''}`,
     );
+  if (s.usage?.calls) {
+    row('model', `${s.usage.calls} calls · ${s.usage.input_tokens} in / ${s.usage.output_tokens} out tokens · ${s.usage.latency_ms} ms`);
+  }
   if (s.context) {
     const fields = Object.entries(s.context).filter(([k]) => !k.startsWith('__'));
     row('context', fields.length ? '' : style.dim('(no fields)'));

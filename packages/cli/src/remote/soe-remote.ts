@@ -23,6 +23,8 @@ export interface RemoteStatus {
   failedExecutionId?: string;
   context?: StoredContext;
   events?: TelemetryEvent[];
+  /** Model calls and tokens of the execution. */
+  usage?: { calls: number; input_tokens: number; output_tokens: number; latency_ms: number };
 }
 
 /** How {@link SoeRemote.waitFor} ended. */
