@@ -3,7 +3,7 @@
 import { createAllNodes, createInMemoryBackends, orchestrate } from '../packages/core/dist/index.js';
 
 const SIZES = [100, 400, 800];
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 11);
 
 function chain(n, makeNode) {
   const wf = {};
@@ -119,6 +119,7 @@ for (const [name, make] of Object.entries(scenarios)) {
     const runs = [];
     for (let r = 0; r < REPEATS; r++) runs.push(await runOnce(spec));
     const ms = median(runs.map((r) => r.ms));
+    const best = Math.min(...runs.map((r) => r.ms));
     const ran = runs[0].ran;
     results.push({
       scenario: name,
@@ -126,6 +127,8 @@ for (const [name, make] of Object.entries(scenarios)) {
       node_runs: ran,
       ms: +ms.toFixed(2),
       nodes_per_s: Math.round((ran / ms) * 1000),
+      // Best of the repeats: the engine's own cost, with less of the GC and scheduler noise of a busy machine.
+      best_nodes_per_s: Math.round((ran / best) * 1000),
       heap_kb_per_node: +(median(runs.map((r) => r.heapDelta)) / ran / 1024).toFixed(2),
     });
     if (ran !== spec.nodes) throw new Error(`${name} @${n}: expected ${spec.nodes} node runs, got ${ran}`);
@@ -138,15 +141,21 @@ for (const name of Object.keys(scenarios)) {
   const rows = results.filter((r) => r.scenario === name);
   const r100 = rows.find((r) => r.size === 100);
   const r800 = rows.find((r) => r.size === 800);
-  flat[name] = +(r800.nodes_per_s / r100.nodes_per_s).toFixed(2);
+  flat[name] = {
+    median: +(r800.nodes_per_s / r100.nodes_per_s).toFixed(2),
+    best: +(r800.best_nodes_per_s / r100.best_nodes_per_s).toFixed(2),
+  };
 }
 
 const pad = (s, n) => String(s).padEnd(n);
-console.log(`${pad('scenario', 40)}${pad('size', 6)}${pad('node runs', 11)}${pad('ms', 10)}${pad('nodes/s', 10)}heap KB/node`);
-for (const r of results)
+console.log(
+  `${pad('scenario', 40)}${pad('size', 6)}${pad('node runs', 11)}${pad('median ms', 11)}${pad('nodes/s', 10)}${pad('best nodes/s', 14)}heap KB/node`,
+);
+for (const r of results) {
   console.log(
-    `${pad(r.scenario, 40)}${pad(r.size, 6)}${pad(r.node_runs, 11)}${pad(r.ms, 10)}${pad(r.nodes_per_s, 10)}${r.heap_kb_per_node}`,
+    `${pad(r.scenario, 40)}${pad(r.size, 6)}${pad(r.node_runs, 11)}${pad(r.ms, 11)}${pad(r.nodes_per_s, 10)}${pad(r.best_nodes_per_s, 14)}${r.heap_kb_per_node}`,
   );
-console.log('\nthroughput at 800 nodes / throughput at 100 nodes:');
-for (const [k, v] of Object.entries(flat)) console.log(`  ${pad(k, 40)}${v}`);
+}
+console.log('\nthroughput at 800 nodes / throughput at 100 nodes (from the medians, from the best runs):');
+for (const [k, v] of Object.entries(flat)) console.log(`  ${pad(k, 40)}${pad(v.median, 6)}${v.best}`);
 console.log(`\n${JSON.stringify({ node: process.version, repeats: REPEATS, results, ratio_800_to_100: flat })}`);
