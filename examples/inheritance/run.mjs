@@ -12,12 +12,20 @@ const { callLlm } = createScriptedLlm(file('model.yaml'));
 const { broadcastSignalsCaller } = createAllNodes(backends, { callLlm });
 
 const phase1 = await orchestrate({
-  config: file('workflow.yaml'), initialWorkflowName: 'research', initialSignals: ['START'],
-  initialContext: { topic: 'the heat pump market' }, backends, broadcastSignalsCaller,
+  config: file('workflow.yaml'),
+  initialWorkflowName: 'research',
+  initialSignals: ['START'],
+  initialContext: { topic: 'the heat pump market' },
+  backends,
+  broadcastSignalsCaller,
 });
 const phase2 = await orchestrate({
-  initialWorkflowName: 'review', initialSignals: ['START'],
-  inheritConfigFromId: phase1, inheritContextFromId: phase1, backends, broadcastSignalsCaller,
+  initialWorkflowName: 'review',
+  initialSignals: ['START'],
+  inheritConfigFromId: phase1,
+  inheritContextFromId: phase1,
+  backends,
+  broadcastSignalsCaller,
 });
 
 const c1 = await backends.context.getContext(phase1);

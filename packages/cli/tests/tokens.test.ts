@@ -15,12 +15,16 @@ describe('soe run', () => {
     );
     writeFileSync(
       join(dir, 'tools.mjs'),
-      "export const tools = {};\nexport const callLlm = () => ({ text: '{\"reply\": \"hi\"}', usage: { input_tokens: 12, output_tokens: 3 } });\n",
+      'export const tools = {};\nexport const callLlm = () => ({ text: \'{"reply": "hi"}\', usage: { input_tokens: 12, output_tokens: 3 } });\n',
     );
-    const r = spawnSync(process.execPath, ['packages/cli/dist/bin.js', 'run', join(dir, 'wf.yaml'), '--tools', join(dir, 'tools.mjs'), '--no-color'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['packages/cli/dist/bin.js', 'run', join(dir, 'wf.yaml'), '--tools', join(dir, 'tools.mjs'), '--no-color'],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/tokens\s+12 in · 3 out · 1 model call/);
   });

@@ -176,7 +176,7 @@ export async function loadExecution(
   executionId: string,
 ): Promise<{ context: StoredContext; workflowName: string; workflow: Workflow }> {
   const context = await readContext(backends, executionId);
-  if (!context || !context.__operational__) {
+  if (!context?.__operational__) {
     throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context with __operational__`);
   }
   const [registry, workflowName] = await Promise.all([

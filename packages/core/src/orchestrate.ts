@@ -140,7 +140,7 @@ export async function storeExecution(backends: Backends, p: PreparedExecution): 
  * const id = await orchestrate({ config: yaml, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller });
  */
 export async function orchestrate(opts: OrchestrateOptions): Promise<string> {
-  if (!opts || !opts.backends) throw new TypeError('orchestrate: backends are required');
+  if (!opts?.backends) throw new TypeError('orchestrate: backends are required');
   const prepared = await prepareExecution(opts);
   await storeExecution(opts.backends, prepared);
   if (opts.broadcastSignalsCaller) await opts.broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);

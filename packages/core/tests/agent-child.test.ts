@@ -124,7 +124,8 @@ describe('agent nodes', () => {
 });
 
 describe('child nodes and fan-out', () => {
-  const fanOut = (items: unknown[]) => ({
+  // The items travel in the initial context; the config is the same for every list.
+  const fanOut = () => ({
     workflows: {
       main: {
         Spawn: {
@@ -177,21 +178,21 @@ describe('child nodes and fan-out', () => {
   });
 
   it('fan-out over an empty list starts no child and still emits the node signals', async () => {
-    const { context, backends } = await start(fanOut([]), { tools, context: { items: [] } });
+    const { context, backends } = await start(fanOut(), { tools, context: { items: [] } });
     expect(context.__operational__?.signals).toEqual(['START', 'SPAWNED']);
     expect(await backends.context.listContexts()).toHaveLength(1);
   });
 
   it('fan-out over 1,000 items runs one child each and collects every result', async () => {
     const items = Array.from({ length: 1000 }, (_, i) => ({ n: i }));
-    const { context, backends } = await start(fanOut(items), { tools, context: { items } });
+    const { context, backends } = await start(fanOut(), { tools, context: { items } });
     expect(await backends.context.listContexts()).toHaveLength(1001);
     expect((context.doubled as number[]).sort((a, b) => a - b)).toEqual(items.map((x) => x.n * 2));
     expect(context.__operational__?.signals.filter((s) => s === 'ALL')).toHaveLength(1);
   });
 
   it('children get __parent__ and share the main execution id', async () => {
-    const { id, backends } = await start(fanOut([{ n: 1 }]), { tools, context: { items: [{ n: 1 }] } });
+    const { id, backends } = await start(fanOut(), { tools, context: { items: [{ n: 1 }] } });
     const childId = (await backends.context.listContexts()).find((x) => x !== id)!;
     const child = await backends.context.getContext(childId);
     expect(child.__parent__).toEqual({
