@@ -24,7 +24,7 @@ export type StatusResponse =
       inFlight: number;
       context?: StoredContext;
       events?: TelemetryEvent[];
-      /** Model calls, tokens and latency of the execution, from its llm_call events. */
+      /** Model calls, tokens and latency of the execution, from its llm_call events (once settled, or with `events`). */
       usage?: UsageSummary;
     }
   | HandlerError;
@@ -53,9 +53,12 @@ export function createStatusHandler(deps: RuntimeDeps): (event: StatusRequest) =
       if (s.failedExecutionId) out.failedExecutionId = s.failedExecutionId;
       if (s.status !== 'NOT_FOUND') {
         if (event.includeContext) out.context = await services.backends.context.getContext(executionId);
-        const events = await services.backends.telemetry.getEvents(executionId);
-        out.usage = summarizeUsage(events);
-        if (event.events) out.events = events;
+        // Clients poll while RUNNING: read the telemetry only when asked for it or once the run has settled.
+        if (event.events || s.status !== 'RUNNING') {
+          const events = await services.backends.telemetry.getEvents(executionId);
+          out.usage = summarizeUsage(events);
+          if (event.events) out.events = events;
+        }
       }
       return out;
     } catch (e) {
