@@ -27,6 +27,7 @@ export {
 } from './engine.js';
 export type { ConfigLocation, ValidationIssue } from './errors.js';
 export {
+  BuiltinToolError,
   describeLocation,
   isPermanentModelError,
   isRetryable,

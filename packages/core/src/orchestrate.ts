@@ -12,7 +12,10 @@ export interface OrchestrateOptions {
   initialSignals: string[];
   initialContext?: Record<string, unknown>;
   backends: Backends;
-  /** Without one, the execution is stored but no signal is sent. */
+  /**
+   * Sends the initial signals (the in-process caller, or a runtime's). Required by {@link orchestrate};
+   * {@link prepareExecution} and {@link storeExecution}, which send nothing, ignore it.
+   */
   broadcastSignalsCaller?: BroadcastSignalsCaller;
   /** Reuse the workflows, identities and context schema of an earlier execution. */
   inheritConfigFromId?: string;
@@ -141,8 +144,15 @@ export async function storeExecution(backends: Backends, p: PreparedExecution): 
  */
 export async function orchestrate(opts: OrchestrateOptions): Promise<string> {
   if (!opts?.backends) throw new TypeError('orchestrate: backends are required');
+  // Checked before anything is stored: without a caller the execution would be stored and never run.
+  if (typeof opts.broadcastSignalsCaller !== 'function') {
+    throw new TypeError(
+      'orchestrate: broadcastSignalsCaller is required (the function that sends the initial signals, e.g. from createAllNodes()); ' +
+        'to store an execution without sending anything, use prepareExecution() and storeExecution()',
+    );
+  }
   const prepared = await prepareExecution(opts);
   await storeExecution(opts.backends, prepared);
-  if (opts.broadcastSignalsCaller) await opts.broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);
+  await opts.broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);
   return prepared.executionId;
 }
