@@ -131,8 +131,7 @@ export class Engine {
       // A copy of a built-in's entry (to give it a failureSignal) is still that built-in.
       const raw = this.userTools[name];
       tool = resolveToolEntry(name, raw, isBuiltinFunction(typeof raw === 'function' ? raw : (raw as ToolEntry | null)?.fn));
-    }
-    else if (Object.hasOwn(this.builtinTools, name)) tool = resolveToolEntry(name, this.builtinTools[name], true);
+    } else if (Object.hasOwn(this.builtinTools, name)) tool = resolveToolEntry(name, this.builtinTools[name], true);
     if (tool) this.resolved.set(name, tool);
     return tool;
   }

@@ -436,7 +436,13 @@ describe('context built-ins', () => {
       {
         main: {
           ...callOnce('soe_copy_context').main,
-          List: { ...callOnce('soe_list_contexts').main.Act, event_triggers: ['OK'], context_parameter_field: 'list_args', output_field: 'listed', event_emissions: [] },
+          List: {
+            ...callOnce('soe_list_contexts').main.Act,
+            event_triggers: ['OK'],
+            context_parameter_field: 'list_args',
+            output_field: 'listed',
+            event_emissions: [],
+          },
         },
       },
       { backends, context: { args: { all_fields: true, target_execution_id: 'snapshot-2' }, list_args: { include_current: false } } },

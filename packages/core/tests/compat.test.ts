@@ -101,7 +101,9 @@ describe('a condition that raises at run time', () => {
 
   it('records nothing when every condition evaluates', async () => {
     const { id, backends } = await run({
-      main: { Route: { node_type: 'router', event_triggers: ['START'], event_emissions: [{ signal_name: 'A', condition: '{{ 1 > 0 }}' }] } },
+      main: {
+        Route: { node_type: 'router', event_triggers: ['START'], event_emissions: [{ signal_name: 'A', condition: '{{ 1 > 0 }}' }] },
+      },
     });
     expect(await conditionErrors(backends, id)).toEqual([]);
   });
@@ -136,9 +138,7 @@ describe('empty lists in a config', () => {
   });
 
   it('keeps accepting an empty emission list on other node types', () => {
-    expect(issuesOf({ main: { T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'noop', event_emissions: [] } } })).toEqual(
-      [],
-    );
+    expect(issuesOf({ main: { T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'noop', event_emissions: [] } } })).toEqual([]);
   });
 
   it('stores nothing when orchestrate is given such a config', async () => {
@@ -173,21 +173,28 @@ describe('orchestrate without a broadcast caller', () => {
 });
 
 describe('a tool that is not found or not callable', () => {
-  const config = { main: { T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'ghost', event_emissions: [{ signal_name: 'X' }] } } };
+  const config = {
+    main: { T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'ghost', event_emissions: [{ signal_name: 'X' }] } },
+  };
 
   it('fails with a ToolNodeConfigurationError that is a WorkflowValidationError naming workflow, node and field', async () => {
     const err = await run(config, { tools: { real: () => 1 } }).catch((e) => e);
     expect(err).toBeInstanceOf(ToolNodeConfigurationError);
     expect(err).toBeInstanceOf(WorkflowValidationError);
     expect(err.name).toBe('ToolNodeConfigurationError');
-    expect(err.message).toMatch(/workflow 'main', node 'T', field 'tool_name': tool 'ghost' not found in the tools registry \(registered: real/);
+    expect(err.message).toMatch(
+      /workflow 'main', node 'T', field 'tool_name': tool 'ghost' not found in the tools registry \(registered: real/,
+    );
     expect(err.issues).toEqual([expect.objectContaining({ workflow: 'main', node: 'T', field: 'tool_name' })]);
   });
 
   it("says 'not callable' for a registry entry that is not a function", async () => {
-    const err = await run({ main: { T: { ...config.main.T, tool_name: 'broken' } } }, {
-      tools: { broken: { fn: 42 } } as unknown as ToolsRegistry,
-    }).catch((e) => e);
+    const err = await run(
+      { main: { T: { ...config.main.T, tool_name: 'broken' } } },
+      {
+        tools: { broken: { fn: 42 } } as unknown as ToolsRegistry,
+      },
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowValidationError);
     expect(err.message).toMatch(/^tool 'broken' is not callable: /);
   });

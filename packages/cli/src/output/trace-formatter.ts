@@ -74,9 +74,7 @@ export class TraceFormatter {
         break;
       case 'condition_error':
         // A condition that raised counts as false: say so, or a missing signal would go unexplained.
-        lines = [
-          `  ${s.yellow(`! condition of ${str(e.signal_name)} in ${node} raised, counted as false: ${str(e.error)}`)}`,
-        ];
+        lines = [`  ${s.yellow(`! condition of ${str(e.signal_name)} in ${node} raised, counted as false: ${str(e.error)}`)}`];
         break;
       case 'llm_call':
         if (e.ok === false)

@@ -103,9 +103,12 @@ const updateContext: BuiltinSpec = {
       else fields[name] = [value === undefined ? null : value];
     }
     const written = Object.keys(fields);
-    const ignoredNote = ignored.length ? { ignored, message: `ignored ${nameList(ignored)}: fields starting with __ belong to the engine` } : {};
+    const ignoredNote = ignored.length
+      ? { ignored, message: `ignored ${nameList(ignored)}: fields starting with __ belong to the engine` }
+      : {};
     // Nothing to write is an answer, not a refusal (as upstream): the node goes on.
-    if (written.length === 0) return { success: true, status: ignored.length ? 'no valid updates' : 'no updates', fields: [], ...ignoredNote };
+    if (written.length === 0)
+      return { success: true, status: ignored.length ? 'no valid updates' : 'no updates', fields: [], ...ignoredNote };
     ctx.update({ fields });
     return { success: true, status: 'updated', fields: written, ...ignoredNote };
   },
@@ -153,7 +156,8 @@ function copyMapping(args: BuiltinArgs, source: Record<string, unknown[]>, sourc
       fail(`'all_fields' copies between two executions: give target_execution_id (or a 'fields' mapping to copy under new names)`);
     return Object.fromEntries(Object.keys(source).map((k) => [k, k]));
   }
-  if (!isObj(args.fields) || Object.keys(args.fields).length === 0) fail(`give 'fields' (source field → target field) or 'all_fields': true`);
+  if (!isObj(args.fields) || Object.keys(args.fields).length === 0)
+    fail(`give 'fields' (source field → target field) or 'all_fields': true`);
   const mapping: Record<string, string> = {};
   for (const [from, to] of Object.entries(args.fields)) {
     if (typeof to !== 'string' || to === '') fail(`'fields.${from}' must name the target field`);

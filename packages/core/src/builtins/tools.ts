@@ -88,7 +88,8 @@ const callTool: BuiltinSpec = {
     const name = requireName(args, 'tool_name');
     const tool = tryResolve(ctx, name);
     // Finding the tool is the built-in's own job: not found and not callable are refusals (the node fails).
-    if (tool instanceof Error) fail(tool.message.includes('not callable') ? tool.message : `tool '${name}' has an unusable registry entry: ${tool.message}`);
+    if (tool instanceof Error)
+      fail(tool.message.includes('not callable') ? tool.message : `tool '${name}' has an unusable registry entry: ${tool.message}`);
     if (!tool) fail(`tool '${name}' not found in the tools registry (registered tools: ${nameList(userToolNames(ctx))})`);
     if (tool.builtin)
       fail(
