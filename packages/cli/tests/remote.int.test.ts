@@ -155,7 +155,7 @@ describe('remote commands against a stack served over Lambda Invoke', () => {
     const r = await runCli(['start', yaml, '--wait', '--interval', '0.05', '--endpoint', server.endpoint], { env: fnEnv, cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^status\s+FAILED/m);
-    expect(r.stdout).toMatch(/^error\s+.*tool 'not_registered' is not registered/m);
+    expect(r.stdout).toMatch(/^error\s+.*tool 'not_registered' not found in the tools registry/m);
     expect(r.stdout).toMatch(/^failed at\s+node Explode/m);
   });
 
