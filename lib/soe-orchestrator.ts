@@ -194,13 +194,14 @@ export interface SoeOrchestratorProps {
 }
 
 /**
- * SOE on AWS: the DynamoDB table, the signal queues, the worker and the start, signal and status
- * functions, wired with least-privilege grants and alarms.
+ * SOE on AWS: the DynamoDB table, the signal queues, the worker, the start, signal and status
+ * functions and the dead-letter consumer, wired with exact grants (lib/permissions.ts) and alarms.
  *
  * ```
- * start ──▶ table ◀── worker ◀── FIFO signal queue (one message group per execution) ──▶ DLQ
- *   └────────── send ─────────────────▲   │  └─ delay queue (spawn_interval) ──▶ DLQ
- *                                     └───┘ emitted broadcasts
+ * start ──▶ table ◀── worker ◀── FIFO signal queue (one message group per execution) ──▶ DLQ ─┐
+ *   └────────── send ─────────────────▲   │  └─ delay queue (spawn_interval) ──▶ DLQ ──────────┤
+ *                                     └───┘ emitted broadcasts                               │
+ *             table ◀── dead-letter consumer: marks the execution FAILED, with the reason ◀──┘
  * ```
  *
  * @example
