@@ -37,7 +37,9 @@ export class DynamoWorkflowBackend implements WorkflowBackend {
     const items = await this.table.queryPartition(pk, SK.workflow);
     if (!items.length) return null;
     const chunked = items.some((i) => typeof i.cn === 'string');
-    const chunks = chunked ? new Map((await this.table.queryPartition(pk, `${SK.chunk}${SK.workflow}`)).map((c) => [String(c.sk), c])) : undefined;
+    const chunks = chunked
+      ? new Map((await this.table.queryPartition(pk, `${SK.chunk}${SK.workflow}`)).map((c) => [String(c.sk), c]))
+      : undefined;
     const reg: WorkflowsRegistry = {};
     for (const item of items) reg[String(item.sk).slice(SK.workflow.length)] = workflowFromItem(item, (sk) => chunks?.get(sk));
     return reg;

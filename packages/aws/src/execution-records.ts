@@ -3,7 +3,7 @@
  * workflows, and the facts the status is derived from (broadcasts sent, broadcasts handled, failures).
  */
 
-import type { ContextSchema, ContextUpdate, Identities, NodeConfig, StoredContext, Workflow, WorkflowsRegistry } from '@soe/core';
+import type { ContextSchema, ContextUpdate, Identities, StoredContext, WorkflowsRegistry } from '@soe/core';
 import { applyUpdate, contextFromInit } from '@soe/core';
 import type { ChildSpec, CommitPayload, InitPayload } from './record-types.js';
 import { decodePayload, type TableItem } from './soe-table.js';

@@ -155,7 +155,9 @@ export class SoeTable {
    */
   async putIfAbsent(item: TableItem): Promise<boolean> {
     try {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.stamp(item), ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: this.stamp(item), ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailed(e)) return false;
@@ -262,7 +264,11 @@ export class SoeTable {
       const encoded = encodePayload(pk, sk, next);
       if (encoded.chunks.length) await this.batchWrite(encoded.chunks);
       const version = typeof old?.rv === 'number' ? old.rv : 0;
-      const condition = !old ? 'attribute_not_exists(pk)' : typeof old.rv === 'number' ? 'rv = :rv' : 'attribute_exists(pk) AND attribute_not_exists(rv)';
+      const condition = !old
+        ? 'attribute_not_exists(pk)'
+        : typeof old.rv === 'number'
+          ? 'rv = :rv'
+          : 'attribute_exists(pk) AND attribute_not_exists(rv)';
       try {
         await this.doc.send(
           new PutCommand({
@@ -275,7 +281,11 @@ export class SoeTable {
       } catch (e) {
         if (!isConditionFailed(e)) throw e;
         // Somebody else rewrote it: our chunks are orphans; read again and re-apply the change.
-        if (encoded.chunks.length) await this.batchWrite([], encoded.chunks.map((c) => ({ pk, sk: String(c.sk) }))).catch(() => undefined);
+        if (encoded.chunks.length)
+          await this.batchWrite(
+            [],
+            encoded.chunks.map((c) => ({ pk, sk: String(c.sk) })),
+          ).catch(() => undefined);
         continue;
       }
       // The old version's chunks are never read again (best effort: they are not read by mistake either).

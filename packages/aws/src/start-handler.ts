@@ -106,9 +106,11 @@ export function createStartHandler(deps: StartDeps): (event: StartRequest) => Pr
         await storeExecution(services.backends, prepared);
         await send(prepared.executionId, prepared.initialSignals);
       } catch (cause) {
-        await services.backends.context.deleteContext(prepared.executionId).catch((e) =>
-          services.logger.error('could not remove a failed start', { executionId: prepared.executionId, error: describeError(e) }),
-        );
+        await services.backends.context
+          .deleteContext(prepared.executionId)
+          .catch((e) =>
+            services.logger.error('could not remove a failed start', { executionId: prepared.executionId, error: describeError(e) }),
+          );
         services.logger.error('start failed; nothing is kept', { executionId: prepared.executionId, error: describeError(cause) });
         return startFailed(cause);
       }

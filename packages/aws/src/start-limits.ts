@@ -33,7 +33,13 @@ export function checkStartLimits(p: PreparedExecution, limits: StartLimits): voi
     for (const value of history) {
       const bytes = jsonBytes(value);
       if (bytes > limits.maxValueBytes)
-        throw new LimitExceededError(`initial_context.${field}`, bytes, limits.maxValueBytes, 'bytes of JSON', 'a single context value is at most that large');
+        throw new LimitExceededError(
+          `initial_context.${field}`,
+          bytes,
+          limits.maxValueBytes,
+          'bytes of JSON',
+          'a single context value is at most that large',
+        );
     }
   }
   // The initial signals travel as one message: the same check the sender makes, before anything is written.

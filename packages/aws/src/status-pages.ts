@@ -63,7 +63,9 @@ export function decodeContextCursor(text: unknown): ContextCursor {
     if (c.v !== 1 || typeof c.f !== 'string' || !Number.isInteger(c.i)) throw new Error('unknown shape');
     return c;
   } catch {
-    throw new RequestValidationError(`'contextCursor' must be the contextCursor of an earlier status answer, got ${JSON.stringify(text)?.slice(0, 80)}`);
+    throw new RequestValidationError(
+      `'contextCursor' must be the contextCursor of an earlier status answer, got ${JSON.stringify(text)?.slice(0, 80)}`,
+    );
   }
 }
 
@@ -169,7 +171,9 @@ export interface EventsPage {
 export function decodeEventsCursor(text: unknown): number {
   const n = typeof text === 'string' && /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n))
-    throw new RequestValidationError(`'eventsCursor' must be the eventsCursor of an earlier status answer, got ${JSON.stringify(text)?.slice(0, 80)}`);
+    throw new RequestValidationError(
+      `'eventsCursor' must be the eventsCursor of an earlier status answer, got ${JSON.stringify(text)?.slice(0, 80)}`,
+    );
   return n;
 }
 

@@ -296,7 +296,12 @@ describe('a rejected start stores nothing', () => {
       expect(isError(tooBig) && tooBig.error.type).toBe('LimitExceededError');
       expect(isError(tooBig) && tooBig.error.message).toContain(`limit is ${MAX_MESSAGE_BYTES} bytes`);
 
-      const huge = await start({ config, initialWorkflowName: 'main', initialSignals: ['START'], initialContext: { blob: 'x'.repeat(5_000_000) } });
+      const huge = await start({
+        config,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        initialContext: { blob: 'x'.repeat(5_000_000) },
+      });
       expect(isError(huge) && huge.error.message).toMatch(/initial_context\.blob is 5000002 bytes/);
 
       const fn = await start({ config, initialWorkflowName: 'main', initialSignals: ['START'], initialContext: { bad: 10n } as never });

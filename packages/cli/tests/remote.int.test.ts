@@ -221,7 +221,9 @@ describe('remote commands against a stack served over Lambda Invoke', () => {
     const full = parseJsonOut<StatusJson>(histories);
     expect(blobs.join('').length).toBeGreaterThan(8_000_000);
     expect(full.context!.big).toEqual(blobs);
-    const pages = server.invocations.filter((i) => i.functionName === 'soe-status' && (i.payload as { contextCursor?: string }).contextCursor);
+    const pages = server.invocations.filter(
+      (i) => i.functionName === 'soe-status' && (i.payload as { contextCursor?: string }).contextCursor,
+    );
     expect(pages.length).toBeGreaterThan(0);
 
     const trace = await runCli(['trace', id, '--json', ...remote], { env });

@@ -49,7 +49,9 @@ export function findUnserialisable(value: unknown, path: string, seen: Set<objec
   if (t !== 'object' || value === null) return undefined;
   if (seen.has(value as object)) return `${path} refers to itself (a cycle), not plain data (JSON)`;
   seen.add(value as object);
-  const entries = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v] as const) : Object.entries(value as Record<string, unknown>).map(([k, v]) => [`.${k}`, v] as const);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v] as const)
+    : Object.entries(value as Record<string, unknown>).map(([k, v]) => [`.${k}`, v] as const);
   for (const [k, v] of entries) {
     const found = findUnserialisable(v, `${path}${k}`, seen);
     if (found) return found;

@@ -160,7 +160,12 @@ async function waitAndPrint(remote: SoeRemote, executionId: string, opts: Status
   const timeoutMs = parseSeconds(opts.timeout, '--timeout', 300) * 1000;
   const intervalMs = parseSeconds(opts.interval, '--interval', 1) * 1000;
   const history = historyOption(opts.history);
-  const { status, timedOut } = await remote.waitFor(executionId, { timeoutMs, intervalMs, includeContext: true, ...(history ? { history } : {}) });
+  const { status, timedOut } = await remote.waitFor(executionId, {
+    timeoutMs,
+    intervalMs,
+    includeContext: true,
+    ...(history ? { history } : {}),
+  });
   await printStatus(status, opts, timedOut);
   if (timedOut && !opts.json)
     writeErr(`still RUNNING after ${timeoutMs / 1000} s: wait again with soe wait ${executionId} --timeout 600\n`);

@@ -112,7 +112,10 @@ export class SoeRemote {
   }
 
   /** One status answer (a single page: see {@link statusAll} for everything asked for). */
-  async status(executionId: string, opts: StatusReadOptions & { contextCursor?: string; eventsCursor?: string } = {}): Promise<RemoteStatus> {
+  async status(
+    executionId: string,
+    opts: StatusReadOptions & { contextCursor?: string; eventsCursor?: string } = {},
+  ): Promise<RemoteStatus> {
     const out = await this.call('status', { executionId, ...opts });
     if (typeof out.status !== 'string')
       throw new RemoteError(`the status function answered without a status: ${JSON.stringify(out).slice(0, 200)}`);
@@ -152,7 +155,13 @@ export class SoeRemote {
   /** Polls the status until the execution is IDLE, FAILED or NOT_FOUND, or the time is up. */
   async waitFor(
     executionId: string,
-    opts: { timeoutMs: number; intervalMs: number; includeContext?: boolean; history?: boolean | string[]; onPoll?: (s: RemoteStatus) => void },
+    opts: {
+      timeoutMs: number;
+      intervalMs: number;
+      includeContext?: boolean;
+      history?: boolean | string[];
+      onPoll?: (s: RemoteStatus) => void;
+    },
   ): Promise<WaitResult> {
     const deadline = Date.now() + opts.timeoutMs;
     for (;;) {
