@@ -10,12 +10,14 @@ import { MAX_INITIAL_SIGNALS, orchestrate, type StoredContext } from '@soe/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLocalRuntime,
+  createSignalHandler,
   createStartHandler,
   createStatusHandler,
   type LocalRuntime,
   type LocalRuntimeOptions,
   MAX_ANSWER_BYTES,
   MAX_MESSAGE_BYTES,
+  SoeTable,
   type StartResponse,
   type StatusResponse,
   silentLogger,
@@ -311,6 +313,31 @@ describe('a rejected start stores nothing', () => {
     });
   }, 60_000);
 
+  it('refuses external signals that make a message over 256 KiB, and records nothing of them', async () => {
+    await withRuntime({}, async (rt) => {
+      const config = 'main:\n  A: { node_type: router, event_triggers: [START], event_emissions: [{ signal_name: DONE }] }\n';
+      const id = await orchestrate({
+        config,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        backends: rt.backends,
+        broadcastSignalsCaller: rt.broadcastSignalsCaller,
+      });
+      expect(await rt.waitForIdle(id, 10_000)).toEqual({ status: 'idle' });
+      const before = (await scanAll(rt)).length;
+      const signal = createSignalHandler(depsOf(rt));
+      const answer = (await signal({ executionId: id, signals: Array.from({ length: 900 }, (_, i) => `S${i}_${'x'.repeat(300)}`) })) as {
+        error: { type: string; message: string };
+      };
+      expect(answer.error.type).toBe('LimitExceededError');
+      expect(answer.error.message).toMatch(
+        /the message broadcasting 900 signals to execution '.+' is \d+ bytes: the limit is 262144 bytes/,
+      );
+      expect((await scanAll(rt)).length).toBe(before);
+      expect((await rt.status(id)).status).toBe('IDLE');
+    });
+  }, 30_000);
+
   it('removes what was written when a write fails midway, answers an error object, and the id reads NOT_FOUND', async () => {
     await withRuntime({}, async (rt) => {
       let startedId: string | undefined;
@@ -346,6 +373,25 @@ describe('a rejected start stores nothing', () => {
 });
 
 describe('retention', () => {
+  it('stamps the ttl on puts, batch writes and updates of a table with a retention', async () => {
+    await withRuntime({}, async (rt) => {
+      const table = new SoeTable({ client: rt.emulators.dynamo, tableName: rt.emulators.tableName, retentionDays: 1 });
+      const now = Math.floor(Date.now() / 1000);
+      await table.put({ pk: 'P#1', sk: 'a' });
+      await table.batchWrite([{ pk: 'P#1', sk: 'b' }]);
+      await table.update({ Key: { pk: 'P#1', sk: 'c' }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } });
+      await table.update({ Key: { pk: 'P#1', sk: 'd' }, UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': 'x' } });
+      // An item with an earlier TTL of its own (telemetry's) keeps it.
+      await table.put({ pk: 'P#1', sk: 'e', [TABLE_TTL_ATTRIBUTE]: now + 60 });
+      const items = await table.queryPartition('P#1');
+      expect(items.map((i) => i.sk)).toEqual(['a', 'b', 'c', 'd', 'e']);
+      for (const item of items.slice(0, 4)) expect(Math.abs(Number(item[TABLE_TTL_ATTRIBUTE]) - (now + 86_400))).toBeLessThanOrEqual(5);
+      expect(items[2]!.n).toBe(1);
+      expect(items[3]!.v).toBe('x');
+      expect(items[4]![TABLE_TTL_ATTRIBUTE]).toBe(now + 60);
+    });
+  }, 30_000);
+
   it('puts the ttl attribute on every item a finished execution wrote', async () => {
     const before = Math.floor(Date.now() / 1000);
     const config = `
