@@ -26,8 +26,8 @@ export interface StartLimits {
 /** Throws a {@link LimitExceededError} for the first limit a prepared execution goes past. */
 export function checkStartLimits(p: PreparedExecution, limits: StartLimits): void {
   for (const [workflow, nodes] of Object.entries(p.workflows)) {
-    checkName(`workflow name '${workflow.slice(0, 60)}…'`, workflow);
-    for (const node of Object.keys(nodes)) checkName(`node name '${node.slice(0, 60)}…' of workflow '${workflow.slice(0, 60)}'`, node);
+    checkName(`workflow name '${short(workflow)}'`, workflow);
+    for (const node of Object.keys(nodes)) checkName(`node name '${short(node)}' of workflow '${short(workflow)}'`, node);
   }
   for (const [field, history] of Object.entries(p.fields)) {
     for (const value of history) {
@@ -45,6 +45,9 @@ export function checkStartLimits(p: PreparedExecution, limits: StartLimits): voi
   // The initial signals travel as one message: the same check the sender makes, before anything is written.
   checkMessageSize({ i: '00000000-0000-0000-0000-000000000000', t: p.executionId, s: p.initialSignals });
 }
+
+/** A name as an error message shows it: at most 60 characters. */
+const short = (name: string): string => (name.length > 60 ? `${name.slice(0, 60)}…` : name);
 
 function checkName(what: string, name: string): void {
   const bytes = Buffer.byteLength(name);

@@ -234,6 +234,34 @@ describe('items past 400 KB', () => {
     });
   }, 60_000);
 
+  it('reads and changes workflows, identities and schema stored in the older map layout', async () => {
+    await withRuntime({}, async (rt) => {
+      const { table, workflow, identity, contextSchema } = rt.backends;
+      const pk = 'E#legacy';
+      await table.put({
+        pk,
+        sk: 'W#main',
+        nodes: {
+          B: JSON.stringify({ node_type: 'router', event_triggers: ['X'] }),
+          A: JSON.stringify({ node_type: 'router', event_triggers: ['Y'] }),
+        },
+        order: ['B', 'A'],
+      });
+      await table.put({ pk, sk: 'IDENT', m: { helper: 'You help.' } });
+      await table.put({ pk, sk: 'SCHEMA', m: { score: JSON.stringify({ type: 'integer' }) } });
+      expect(Object.keys((await workflow.getWorkflowsRegistry('legacy'))!.main!)).toEqual(['B', 'A']);
+      await workflow.putNode('legacy', 'main', 'C', { node_type: 'router', event_triggers: ['Z'] });
+      expect(Object.keys((await workflow.getWorkflowsRegistry('legacy'))!.main!)).toEqual(['B', 'A', 'C']);
+      await identity.putIdentity('legacy', 'critic', 'You criticise.');
+      expect(await identity.getIdentities('legacy')).toEqual({ helper: 'You help.', critic: 'You criticise.' });
+      await contextSchema.putContextSchemaField('legacy', 'label', { type: 'string' });
+      expect(await contextSchema.getContextSchema('legacy')).toEqual({ score: { type: 'integer' }, label: { type: 'string' } });
+      expect(await identity.deleteIdentity('legacy', 'helper')).toBe(true);
+      expect(await identity.deleteIdentity('legacy', 'helper')).toBe(false);
+      expect(await identity.getIdentities('legacy')).toEqual({ critic: 'You criticise.' });
+    });
+  }, 30_000);
+
   it('keeps working when node injection grows a workflow past 400 KB, and the injected node runs', async () => {
     const big = randomBytes(330_000).toString('base64'); // 440 KB
     const config = `
@@ -305,6 +333,15 @@ describe('a rejected start stores nothing', () => {
         initialContext: { blob: 'x'.repeat(5_000_000) },
       });
       expect(isError(huge) && huge.error.message).toMatch(/initial_context\.blob is 5000002 bytes/);
+
+      const named = await start({
+        config: {
+          main: { [`N${'n'.repeat(600)}`]: { node_type: 'router', event_triggers: ['START'], event_emissions: [{ signal_name: 'DONE' }] } },
+        },
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+      });
+      expect(isError(named) && named.error.message).toMatch(/node name 'Nn+…' of workflow 'main' is 601 bytes: the limit is 512 bytes/);
 
       const fn = await start({ config, initialWorkflowName: 'main', initialSignals: ['START'], initialContext: { bad: 10n } as never });
       expect(isError(fn) && fn.error.message).toMatch(/initial_context\.bad is a bigint/);
