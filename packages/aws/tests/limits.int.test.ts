@@ -401,6 +401,16 @@ describe('a rejected start stores nothing', () => {
       expect(isError(answer) && answer.error.message).toMatch(/nothing of it is kept.*ValidationException/);
       expect(startedId).toBeTypeOf('string');
       expect(writesBefore).toBeGreaterThan(0); // the workflows were written before the failure
+      // orchestrate() on the DynamoDB backends undoes its writes the same way (storeExecution).
+      await expect(
+        orchestrate({
+          config,
+          initialWorkflowName: 'main',
+          initialSignals: ['START'],
+          backends: rt.backends,
+          broadcastSignalsCaller: rt.broadcastSignalsCaller,
+        }),
+      ).rejects.toThrow(/Item size has exceeded/);
       rt.emulators.dynamo.middlewareStack.remove('failInitRecord');
       expect(await scanAll(rt)).toEqual([]);
       const status = await createStatusHandler(depsOf(rt))({ executionId: startedId! });
