@@ -41,6 +41,11 @@ export interface RuntimeDeps {
   logger?: SoeLogger;
   /** Days until telemetry expires. @default 30 */
   telemetryTtlDays?: number;
+  /**
+   * Days every item an execution writes is kept: each write stamps the table's `ttl` attribute. Unset:
+   * items are kept until deleted (telemetry still expires after `telemetryTtlDays`).
+   */
+  executionRetentionDays?: number;
 }
 
 /** What the handlers share: the backends on the table, the queue and the logger. */
@@ -60,7 +65,12 @@ export function createRuntimeServices(deps: RuntimeDeps, serviceName: string): R
   const logger = deps.logger ?? (new Logger({ serviceName }) as unknown as SoeLogger);
   return {
     deps,
-    backends: createDynamoBackends({ client: deps.dynamo, tableName: deps.tableName, telemetryTtlDays: deps.telemetryTtlDays }),
+    backends: createDynamoBackends({
+      client: deps.dynamo,
+      tableName: deps.tableName,
+      telemetryTtlDays: deps.telemetryTtlDays,
+      retentionDays: deps.executionRetentionDays,
+    }),
     sqs: deps.sqs,
     queues: { queueUrl: deps.queueUrl, ...(deps.delayQueueUrl ? { delayQueueUrl: deps.delayQueueUrl } : {}) },
     logger,

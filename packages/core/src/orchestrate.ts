@@ -36,6 +36,33 @@ export interface PreparedExecution {
   fields: Record<string, unknown[]>;
 }
 
+/**
+ * Most initial signals one start takes. They travel together as one broadcast (one queue message on
+ * the serverless runtime), and a start with thousands of them is a bug, not a workflow.
+ */
+export const MAX_INITIAL_SIGNALS = 1000;
+
+/**
+ * Where a value is not plain data (JSON): a function, a symbol, a BigInt or a cycle. Contexts are
+ * stored as JSON by every persistent backend, so such a value would be lost or break the write.
+ */
+export function findUnserialisable(value: unknown, path: string, seen: Set<object> = new Set()): string | undefined {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol' || t === 'bigint') return `${path} is a ${t}, not plain data (JSON)`;
+  if (t !== 'object' || value === null) return undefined;
+  if (seen.has(value as object)) return `${path} refers to itself (a cycle), not plain data (JSON)`;
+  seen.add(value as object);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v] as const)
+    : Object.entries(value as Record<string, unknown>).map(([k, v]) => [`.${k}`, v] as const);
+  for (const [k, v] of entries) {
+    const found = findUnserialisable(v, `${path}${k}`, seen);
+    if (found) return found;
+  }
+  seen.delete(value as object);
+  return undefined;
+}
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -51,6 +78,14 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   }
   if (opts.initialSignals.length === 0)
     throw new WorkflowValidationError([{ field: 'initial_signals', message: `'initial_signals' cannot be empty` }]);
+  if (opts.initialSignals.length > MAX_INITIAL_SIGNALS) {
+    throw new WorkflowValidationError([
+      {
+        field: 'initial_signals',
+        message: `'initial_signals' has ${opts.initialSignals.length} signals: at most ${MAX_INITIAL_SIGNALS} start an execution`,
+      },
+    ]);
+  }
   if (typeof opts.initialWorkflowName !== 'string' || opts.initialWorkflowName === '') {
     throw new WorkflowValidationError([
       {
@@ -105,6 +140,8 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   for (const [k, v] of Object.entries(opts.initialContext ?? {})) {
     if (isReservedField(k))
       throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: `'${k}' is reserved for the engine` }]);
+    const bad = findUnserialisable(v, `initial_context.${k}`);
+    if (bad) throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: bad }]);
     if (opts.inheritContextFromId && fields[k]) fields[k].push(structuredClone(v));
     else fields[k] = [structuredClone(v)];
   }
@@ -120,18 +157,27 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   return prepared;
 }
 
-/** Stores a prepared execution: workflows, current workflow, schema, identities, context. */
+/**
+ * Stores a prepared execution: workflows, current workflow, schema, identities, context. When a write
+ * fails midway, what was written is removed (best effort, through `deleteContext` where the context
+ * backend has it) before the error is thrown, so a failed start leaves nothing behind.
+ */
 export async function storeExecution(backends: Backends, p: PreparedExecution): Promise<void> {
   const id = p.executionId;
-  await backends.workflow.saveWorkflowsRegistry(id, p.workflows);
-  await backends.workflow.saveCurrentWorkflowName(id, p.initialWorkflowName);
-  if (p.contextSchema && backends.contextSchema) await backends.contextSchema.saveContextSchema(id, p.contextSchema);
-  if (p.identities && backends.identity) await backends.identity.saveIdentities(id, p.identities);
-  await backends.context.createContext(id, { fields: p.fields, mainExecutionId: id });
-  await backends.telemetry?.logEvent(id, 'orchestration_start', {
-    workflow_name: p.initialWorkflowName,
-    initial_signals: p.initialSignals,
-  });
+  try {
+    await backends.workflow.saveWorkflowsRegistry(id, p.workflows);
+    await backends.workflow.saveCurrentWorkflowName(id, p.initialWorkflowName);
+    if (p.contextSchema && backends.contextSchema) await backends.contextSchema.saveContextSchema(id, p.contextSchema);
+    if (p.identities && backends.identity) await backends.identity.saveIdentities(id, p.identities);
+    await backends.context.createContext(id, { fields: p.fields, mainExecutionId: id });
+    await backends.telemetry?.logEvent(id, 'orchestration_start', {
+      workflow_name: p.initialWorkflowName,
+      initial_signals: p.initialSignals,
+    });
+  } catch (e) {
+    await backends.context.deleteContext?.(id).catch(() => undefined);
+    throw e;
+  }
 }
 
 /**

@@ -30,6 +30,8 @@ export interface LocalRuntimeOptions {
   requestCounter?: RequestCounter;
   /** Write telemetry events from the worker. @default true */
   telemetry?: boolean;
+  /** Days every item an execution writes is kept (the `ttl` attribute); unset: no TTL but telemetry's. */
+  executionRetentionDays?: number;
 }
 
 /** One log line of the local worker. */
@@ -115,6 +117,7 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
     callLlm: opts.callLlm,
     toolsRegistry: opts.toolsRegistry,
     logger,
+    executionRetentionDays: opts.executionRetentionDays,
   };
   const worker = createWorkerHandler({
     ...deps,
