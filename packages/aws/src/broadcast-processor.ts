@@ -13,8 +13,10 @@
  *    A worker that dies between 3 and 4 loses nothing: the message comes back, every run is skipped,
  *    and the recorded outboxes are applied and sent again with the same ids.
  *
- * Broadcasts whose triggered nodes are all routers are followed in the same invocation (few hops),
- * and emitted signals that trigger nothing are marked handled in the emitting commit itself.
+ * Broadcasts a run emits to its own execution are followed in the same invocation, depth-first as in
+ * process, while time and the node budget allow (few hops); SQS carries only what buys something:
+ * children and other executions (parallel work), delays, and what is left when time runs short.
+ * Emitted signals that trigger nothing are marked handled in the emitting commit itself.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -55,8 +57,14 @@ export interface WorkerHooks {
 export interface ProcessorOptions {
   /** Largest single context value, in bytes of JSON. Larger ones fail the node with an error naming the field. */
   maxValueBytes: number;
-  /** How many broadcasts of router-only nodes one invocation may follow without an SQS hop (0: none). */
-  followRouters: number;
+  /**
+   * How many broadcasts of the execution itself one invocation may follow without an SQS hop (0: none):
+   * a safety cap on the node runs of one invocation, next to the time check of {@link remainingMs}.
+   * @default {@link DEFAULT_FOLLOW_NODES}
+   */
+  followNodes?: number;
+  /** Former name of {@link followNodes} (it once counted router-only broadcasts); used when `followNodes` is absent. */
+  followRouters?: number;
   hooks?: WorkerHooks;
   /** Write telemetry events (one item per message, with a TTL). Off saves a write per message. @default true */
   telemetry?: boolean;
@@ -66,10 +74,15 @@ export interface ProcessorOptions {
 
 /** Default {@link ProcessorOptions.maxValueBytes}: 4 MiB (larger values are split across items up to this). */
 export const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
-/** Default {@link ProcessorOptions.followRouters}. */
-export const DEFAULT_FOLLOW_ROUTERS = 50;
-/** Following stops when less than this is left of the invocation. */
-const FOLLOW_RESERVE_MS = 10_000;
+/** Default {@link ProcessorOptions.followNodes}: broadcasts one invocation follows before it hands the rest to SQS. */
+export const DEFAULT_FOLLOW_NODES = 100;
+/** Former name of {@link DEFAULT_FOLLOW_NODES}. */
+export const DEFAULT_FOLLOW_ROUTERS = DEFAULT_FOLLOW_NODES;
+/**
+ * A broadcast is followed only while more than this is left of the invocation: enough to run its
+ * nodes and send what is pending. Model calls take longer than routers and tools, so they need more.
+ */
+const FOLLOW_RESERVE_MS = { quick: 10_000, model: 60_000 } as const;
 
 /** How a message ended. */
 export type ProcessResult = { status: 'done' } | { status: 'failed'; error: string };
@@ -137,13 +150,12 @@ interface Effect {
   existing: boolean;
 }
 
-/** Handles the broadcasts of one message (the message's own and the router-only ones it follows). */
+/** Handles the broadcasts of one message (the message's own and the ones it follows). */
 class BroadcastProcessor {
   private readonly engine: Engine;
   private readonly telemetry: Pick<BufferedTelemetry, 'logEvent' | 'flush'>;
   private readonly effects: Effect[] = [];
   private readonly sends: OutboxEntry[] = [];
-  private readonly follow: OutboxEntry[] = [];
   private readonly markers = new Set<string>();
   private followBudget: number;
   private readonly own: string;
@@ -167,7 +179,7 @@ class BroadcastProcessor {
       propagateTransient: true,
       newExecutionId: deterministicExecutionId,
     }).engine;
-    this.followBudget = opts.followRouters;
+    this.followBudget = opts.followNodes ?? opts.followRouters ?? DEFAULT_FOLLOW_NODES;
   }
 
   private workflow(): Workflow | undefined {
@@ -175,38 +187,64 @@ class BroadcastProcessor {
     return name ? this.records.registry()?.[name] : undefined;
   }
 
-  /** Runs (or skips) the nodes a broadcast triggers and commits each run. */
+  /**
+   * Runs (or skips) the nodes a broadcast triggers and commits each run. Broadcasts a run emits to
+   * this execution are followed right after its commit, before the next triggered node runs: the
+   * depth-first order of the in-process engine. A skipped (already committed) run re-follows and
+   * re-sends its outbox the same way, so a redelivery retraces the first delivery's steps.
+   */
   async handle(broadcastId: string, signals: string[]): Promise<void> {
     const records = this.records;
-    for (const c of records.commitsOf(broadcastId)) this.settle(c, true);
-    if (records.failure()) {
-      // The execution failed: later broadcasts are dropped, as the in-process engine stops at the first failure.
-      if (!records.handledIds().has(broadcastId)) this.markers.add(broadcastId);
-      return;
-    }
-    const workflow = this.workflow();
-    if (!workflow) {
-      throw new OperationalValidationError(
-        `execution '${this.own}' has no workflow '${records.currentWorkflowName() ?? ''}' in its stored registry`,
-      );
-    }
-    if (!records.signalsRecorded(broadcastId)) await this.recordReceived(broadcastId, signals);
-    const triggered = triggeredNodes(workflow, signals);
-    if (triggered.length) {
-      const last = triggered[triggered.length - 1]!.name;
-      const sink: BroadcastSink = {
-        skip: async (_id, run) => records.item(runSk(run.runKey)) !== undefined,
-        commit: (_id, run, outcome) => this.commit(broadcastId, run, outcome, run.nodeName === last),
-      };
-      try {
-        await processBroadcast(this.engine, this.own, signals, sink, { recordSignals: false, runKeyPrefix: broadcastId });
-      } catch (e) {
-        if (e instanceof StopBroadcast) return;
-        throw e;
+    const settled = new Set<string>();
+    const settleEarlier = async () => {
+      for (const c of records.commitsOf(broadcastId)) {
+        if (settled.has(String(c.item.sk))) continue;
+        settled.add(String(c.item.sk));
+        await this.settle(c, true);
       }
+    };
+    try {
+      if (records.failure()) {
+        // The execution failed: later broadcasts are dropped, as the in-process engine stops at the first failure.
+        await settleEarlier();
+        if (!records.handledIds().has(broadcastId)) this.markers.add(broadcastId);
+        return;
+      }
+      const workflow = this.workflow();
+      if (!workflow) {
+        throw new OperationalValidationError(
+          `execution '${this.own}' has no workflow '${records.currentWorkflowName() ?? ''}' in its stored registry`,
+        );
+      }
+      if (!records.signalsRecorded(broadcastId)) await this.recordReceived(broadcastId, signals);
+      const triggered = triggeredNodes(workflow, signals);
+      if (triggered.length) {
+        const last = triggered[triggered.length - 1]!.name;
+        const sink: BroadcastSink = {
+          skip: async (_id, run) => {
+            const sk = runSk(run.runKey);
+            const committed = records.commit(sk);
+            if (!committed) return false;
+            if (!settled.has(sk)) {
+              settled.add(sk);
+              await this.settle(committed, true);
+            }
+            return true;
+          },
+          commit: async (_id, run, outcome) => {
+            settled.add(runSk(run.runKey));
+            await this.commit(broadcastId, run, outcome, run.nodeName === last);
+          },
+        };
+        await processBroadcast(this.engine, this.own, signals, sink, { recordSignals: false, runKeyPrefix: broadcastId });
+      }
+      // Commits of runs the workflow no longer triggers (it changed since an earlier delivery) still send their outbox.
+      await settleEarlier();
+    } catch (e) {
+      if (!(e instanceof StopBroadcast)) throw e;
     }
     // Normally the last run's commit marks the broadcast handled; a marker covers broadcasts that
-    // triggered nothing (and the rare redelivery whose triggered set changed meanwhile).
+    // triggered nothing, were stopped by a failure, or whose triggered set changed since an earlier delivery.
     if (!records.handledIds().has(broadcastId)) this.markers.add(broadcastId);
   }
 
@@ -306,21 +344,22 @@ class BroadcastProcessor {
       records.addItem(winner, await table.payloadOf(winner));
     }
     const committed = records.commit(sk)!;
-    this.settle(committed, !written);
     if (typeof committed.item.e === 'string') {
+      this.effects.push({ record: committed, existing: !written });
       this.nodeFailure = committed.item.e;
       throw new StopBroadcast();
     }
+    await this.settle(committed, !written);
   }
 
-  /** Queues what a commit's outbox asks for: follow, send, or nothing (already handled). */
-  private settle(c: CommitRecord, existing: boolean): void {
+  /** Does what a commit's outbox asks for: follow it now, send it later, or nothing (already handled). */
+  private async settle(c: CommitRecord, existing: boolean): Promise<void> {
     this.effects.push({ record: c, existing });
     for (const o of c.payload().o ?? []) {
       if (o.t === this.own) {
         if (c.handles.includes(o.i)) continue;
-        if (this.routersOnly(o.s)) {
-          this.follow.push(o);
+        if (this.followable(o)) {
+          await this.follow(o);
           continue;
         }
         // Re-sending what an earlier delivery sent is harmless but cascades duplicates: skip it when
@@ -331,34 +370,40 @@ class BroadcastProcessor {
     }
   }
 
-  private routersOnly(signals: string[]): boolean {
-    if (this.opts.followRouters <= 0) return false;
+  /**
+   * True when a broadcast to this execution is handled in this invocation instead of an SQS hop: it
+   * triggers nodes, is not delayed (spawn_interval), the invocation's node budget is not spent, and
+   * enough time is left for the kind of nodes it triggers.
+   */
+  private followable(o: OutboxEntry): boolean {
+    if (this.followBudget <= 0 || o.d) return false;
     const wf = this.workflow();
     if (!wf) return false;
-    const nodes = triggeredNodes(wf, signals);
-    return nodes.length > 0 && nodes.every((n) => n.config.node_type === 'router');
+    const nodes = triggeredNodes(wf, o.s);
+    if (!nodes.length) return false;
+    if (!this.opts.remainingMs) return true;
+    const model = nodes.some((n) => n.config.node_type === 'llm' || n.config.node_type === 'agent');
+    return this.opts.remainingMs() >= (model ? FOLLOW_RESERVE_MS.model : FOLLOW_RESERVE_MS.quick);
   }
 
-  /** Follows router-only broadcasts, applies the outbox effects, sends, and writes handled markers. */
-  async flush(): Promise<void> {
-    while (this.follow.length) {
-      const o = this.follow.shift()!;
-      const timeLeft = this.opts.remainingMs ? this.opts.remainingMs() : Number.POSITIVE_INFINITY;
-      if (this.followBudget <= 0 || timeLeft < FOLLOW_RESERVE_MS) {
-        this.sends.push(o);
-        continue;
-      }
-      this.followBudget--;
-      try {
-        await this.handle(o.i, o.s);
-      } catch (e) {
-        if (e instanceof OperationalValidationError) {
-          this.sends.push(o);
-          continue;
-        }
-        throw e;
-      }
+  /** Handles a broadcast of this execution now (depth-first), after sending what earlier runs emitted elsewhere. */
+  private async follow(o: OutboxEntry): Promise<void> {
+    this.followBudget--;
+    // Children and other executions start working while this invocation goes on.
+    if (this.sends.length) await this.applyPending();
+    try {
+      await this.handle(o.i, o.s);
+    } catch (e) {
+      if (!(e instanceof OperationalValidationError)) throw e;
+      this.sends.push(o);
+      return;
     }
+    // A node of the followed broadcast failed: stop the broadcasts that led to it too.
+    if (this.nodeFailure) throw new StopBroadcast();
+  }
+
+  /** Applies the outbox effects of the commits so far (appends elsewhere, children), then sends their messages. */
+  private async applyPending(): Promise<void> {
     const table = this.services.backends.table;
     const writes: Array<Promise<unknown>> = [];
     for (const { record, existing } of this.effects) {
@@ -375,12 +420,18 @@ class BroadcastProcessor {
       });
       for (const child of p.c ?? []) writes.push(this.createChild(child, existing));
     }
-    await Promise.all(writes);
     this.effects.length = 0;
+    await Promise.all(writes);
     const seen = new Set<string>();
     const sends = this.sends.filter((o) => !seen.has(o.i) && seen.add(o.i));
     this.sends.length = 0;
     await sendSignalMessages(this.services.sqs, this.services.queues, sends);
+  }
+
+  /** Applies and sends what is pending, writes handled markers and the telemetry. */
+  async flush(): Promise<void> {
+    await this.applyPending();
+    const table = this.services.backends.table;
     const markers = [...this.markers];
     this.markers.clear();
     await Promise.all(markers.map((id) => table.putIfAbsent({ pk: this.records.pk, sk: handledSk(id), ord: nowMicros() })));
