@@ -7,8 +7,11 @@ import type {
   TelemetryBackend,
   WorkflowBackend,
 } from '@soe/core';
+import { contextFromInit } from '@soe/core';
 import type { DynamoBackends } from './create-dynamo-backends.js';
 import type { ExecutionState } from './execution-state.js';
+import type { InitPayload } from './record-types.js';
+import { executionPk, SK } from './table-keys.js';
 
 /**
  * Backends for the engine while a worker handles broadcasts of an execution: reads of that
@@ -24,6 +27,7 @@ export function createPartitionBackends(
 ): Backends {
   const own = state.executionId;
   const changed = () => state.configChanged();
+  const inits = new Map<string, Promise<StoredContext>>();
 
   const context: ContextBackend = {
     createContext: (id, init) => base.context.createContext(id, init),
@@ -34,7 +38,13 @@ export function createPartitionBackends(
       return structuredClone(state.fold.context()) as StoredContext;
     },
     async readContext(id) {
-      return id === own ? state.fold.context() : base.context.readContext(id);
+      if (id === own) return state.fold.context();
+      // The engine reads another execution's context only for its parent link (a child's updates
+      // climbing to its ancestors). That link never changes, so the init record answers it with one
+      // GetItem instead of a read of the whole execution; getContext reads another execution whole.
+      let init = inits.get(id);
+      if (!init) inits.set(id, (init = initContext(base, id)));
+      return init;
     },
     async updateContext(id, update) {
       await base.context.updateContext(id, update);
@@ -139,4 +149,12 @@ export function createPartitionBackends(
     contextSchema,
     identity,
   };
+}
+
+/** An execution's context as created (its init record): initial fields, main id, parent link. `{}` when unknown. */
+async function initContext(base: DynamoBackends, executionId: string): Promise<StoredContext> {
+  const item = await base.table.get(executionPk(executionId), SK.init);
+  if (!item) return {};
+  const init = await base.table.payloadOf<InitPayload>(item);
+  return contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s });
 }
