@@ -54,8 +54,6 @@ const chain = (n, makeNode) => {
   for (let i = 0; i < n; i++) wf[`N${i}`] = makeNode(i);
   return { workflows: { bench: wf } };
 };
-const routerChain = (n) =>
-  chain(n, (i) => ({ node_type: 'router', event_triggers: [`S${i}`], event_emissions: [{ signal_name: `S${i + 1}` }] }));
 const toolChain = (n) =>
   chain(n, (i) => ({
     node_type: 'tool',
