@@ -486,6 +486,10 @@ class BroadcastProcessor {
       { fields: child.f, mainExecutionId: child.m, parent: child.p, signals: child.s },
       child.b,
     );
-    await table.putRecord(item, payload, { ifAbsent: true });
+    if (await table.putRecord(item, payload, { ifAbsent: true })) {
+      // This container knows the new child exactly: its start message often lands here, warm.
+      const config = { registry: structuredClone(registry), workflowName: child.wf, identities: null, schema: null };
+      stateCacheOf(this.services).put(ExecutionState.seed(this.services.backends, child.id, item, payload, config));
+    }
   }
 }

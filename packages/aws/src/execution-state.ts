@@ -55,6 +55,19 @@ export class ExecutionState {
     return state;
   }
 
+  /** The state of an execution just created by this worker (its init record and configuration, nothing else yet). */
+  static seed(
+    backends: DynamoBackends,
+    executionId: string,
+    initItem: TableItem,
+    init: InitPayload,
+    config: ExecutionConfig,
+  ): ExecutionState {
+    const state = new ExecutionState(executionId, LogFold.fromInit(executionId, init, initItem), backends);
+    state.config = config;
+    return state;
+  }
+
   /** Main execution id (the execution itself for a main one). */
   mainExecutionId(): string {
     return this.fold.context().__operational__?.main_execution_id ?? this.executionId;
