@@ -70,9 +70,12 @@ export interface ProcessorOptions {
   /** Former name of {@link followNodes} (it once counted router-only broadcasts); used when `followNodes` is absent. */
   followRouters?: number;
   hooks?: WorkerHooks;
-  /** Write telemetry events (one item per message, with a TTL). Off saves a write per message. @default true */
+  /**
+   * Keep telemetry events: a node run's events in its commit record, the others in one item per
+   * message (with a TTL). Off drops them. @default true
+   */
   telemetry?: boolean;
-  /** Time left in the invocation; following stops while enough remains to send what is pending. */
+  /** Time left in the invocation; a broadcast is followed only while more than a reserve is left. */
   remainingMs?: () => number;
 }
 
