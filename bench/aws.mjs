@@ -37,15 +37,11 @@ const PRICE = {
 // sharing the process's two cores, so the duration is an estimate either way.
 const LAMBDA_GB = 0.5;
 
-const TOTAL_TIMEOUT_MS = Number(process.env.BENCH_AWS_TIMEOUT_MS ?? 240_000);
-const WAIT_MS = 90_000; // per execution
-const CHAINS = [50, 200];
-const CONTEXT_SIZES = [
-  ['1 KB', 1024],
-  ['100 KB', 100 * 1024],
-  ['1 MB', 1024 * 1024],
-];
-const CONTEXT_CHAIN = 10;
+const TOTAL_TIMEOUT_MS = Number(process.env.BENCH_AWS_TIMEOUT_MS ?? 400_000);
+const WAIT_MS = 180_000; // per execution
+const CHAINS = [50, 400];
+const FAN_OUT = 300;
+const BIG_VALUE_BYTES = 1024 * 1024;
 
 const watchdog = setTimeout(() => {
   console.error(`bench/aws.mjs: still running after ${TOTAL_TIMEOUT_MS} ms, giving up`);
@@ -58,8 +54,6 @@ const chain = (n, makeNode) => {
   for (let i = 0; i < n; i++) wf[`N${i}`] = makeNode(i);
   return { workflows: { bench: wf } };
 };
-const routerChain = (n) =>
-  chain(n, (i) => ({ node_type: 'router', event_triggers: [`S${i}`], event_emissions: [{ signal_name: `S${i + 1}` }] }));
 const toolChain = (n) =>
   chain(n, (i) => ({
     node_type: 'tool',
@@ -69,6 +63,50 @@ const toolChain = (n) =>
     output_field: 'value',
     event_emissions: [{ signal_name: `S${i + 1}` }],
   }));
+/** A tool chain whose first node writes a large random value that no later node uses. */
+const bigValueChain = (n) => {
+  const config = toolChain(n);
+  config.workflows.bench.N0 = {
+    node_type: 'tool',
+    event_triggers: ['S0'],
+    tool_name: 'big',
+    output_field: 'blob',
+    event_emissions: [{ signal_name: 'S1' }],
+  };
+  return config;
+};
+/** A fan-out: one child per item, each doubles its item and reports back; a fan-in router waits for all. */
+const fanOut = (n) => ({
+  workflows: {
+    bench: {
+      Fan: {
+        node_type: 'child',
+        event_triggers: ['S0'],
+        child_workflow_name: 'item',
+        child_initial_signals: ['GO'],
+        fan_out_field: 'items',
+        child_input_field: 'item',
+        signals_to_parent: ['ITEM_DONE'],
+        context_updates_to_parent: ['doubled'],
+      },
+      Gather: {
+        node_type: 'router',
+        event_triggers: ['ITEM_DONE'],
+        event_emissions: [{ signal_name: 'ALL_DONE', condition: `{{ context.doubled | accumulated | length == ${n} }}` }],
+      },
+    },
+    item: {
+      Double: {
+        node_type: 'tool',
+        event_triggers: ['GO'],
+        tool_name: 'double',
+        context_parameter_field: 'item',
+        output_field: 'doubled',
+        event_emissions: [{ signal_name: 'ITEM_DONE' }],
+      },
+    },
+  },
+});
 
 /** Counts invocations of the worker and their durations: receive (with messages) to delete of the batch. */
 function invocationTimer(sqs) {
@@ -114,8 +152,12 @@ function dollars(counts, { invocations, billedMs }) {
 
 async function main() {
   const counter = createRequestCounter();
+  // Random text: deflate cannot shrink it much, so the stored bytes really are about its size.
+  const bigValue = randomBytes(Math.ceil((BIG_VALUE_BYTES * 3) / 4))
+    .toString('base64')
+    .slice(0, BIG_VALUE_BYTES);
   const runtime = await createLocalRuntime({
-    toolsRegistry: { inc: ({ n }) => ({ n: n + 1 }) },
+    toolsRegistry: { inc: ({ n }) => ({ n: n + 1 }), big: () => bigValue, double: ({ n }) => n * 2 },
     requestCounter: counter,
     logger: silentLogger,
   });
@@ -213,32 +255,27 @@ async function main() {
     // Warm-up: JIT, template compilation.
     await measure(toolChain(5), { value: { n: 0 } });
 
-    // ---- 1. chains
+    // ---- the scenarios of the cost table
     const rows = [];
-    for (const [scenario, make, context] of [
-      ['router chain', routerChain, {}],
-      ['tool chain', toolChain, { value: { n: 0 } }],
-    ]) {
-      for (const n of CHAINS) {
-        const r = await measure(make(n), context);
-        if (r.ran !== n) throw new Error(`${scenario} @${n}: expected ${n} node runs, got ${r.ran}`);
-        rows.push(row(scenario, n, r));
-      }
+    for (const n of CHAINS) {
+      const r = await measure(toolChain(n), { value: { n: 0 } });
+      if (r.ran !== n) throw new Error(`tool chain @${n}: expected ${n} node runs, got ${r.ran}`);
+      rows.push(row('tool chain', n, r));
+    }
+    {
+      const r = await measure(fanOut(FAN_OUT), { items: Array.from({ length: FAN_OUT }, (_, n) => ({ n })) });
+      // Fan + one Gather per child report + one Double per child.
+      if (r.ran !== 1 + 2 * FAN_OUT) throw new Error(`fan-out @${FAN_OUT}: expected ${1 + 2 * FAN_OUT} node runs, got ${r.ran}`);
+      rows.push(row('fan-out', FAN_OUT, r));
+    }
+    {
+      const n = CHAINS[0];
+      const r = await measure(bigValueChain(n), { value: { n: 0 } });
+      if (r.ran !== n) throw new Error(`1 MB chain @${n}: expected ${n} node runs, got ${r.ran}`);
+      rows.push(row('tool chain, unused 1 MB value', n, r));
     }
 
-    // ---- 2. context size: the same short tool chain with an initial field of 1 KB … 1 MB
-    const sizeRows = [];
-    for (const [label, bytes] of CONTEXT_SIZES) {
-      // Random text: deflate cannot shrink it much, so the stored bytes really are about `bytes`.
-      const blob = randomBytes(Math.ceil((bytes * 3) / 4))
-        .toString('base64')
-        .slice(0, bytes);
-      const r = await measure(toolChain(CONTEXT_CHAIN), { value: { n: 0 }, blob });
-      if (r.ran !== CONTEXT_CHAIN) throw new Error(`context ${label}: expected ${CONTEXT_CHAIN} node runs, got ${r.ran}`);
-      sizeRows.push({ context: label, context_bytes: bytes, ...row(`tool chain, ${label} context`, CONTEXT_CHAIN, r) });
-    }
-
-    print(rows, sizeRows);
+    print(rows);
   } finally {
     for (const c of clients) c.destroy();
     await runtime.close();
@@ -314,10 +351,10 @@ function row(scenario, n, r) {
   };
 }
 
-function print(rows, sizeRows) {
+function print(rows) {
   const pad = (s, n) => String(s).padEnd(n);
   const lpad = (s, n) => String(s).padStart(n);
-  const all = [...rows, ...sizeRows];
+  const all = rows;
   const f = (x, d = 2) => x.toFixed(d);
 
   console.log('Requests per node run (worker; start of the execution not included)');
@@ -356,16 +393,25 @@ function print(rows, sizeRows) {
     );
   }
 
-  const base = sizeRows[0].per_node.dynamodb.item_bytes_written;
-  console.log(`\nbytes written per node run, relative to the ${sizeRows[0].context} context:`);
-  for (const r of sizeRows)
-    console.log(
-      `  ${pad(r.context, 8)}${f(r.per_node.dynamodb.item_bytes_written / base)}x   (read: ${Math.round(r.per_node.dynamodb.item_bytes_read)} B/node)`,
-    );
-
+  // The issue's targets, from the rows above.
+  const [short, long, , big] = rows;
+  const readPerNode = (r) => r.per_node.dynamodb.item_bytes_read;
+  const valueWritten =
+    big.per_node.dynamodb.item_bytes_written * big.node_runs - short.per_node.dynamodb.item_bytes_written * short.node_runs;
+  const checks = {
+    read_per_node_400_over_50: +(readPerNode(long) / readPerNode(short)).toFixed(3),
+    usd_per_million_400_chain_worker: long.usd_per_million_node_runs.worker_total,
+    read_per_node_1mb_over_plain: +(readPerNode(big) / readPerNode(short)).toFixed(3),
+    bytes_written_for_1mb_value_over_its_size: +(valueWritten / BIG_VALUE_BYTES).toFixed(3),
+  };
   console.log(
-    `\n${JSON.stringify({ node: process.version, prices: PRICE, lambda_gb: LAMBDA_GB, chains: rows, context_growth: sizeRows })}`,
+    '\nTargets (issue 12): read/node 400 vs 50 ≤ 1.3; 400 chain ≤ $2.5/M (worker); 1 MB chain read/node vs plain ≤ 1.3; value written ≤ 1.3× its size',
   );
+  console.log(
+    `  read/node 400 vs 50: ${f(checks.read_per_node_400_over_50, 3)}x | 400 chain worker: $${f(checks.usd_per_million_400_chain_worker)}/M | read/node 1 MB chain vs plain: ${f(checks.read_per_node_1mb_over_plain, 3)}x | 1 MB value written: ${f(checks.bytes_written_for_1mb_value_over_its_size, 3)}x its size`,
+  );
+
+  console.log(`\n${JSON.stringify({ node: process.version, prices: PRICE, lambda_gb: LAMBDA_GB, rows, checks })}`);
 }
 
 main().then(

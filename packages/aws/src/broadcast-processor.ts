@@ -2,19 +2,24 @@
  * The worker's core: handles one broadcast of one execution with exactly-once state effects under
  * at-least-once delivery.
  *
- * 1. Read the execution's partition once (context records, workflows, status facts).
+ * 1. Take the execution's state: from the container's warm cache, catching up with one Query of the
+ *    log records written since (usually none), or cold from the newest snapshot (execution-state.ts).
  * 2. Run the triggered nodes in order. A node whose run key (`<broadcast id>#<node>`) is already
- *    committed is skipped: a redelivery runs nothing twice.
- * 3. Commit each run as ONE record, with a conditional put under its run key: its appends, counters,
- *    emitted signals and its outbox (broadcasts with ids derived from the run key, appends to other
- *    executions, children to create). A duplicate that loses the race reads the winner's record instead.
+ *    committed (in the fold) is skipped: a redelivery runs nothing twice.
+ * 3. Commit each run as ONE record at the next log position, with a conditional put: its appends,
+ *    counters, emitted signals, its outbox (broadcasts with ids derived from the run key, appends to
+ *    other executions, children to create) and the telemetry events it logged. A writer that loses the
+ *    position folds the record that took it; if that is its own run (a duplicate delivery), it adopts
+ *    it, else it claims the next position (execution-log.ts).
  * 4. After the commits, apply the outbox: appends to other partitions and child creations (conditional
  *    puts under deterministic keys, so applying twice changes nothing), then send the messages.
  *    A worker that dies between 3 and 4 loses nothing: the message comes back, every run is skipped,
  *    and the recorded outboxes are applied and sent again with the same ids.
  *
- * Broadcasts whose triggered nodes are all routers are followed in the same invocation (few hops),
- * and emitted signals that trigger nothing are marked handled in the emitting commit itself.
+ * Broadcasts a run emits to its own execution are followed in the same invocation, depth-first as in
+ * process, while time and the node budget allow (few hops); SQS carries only what buys something:
+ * children and other executions (parallel work), delays, and what is left when time runs short.
+ * Emitted signals that trigger nothing are marked handled in the emitting commit itself.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -34,13 +39,14 @@ import { initRecord } from './dynamo-context-backend.js';
 import type { BufferedTelemetry } from './dynamo-telemetry-backend.js';
 import { workflowItems } from './dynamo-workflow-backend.js';
 import { classifyError, describeError, UnknownExecutionError, ValueTooLargeError } from './errors.js';
-import { type CommitRecord, ExecutionRecords } from './execution-records.js';
+import { appendAtTail, type CommitRecord } from './execution-log.js';
+import { ExecutionState, stateCacheOf } from './execution-state.js';
 import { createPartitionBackends } from './partition-backends.js';
-import type { ChildSpec, CommitPayload, OutboxEntry } from './record-types.js';
+import { type ChildSpec, type CommitPayload, LOG_KIND, type OutboxEntry, type ReceiptPayload } from './record-types.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
 import type { TableItem } from './soe-table.js';
-import { commitOrd, derivedId, executionPk, handledSk, nowMicros, receivedSk, runSk, SK } from './table-keys.js';
+import { derivedId, executionPk, foreignSk, handledSk, nowMicros, SK } from './table-keys.js';
 
 /** Fault-injection and observation points of the worker. */
 export interface WorkerHooks {
@@ -55,21 +61,35 @@ export interface WorkerHooks {
 export interface ProcessorOptions {
   /** Largest single context value, in bytes of JSON. Larger ones fail the node with an error naming the field. */
   maxValueBytes: number;
-  /** How many broadcasts of router-only nodes one invocation may follow without an SQS hop (0: none). */
-  followRouters: number;
+  /**
+   * How many broadcasts of the execution itself one invocation may follow without an SQS hop (0: none):
+   * a safety cap on the node runs of one invocation, next to the time check of {@link remainingMs}.
+   * @default {@link DEFAULT_FOLLOW_NODES}
+   */
+  followNodes?: number;
+  /** Former name of {@link followNodes} (it once counted router-only broadcasts); used when `followNodes` is absent. */
+  followRouters?: number;
   hooks?: WorkerHooks;
-  /** Write telemetry events (one item per message, with a TTL). Off saves a write per message. @default true */
+  /**
+   * Keep telemetry events: a node run's events in its commit record, the others in one item per
+   * message (with a TTL). Off drops them. @default true
+   */
   telemetry?: boolean;
-  /** Time left in the invocation; following stops while enough remains to send what is pending. */
+  /** Time left in the invocation; a broadcast is followed only while more than a reserve is left. */
   remainingMs?: () => number;
 }
 
 /** Default {@link ProcessorOptions.maxValueBytes}: 4 MiB (larger values are split across items up to this). */
 export const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
-/** Default {@link ProcessorOptions.followRouters}. */
-export const DEFAULT_FOLLOW_ROUTERS = 50;
-/** Following stops when less than this is left of the invocation. */
-const FOLLOW_RESERVE_MS = 10_000;
+/** Default {@link ProcessorOptions.followNodes}: broadcasts one invocation follows before it hands the rest to SQS. */
+export const DEFAULT_FOLLOW_NODES = 100;
+/** Former name of {@link DEFAULT_FOLLOW_NODES}. */
+export const DEFAULT_FOLLOW_ROUTERS = DEFAULT_FOLLOW_NODES;
+/**
+ * A broadcast is followed only while more than this is left of the invocation: enough to run its
+ * nodes and send what is pending. Model calls take longer than routers and tools, so they need more.
+ */
+const FOLLOW_RESERVE_MS = { quick: 10_000, model: 60_000 } as const;
 
 /** How a message ended. */
 export type ProcessResult = { status: 'done' } | { status: 'failed'; error: string };
@@ -81,7 +101,11 @@ export function deterministicExecutionId(seed: string): string {
 }
 
 /** Telemetry that is dropped (`telemetry: false`). */
-const NO_TELEMETRY: Pick<BufferedTelemetry, 'logEvent' | 'flush'> = { logEvent: async () => undefined, flush: async () => undefined };
+const NO_TELEMETRY: Pick<BufferedTelemetry, 'logEvent' | 'flush' | 'take'> = {
+  logEvent: async () => undefined,
+  flush: async () => undefined,
+  take: () => [],
+};
 
 /** Thrown by the sink to stop a broadcast after a node failed (as the in-process engine stops its drain). */
 class StopBroadcast extends Error {}
@@ -96,12 +120,17 @@ export async function processSignalMessage(
   opts: ProcessorOptions,
 ): Promise<ProcessResult> {
   const table = services.backends.table;
-  const records = new ExecutionRecords(message.executionId, await table.queryPartition(executionPk(message.executionId)));
-  if (!records.exists) throw new UnknownExecutionError(message.executionId);
-  const proc = new BroadcastProcessor(services, records, opts);
+  const cache = stateCacheOf(services);
+  const warm = cache.take(message.executionId);
+  if (warm) await warm.catchUp();
+  const state = warm ?? (await ExecutionState.load(services.backends, message.executionId));
+  if (!state) throw new UnknownExecutionError(message.executionId);
+  const proc = new BroadcastProcessor(services, state, opts);
   try {
     await proc.handle(message.id, message.signals);
     await proc.flush();
+    // Only a state that handled its message to the end goes back: it matches the log up to its position.
+    cache.put(state);
     return proc.nodeFailure ? { status: 'failed', error: proc.nodeFailure } : { status: 'done' };
   } catch (e) {
     if (classifyError(e) === 'transient') {
@@ -111,7 +140,7 @@ export async function processSignalMessage(
     // A failure outside any node run (no workflow, an unusable write): record it on the broadcast so
     // the status shows FAILED, then settle what was committed so nothing stays in flight.
     const error = describeError(e);
-    await table.put({ pk: records.pk, sk: handledSk(message.id), ord: nowMicros(), e: error });
+    await appendAtTail(table, state.pk, failureRecord(message.id, error), undefined);
     await proc.flush().catch(() => undefined);
     return { status: 'failed', error };
   }
@@ -127,8 +156,14 @@ export async function recordRetriesExhausted(
   const table = services.backends.table;
   const pk = executionPk(executionId);
   if (!(await table.get(pk, SK.init))) return false;
-  await table.put({ pk, sk: handledSk(broadcastId), ord: nowMicros(), e: error });
+  // In the log, so a worker holding the execution sees the failure too; it marks the broadcast handled.
+  await appendAtTail(table, pk, failureRecord(broadcastId, error), undefined);
   return true;
+}
+
+/** The log record of a broadcast that failed outside a node run. */
+function failureRecord(broadcastId: string, error: string): TableItem {
+  return { k: LOG_KIND.failure, b: broadcastId, h: [broadcastId], e: error, ord: nowMicros() };
 }
 
 interface Effect {
@@ -137,13 +172,12 @@ interface Effect {
   existing: boolean;
 }
 
-/** Handles the broadcasts of one message (the message's own and the router-only ones it follows). */
+/** Handles the broadcasts of one message (the message's own and the ones it follows). */
 class BroadcastProcessor {
   private readonly engine: Engine;
-  private readonly telemetry: Pick<BufferedTelemetry, 'logEvent' | 'flush'>;
+  private readonly telemetry: Pick<BufferedTelemetry, 'logEvent' | 'flush' | 'take'>;
   private readonly effects: Effect[] = [];
   private readonly sends: OutboxEntry[] = [];
-  private readonly follow: OutboxEntry[] = [];
   private readonly markers = new Set<string>();
   private followBudget: number;
   private readonly own: string;
@@ -152,13 +186,13 @@ class BroadcastProcessor {
 
   constructor(
     private readonly services: RuntimeServices,
-    private readonly records: ExecutionRecords,
+    private readonly state: ExecutionState,
     private readonly opts: ProcessorOptions,
   ) {
-    this.own = records.executionId;
-    // Events are collected and written as one item at the end: a node run logs several, and each item costs a request.
+    this.own = state.executionId;
+    // Events of a node run ride in its commit record; the rest is written as one item at the end.
     this.telemetry = opts.telemetry === false ? NO_TELEMETRY : services.backends.telemetry.buffer();
-    const backends = createPartitionBackends(services.backends, records, this.telemetry);
+    const backends = createPartitionBackends(services.backends, state, this.telemetry);
     this.engine = createEngine(backends, {
       callLlm: services.deps.callLlm,
       toolsRegistry: services.deps.toolsRegistry,
@@ -167,57 +201,87 @@ class BroadcastProcessor {
       propagateTransient: true,
       newExecutionId: deterministicExecutionId,
     }).engine;
-    this.followBudget = opts.followRouters;
+    this.followBudget = opts.followNodes ?? opts.followRouters ?? DEFAULT_FOLLOW_NODES;
   }
 
   private workflow(): Workflow | undefined {
-    const name = this.records.currentWorkflowName();
-    return name ? this.records.registry()?.[name] : undefined;
+    const { registry, workflowName } = this.state.config;
+    return workflowName ? registry?.[workflowName] : undefined;
   }
 
-  /** Runs (or skips) the nodes a broadcast triggers and commits each run. */
+  /**
+   * Runs (or skips) the nodes a broadcast triggers and commits each run. Broadcasts a run emits to
+   * this execution are followed right after its commit, before the next triggered node runs: the
+   * depth-first order of the in-process engine. A skipped (already committed) run re-follows and
+   * re-sends its outbox the same way, so a redelivery retraces the first delivery's steps.
+   */
   async handle(broadcastId: string, signals: string[]): Promise<void> {
-    const records = this.records;
-    for (const c of records.commitsOf(broadcastId)) this.settle(c, true);
-    if (records.failure()) {
-      // The execution failed: later broadcasts are dropped, as the in-process engine stops at the first failure.
-      if (!records.handledIds().has(broadcastId)) this.markers.add(broadcastId);
-      return;
-    }
-    const workflow = this.workflow();
-    if (!workflow) {
-      throw new OperationalValidationError(
-        `execution '${this.own}' has no workflow '${records.currentWorkflowName() ?? ''}' in its stored registry`,
-      );
-    }
-    if (!records.signalsRecorded(broadcastId)) await this.recordReceived(broadcastId, signals);
-    const triggered = triggeredNodes(workflow, signals);
-    if (triggered.length) {
-      const last = triggered[triggered.length - 1]!.name;
-      const sink: BroadcastSink = {
-        skip: async (_id, run) => records.item(runSk(run.runKey)) !== undefined,
-        commit: (_id, run, outcome) => this.commit(broadcastId, run, outcome, run.nodeName === last),
-      };
-      try {
-        await processBroadcast(this.engine, this.own, signals, sink, { recordSignals: false, runKeyPrefix: broadcastId });
-      } catch (e) {
-        if (e instanceof StopBroadcast) return;
-        throw e;
+    const fold = this.state.fold;
+    const settled = new Set<number>();
+    const settleEarlier = async () => {
+      for (const c of await this.state.commitsOf(broadcastId)) {
+        if (settled.has(c.seq)) continue;
+        settled.add(c.seq);
+        await this.settle(c, true);
       }
+    };
+    try {
+      if (fold.failure) {
+        // The execution failed: later broadcasts are dropped, as the in-process engine stops at the first failure.
+        await settleEarlier();
+        if (!fold.handled.has(broadcastId)) this.markers.add(broadcastId);
+        return;
+      }
+      const workflow = this.workflow();
+      if (!workflow) {
+        throw new OperationalValidationError(
+          `execution '${this.own}' has no workflow '${this.state.config.workflowName ?? ''}' in its stored registry`,
+        );
+      }
+      if (!fold.recorded.has(broadcastId)) await this.recordReceived(broadcastId, signals);
+      const triggered = triggeredNodes(workflow, signals);
+      if (triggered.length) {
+        const last = triggered[triggered.length - 1]!.name;
+        const sink: BroadcastSink = {
+          skip: async (_id, run) => {
+            const committed = await this.state.commitOf(run.runKey);
+            if (!committed) {
+              // About to run: load the large values it may read (into the context it was given).
+              await this.state.loadFor(run.node);
+              return false;
+            }
+            if (!settled.has(committed.seq)) {
+              settled.add(committed.seq);
+              await this.settle(committed, true);
+            }
+            return true;
+          },
+          commit: (_id, run, outcome) => this.commit(broadcastId, run, outcome, run.nodeName === last, settled),
+        };
+        await processBroadcast(this.engine, this.own, signals, sink, { recordSignals: false, runKeyPrefix: broadcastId });
+      }
+      // Commits of runs the workflow no longer triggers (it changed since an earlier delivery) still send their outbox.
+      await settleEarlier();
+    } catch (e) {
+      if (!(e instanceof StopBroadcast)) throw e;
     }
     // Normally the last run's commit marks the broadcast handled; a marker covers broadcasts that
-    // triggered nothing (and the rare redelivery whose triggered set changed meanwhile).
-    if (!records.handledIds().has(broadcastId)) this.markers.add(broadcastId);
+    // triggered nothing, were stopped by a failure, or whose triggered set changed since an earlier delivery.
+    if (!fold.handled.has(broadcastId)) this.markers.add(broadcastId);
   }
 
-  /** Records signals that came from outside (no sender recorded them): once, under the broadcast id. */
+  /**
+   * Records signals that came from outside (another execution, the start, an external sender) in the
+   * log, once, together with the appends from other executions that travel with them.
+   */
   private async recordReceived(broadcastId: string, signals: string[]): Promise<void> {
-    const item = { pk: this.records.pk, sk: receivedSk(broadcastId), ord: commitOrd(this.records.maxOrd), s: signals };
-    if (await this.services.backends.table.putIfAbsent(item)) this.records.addItem(item);
-    else {
-      const winner = await this.services.backends.table.get(this.records.pk, item.sk);
-      if (winner) this.records.addItem(winner);
-    }
+    const table = this.services.backends.table;
+    const foreign = await table.queryPartition(this.state.pk, `${SK.foreign}${broadcastId}#`);
+    const updates = await Promise.all(foreign.map((f) => table.payloadOf<ContextUpdate>(f)));
+    const payload: ReceiptPayload = updates.length ? { u: updates } : {};
+    await this.state.append({ k: LOG_KIND.receipt, b: broadcastId, s: [...signals] }, payload, () =>
+      this.state.fold.recorded.has(broadcastId),
+    );
   }
 
   /** The first appended value over the size limit, if any. */
@@ -233,9 +297,9 @@ class BroadcastProcessor {
     return undefined;
   }
 
-  /** Commits one node run as one record (conditional put under its run key). */
-  private async commit(broadcastId: string, run: NodeRun, outcome: NodeOutcome, isLast: boolean): Promise<void> {
-    const records = this.records;
+  /** Commits one node run as one record at the next log position (see {@link ExecutionState.append}). */
+  private async commit(broadcastId: string, run: NodeRun, outcome: NodeOutcome, isLast: boolean, settled: Set<number>): Promise<void> {
+    const state = this.state;
     let error = outcome.error;
     let update: ContextUpdate = { ...outcome.update };
     let foreign = outcome.foreignUpdates;
@@ -282,108 +346,121 @@ class BroadcastProcessor {
     }
     if (isLast || error) handles.push(broadcastId);
     const payload: CommitPayload = { u: update };
+    const gated = foreign.map((f) => {
+      // Appends to another execution travel with a broadcast to it: the target folds them in when it
+      // receives that broadcast, as in process, not earlier (a fan-in router then counts its inputs one
+      // by one). Without one, a broadcast with no signals carries them.
+      let gate = entries.find((o) => o.t === f.executionId && !children.some((c) => c.id === o.t));
+      if (!gate) {
+        gate = { i: derivedId(run.runKey, 'append', f.executionId), t: f.executionId, s: [] };
+        entries.push(gate);
+      }
+      return { t: f.executionId, u: f.update, w: gate.i };
+    });
     if (entries.length) payload.o = entries;
-    if (foreign.length) payload.f = foreign.map((f) => ({ t: f.executionId, u: f.update }));
+    if (gated.length) payload.f = gated;
     if (children.length) payload.c = children;
-    const sk = runSk(run.runKey);
-    const item: TableItem = { pk: records.pk, sk, ord: commitOrd(records.maxOrd), b: broadcastId, n: run.nodeName };
-    if (handles.length) item.h = handles;
-    if (error) item.e = describeError(error);
-    const table = this.services.backends.table;
-    const written = await table.putRecord(item, payload, { ifAbsent: true });
-    if (written) {
-      // The stored form is JSON: keep exactly that in the local fold.
-      records.addItem(item, JSON.parse(JSON.stringify(payload)));
-      await this.opts.hooks?.afterCommit?.({ executionId: this.own, broadcastId, runKey: run.runKey });
-    } else {
-      // A concurrent delivery committed this run first: its record is the truth, ours is discarded.
-      const winner = await table.get(records.pk, sk);
-      if (!winner)
-        throw Object.assign(new Error(`commit '${sk}' failed its condition but cannot be read`), {
-          name: 'InternalError',
-          retryable: true,
-        });
-      records.addItem(winner, await table.payloadOf(winner));
+    const events = this.telemetry.take(this.own);
+    if (events.length) payload.t = events;
+    const attributes: TableItem = { k: LOG_KIND.run, b: broadcastId, n: run.nodeName, rk: run.runKey };
+    if (handles.length) attributes.h = handles;
+    if (error) {
+      attributes.e = describeError(error);
+      attributes.ord = nowMicros();
     }
-    const committed = records.commit(sk)!;
-    this.settle(committed, !written);
+    // A concurrent delivery that committed this run first wins: its record is the truth, ours is discarded.
+    const written = await state.append(attributes, payload, () => state.fold.runs.has(run.runKey));
+    const committed = (await state.commitOf(run.runKey))!;
+    settled.add(committed.seq);
+    if (written) {
+      await this.opts.hooks?.afterCommit?.({ executionId: this.own, broadcastId, runKey: run.runKey });
+    }
     if (typeof committed.item.e === 'string') {
+      this.effects.push({ record: committed, existing: !written });
       this.nodeFailure = committed.item.e;
       throw new StopBroadcast();
     }
+    await this.settle(committed, !written);
   }
 
-  /** Queues what a commit's outbox asks for: follow, send, or nothing (already handled). */
-  private settle(c: CommitRecord, existing: boolean): void {
+  /** Does what a commit's outbox asks for: follow it now, send it later, or nothing (already handled). */
+  private async settle(c: CommitRecord, existing: boolean): Promise<void> {
     this.effects.push({ record: c, existing });
     for (const o of c.payload().o ?? []) {
       if (o.t === this.own) {
         if (c.handles.includes(o.i)) continue;
-        if (this.routersOnly(o.s)) {
-          this.follow.push(o);
+        if (this.followable(o)) {
+          await this.follow(o);
           continue;
         }
         // Re-sending what an earlier delivery sent is harmless but cascades duplicates: skip it when
         // this partition shows the broadcast already arrived.
-        if (existing && this.records.hasEvidenceOf(o.i)) continue;
+        if (existing && this.state.fold.evidence.has(o.i)) continue;
       }
       this.sends.push(o);
     }
   }
 
-  private routersOnly(signals: string[]): boolean {
-    if (this.opts.followRouters <= 0) return false;
+  /**
+   * True when a broadcast to this execution is handled in this invocation instead of an SQS hop: it
+   * triggers nodes, is not delayed (spawn_interval), the invocation's node budget is not spent, and
+   * enough time is left for the kind of nodes it triggers.
+   */
+  private followable(o: OutboxEntry): boolean {
+    if (this.followBudget <= 0 || o.d) return false;
     const wf = this.workflow();
     if (!wf) return false;
-    const nodes = triggeredNodes(wf, signals);
-    return nodes.length > 0 && nodes.every((n) => n.config.node_type === 'router');
+    const nodes = triggeredNodes(wf, o.s);
+    if (!nodes.length) return false;
+    if (!this.opts.remainingMs) return true;
+    const model = nodes.some((n) => n.config.node_type === 'llm' || n.config.node_type === 'agent');
+    return this.opts.remainingMs() >= (model ? FOLLOW_RESERVE_MS.model : FOLLOW_RESERVE_MS.quick);
   }
 
-  /** Follows router-only broadcasts, applies the outbox effects, sends, and writes handled markers. */
-  async flush(): Promise<void> {
-    while (this.follow.length) {
-      const o = this.follow.shift()!;
-      const timeLeft = this.opts.remainingMs ? this.opts.remainingMs() : Number.POSITIVE_INFINITY;
-      if (this.followBudget <= 0 || timeLeft < FOLLOW_RESERVE_MS) {
-        this.sends.push(o);
-        continue;
-      }
-      this.followBudget--;
-      try {
-        await this.handle(o.i, o.s);
-      } catch (e) {
-        if (e instanceof OperationalValidationError) {
-          this.sends.push(o);
-          continue;
-        }
-        throw e;
-      }
+  /** Handles a broadcast of this execution now (depth-first), after sending what earlier runs emitted elsewhere. */
+  private async follow(o: OutboxEntry): Promise<void> {
+    this.followBudget--;
+    // Children and other executions start working while this invocation goes on.
+    if (this.sends.length) await this.applyPending();
+    try {
+      await this.handle(o.i, o.s);
+    } catch (e) {
+      if (!(e instanceof OperationalValidationError)) throw e;
+      this.sends.push(o);
+      return;
     }
+    // A node of the followed broadcast failed: stop the broadcasts that led to it too.
+    if (this.nodeFailure) throw new StopBroadcast();
+  }
+
+  /** Applies the outbox effects of the commits so far (appends elsewhere, children), then sends their messages. */
+  private async applyPending(): Promise<void> {
     const table = this.services.backends.table;
     const writes: Array<Promise<unknown>> = [];
     for (const { record, existing } of this.effects) {
       const p = record.payload();
-      const childIds = new Set((p.c ?? []).map((c) => c.id));
+      // Written before the broadcast they travel with is sent; the key is deterministic, so applying twice changes nothing.
       (p.f ?? []).forEach((f, n) => {
-        const item: TableItem = { pk: executionPk(f.t), sk: `${SK.foreign}${derivedId(String(record.item.sk), n)}`, ord: nowMicros() };
-        // Appends that travel with signals to the same execution (a child's context_updates_to_parent
-        // with its signals_to_parent) are gated on that broadcast: the target sees them when it handles
-        // the signals, as in process, not earlier. A fan-in router then counts its inputs one by one.
-        const gate = (p.o ?? []).find((o) => o.t === f.t && !childIds.has(o.t));
-        if (gate) item.w = gate.i;
-        writes.push(table.putRecord(item, f.u, { ifAbsent: true }));
+        writes.push(table.putRecord({ pk: executionPk(f.t), sk: foreignSk(f.w, String(n).padStart(3, '0')) }, f.u, { ifAbsent: true }));
       });
       for (const child of p.c ?? []) writes.push(this.createChild(child, existing));
     }
-    await Promise.all(writes);
     this.effects.length = 0;
+    await Promise.all(writes);
     const seen = new Set<string>();
     const sends = this.sends.filter((o) => !seen.has(o.i) && seen.add(o.i));
     this.sends.length = 0;
     await sendSignalMessages(this.services.sqs, this.services.queues, sends);
+  }
+
+  /** Applies and sends what is pending, writes handled markers and the telemetry. */
+  async flush(): Promise<void> {
+    await this.applyPending();
+    const table = this.services.backends.table;
     const markers = [...this.markers];
     this.markers.clear();
-    await Promise.all(markers.map((id) => table.putIfAbsent({ pk: this.records.pk, sk: handledSk(id), ord: nowMicros() })));
+    await Promise.all(markers.map((id) => table.putIfAbsent({ pk: this.state.pk, sk: handledSk(id), ord: nowMicros() })));
+    for (const id of markers) this.state.fold.handled.add(id);
     await this.flushTelemetry();
   }
 
@@ -402,7 +479,7 @@ class BroadcastProcessor {
     const pk = executionPk(child.id);
     if (existing && (await table.get(pk, SK.init))) return;
     const registry =
-      child.src === this.own ? this.records.registry() : await this.services.backends.workflow.getWorkflowsRegistry(child.src);
+      child.src === this.own ? this.state.config.registry : await this.services.backends.workflow.getWorkflowsRegistry(child.src);
     await table.batchWrite([
       ...Object.entries(registry ?? {}).flatMap(([name, wf]) => workflowItems(child.id, name, wf)),
       { pk, sk: SK.currentWorkflow, v: child.wf },
@@ -412,6 +489,10 @@ class BroadcastProcessor {
       { fields: child.f, mainExecutionId: child.m, parent: child.p, signals: child.s },
       child.b,
     );
-    await table.putRecord(item, payload, { ifAbsent: true });
+    if (await table.putRecord(item, payload, { ifAbsent: true })) {
+      // This container knows the new child exactly: its start message often lands here, warm.
+      const config = { registry: structuredClone(registry), workflowName: child.wf, identities: null, schema: null };
+      stateCacheOf(this.services).put(ExecutionState.seed(this.services.backends, child.id, item, payload, config));
+    }
   }
 }

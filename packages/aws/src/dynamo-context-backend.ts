@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { ContextBackend, ContextInit, ContextUpdate, StoredContext } from '@soe/core';
 import { OperationalValidationError } from '@soe/core';
+import { appendAtTail } from './execution-log.js';
 import { ExecutionRecords } from './execution-records.js';
-import type { InitPayload } from './record-types.js';
+import { type InitPayload, LOG_KIND } from './record-types.js';
 import type { SoeTable, TableItem } from './soe-table.js';
-import { executionPk, historyPk, nowMicros, SK, telemetryPk } from './table-keys.js';
+import { executionPk, historyPk, SK, telemetryPk } from './table-keys.js';
 
 /** The payload and item of an execution's init record. */
 export function initRecord(executionId: string, init: ContextInit, startBroadcastId?: string): { item: TableItem; payload: InitPayload } {
@@ -17,8 +17,8 @@ export function initRecord(executionId: string, init: ContextInit, startBroadcas
 }
 
 /**
- * Contexts in DynamoDB as records, not as one item: each change is its own record (`C#…`) and the
- * context is their fold in commit order. Concurrent writers never overwrite each other, a write costs
+ * Contexts in DynamoDB as records, not as one item: each change is its own record in the execution's
+ * log (`L#<seq>`, see execution-log.ts) and the context is their fold in log order. Concurrent writers never overwrite each other, a write costs
  * what it adds, not what the context holds, and a context can outgrow the 400 KB item limit.
  *
  * The worker does not use {@link updateContext}: it commits each node run as one record under the run's
@@ -48,13 +48,13 @@ export class DynamoContextBackend implements ContextBackend {
   }
 
   /**
-   * Appends a change as a record of its own (random key: a direct update is not a retried node run).
-   * Throws for an unknown execution, as the in-memory backend does.
+   * Appends a change as a record of its own at the log's tail (a direct update is not a retried node
+   * run: it needs no key of its own). Throws for an unknown execution, as the in-memory backend does.
    */
   async updateContext(executionId: string, update: ContextUpdate): Promise<void> {
     const pk = executionPk(executionId);
     if (!(await this.table.get(pk, SK.init))) throw new OperationalValidationError(`no context stored for execution '${executionId}'`);
-    await this.table.putRecord({ pk, sk: `${SK.direct}${randomUUID()}`, ord: nowMicros() }, update, { ifAbsent: true });
+    await appendAtTail(this.table, pk, { k: LOG_KIND.update }, update);
   }
 
   /**

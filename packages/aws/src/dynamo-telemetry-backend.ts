@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { TelemetryBackend, TelemetryEvent } from '@soe/core';
+import { readLogAfter } from './execution-log.js';
+import { type CommitPayload, LOG_KIND } from './record-types.js';
 import type { SoeTable } from './soe-table.js';
-import { nowMicros, telemetryPk } from './table-keys.js';
+import { executionPk, nowMicros, telemetryPk } from './table-keys.js';
 
 /** How long telemetry is kept by default: DynamoDB's TTL deletes it afterwards, free of charge. */
 export const DEFAULT_TELEMETRY_TTL_DAYS = 30;
@@ -17,10 +19,12 @@ export interface DynamoTelemetryOptions {
 }
 
 /**
- * Telemetry events in DynamoDB, in their own partition per execution (`T#<id>`) so the worker's read
- * of the execution never pays for them. Every item carries the `ttl` attribute. Events may be written
- * one by one ({@link logEvent}) or collected and written as one item per execution ({@link buffer}),
- * which the worker does: a node run logs several events, and each item written costs a request.
+ * Telemetry events in DynamoDB. The events a node run logs ride in the run's commit record (field `t`
+ * of its payload, which the context fold ignores): no second write per node run, and a worker never
+ * reads them back (it reads only records written by others since its last message). Events logged
+ * outside node runs go to their own partition per execution (`T#<id>`, with the `ttl` attribute),
+ * written one by one ({@link logEvent}) or collected and written as one item per message ({@link buffer}).
+ * {@link getEvents} merges both, in time order.
  */
 export class DynamoTelemetryBackend implements TelemetryBackend {
   private readonly ttlSeconds: number;
@@ -53,8 +57,14 @@ export class DynamoTelemetryBackend implements TelemetryBackend {
   }
 
   async getEvents(executionId: string): Promise<TelemetryEvent[]> {
-    const items = await this.table.queryPartition(telemetryPk(executionId));
-    const events = items.flatMap((i) => JSON.parse(String(i.ev ?? '[]')) as TelemetryEvent[]);
+    const [items, log] = await Promise.all([
+      this.table.queryPartition(telemetryPk(executionId)),
+      readLogAfter(this.table, executionPk(executionId), 0),
+    ]);
+    const events = [
+      ...log.flatMap(({ item, payload }) => (item.k === LOG_KIND.run ? ((payload as CommitPayload).t ?? []) : [])),
+      ...items.flatMap((i) => JSON.parse(String(i.ev ?? '[]')) as TelemetryEvent[]),
+    ];
     // Items written by concurrent workers interleave; order events by their own timestamps (stable).
     return events
       .map((e, i) => [e, i] as const)
@@ -77,6 +87,13 @@ export class BufferedTelemetry implements TelemetryBackend {
     let list = this.pending.get(executionId);
     if (!list) this.pending.set(executionId, (list = []));
     list.push({ ...data, event_type: eventType, timestamp: new Date().toISOString() });
+  }
+
+  /** Takes the events of an execution collected so far (they go into a commit record instead). */
+  take(executionId: string): TelemetryEvent[] {
+    const events = this.pending.get(executionId) ?? [];
+    this.pending.delete(executionId);
+    return events;
   }
 
   /** Stored events plus the ones not flushed yet. */

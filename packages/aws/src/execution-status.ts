@@ -26,10 +26,11 @@ export interface ExecutionStatus {
  * Derives the status of an execution and its descendants from records, never from a counter that a
  * redelivery could move twice:
  *
- * - sent: every broadcast recorded in a node run's outbox, a child's start broadcast, and every
- *   `C#S#` record of signals from outside;
- * - handled: every `B#` marker and every broadcast a commit marks handled (the run's own broadcast
- *   when it was the last triggered node, emitted signals that trigger nothing).
+ * - sent: every broadcast recorded in a node run's outbox, a child's start broadcast, every `C#S#`
+ *   record of signals sent from outside, and every receipt (`s`) in the log;
+ * - handled: every `B#` marker and every broadcast a log record marks handled (the run's own broadcast
+ *   when it was the last triggered node, emitted signals that trigger nothing, a broadcast that failed
+ *   outside a node run).
  *
  * In flight = sent − handled, over the broadcasts addressed to the execution and its descendants. A
  * commit records its handled mark and its outbox in the same item, so there is no moment where a

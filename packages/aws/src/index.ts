@@ -1,5 +1,6 @@
 export type { ProcessorOptions, ProcessResult, WorkerHooks } from './broadcast-processor.js';
 export {
+  DEFAULT_FOLLOW_NODES,
   DEFAULT_FOLLOW_ROUTERS,
   DEFAULT_MAX_VALUE_BYTES,
   deterministicExecutionId,
@@ -27,8 +28,11 @@ export {
   UnknownExecutionError,
   ValueTooLargeError,
 } from './errors.js';
-export type { CommitRecord, RecordedFailure } from './execution-records.js';
+export type { CommitRecord, RecordedFailure } from './execution-log.js';
+export { appendAtTail, LARGE_VALUE_BYTES, LogFold, readLogAfter } from './execution-log.js';
 export { ExecutionRecords } from './execution-records.js';
+export type { ExecutionConfig } from './execution-state.js';
+export { DEFAULT_STATE_CACHE_BYTES, ExecutionState, fieldsUsedBy, SNAPSHOT_EVERY, StateCache } from './execution-state.js';
 export type { ExecutionStatus, ExecutionStatusValue } from './execution-status.js';
 export { EXECUTION_STATUS, getExecutionStatus } from './execution-status.js';
 export type { HandlerError } from './handler-error.js';
@@ -46,7 +50,17 @@ export type { BedrockModelSpec, CallLlmFromEnvDeps, CallLlmSpec, OpenAiModelSpec
 export { createCallLlm, createCallLlmFromEnv, modelSpecFromEnv } from './providers/create-call-llm.js';
 export type { SecretApiKeyReaderOptions, SecretValueClient } from './providers/secret-api-key.js';
 export { apiKeyFromSecret, createSecretApiKeyReader, DEFAULT_SECRET_TTL_MS } from './providers/secret-api-key.js';
-export type { ChildSpec, CommitPayload, InitPayload, OutboxEntry } from './record-types.js';
+export type {
+  ChildSpec,
+  CommitPayload,
+  InitPayload,
+  LogKind,
+  OutboxEntry,
+  ReceiptPayload,
+  SnapshotPayload,
+  ValueRef,
+} from './record-types.js';
+export { LOG_KIND } from './record-types.js';
 export type { RequestCounter, RequestCounts, ServiceCounts } from './request-counter.js';
 export { createRequestCounter } from './request-counter.js';
 export type { RuntimeEnv } from './runtime-env.js';
@@ -68,6 +82,6 @@ export type { StatusRequest, StatusResponse, StatusTruncation } from './status-h
 export { createStatusHandler } from './status-handler.js';
 export type { ContextPage, ContextSelection, EventsPage, OmittedValue } from './status-pages.js';
 export { contextPage, DEFAULT_EVENTS_LIMIT, eventsPage, MAX_ANSWER_BYTES } from './status-pages.js';
-export { executionPk, historyPk, SK, telemetryPk } from './table-keys.js';
+export { executionPk, historyPk, logSk, SK, snapshotSk, telemetryPk } from './table-keys.js';
 export type { WorkerDeps, WorkerHandler } from './worker-handler.js';
 export { createWorkerHandler, DEFAULT_MAX_RECEIVE_COUNT, defaultBackoffSeconds } from './worker-handler.js';

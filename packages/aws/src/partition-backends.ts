@@ -7,45 +7,48 @@ import type {
   TelemetryBackend,
   WorkflowBackend,
 } from '@soe/core';
+import { contextFromInit } from '@soe/core';
 import type { DynamoBackends } from './create-dynamo-backends.js';
-import type { ExecutionRecords } from './execution-records.js';
+import type { ExecutionState } from './execution-state.js';
+import type { InitPayload } from './record-types.js';
 import { executionPk, SK } from './table-keys.js';
 
 /**
- * Backends for the engine while a worker handles one broadcast of an execution: reads of that
- * execution (context, workflows, identities, schema) come from the partition the worker read once, and
- * see its own commits as they happen; everything else goes to DynamoDB. Without this, every node of a
- * broadcast would re-read the whole partition several times.
+ * Backends for the engine while a worker handles broadcasts of an execution: reads of that
+ * execution (context, workflows, identities, schema) come from the state the worker holds, and see
+ * its own commits as they happen; everything else goes to DynamoDB. A change the engine makes
+ * directly (a built-in tool editing workflows, a direct context update) is written, then the state
+ * catches up, and a configuration change is recorded in the log so other holders reload it.
  */
 export function createPartitionBackends(
   base: DynamoBackends,
-  records: ExecutionRecords,
+  state: ExecutionState,
   telemetry: Pick<TelemetryBackend, 'logEvent'>,
 ): Backends {
-  const own = records.executionId;
-  const pk = executionPk(own);
-  /** Re-reads items the engine changed directly (a built-in tool editing workflows or identities). */
-  const refresh = async (prefix: string) => {
-    const exact = prefix === SK.currentWorkflow || prefix === SK.identities || prefix === SK.schema;
-    // Context records are only ever added; other items may have been deleted, so drop them first.
-    if (!prefix.startsWith(SK.context)) for (const [sk] of [...iterItems(records, prefix, exact)]) records.removeItem(sk);
-    const items = await base.table.queryPartition(pk, prefix);
-    // Payload chunks of the re-read records (large workflows, identities, updates) live under `X#<sk>#`.
-    for (const chunk of await base.table.queryPartition(pk, `${SK.chunk}${prefix}`)) records.addItem(chunk);
-    for (const item of items) if (!exact || item.sk === prefix) records.addItem(item);
-  };
+  const own = state.executionId;
+  const changed = () => state.configChanged();
+  const inits = new Map<string, Promise<StoredContext>>();
 
   const context: ContextBackend = {
     createContext: (id, init) => base.context.createContext(id, init),
     async getContext(id) {
-      return id === own ? (structuredClone(records.context()) as StoredContext) : base.context.getContext(id);
+      if (id !== own) return base.context.getContext(id);
+      // A copy the caller may keep: with every large value loaded.
+      await state.loadAll();
+      return structuredClone(state.fold.context()) as StoredContext;
     },
     async readContext(id) {
-      return id === own ? records.context() : base.context.readContext(id);
+      if (id === own) return state.fold.context();
+      // The engine reads another execution's context only for its parent link (a child's updates
+      // climbing to its ancestors). That link never changes, so the init record answers it with one
+      // GetItem instead of a read of the whole execution; getContext reads another execution whole.
+      let init = inits.get(id);
+      if (!init) inits.set(id, (init = initContext(base, id)));
+      return init;
     },
     async updateContext(id, update) {
       await base.context.updateContext(id, update);
-      if (id === own) await refresh(SK.direct);
+      if (id === own) await state.catchUp();
     },
     listContexts: () => base.context.listContexts(),
   };
@@ -53,34 +56,34 @@ export function createPartitionBackends(
   const workflow: WorkflowBackend = {
     async saveWorkflowsRegistry(id, registry) {
       await base.workflow.saveWorkflowsRegistry(id, registry);
-      if (id === own) await refresh(SK.workflow);
+      if (id === own) await changed();
     },
     async getWorkflowsRegistry(id) {
-      return id === own ? records.registry() : base.workflow.getWorkflowsRegistry(id);
+      return id === own ? state.config.registry : base.workflow.getWorkflowsRegistry(id);
     },
     async saveCurrentWorkflowName(id, name) {
       await base.workflow.saveCurrentWorkflowName(id, name);
-      if (id === own) await refresh(SK.currentWorkflow);
+      if (id === own) await changed();
     },
     async getCurrentWorkflowName(id) {
-      return id === own ? records.currentWorkflowName() : base.workflow.getCurrentWorkflowName(id);
+      return id === own ? state.config.workflowName : base.workflow.getCurrentWorkflowName(id);
     },
     async putWorkflow(id, name, wf) {
       await base.workflow.putWorkflow(id, name, wf);
-      if (id === own) await refresh(SK.workflow);
+      if (id === own) await changed();
     },
     async putNode(id, wfName, nodeName, node) {
       await base.workflow.putNode(id, wfName, nodeName, node);
-      if (id === own) await refresh(SK.workflow);
+      if (id === own) await changed();
     },
     async deleteWorkflow(id, name) {
       const r = await base.workflow.deleteWorkflow(id, name);
-      if (id === own) await refresh(SK.workflow);
+      if (id === own) await changed();
       return r;
     },
     async deleteNode(id, wfName, nodeName) {
       const r = await base.workflow.deleteNode(id, wfName, nodeName);
-      if (id === own) await refresh(SK.workflow);
+      if (id === own) await changed();
       return r;
     },
   };
@@ -88,28 +91,28 @@ export function createPartitionBackends(
   const identity: IdentityBackend = {
     async saveIdentities(id, identities) {
       await base.identity.saveIdentities(id, identities);
-      if (id === own) await refresh(SK.identities);
+      if (id === own) await changed();
     },
     async getIdentities(id) {
-      return id === own ? records.identities() : base.identity.getIdentities(id);
+      return id === own ? state.config.identities : base.identity.getIdentities(id);
     },
     async getIdentity(id, name) {
       if (id !== own) return base.identity.getIdentity(id, name);
-      const value = records.identities()?.[name];
+      const value = state.config.identities?.[name];
       return typeof value === 'string' ? value : null;
     },
     async putIdentity(id, name, prompt) {
       await base.identity.putIdentity(id, name, prompt);
-      if (id === own) await refresh(SK.identities);
+      if (id === own) await changed();
     },
     async deleteIdentity(id, name) {
       const r = await base.identity.deleteIdentity(id, name);
-      if (id === own) await refresh(SK.identities);
+      if (id === own) await changed();
       return r;
     },
     async deleteIdentities(id) {
       const r = await base.identity.deleteIdentities(id);
-      if (id === own) await refresh(SK.identities);
+      if (id === own) await changed();
       return r;
     },
   };
@@ -117,23 +120,23 @@ export function createPartitionBackends(
   const contextSchema: ContextSchemaBackend = {
     async saveContextSchema(id, schema) {
       await base.contextSchema.saveContextSchema(id, schema);
-      if (id === own) await refresh(SK.schema);
+      if (id === own) await changed();
     },
     async getContextSchema(id) {
-      return id === own ? records.contextSchema() : base.contextSchema.getContextSchema(id);
+      return id === own ? state.config.schema : base.contextSchema.getContextSchema(id);
     },
     async putContextSchemaField(id, field, def) {
       await base.contextSchema.putContextSchemaField(id, field, def);
-      if (id === own) await refresh(SK.schema);
+      if (id === own) await changed();
     },
     async deleteContextSchemaField(id, field) {
       const r = await base.contextSchema.deleteContextSchemaField(id, field);
-      if (id === own) await refresh(SK.schema);
+      if (id === own) await changed();
       return r;
     },
     async deleteContextSchema(id) {
       const r = await base.contextSchema.deleteContextSchema(id);
-      if (id === own) await refresh(SK.schema);
+      if (id === own) await changed();
       return r;
     },
   };
@@ -148,6 +151,10 @@ export function createPartitionBackends(
   };
 }
 
-function* iterItems(records: ExecutionRecords, prefix: string, exact: boolean): Generator<[string]> {
-  for (const sk of records.keys()) if (exact ? sk === prefix : sk.startsWith(prefix)) yield [sk];
+/** An execution's context as created (its init record): initial fields, main id, parent link. `{}` when unknown. */
+async function initContext(base: DynamoBackends, executionId: string): Promise<StoredContext> {
+  const item = await base.table.get(executionPk(executionId), SK.init);
+  if (!item) return {};
+  const init = await base.table.payloadOf<InitPayload>(item);
+  return contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s });
 }

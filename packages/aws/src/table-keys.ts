@@ -1,31 +1,34 @@
 /**
  * The single-table layout: every key the runtime writes, in one place. An execution's records live in
- * one partition (`pk = E#<executionId>`), so one Query reads its context, workflows and status facts.
+ * one partition (`pk = E#<executionId>`).
  *
  * Sort keys of an execution partition, in the order DynamoDB returns them:
  *
  * | sk                       | record                                                                 |
  * | ------------------------ | ---------------------------------------------------------------------- |
  * | `B#<broadcastId>`        | a broadcast handled without a node-run commit (nothing triggered,     |
- * |                          | dropped after a failure, or failed outside a node: then it holds `e`)  |
- * | `C#0`                    | the context's first record: initial fields, main id, parent link,      |
- * |                          | the start broadcast of a child                                         |
- * | `C#F#<source>`           | appends from another execution (a child's `context_updates_to_parent`) |
- * | `C#R#<broadcastId>#<node>` | one node run: its appends, counters, emitted signals and outbox      |
- * | `C#S#<broadcastId>`      | signals that reached the execution from outside (start, external,      |
- * |                          | a child) — recorded once, by the sender                                |
- * | `C#U#<uuid>`             | a direct `updateContext` call (outside the worker)                     |
+ * |                          | or dropped after a failure): a status fact                             |
+ * | `C#0`                    | the context's first record (log position 0): initial fields, main id,  |
+ * |                          | parent link, the start broadcast of a child                            |
+ * | `C#F#<gate>#<id>`        | appends from another execution (a child's `context_updates_to_parent`)|
+ * |                          | waiting for the broadcast `<gate>` they travel with                    |
+ * | `C#S#<broadcastId>`      | signals sent from outside (start, external): written by the sender,    |
+ * |                          | a status fact; they enter the context when the worker receives them   |
  * | `IDENT`                  | identities (on the main execution)                                     |
+ * | `L#<seq>`                | the execution log: every record that changes the context, at a gap-free |
+ * |                          | position (node-run commits with their telemetry, received signals, direct |
+ * |                          | updates, registry changes, failures); see execution-log.ts             |
+ * | `P#<seq>`                | a snapshot of the fold up to log position `<seq>` (cold starts)        |
  * | `SCHEMA`                 | context schema (on the main execution)                                 |
  * | `W#<workflowName>`       | one workflow of the registry (node map + node order)                   |
  * | `WFCUR`                  | the name of the workflow the execution runs                            |
  * | `X#<owner sk>#<nonce>#<n>` | a chunk of a record's payload that did not fit in one item           |
  *
- * `B#` sorts before `C#` on purpose: a status reader that pages through a partition sees a handled
- * marker no later than the records written before it (see execution-status.ts).
+ * `B#` sorts before `C#` and `L#` on purpose: a status reader that pages through a partition sees a
+ * handled marker no later than the records written before it (see execution-status.ts).
  *
- * Other partitions: `T#<executionId>` telemetry (one item per worker batch, with a TTL), and
- * `H#<key>` conversation history (one item per message).
+ * Other partitions: `T#<executionId>` telemetry logged outside node runs (one item per worker message,
+ * with a TTL), and `H#<key>` conversation history (one item per message).
  */
 import { createHash } from 'node:crypto';
 
@@ -45,18 +48,28 @@ export const SK = {
   context: 'C#',
   init: 'C#0',
   foreign: 'C#F#',
-  run: 'C#R#',
   received: 'C#S#',
-  direct: 'C#U#',
   identities: 'IDENT',
+  log: 'L#',
+  snapshot: 'P#',
   schema: 'SCHEMA',
   workflow: 'W#',
   currentWorkflow: 'WFCUR',
   chunk: 'X#',
 } as const;
 
-/** Sort key of a node run's commit record. */
-export const runSk = (runKey: string): string => `${SK.run}${runKey}`;
+/** Digits of a log position in a sort key: positions sort as numbers. */
+const SEQ_DIGITS = 12;
+/** Sort key of the log record at a position (1, 2, …; the init record is position 0). */
+export const logSk = (seq: number): string => `${SK.log}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+/** Upper bound of every log sort key (for range queries). */
+export const LOG_END = `${SK.log}~`;
+/** Sort key of a snapshot of the fold up to a log position. */
+export const snapshotSk = (seq: number): string => `${SK.snapshot}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+/** The log position of a log or snapshot sort key. */
+export const seqOfSk = (sk: string): number => Number(sk.slice(2));
+/** Sort key of appends from another execution waiting for broadcast `gate`. */
+export const foreignSk = (gate: string, id: string): string => `${SK.foreign}${gate}#${id}`;
 /** Sort key of a handled marker. */
 export const handledSk = (broadcastId: string): string => `${SK.handled}${broadcastId}`;
 /** Sort key of a received-signals record. */

@@ -57,6 +57,7 @@ async function store(opts: OrchestrateOptions): Promise<string> {
   return prepared.executionId;
 }
 
+/** A worker; by default one broadcast per message (no following), so the tests see every hop. */
 function setup(tools: ToolsRegistry, extra: Partial<WorkerDeps> = {}) {
   const logger = recordingLogger();
   const deps: WorkerDeps = {
@@ -66,6 +67,7 @@ function setup(tools: ToolsRegistry, extra: Partial<WorkerDeps> = {}) {
     queueUrl,
     toolsRegistry: tools,
     logger,
+    followRouters: 0,
     ...extra,
   };
   const backends = createDynamoBackends({ client: emulators.dynamo, tableName: emulators.tableName });
@@ -155,6 +157,45 @@ describe('worker handler', () => {
     expect(again.batchItemFailures).toEqual([]);
     expect(calls).toBe(1);
     expect(await sent()).toEqual([{ v: 1, id: expect.any(String), executionId: id, signals: ['WORKED'] }]);
+  });
+
+  it('follows a chain of tool nodes in one invocation, and a redelivery after a crash mid-chain runs nothing twice', async () => {
+    const chain = `
+workflows:
+  main:
+${Array.from({ length: 6 }, (_, i) => `    T${i}: { node_type: tool, event_triggers: [S${i}], tool_name: work, output_field: out, event_emissions: [{ signal_name: S${i + 1} }] }`).join('\n')}
+`;
+    const calls: string[] = [];
+    let commits = 0;
+    const { handler, backends } = setup(
+      { work: () => calls.push('run') },
+      {
+        followRouters: 50,
+        backoffSeconds: () => 0,
+        hooks: {
+          // The worker dies right after the third commit of the chain.
+          afterCommit: () => {
+            if (++commits === 3) throw new SimulatedCrashError();
+          },
+        },
+      },
+    );
+    const id = await store({ config: chain, initialWorkflowName: 'main', initialSignals: ['S0'], backends });
+    const record = sqsRecord(signalBody(id, ['S0']));
+    await handler(sqsEvent(record), lambdaContext()).catch((e) => e);
+    expect((await backends.context.getContext(id)).out).toEqual([1, 2, 3]);
+    const again = await handler(
+      sqsEvent({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }),
+      lambdaContext(),
+    );
+    expect(again.batchItemFailures).toEqual([]);
+    const ctx = await backends.context.getContext(id);
+    expect(ctx.out).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(ctx.__operational__).toMatchObject({ signals: ['S0', 'S1', 'S2', 'S3', 'S4', 'S5', 'S6'], tool_calls: 6 });
+    expect(calls).toHaveLength(6);
+    // No hop: the whole chain ran inside the two deliveries of the first message.
+    expect(await sent()).toEqual([]);
+    expect((await getExecutionStatus(backends.table, id)).status).toBe('IDLE');
   });
 
   it('keeps every append and every count when 50 workers handle broadcasts of one execution at once', async () => {
