@@ -1,7 +1,7 @@
 import { templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
-import { renderTemplate } from '../templates.js';
+import { renderTemplate } from '../templates/index.js';
 import {
   failModelNode,
   finishModelNode,

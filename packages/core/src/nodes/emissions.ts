@@ -1,5 +1,5 @@
-import { evaluateCondition, isTemplate, type TemplateVars } from '../templates.js';
-import type { EventEmission } from '../types.js';
+import { evaluateCondition, isTemplate } from '../templates/index.js';
+import type { EventEmission, TemplateVars } from '../types.js';
 import type { NodeRun, NodeServices } from './types.js';
 
 /** The node's emissions (an absent or null list is empty). */

@@ -1,7 +1,7 @@
 import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
-import { renderTemplate } from '../templates.js';
+import { renderTemplate } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
 import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';

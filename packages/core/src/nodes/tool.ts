@@ -1,7 +1,7 @@
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
-import { renderValue } from '../templates.js';
+import { renderValue } from '../templates/index.js';
 import { emissionsOf, emitWhere } from './emissions.js';
 import {
   addCounter,
