@@ -48,6 +48,7 @@ export function evaluateEmissions(emissions: EventEmission[], vars: TemplateVars
 export function emitWhere(run: NodeRun, services: NodeServices, emissions: EventEmission[], vars: TemplateVars): string[] {
   return evaluateEmissions(emissions, vars, (f) => {
     void services.telemetry(run.executionId, 'condition_error', {
+      workflow_name: run.workflowName,
       node_name: run.nodeName,
       signal_name: f.signal,
       condition: f.condition,

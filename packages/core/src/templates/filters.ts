@@ -9,11 +9,13 @@ import {
   BLOCKED_KEYS,
   bind,
   blockedKey,
+  codePointCount,
   compare,
   contains,
   dataOnly,
   describeType,
   eq,
+  firstChar,
   Helper,
   intArg,
   isPlainObject,
@@ -21,6 +23,8 @@ import {
   joinText,
   KwArgs,
   keyOf,
+  lastChar,
+  listOf,
   num,
   sizeArg,
   sortCompare,
@@ -79,11 +83,13 @@ function joinerImpl(_budget: RenderBudget, _: unknown, args: unknown[]): Helper 
   });
 }
 
-function dictImpl(_budget: RenderBudget, _: unknown, args: unknown[]): Record<string, unknown> {
+function dictImpl(budget: RenderBudget, _: unknown, args: unknown[]): Record<string, unknown> {
   const [pos, kw] = splitArgs(args);
   const out: Record<string, unknown> = {};
   if (pos.length > 1) throw new TemplateError('dict() takes at most 1 positional argument');
   const src = pos[0];
+  if (isPlainObject(src)) budget.charge(Object.keys(src).length);
+  else if (Array.isArray(src)) budget.charge(src.length);
   if (isPlainObject(src))
     for (const k of Object.keys(src))
       Object.defineProperty(out, k, { value: src[k], enumerable: true, writable: true, configurable: true });
@@ -133,11 +139,11 @@ export const TESTS: ReadonlyMap<string, Test> = new Map<string, Test>([
   ['even', (_, v) => isInt(v) && (v as number) % 2 === 0],
   ['odd', (_, v) => isInt(v) && Math.abs((v as number) % 2) === 1],
   ['divisibleby', (_, v, n) => num(v, 'divisibleby') % num(n, 'divisibleby') === 0],
-  ['eq', (_, a, b) => eq(a, b)],
-  ['equalto', (_, a, b) => eq(a, b)],
-  ['==', (_, a, b) => eq(a, b)],
-  ['ne', (_, a, b) => !eq(a, b)],
-  ['!=', (_, a, b) => !eq(a, b)],
+  ['eq', (budget, a, b) => eq(a, b, budget)],
+  ['equalto', (budget, a, b) => eq(a, b, budget)],
+  ['==', (budget, a, b) => eq(a, b, budget)],
+  ['ne', (budget, a, b) => !eq(a, b, budget)],
+  ['!=', (budget, a, b) => !eq(a, b, budget)],
   ['sameas', (_, a, b) => a === b],
   ['lt', (_, a, b) => compare('<', a, b)],
   ['<', (_, a, b) => compare('<', a, b)],
@@ -149,7 +155,7 @@ export const TESTS: ReadonlyMap<string, Test> = new Map<string, Test>([
   ['greaterthan', (_, a, b) => compare('>', a, b)],
   ['ge', (_, a, b) => compare('>=', a, b)],
   ['>=', (_, a, b) => compare('>=', a, b)],
-  ['in', (_, a, b) => contains(b, a)],
+  ['in', (budget, a, b) => contains(b, a, budget)],
   ['lower', (_, v) => typeof v === 'string' && v === v.toLowerCase()],
   ['upper', (_, v) => typeof v === 'string' && v === v.toUpperCase()],
   ['truthy', (_, v) => truthy(v)],
@@ -173,11 +179,7 @@ export function runTest(budget: RenderBudget, name: unknown, value: unknown, arg
 /** A filter (`x | name(args)`): the render's budget, the value, the arguments. */
 type Filter = (budget: RenderBudget, value: unknown, ...args: unknown[]) => unknown;
 
-const list = (budget: RenderBudget, v: unknown, what: string): unknown[] => {
-  const l = iterable(v, what);
-  budget.charge(l.length);
-  return l;
-};
+const list = listOf;
 
 function htmlEscape(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!);
@@ -271,7 +273,7 @@ function truncate(_: RenderBudget, value: unknown, ...rest: unknown[]): string {
   const s = str(value);
   const n = intArg(len, 255, 'length');
   const e = str(end);
-  if (Array.from(s).length <= n + intArg(leeway, 5, 'leeway')) return s;
+  if (codePointCount(s) <= n + intArg(leeway, 5, 'leeway')) return s;
   const cut = s.slice(0, Math.max(0, n - e.length));
   if (truthy(killwords)) return cut + e;
   const i = cut.lastIndexOf(' ');
@@ -287,7 +289,8 @@ function groupby(budget: RenderBudget, value: unknown, ...rest: unknown[]): unkn
     let k = get(x);
     if (k === undefined) k = def;
     const sk = !truthy(caseSensitive) && typeof k === 'string' ? k.toLowerCase() : k;
-    const g = groups.find((gr) => eq(gr.sortKey, sk));
+    budget.charge(groups.length);
+    const g = groups.find((gr) => eq(gr.sortKey, sk, budget));
     if (g) g.items.push(x);
     else groups.push({ key: k, sortKey: sk, items: [x] });
   }
@@ -338,7 +341,7 @@ export const FILTERS: Map<string, Filter> = new Map<string, Filter>([
     },
   ],
   ['escape', (_, v) => htmlEscape(str(v))],
-  ['first', (_, v) => (typeof v === 'string' ? Array.from(v)[0] : dataOnly(iterable(v, 'first')[0]))],
+  ['first', (_, v) => (typeof v === 'string' ? firstChar(v) : dataOnly(iterable(v, 'first')[0]))],
   ['float', (_, v, ...a) => toFloat(v, bind('float', a, ['default'], [0])[0])],
   ['forceescape', (_, v) => htmlEscape(str(v))],
   ['format', (_, v, ...a) => percentFormat(str(v), a)],
@@ -390,7 +393,7 @@ export const FILTERS: Map<string, Filter> = new Map<string, Filter>([
   [
     'last',
     (_, v) => {
-      if (typeof v === 'string') return Array.from(v).at(-1);
+      if (typeof v === 'string') return lastChar(v);
       const items = iterable(v, 'last');
       return dataOnly(items[items.length - 1]);
     },
@@ -398,7 +401,7 @@ export const FILTERS: Map<string, Filter> = new Map<string, Filter>([
   [
     'length',
     (_, v) => {
-      if (typeof v === 'string') return Array.from(v).length;
+      if (typeof v === 'string') return codePointCount(v);
       if (Array.isArray(v)) return v.length;
       if (isPlainObject(v)) return Object.keys(v).length;
       if (v === undefined || v === null) return 0;

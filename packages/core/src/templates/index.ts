@@ -41,29 +41,64 @@ export type { CompiledTemplate, TemplateVars } from '../types.js';
 export { TEMPLATE_HELPERS } from './filters.js';
 
 /** Compiled templates kept in the cache. */
-const CACHE_LIMIT = 5000;
+const CACHE_ENTRIES = 5000;
+/**
+ * Bytes of template source the cache may hold (2 a character); what a compiled template holds grows
+ * with its source, so this bounds the cache's memory where a count alone would not.
+ */
+const CACHE_BYTES = 16 * 1024 * 1024;
 
 type CacheEntry = Compiled | TemplateError;
-const cache = new Map<string, CacheEntry>();
 
-/** Evicts one entry, oldest first, sparing (once) those used since they were last considered. */
-function evictOne(): void {
-  for (const [key, entry] of cache) {
-    cache.delete(key);
-    if (entry instanceof Compiled && entry.hot) {
-      entry.hot = false;
-      cache.set(key, entry);
-      continue;
+const sourceBytes = (source: string) => source.length * 2;
+
+/**
+ * Compiled templates (and compile errors) by source text, bounded in count and in bytes of source.
+ * Evicts oldest first, sparing once those used since they were last considered (a second chance).
+ */
+class TemplateCache {
+  readonly #entries = new Map<string, CacheEntry>();
+  #bytes = 0;
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get(source: string): CacheEntry | undefined {
+    const hit = this.#entries.get(source);
+    if (hit instanceof Compiled) hit.hot = true;
+    return hit;
+  }
+
+  /** Keeps an entry, evicting others to make room; a source larger than the whole cache is not kept. */
+  add(source: string, entry: CacheEntry): void {
+    const size = sourceBytes(source);
+    if (size > this.maxBytes) return;
+    while (this.#entries.size > 0 && (this.#entries.size >= this.maxEntries || this.#bytes + size > this.maxBytes)) this.#evictOne();
+    this.#entries.set(source, entry);
+    this.#bytes += size;
+  }
+
+  #evictOne(): void {
+    for (const [key, entry] of this.#entries) {
+      this.#entries.delete(key);
+      if (entry instanceof Compiled && entry.hot) {
+        entry.hot = false;
+        this.#entries.set(key, entry);
+        continue;
+      }
+      this.#bytes -= sourceBytes(key);
+      return;
     }
-    return;
   }
 }
+
+const cache = new TemplateCache(CACHE_ENTRIES, CACHE_BYTES);
 
 function compiled(source: string): Compiled {
   const hit = cache.get(source);
   if (hit !== undefined) {
     if (hit instanceof TemplateError) throw hit;
-    hit.hot = true;
     return hit;
   }
   let entry: CacheEntry;
@@ -72,8 +107,7 @@ function compiled(source: string): Compiled {
   } catch (e) {
     entry = asTemplateError(e);
   }
-  if (cache.size >= CACHE_LIMIT) evictOne();
-  cache.set(source, entry);
+  cache.add(source, entry);
   if (entry instanceof TemplateError) throw entry;
   return entry;
 }
@@ -84,7 +118,8 @@ export function isTemplate(source: string): boolean {
 }
 
 /**
- * Compiles a template, once: the result is cached by source text (up to 5,000 templates). Throws
+ * Compiles a template, once: the result is cached by source text (up to 5,000 templates and
+ * 16 MiB of source). Throws
  * {@link TemplateError} for syntax errors, unknown filters or tests, and anything the sandbox refuses
  * (include/import/extends/macro/call blocks, access to `constructor`, `__proto__`…, calls of anything
  * but the whitelisted helpers); the message names the offending filter, name or construct.
@@ -116,9 +151,55 @@ export function evaluateCondition(source: string, vars: TemplateVars): boolean {
  * copy, never the context's own object); any other template string gives its rendered text.
  */
 export function renderValue(value: unknown, vars: TemplateVars): unknown {
-  if (typeof value === 'string') return isTemplate(value) ? compiled(value).value(vars) : value;
-  if (Array.isArray(value)) return value.map((v) => renderValue(v, vars));
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, vars)]));
+  return renderIn(value, vars, undefined, '');
+}
+
+/** Where a template sits in a config: named by the errors of {@link renderTemplateAt} and {@link renderValueAt}. */
+export interface TemplateSite {
+  workflow: string;
+  node: string;
+  /** The node's field (`prompt`, `identity`, `parameters`). */
+  field: string;
+}
+
+const siteText = (site: TemplateSite, field: string) => `workflow '${site.workflow}', node '${site.node}', field '${field}'`;
+
+/** The error of a template at a site, its message prefixed with where the template is. */
+function located(e: unknown, site: TemplateSite, field: string): TemplateError {
+  const err = asTemplateError(e);
+  return new TemplateError(`${siteText(site, field)}: ${err.message}`, { cause: err });
+}
+
+/** {@link renderTemplate}, for the engine: an error names the workflow, node and field of the template. */
+export function renderTemplateAt(source: string, vars: TemplateVars, site: TemplateSite): string {
+  try {
+    return compiled(source).render(vars);
+  } catch (e) {
+    throw located(e, site, site.field);
+  }
+}
+
+/**
+ * {@link renderValue}, for the engine: an error names the workflow, node and the path of the failing
+ * template inside the field (`parameters.query`, `parameters.items[0]`).
+ */
+export function renderValueAt(value: unknown, vars: TemplateVars, site: TemplateSite): unknown {
+  return renderIn(value, vars, site, site.field);
+}
+
+function renderIn(value: unknown, vars: TemplateVars, site: TemplateSite | undefined, path: string): unknown {
+  if (typeof value === 'string') {
+    if (!isTemplate(value)) return value;
+    if (site === undefined) return compiled(value).value(vars);
+    try {
+      return compiled(value).value(vars);
+    } catch (e) {
+      throw located(e, site, path);
+    }
+  }
+  if (Array.isArray(value)) return value.map((v, i) => renderIn(v, vars, site, site ? `${path}[${i}]` : path));
+  if (isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderIn(v, vars, site, site ? `${path}.${k}` : path)]));
   return value;
 }
 

@@ -8,6 +8,7 @@ import {
   BLOCKED_KEYS,
   bind,
   blockedKey,
+  codePointCount,
   dataOnly,
   describeType,
   eq,
@@ -15,12 +16,13 @@ import {
   type HelperFn,
   intArg,
   isPlainObject,
-  iterable,
   joinText,
   keyOf,
+  listOf,
   noArgs,
   num,
   numStr,
+  SURROGATE,
   sizeArg,
   splitArgs,
   str,
@@ -34,21 +36,25 @@ export function trimChars(s: string, chars: unknown, left: boolean, right: boole
     if (left && right) return s.trim();
     return left ? s.trimStart() : s.trimEnd();
   }
-  const set = str(chars);
+  // A set, so stripping a long text of many characters stays linear.
+  const set = new Set(str(chars).split(''));
   let a = 0;
   let b = s.length;
-  while (left && a < b && set.includes(s[a]!)) a++;
-  while (right && b > a && set.includes(s[b - 1]!)) b--;
+  while (left && a < b && set.has(s[a]!)) a++;
+  while (right && b > a && set.has(s[b - 1]!)) b--;
   return s.slice(a, b);
 }
 
-function pySplit(s: string, sep: unknown, maxsplit: unknown, fromRight: boolean): string[] {
+function pySplit(budget: RenderBudget, s: string, sep: unknown, maxsplit: unknown, fromRight: boolean): string[] {
   const max = intArg(maxsplit, -1, 'maxsplit');
   if (sep === undefined || sep === null) {
     const words: string[] = [];
     const re = /\S+/g;
     const spans: [number, number][] = [];
-    for (let m = re.exec(s); m; m = re.exec(s)) spans.push([m.index, m.index + m[0].length]);
+    for (let m = re.exec(s); m; m = re.exec(s)) {
+      budget.charge(1);
+      spans.push([m.index, m.index + m[0].length]);
+    }
     if (max < 0 || spans.length <= max + 1) return spans.map(([a, b]) => s.slice(a, b));
     if (fromRight) {
       const keep = spans.slice(spans.length - max);
@@ -62,19 +68,27 @@ function pySplit(s: string, sep: unknown, maxsplit: unknown, fromRight: boolean)
   }
   const d = str(sep);
   if (d === '') throw new TemplateError('empty separator');
+  // Charged before the pieces are listed.
+  countSub(budget, s, d);
   const parts = s.split(d);
   if (max < 0 || parts.length <= max + 1) return parts;
   if (fromRight) return [parts.slice(0, parts.length - max).join(d), ...parts.slice(parts.length - max)];
   return [...parts.slice(0, max), parts.slice(max).join(d)];
 }
 
+/**
+ * Python `str.replace`. The replacements are counted first (each charged as a step) and the result's
+ * length checked, before anything is built.
+ */
 export function pyReplace(budget: RenderBudget, s: string, old: unknown, replacement: unknown, count: unknown): string {
   const a = str(old);
   const b = str(replacement);
   let n = intArg(count, -1, 'count');
+  const found = countSub(budget, s, a);
+  const done = n < 0 ? found : Math.min(n, found);
+  budget.ensureRoom(s.length + (b.length - a.length) * done);
   if (a === '') {
     const chars = Array.from(s);
-    budget.ensureRoom(s.length + b.length * (chars.length + 1));
     let out = '';
     for (let i = 0; i <= chars.length; i++) {
       if (n !== 0) {
@@ -85,7 +99,6 @@ export function pyReplace(budget: RenderBudget, s: string, old: unknown, replace
     }
     return out;
   }
-  if (b.length > a.length) budget.ensureRoom(s.length + (b.length - a.length) * (n < 0 ? countSub(s, a) : Math.min(n, countSub(s, a))));
   if (n < 0) return s.split(a).join(b);
   let out = '';
   let from = 0;
@@ -99,15 +112,23 @@ export function pyReplace(budget: RenderBudget, s: string, old: unknown, replace
   return out + s.slice(from);
 }
 
-function countSub(s: string, sub: string): number {
-  if (sub === '') return Array.from(s).length + 1;
+/** Occurrences of `sub` in `s`, each charged as a step (so counting a million matches is work). */
+function countSub(budget: RenderBudget, s: string, sub: string): number {
+  if (sub === '') {
+    const n = codePointCount(s) + 1;
+    budget.charge(n);
+    return n;
+  }
   let n = 0;
-  for (let i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + sub.length)) n++;
+  for (let i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + sub.length)) {
+    n++;
+    budget.charge(1);
+  }
   return n;
 }
 
 export function pad(s: string, width: number, fill: string, align: '<' | '>' | '^'): string {
-  const len = Array.from(s).length;
+  const len = codePointCount(s);
   if (width <= len) return s;
   const total = width - len;
   if (align === '<') return s + fill.repeat(total);
@@ -247,19 +268,19 @@ const STRING_METHODS = new Map<string, Method<string>>([
   ['swapcase', noArg('swapcase', (s) => Array.from(s, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join(''))],
   ['title', noArg('title', (s) => titleCase(s))],
   ['capitalize', noArg('capitalize', (s) => capitalize(s))],
-  ['strip', (budget, s, a) => trimChars(s, bind('strip', a, ['chars'], [null])[0], true, true)],
-  ['lstrip', (budget, s, a) => trimChars(s, bind('lstrip', a, ['chars'], [null])[0], true, false)],
-  ['rstrip', (budget, s, a) => trimChars(s, bind('rstrip', a, ['chars'], [null])[0], false, true)],
+  ['strip', (_budget, s, a) => trimChars(s, bind('strip', a, ['chars'], [null])[0], true, true)],
+  ['lstrip', (_budget, s, a) => trimChars(s, bind('lstrip', a, ['chars'], [null])[0], true, false)],
+  ['rstrip', (_budget, s, a) => trimChars(s, bind('rstrip', a, ['chars'], [null])[0], false, true)],
   [
     'startswith',
-    (budget, s, a) => {
+    (_budget, s, a) => {
       const [p] = bind('startswith', a, ['prefix'], [undefined]);
       return Array.isArray(p) ? p.some((x) => s.startsWith(str(x))) : s.startsWith(str(p));
     },
   ],
   [
     'endswith',
-    (budget, s, a) => {
+    (_budget, s, a) => {
       const [p] = bind('endswith', a, ['suffix'], [undefined]);
       return Array.isArray(p) ? p.some((x) => s.endsWith(str(x))) : s.endsWith(str(p));
     },
@@ -268,19 +289,19 @@ const STRING_METHODS = new Map<string, Method<string>>([
     'split',
     (budget, s, a) => {
       const [sep, max] = bind('split', a, ['sep', 'maxsplit'], [null, -1]);
-      return pySplit(s, sep, max, false);
+      return pySplit(budget, s, sep, max, false);
     },
   ],
   [
     'rsplit',
     (budget, s, a) => {
       const [sep, max] = bind('rsplit', a, ['sep', 'maxsplit'], [null, -1]);
-      return pySplit(s, sep, max, true);
+      return pySplit(budget, s, sep, max, true);
     },
   ],
   [
     'splitlines',
-    (budget, s, a) => {
+    (_budget, s, a) => {
       noArgs('splitlines', a);
       const lines = s.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/);
       if (lines.length && lines[lines.length - 1] === '') lines.pop();
@@ -294,22 +315,21 @@ const STRING_METHODS = new Map<string, Method<string>>([
       return pyReplace(budget, s, o, n, c);
     },
   ],
-  ['find', (budget, s, a) => s.indexOf(str(bind('find', a, ['sub'], [undefined])[0]))],
-  ['rfind', (budget, s, a) => s.lastIndexOf(str(bind('rfind', a, ['sub'], [undefined])[0]))],
+  ['find', (_budget, s, a) => s.indexOf(str(bind('find', a, ['sub'], [undefined])[0]))],
+  ['rfind', (_budget, s, a) => s.lastIndexOf(str(bind('rfind', a, ['sub'], [undefined])[0]))],
   [
     'index',
-    (budget, s, a) => {
+    (_budget, s, a) => {
       const i = s.indexOf(str(bind('index', a, ['sub'], [undefined])[0]));
       if (i < 0) throw new TemplateError('substring not found');
       return i;
     },
   ],
-  ['count', (budget, s, a) => countSub(s, str(bind('count', a, ['sub'], [undefined])[0]))],
+  ['count', (budget, s, a) => countSub(budget, s, str(bind('count', a, ['sub'], [undefined])[0]))],
   [
     'join',
     (budget, s, a) => {
-      const items = iterable(bind('join', a, ['iterable'], [undefined])[0], 'join');
-      budget.charge(items.length);
+      const items = listOf(budget, bind('join', a, ['iterable'], [undefined])[0], 'join');
       return joinText(budget, items, s);
     },
   ],
@@ -324,7 +344,7 @@ const STRING_METHODS = new Map<string, Method<string>>([
   ['istitle', noArg('istitle', (s) => s !== s.toLowerCase() && s === titleCase(s))],
   [
     'zfill',
-    (budget, s, a) => {
+    (_budget, s, a) => {
       const w = sizeArg(bind('zfill', a, ['width'], [0])[0], 0, 'width');
       const sign = s.startsWith('-') || s.startsWith('+') ? s[0]! : '';
       return sign + s.slice(sign.length).padStart(w - sign.length, '0');
@@ -332,32 +352,32 @@ const STRING_METHODS = new Map<string, Method<string>>([
   ],
   [
     'center',
-    (budget, s, a) => {
+    (_budget, s, a) => {
       const [w, f] = bind('center', a, ['width', 'fillchar'], [0, ' ']);
       return pad(s, sizeArg(w, 0, 'width'), fillArg(f), '^');
     },
   ],
   [
     'ljust',
-    (budget, s, a) => {
+    (_budget, s, a) => {
       const [w, f] = bind('ljust', a, ['width', 'fillchar'], [0, ' ']);
       return pad(s, sizeArg(w, 0, 'width'), fillArg(f), '<');
     },
   ],
   [
     'rjust',
-    (budget, s, a) => {
+    (_budget, s, a) => {
       const [w, f] = bind('rjust', a, ['width', 'fillchar'], [0, ' ']);
       return pad(s, sizeArg(w, 0, 'width'), fillArg(f), '>');
     },
   ],
-  ['format', (budget, s, a) => pyFormat(s, a)],
+  ['format', (_budget, s, a) => pyFormat(s, a)],
 ]);
 
 const DICT_METHODS = new Map<string, Method<Record<string, unknown>>>([
   [
     'get',
-    (budget, d, a) => {
+    (_budget, d, a) => {
       const [k, def] = bind('get', a, ['key', 'default'], [undefined, null]);
       const key = keyOf(k);
       return key !== undefined && Object.hasOwn(d, key) ? dataOnly(d[key]) : def;
@@ -373,12 +393,20 @@ const LIST_METHODS = new Map<string, Method<unknown[]>>([
     'index',
     (budget, l, a) => {
       const [v] = bind('index', a, ['value'], [undefined]);
-      const i = l.findIndex((x) => eq(x, v));
+      budget.charge(l.length);
+      const i = l.findIndex((x) => eq(x, v, budget));
       if (i < 0) throw new TemplateError(`${str(v)} is not in list`);
       return i;
     },
   ],
-  ['count', (budget, l, a) => l.filter((x) => eq(x, bind('count', a, ['value'], [undefined])[0])).length],
+  [
+    'count',
+    (budget, l, a) => {
+      const [v] = bind('count', a, ['value'], [undefined]);
+      budget.charge(l.length);
+      return l.filter((x) => eq(x, v, budget)).length;
+    },
+  ],
 ]);
 
 /** Names a template may call as methods (`x.name(…)`); checked when compiling. */
@@ -456,7 +484,9 @@ export function slice(budget: RenderBudget, obj: unknown, start: unknown, stop: 
   if (obj === undefined || obj === null) return undefined;
   const isStr = typeof obj === 'string';
   if (!isStr && !Array.isArray(obj)) throw new TemplateError(`${describeType(obj)} cannot be sliced`);
-  const seq: readonly unknown[] = isStr ? Array.from(obj as string) : (obj as unknown[]);
+  if (isStr) budget.reads(obj.length);
+  // Python indexes strings by code point; without surrogate pairs, code units are code points.
+  const seq: string | readonly unknown[] = isStr && SURROGATE.test(obj) ? Array.from(obj) : (obj as string | unknown[]);
   const len = seq.length;
   const st = intArg(step, 1, 'slice step');
   if (st === 0) throw new TemplateError('slice step cannot be zero');
@@ -466,17 +496,16 @@ export function slice(budget: RenderBudget, obj: unknown, start: unknown, stop: 
     if (i < 0) i += len;
     return Math.min(Math.max(i, lo), hi);
   };
+  const [a, b] =
+    st > 0 ? [norm(start, 0, 0, len), norm(stop, len, 0, len)] : [norm(start, len - 1, -1, len - 1), norm(stop, -1, -1, len - 1)];
+  const count = Math.max(0, Math.ceil((b - a) / st));
+  budget.charge(count);
+  if (isStr) budget.builtText(count);
+  else budget.builtList(count);
+  if (st === 1) return typeof seq === 'string' ? seq.slice(a, b) : isStr ? seq.slice(a, b).join('') : seq.slice(a, b).map(dataOnly);
   const out: unknown[] = [];
-  if (st > 0) {
-    const a = norm(start, 0, 0, len);
-    const b = norm(stop, len, 0, len);
-    for (let i = a; i < b; i += st) out.push(seq[i]);
-  } else {
-    const a = norm(start, len - 1, -1, len - 1);
-    const b = norm(stop, -1, -1, len - 1);
-    for (let i = a; i > b; i += st) out.push(seq[i]);
-  }
-  budget.charge(out.length);
+  if (st > 0) for (let i = a; i < b; i += st) out.push(seq[i]);
+  else for (let i = a; i > b; i += st) out.push(seq[i]);
   return isStr ? out.join('') : out.map(dataOnly);
 }
 

@@ -52,21 +52,43 @@ function accField(ctx: RenderContext, field: string): unknown[] {
 
 /** What a `for` loop iterates: lists; strings as characters; dicts as keys (one target) or pairs (two). */
 function iter(budget: RenderBudget, v: unknown, targets: number): unknown[] {
-  let out: unknown[];
-  if (Array.isArray(v)) out = v;
-  else if (v === undefined || v === null) out = [];
-  else if (typeof v === 'string') out = Array.from(v);
-  else if (isPlainObject(v)) out = targets > 1 ? Object.entries(v) : Object.keys(v);
-  else throw new TemplateError(`${describeType(v)} is not iterable`);
-  budget.charge(out.length);
+  if (Array.isArray(v)) {
+    budget.charge(v.length);
+    return v;
+  }
+  if (v === undefined || v === null) return [];
+  // Charged before the list of characters or keys is built.
+  if (typeof v === 'string') {
+    budget.charge(v.length);
+    budget.builtList(v.length);
+    return Array.from(v);
+  }
+  if (isPlainObject(v)) {
+    const out = targets > 1 ? Object.entries(v) : Object.keys(v);
+    budget.charge(out.length);
+    budget.builtList(out.length);
+    return out;
+  }
+  throw new TemplateError(`${describeType(v)} is not iterable`);
+}
+
+/**
+ * `a ~ b` and `a + b` on strings. V8 joins strings without copying them, so what the template builds
+ * is the shorter side (doubling a string is charged its new half; appending a line, the line); text
+ * converted from other values (lists and dicts print as JSON) is charged in full.
+ */
+function joinTwo(budget: RenderBudget, sa: string, sb: string, a: unknown, b: unknown): string {
+  const out = budget.text(sa + sb);
+  budget.builtText(Math.min(sa.length, sb.length) + (typeof a === 'string' ? 0 : sa.length) + (typeof b === 'string' ? 0 : sb.length));
   return out;
 }
 
 function add(budget: RenderBudget, a: unknown, b: unknown): unknown {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
-  if (typeof a === 'string' && typeof b === 'string') return budget.text(a + b);
+  if (typeof a === 'string' && typeof b === 'string') return joinTwo(budget, a, b, a, b);
   if (Array.isArray(a) && Array.isArray(b)) {
     budget.charge(a.length + b.length);
+    budget.builtList(a.length + b.length);
     return [...a, ...b];
   }
   if (isNumeric(a) && isNumeric(b)) return Number(a) + Number(b);
@@ -80,7 +102,11 @@ function mul(budget: RenderBudget, a: unknown, b: unknown): unknown {
     const n = Math.max(0, Math.trunc(Number(times)));
     if (seq.length * n > SIZE_LIMIT) throw new TemplateError(`repetition is limited to ${SIZE_LIMIT} items`);
     budget.charge(seq.length * n);
-    if (typeof seq === 'string') return seq.repeat(n);
+    if (typeof seq === 'string') {
+      budget.builtText(seq.length * n);
+      return seq.repeat(n);
+    }
+    budget.builtList(seq.length * n);
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) out.push(...seq);
     return out;
@@ -94,7 +120,46 @@ function divisor(b: unknown, op: string): number {
   return d;
 }
 
-const NunjucksFrame = (nunjucks as unknown as { runtime: { Frame: new () => Frame } }).runtime.Frame;
+/** nunjucks' scope frame, as its generated code uses it. */
+interface NunjucksFrameLike extends Frame {
+  variables: Record<string, unknown>;
+  set(name: string, value: unknown, resolveUp?: boolean): void;
+  push(isolateWrites?: boolean): NunjucksFrameLike;
+}
+type FrameCtor = new (parent?: NunjucksFrameLike, isolateWrites?: boolean) => NunjucksFrameLike;
+const NunjucksFrame = (nunjucks as unknown as { runtime: { Frame: FrameCtor } }).runtime.Frame;
+
+/**
+ * nunjucks' frame, except that a dotted write (`loop.index`, which the generated code makes on every
+ * iteration) goes into a record the frame made itself. nunjucks writes through whatever value the
+ * name holds, so `{% set loop = context.order %}` inside a loop would have it write `index`, `first`,
+ * `length`… into the context's own object.
+ */
+class SandboxFrame extends NunjucksFrame {
+  /** The records this frame made for dotted names, by head name. */
+  readonly #records = new Map<string, Record<string, unknown>>();
+
+  override set(name: string, value: unknown, resolveUp?: boolean): void {
+    const dot = name.indexOf('.');
+    if (dot < 0) {
+      super.set(name, value, resolveUp);
+      return;
+    }
+    if (resolveUp) throw new TemplateError(`cannot assign to '${name}'`);
+    const head = name.slice(0, dot);
+    let record = this.#records.get(head);
+    if (record === undefined || this.variables[head] !== record) {
+      record = {};
+      this.#records.set(head, record);
+      this.variables[head] = record;
+    }
+    record[name.slice(dot + 1)] = value;
+  }
+
+  override push(isolateWrites?: boolean): NunjucksFrameLike {
+    return new SandboxFrame(this, isolateWrites);
+  }
+}
 
 type Comparison = 'eq' | 'ne' | 'lt' | 'gt' | 'le' | 'ge' | 'same';
 
@@ -110,8 +175,8 @@ export class TemplateRuntime {
   constructor(readonly budget: RenderBudget) {}
 
   // Used by nunjucks' generated code for scopes and loops.
-  get Frame(): new () => Frame {
-    return NunjucksFrame;
+  get Frame(): FrameCtor {
+    return SandboxFrame;
   }
   isArray(v: unknown): boolean {
     return Array.isArray(v);
@@ -156,10 +221,10 @@ export class TemplateRuntime {
     return truthy(v);
   }
   eq(a: unknown, b: unknown): boolean {
-    return eq(a, b);
+    return eq(a, b, this.budget);
   }
   ne(a: unknown, b: unknown): boolean {
-    return !eq(a, b);
+    return !eq(a, b, this.budget);
   }
   lt(a: unknown, b: unknown): boolean {
     return compare('<', a, b);
@@ -183,10 +248,10 @@ export class TemplateRuntime {
     return true;
   }
   inOperator(item: unknown, container: unknown): boolean {
-    return contains(container, item);
+    return contains(container, item, this.budget);
   }
   concat(a: unknown, b: unknown): string {
-    return this.budget.text(str(a) + str(b));
+    return joinTwo(this.budget, str(a), str(b), a, b);
   }
   add(a: unknown, b: unknown): unknown {
     return add(this.budget, a, b);
@@ -205,7 +270,12 @@ export class TemplateRuntime {
   }
   mod(a: unknown, b: unknown): unknown {
     // 'Hello %s' % name, as in Python.
-    if (typeof a === 'string') return this.budget.text(percentFormat(a, Array.isArray(b) ? b : [b]));
+    if (typeof a === 'string') {
+      this.budget.reads(a.length);
+      const out = this.budget.text(percentFormat(a, Array.isArray(b) ? b : [b]));
+      this.budget.builtText(out.length);
+      return out;
+    }
     const d = divisor(b, '%');
     const r = num(a, '%') % d;
     return r !== 0 && r < 0 !== d < 0 ? r + d : r;
@@ -222,8 +292,12 @@ export class TemplateRuntime {
   test(name: string, value: unknown, ...args: unknown[]): boolean {
     return runTest(this.budget, name, value, args);
   }
+  /** Runs a filter, charging the string it reads and the strings and lists it returns. */
   filter(name: string, value: unknown, ...args: unknown[]): unknown {
-    return FILTERS.get(name)!(this.budget, value, ...args);
+    if (typeof value === 'string') this.budget.reads(value.length);
+    const result = FILTERS.get(name)!(this.budget, value, ...args);
+    this.budget.built(result, value);
+    return result;
   }
   // Rewritten constructs.
   accField(context: RenderContext, field: string): unknown[] {
@@ -283,7 +357,7 @@ export function run(root: RootFn, vars: TemplateVars): { text: string; runtime: 
   let error: unknown = null;
   let result = '';
   const runtime = new TemplateRuntime(new RenderBudget());
-  const frame = new NunjucksFrame();
+  const frame = new SandboxFrame();
   frame.topLevel = true;
   root(ENV, new RenderContext(vars), frame, runtime, (err, res) => {
     error = err;

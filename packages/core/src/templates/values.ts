@@ -38,8 +38,13 @@ export class Helper {
     this.#fn = fn;
     this.#recv = recv;
   }
+  /** Calls the helper, charging the receiver it reads (a string) and what it returns (strings, lists). */
   invoke(budget: RenderBudget, args: unknown[]): unknown {
-    return this.#fn(budget, this.#recv, args);
+    const recv = this.#recv;
+    if (typeof recv === 'string') budget.reads(recv.length);
+    const result = this.#fn(budget, recv, args);
+    budget.built(result, recv);
+    return result;
   }
 }
 
@@ -155,20 +160,31 @@ export function truthy(v: unknown): boolean {
 
 export const isNumeric = (v: unknown): v is number | boolean => typeof v === 'number' || typeof v === 'boolean';
 
-/** Python `==`: no coercion between strings and numbers, deep for lists and dicts, True == 1. */
-export function eq(a: unknown, b: unknown): boolean {
+/**
+ * Python `==`: no coercion between strings and numbers, deep for lists and dicts, True == 1. With a
+ * budget, the comparison is charged: the characters of equal-length strings, the items of lists and
+ * dicts it walks.
+ */
+export function eq(a: unknown, b: unknown, budget?: RenderBudget): boolean {
+  if (typeof a === 'string' && typeof b === 'string') {
+    if (a.length !== b.length) return false;
+    budget?.reads(a.length);
+    return a === b;
+  }
   if (a === b) return true;
   if (isNumeric(a) && isNumeric(b)) return Number(a) === Number(b);
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!eq(a[i], b[i])) return false;
+    budget?.charge(a.length);
+    for (let i = 0; i < a.length; i++) if (!eq(a[i], b[i], budget)) return false;
     return true;
   }
   if (isPlainObject(a) && isPlainObject(b)) {
     const ka = Object.keys(a);
     if (ka.length !== Object.keys(b).length) return false;
-    for (const k of ka) if (!Object.hasOwn(b, k) || !eq(a[k], b[k])) return false;
+    budget?.charge(ka.length);
+    for (const k of ka) if (!Object.hasOwn(b, k) || !eq(a[k], b[k], budget)) return false;
     return true;
   }
   return false;
@@ -244,14 +260,16 @@ export function sortCompare(a: unknown, b: unknown): number {
   return c;
 }
 
-/** Python `in`. */
-export function contains(container: unknown, item: unknown): boolean {
+/** Python `in`, charged to the budget: the characters of a string searched, the items of a list. */
+export function contains(container: unknown, item: unknown, budget: RenderBudget): boolean {
   if (Array.isArray(container)) {
-    for (const x of container) if (eq(x, item)) return true;
+    budget.charge(container.length);
+    for (const x of container) if (eq(x, item, budget)) return true;
     return false;
   }
   if (typeof container === 'string') {
     if (typeof item !== 'string') throw new TemplateError(`'in <string>' requires a string on the left, not ${describeType(item)}`);
+    budget.reads(container.length);
     return container.includes(item);
   }
   if (isPlainObject(container)) return (typeof item === 'string' || typeof item === 'number') && Object.hasOwn(container, String(item));
@@ -330,6 +348,37 @@ export function joinText(budget: RenderBudget, items: unknown[], sep: string): s
   for (const p of parts) total += p.length;
   budget.ensureRoom(total);
   return parts.join(sep);
+}
+
+/** Matches a UTF-16 surrogate: a string without one has as many code points as code units. */
+export const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Python `len` of a string: code points, counted without building a list of them. */
+export function codePointCount(s: string): number {
+  if (!SURROGATE.test(s)) return s.length;
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** The first code point of a string (undefined when empty). */
+export const firstChar = (s: string): string | undefined => (s === '' ? undefined : String.fromCodePoint(s.codePointAt(0)!));
+
+/** The last code point of a string (undefined when empty). */
+export function lastChar(s: string): string | undefined {
+  if (s === '') return undefined;
+  const low = s.charCodeAt(s.length - 1);
+  const pair = s.length > 1 && low >= 0xdc00 && low <= 0xdfff && /[\uD800-\uDBFF]/.test(s[s.length - 2]!);
+  return s.slice(pair ? -2 : -1);
+}
+
+/** {@link iterable}, charged to the budget before a string's characters or a dict's keys are listed. */
+export function listOf(budget: RenderBudget, v: unknown, what: string): unknown[] {
+  if (typeof v === 'string') budget.charge(v.length);
+  else if (isPlainObject(v)) budget.charge(Object.keys(v).length);
+  const l = iterable(v, what);
+  if (Array.isArray(v)) budget.charge(l.length);
+  return l;
 }
 
 /** A list to iterate (`for`, list filters): lists as they are, strings as characters, dicts as keys. */
