@@ -77,6 +77,7 @@ describe('templates are bounded by work', () => {
     ['+ on lists', 'context.parts + context.parts'],
     ['* repetition', "'ab' * 50000"],
     ['tojson', 'context.parts | tojson'],
+    ['map() of a filter', "[context.text] | map('upper') | list"],
   ];
   for (const [name, expr] of ops) {
     it(`charges ${name} for the size of what it reads or builds`, () => {
@@ -86,6 +87,31 @@ describe('templates are bounded by work', () => {
       expect(e.message).toMatch(/exceeded its (work|memory|time) budget/);
     });
   }
+
+  it('does not charge what does not read the whole string', () => {
+    const v = vars({ text });
+    const tpl =
+      "{% for i in range(5000) %}{% if context.text.startswith('lorem') and (context.text | default('')) and context.text[:5] == 'lorem' %}" +
+      'x{% endif %}{% endfor %}';
+    expect(renderTemplate(tpl, v)).toBe('x'.repeat(5000));
+  });
+
+  it('keeps Python code-point semantics on the paths that avoid listing characters', () => {
+    const v = vars({ s: '😀😀ab' });
+    const r = (t: string) => renderTemplate(t, v);
+    expect([r('{{ context.s[:2] }}'), r('{{ context.s[1:3] }}'), r('{{ context.s[-2:] }}'), r('{{ context.s[::-1] }}')]).toEqual([
+      '😀😀',
+      '😀a',
+      'ab',
+      'ba😀😀',
+    ]);
+    expect([
+      r('{{ context.s | length }}'),
+      r('{{ context.s | first }}'),
+      r('{{ context.s | last }}'),
+      r("{{ context.s.strip('😀') }}"),
+    ]).toEqual(['4', '😀', 'b', 'ab']);
+  });
 
   it('counts the text ~ adds, and refuses strings beyond the size limit', () => {
     expect(() =>

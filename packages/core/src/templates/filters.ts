@@ -261,11 +261,10 @@ function mapFilter(budget: RenderBudget, value: unknown, ...rest: unknown[]): un
     });
   }
   const name = pos[0];
-  const f = typeof name === 'string' ? FILTERS.get(name) : undefined;
-  if (!f) throw new TemplateError(`map: unknown filter '${str(name)}'`);
+  if (typeof name !== 'string' || !FILTERS.has(name)) throw new TemplateError(`map: unknown filter '${str(name)}'`);
   const args = pos.slice(1);
   if (Object.keys(kw).length) args.push(new KwArgs(kw));
-  return items.map((x) => f(budget, x, ...args));
+  return items.map((x) => applyFilter(budget, name, x, args));
 }
 
 function truncate(_: RenderBudget, value: unknown, ...rest: unknown[]): string {
@@ -551,6 +550,17 @@ export const FILTERS: Map<string, Filter> = new Map<string, Filter>([
   ['bool', (_, v) => (typeof v === 'string' ? ['true', 'yes', 'on', '1'].includes(v.trim().toLowerCase()) : truthy(v))],
   ['accumulated', (_, v) => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v])],
 ]);
+/** Filters that do not read the whole of a string value (the others are charged its length first). */
+const NO_SCAN_FILTERS: ReadonlySet<string> = new Set(['default', 'd', 'safe', 'string', 'first', 'last', 'attr', 'accumulated']);
+
+/** Runs a known filter, charging the string it reads and the strings and lists it returns. */
+export function applyFilter(budget: RenderBudget, name: string, value: unknown, args: unknown[]): unknown {
+  if (typeof value === 'string' && !NO_SCAN_FILTERS.has(name)) budget.reads(value.length);
+  const result = FILTERS.get(name)!(budget, value, ...args);
+  budget.built(result, value);
+  return result;
+}
+
 // Aliases, as Jinja and nunjucks name them.
 for (const [alias, name] of [
   ['d', 'default'],

@@ -409,6 +409,15 @@ const LIST_METHODS = new Map<string, Method<unknown[]>>([
   ],
 ]);
 
+/** String methods that do not read the whole string (the others are charged its length first). */
+const NO_SCAN_METHODS: ReadonlySet<string> = new Set(['startswith', 'endswith']);
+for (const [name, method] of STRING_METHODS)
+  if (!NO_SCAN_METHODS.has(name))
+    STRING_METHODS.set(name, (budget, s, args) => {
+      budget.reads(s.length);
+      return method(budget, s, args);
+    });
+
 /** Names a template may call as methods (`x.name(…)`); checked when compiling. */
 export const METHOD_NAMES: ReadonlySet<string> = new Set([
   ...STRING_METHODS.keys(),
@@ -479,14 +488,25 @@ export function memberLookup(obj: unknown, key: unknown): unknown {
   }
 }
 
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
 /** Python slices: `s[1:]`, `l[-3:]`, `l[::-1]`. */
 export function slice(budget: RenderBudget, obj: unknown, start: unknown, stop: unknown, step: unknown): unknown {
   if (obj === undefined || obj === null) return undefined;
   const isStr = typeof obj === 'string';
   if (!isStr && !Array.isArray(obj)) throw new TemplateError(`${describeType(obj)} cannot be sliced`);
-  if (isStr) budget.reads(obj.length);
+  let text = obj as string;
+  // `s[:n]`, `s[a:n]`: only the first n code points matter, and they lie within 2n code units.
+  if (
+    isStr &&
+    (step === undefined || step === null || step === 1) &&
+    isIndex(stop) &&
+    (start === undefined || start === null || isIndex(start))
+  )
+    text = text.slice(0, 2 * stop);
+  if (isStr) budget.reads(text.length);
   // Python indexes strings by code point; without surrogate pairs, code units are code points.
-  const seq: string | readonly unknown[] = isStr && SURROGATE.test(obj) ? Array.from(obj) : (obj as string | unknown[]);
+  const seq: string | readonly unknown[] = isStr ? (SURROGATE.test(text) ? Array.from(text) : text) : (obj as unknown[]);
   const len = seq.length;
   const st = intArg(step, 1, 'slice step');
   if (st === 0) throw new TemplateError('slice step cannot be zero');

@@ -8,7 +8,7 @@ import { accumulate } from '../context-view.js';
 import { TemplateError } from '../errors.js';
 import type { TemplateVars } from '../types.js';
 import { RenderBudget, SIZE_LIMIT } from './budget.js';
-import { FILTERS, GLOBALS, runTest } from './filters.js';
+import { applyFilter, GLOBALS, runTest } from './filters.js';
 import { memberLookup, percentFormat, slice } from './methods.js';
 import { compare, contains, dataOnly, describeType, eq, Helper, isNumeric, isPlainObject, KwArgs, num, str, truthy } from './values.js';
 
@@ -292,12 +292,8 @@ export class TemplateRuntime {
   test(name: string, value: unknown, ...args: unknown[]): boolean {
     return runTest(this.budget, name, value, args);
   }
-  /** Runs a filter, charging the string it reads and the strings and lists it returns. */
   filter(name: string, value: unknown, ...args: unknown[]): unknown {
-    if (typeof value === 'string') this.budget.reads(value.length);
-    const result = FILTERS.get(name)!(this.budget, value, ...args);
-    this.budget.built(result, value);
-    return result;
+    return applyFilter(this.budget, name, value, args);
   }
   // Rewritten constructs.
   accField(context: RenderContext, field: string): unknown[] {

@@ -38,10 +38,9 @@ export class Helper {
     this.#fn = fn;
     this.#recv = recv;
   }
-  /** Calls the helper, charging the receiver it reads (a string) and what it returns (strings, lists). */
+  /** Calls the helper, charging what it returns (strings, lists); string methods charge what they read. */
   invoke(budget: RenderBudget, args: unknown[]): unknown {
     const recv = this.#recv;
-    if (typeof recv === 'string') budget.reads(recv.length);
     const result = this.#fn(budget, recv, args);
     budget.built(result, recv);
     return result;
