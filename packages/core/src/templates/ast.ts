@@ -5,6 +5,7 @@
  */
 import nunjucks from 'nunjucks';
 
+/** A node of nunjucks' syntax tree, as its parser makes it. */
 export interface NjNode {
   readonly typename: string;
   readonly fields: readonly string[];
@@ -12,6 +13,7 @@ export interface NjNode {
   colno: number;
   [field: string]: unknown;
 }
+/** A node class of nunjucks (`nodes.Output`…), and `extend` to derive one. */
 export type NodeCtor = (new (
   lineno: number,
   colno: number,
@@ -19,17 +21,20 @@ export type NodeCtor = (new (
 ) => NjNode) & {
   extend(name: string, props?: object): NodeCtor;
 };
+/** A token of nunjucks' lexer. */
 export interface NjToken {
   type: string;
   value: unknown;
   lineno: number;
   colno: number;
 }
+/** nunjucks' token stream (its position is restored when a slice parse backtracks). */
 export interface NjTokenizer {
   index: number;
   lineno: number;
   colno: number;
 }
+/** The parts of nunjucks' parser the sandbox uses. */
 export interface NjParser {
   tokens: NjTokenizer;
   peeked: NjToken | null | false;
@@ -41,6 +46,7 @@ export interface NjParser {
   skip(type: string): boolean;
   fail(message: string, lineno?: number, colno?: number): never;
 }
+/** The parts of nunjucks' compiler the sandbox uses. */
 export interface NjCompiler {
   buffer: string;
   compile(node: NjNode, frame: unknown): void;
@@ -52,6 +58,7 @@ export interface NjCompiler {
   _compileAggregate(node: NjNode, frame: unknown, start?: string, end?: string): void;
   compileSymbol(node: NjNode, frame: unknown): void;
 }
+/** nunjucks' internals this layer builds on (untyped by the package). */
 export interface NunjucksInternals {
   nodes: Record<string, NodeCtor>;
   lexer: { lex(src: string, opts: object): NjTokenizer; [token: string]: unknown };
@@ -59,9 +66,13 @@ export interface NunjucksInternals {
   compiler: { Compiler: new (name: string | undefined, throwOnUndefined: boolean) => NjCompiler };
   lib: { TemplateError: new (...a: unknown[]) => Error };
 }
+/** nunjucks, typed as far as this layer uses it. */
 export const nj = nunjucks as unknown as NunjucksInternals;
+/** nunjucks' node classes, by name. */
 export const N = nj.nodes as Record<string, NodeCtor>;
+/** A field of a node, as a node. */
 export const nodeOf = (n: unknown): NjNode => n as NjNode;
+/** The children of a list-like node (`NodeList`, `Output`, `Array`…). */
 export const childrenOf = (n: unknown): NjNode[] => (n as { children: NjNode[] }).children;
 
 /** `a[b:c:d]`, produced by {@link SandboxParser}, rewritten to `runtime.slice`. */
@@ -109,6 +120,7 @@ export class SandboxParser extends nj.parser.Parser {
   }
 }
 
+/** A plain identifier: the only names a template may use or the compiler may emit unquoted. */
 export const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Node types a template may contain. */
@@ -178,6 +190,7 @@ export function calleeLabel(n: NjNode): string {
   return 'expression';
 }
 
+/** Python spellings of tests (`is None`). */
 export const TEST_ALIASES: ReadonlyMap<string, string> = new Map([
   ['None', 'none'],
   ['True', 'true'],

@@ -29,6 +29,7 @@ const REFUSED: Record<string, string> = {
 const CALLABLE_HINT =
   'only range(), dict(), cycler(), joiner(), variables set to one of those, and string, dict and list methods can be called';
 
+/** The names a template assigns with `{% set %}` (which it may then call, if they hold a helper). */
 export function collectSetNames(n: NjNode, out: Set<string>): Set<string> {
   if (n.typename === 'Set') for (const t of n.targets as NjNode[]) if (t.typename === 'Symbol') out.add(String(t.value));
   for (const c of childNodes(n)) collectSetNames(c, out);

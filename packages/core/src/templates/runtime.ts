@@ -33,6 +33,7 @@ export class RenderContext {
   addExport(): void {}
 }
 
+/** A scope frame of nunjucks' generated code. */
 export interface Frame {
   lookup(name: string): unknown;
   topLevel: boolean;

@@ -52,6 +52,7 @@ export class KwArgs {
   constructor(readonly values: Record<string, unknown>) {}
 }
 
+/** A plain object (a dict): not an array, class instance or function. */
 export const isPlainObject = (v: unknown): v is Record<string, unknown> => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
@@ -61,9 +62,11 @@ export const isPlainObject = (v: unknown): v is Record<string, unknown> => {
 /** A function found in data is not handed to templates. */
 export const dataOnly = (v: unknown): unknown => (typeof v === 'function' ? undefined : v);
 
+/** The error for a helper used where data is needed. */
 export const notData = (what: string) =>
   new TemplateError(`a template cannot use ${what} as a value (only data can be output or converted)`);
 
+/** Python's name for a value's type, for messages. */
 export function describeType(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'None';
@@ -82,6 +85,7 @@ export function describeType(v: unknown): string {
   }
 }
 
+/** How a number prints (`nan`, `inf` as Python spells them). */
 export function numStr(n: number): string {
   if (Number.isNaN(n)) return 'nan';
   if (n === Number.POSITIVE_INFINITY) return 'inf';
@@ -157,6 +161,7 @@ export function truthy(v: unknown): boolean {
   return true;
 }
 
+/** A number or a boolean (which Python arithmetic treats as 0/1). */
 export const isNumeric = (v: unknown): v is number | boolean => typeof v === 'number' || typeof v === 'boolean';
 
 /**
@@ -292,6 +297,7 @@ export function intArg(v: unknown, def: number, what: string): number {
   throw new TemplateError(`${what} must be an integer, not ${describeType(v)}`);
 }
 
+/** An integer argument that sizes something built (a width, a count), capped at SIZE_LIMIT. */
 export const sizeArg = (v: unknown, def: number, what: string): number => {
   const n = intArg(v, def, what);
   if (n > SIZE_LIMIT) throw new TemplateError(`${what} is limited to ${SIZE_LIMIT}`);
@@ -334,10 +340,12 @@ export function splitArgs(args: unknown[]): [unknown[], Record<string, unknown>]
   return last instanceof KwArgs ? [args.slice(0, -1), last.values] : [args, {}];
 }
 
+/** Refuses arguments to a helper that takes none. */
 export const noArgs = (fn: string, args: unknown[]) => {
   if (args.length) throw new TemplateError(`${fn}() takes no arguments`);
 };
 
+/** The error for a blocked key (a member of Object.prototype). */
 export const blockedKey = (k: string) => new TemplateError(`'${k}' is not accessible in templates`);
 
 /** Joins converted items, refusing a result beyond the output limit. */
