@@ -1,6 +1,6 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { type ValidationIssue, WorkflowValidationError } from './errors.js';
-import { validateTemplate } from './templates.js';
+import { validateTemplate } from './templates/index.js';
 import {
   type ContextSchema,
   type Identities,

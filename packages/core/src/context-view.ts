@@ -1,5 +1,5 @@
-import type { TemplateVars } from './templates.js';
-import type { ContextUpdate, OperationalState, StoredContext } from './types.js';
+/** How the stored context (field histories) reads: newest values, histories, and the variables templates see. */
+import type { ContextUpdate, OperationalState, StoredContext, TemplateVars } from './types.js';
 
 /** True for engine-owned fields (`__operational__`, `__parent__`). */
 export const isReservedField = (name: string): boolean => name.startsWith('__');

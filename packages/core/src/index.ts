@@ -83,8 +83,7 @@ export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-ll
 export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
 export type { SetupOptions } from './setup.js';
 export { setupOrchestration } from './setup.js';
-export type { TemplateVars } from './templates.js';
-export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates.js';
+export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates/index.js';
 export type {
   Backends,
   BroadcastSignalsCaller,
@@ -111,6 +110,7 @@ export type {
   StoredContext,
   TelemetryBackend,
   TelemetryEvent,
+  TemplateVars,
   ToolEntry,
   ToolFn,
   ToolsRegistry,

@@ -237,3 +237,17 @@ export interface ToolEntry {
 
 /** Tools by name. */
 export type ToolsRegistry = Record<string, ToolFn | ToolEntry>;
+
+/**
+ * Variables a template renders with. `context` holds each field's newest value (plus
+ * `__operational__` as stored); `history` maps each field to its full history, which
+ * `context.<field> | accumulated` reads. Any other key (e.g. `result` in a tool node's conditions) is
+ * visible to the template under its own name.
+ */
+export type TemplateVars = { context: Record<string, unknown>; history?: Record<string, unknown[]>; [k: string]: unknown };
+
+/** A template compiled once; render it as often as needed. */
+export interface CompiledTemplate {
+  /** Renders the template with `vars`. Always returns a string; errors are `TemplateError`s. */
+  render(vars: TemplateVars): string;
+}

@@ -10,7 +10,7 @@ import {
   TEMPLATE_HELPERS,
   type TemplateVars,
   validateTemplate,
-} from '../src/templates.js';
+} from '../src/templates/index.js';
 
 /** Fresh variables for each use, shaped as the engine builds them (newest values + histories). */
 const vars = (): TemplateVars => ({

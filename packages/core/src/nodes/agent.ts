@@ -1,7 +1,7 @@
 import { templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
-import { renderTemplate } from '../templates.js';
+import { renderTemplateAt } from '../templates/index.js';
 import {
   failModelNode,
   finishModelNode,
@@ -15,7 +15,7 @@ import {
 } from './llm.js';
 import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
 import { errorMessage, invokeTool } from './tool.js';
-import { type NodeExecutor, startOutcome } from './types.js';
+import { type NodeExecutor, siteOf, startOutcome } from './types.js';
 
 /** Loop rounds an agent gets when the node does not set `max_iterations`. */
 export const DEFAULT_MAX_ITERATIONS = 10;
@@ -43,7 +43,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
   const node = run.node;
   const s = await modelNodeSettings(run, services);
   const source = String(node.prompt);
-  const task = renderTemplate(source, templateVars(run.context));
+  const task = renderTemplateAt(source, templateVars(run.context), siteOf(run, 'prompt'));
   const context = promptContext(source, run.context);
   const toolNames = (Array.isArray(node.tools) ? node.tools : Array.isArray(node.available_tools) ? node.available_tools : []) as string[];
   const maxIterations = typeof node.max_iterations === 'number' ? node.max_iterations : DEFAULT_MAX_ITERATIONS;

@@ -1,5 +1,5 @@
-import { evaluateCondition, isTemplate, type TemplateVars } from '../templates.js';
-import type { EventEmission } from '../types.js';
+import { evaluateCondition, isTemplate } from '../templates/index.js';
+import type { EventEmission, TemplateVars } from '../types.js';
 import type { NodeRun, NodeServices } from './types.js';
 
 /** The node's emissions (an absent or null list is empty). */
@@ -48,6 +48,7 @@ export function evaluateEmissions(emissions: EventEmission[], vars: TemplateVars
 export function emitWhere(run: NodeRun, services: NodeServices, emissions: EventEmission[], vars: TemplateVars): string[] {
   return evaluateEmissions(emissions, vars, (f) => {
     void services.telemetry(run.executionId, 'condition_error', {
+      workflow_name: run.workflowName,
       node_name: run.nodeName,
       signal_name: f.signal,
       condition: f.condition,

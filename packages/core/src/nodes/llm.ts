@@ -1,11 +1,20 @@
 import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
-import { renderTemplate } from '../templates.js';
+import { renderTemplateAt } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
 import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
-import { addCounter, appendField, type NodeExecutor, type NodeOutcome, type NodeRun, type NodeServices, startOutcome } from './types.js';
+import {
+  addCounter,
+  appendField,
+  type NodeExecutor,
+  type NodeOutcome,
+  type NodeRun,
+  type NodeServices,
+  siteOf,
+  startOutcome,
+} from './types.js';
 
 /** Settings shared by llm and agent nodes. */
 export interface ModelNodeSettings {
@@ -37,7 +46,7 @@ export async function modelNodeSettings(run: NodeRun, services: NodeServices): P
     mode: selectionMode(emissions),
   };
   if (typeof node.identity === 'string' && node.identity !== '') {
-    const identity = renderTemplate(node.identity, templateVars(run.context)).trim();
+    const identity = renderTemplateAt(node.identity, templateVars(run.context), siteOf(run, 'identity')).trim();
     if (identity) {
       // The identity turns history on; history belongs to the main execution, so children share it.
       settings.historyKey = mainId;
@@ -174,7 +183,7 @@ export const executeLlm: NodeExecutor = async (run, services) => {
   if (!services.callLlm) throw new Error(`node '${run.nodeName}' is an llm node but no callLlm was given to the engine`);
   const s = await modelNodeSettings(run, services);
   const source = String(run.node.prompt);
-  const rendered = renderTemplate(source, templateVars(run.context));
+  const rendered = renderTemplateAt(source, templateVars(run.context), siteOf(run, 'prompt'));
   const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
   const choose = s.mode === 'model' ? s.emissions : undefined;
   const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });

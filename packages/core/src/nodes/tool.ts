@@ -1,7 +1,7 @@
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
-import { renderValue } from '../templates.js';
+import { renderValueAt } from '../templates/index.js';
 import { emissionsOf, emitWhere } from './emissions.js';
 import {
   addCounter,
@@ -11,6 +11,7 @@ import {
   type NodeRun,
   type NodeServices,
   type ResolvedTool,
+  siteOf,
   startOutcome,
   type ToolContext,
 } from './types.js';
@@ -18,7 +19,8 @@ import {
 /** The argument a tool node passes: inline `parameters`, or the `context_parameter_field` value. */
 export function toolArguments(run: NodeRun, tool: ResolvedTool): unknown {
   const node = run.node;
-  if (node.parameters !== undefined && node.parameters !== null) return renderValue(node.parameters, templateVars(run.context));
+  if (node.parameters !== undefined && node.parameters !== null)
+    return renderValueAt(node.parameters, templateVars(run.context), siteOf(run, 'parameters'));
   const field = node.context_parameter_field;
   if (typeof field === 'string') {
     if (tool.processAccumulated) return [...historyOf(run.context, field)];

@@ -1,3 +1,4 @@
+import type { TemplateSite } from '../templates/index.js';
 import type { Backends, CallLlm, ContextUpdate, NodeConfig, StoredContext, ToolEntry } from '../types.js';
 
 /** A tool as the engine holds it: the registry entry with its defaults filled in. */
@@ -103,7 +104,13 @@ export interface ToolContext {
 /** Runs one node type. */
 export type NodeExecutor = (run: NodeRun, services: NodeServices) => Promise<NodeOutcome>;
 
+/** Where a template field of the node being run sits, so a run-time template error names it. */
+export function siteOf(run: NodeRun, field: string): TemplateSite {
+  return { workflow: run.workflowName, node: run.nodeName, field };
+}
+
 /** An empty outcome with the node's run counted. */
+
 export function startOutcome(nodeName: string): NodeOutcome {
   return { update: { nodes: { [nodeName]: 1 } }, emit: [], extraEmit: [], foreignUpdates: [], outbox: [], spawns: [] };
 }
