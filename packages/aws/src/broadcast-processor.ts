@@ -277,6 +277,7 @@ class BroadcastProcessor {
           p: c.parent,
           b: id,
           s: [...c.signals],
+          ...(c.limits ? { l: c.limits } : {}),
         });
       });
     }
@@ -409,7 +410,7 @@ class BroadcastProcessor {
     ]);
     const { item, payload } = initRecord(
       child.id,
-      { fields: child.f, mainExecutionId: child.m, parent: child.p, signals: child.s },
+      { fields: child.f, mainExecutionId: child.m, parent: child.p, signals: child.s, ...(child.l ? { limits: child.l } : {}) },
       child.b,
     );
     await table.putRecord(item, payload, { ifAbsent: true });

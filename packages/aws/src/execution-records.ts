@@ -176,7 +176,7 @@ export class ExecutionRecords {
     if (!this.exists) return {};
     if (!this.folded) {
       const init = this.init()!;
-      this.folded = contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s });
+      this.folded = contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s, limits: init.l });
       this.lastFolded = undefined;
       this.pending = this.contextRecords.filter((r) => this.visible(r)).sort((a, b) => this.compare(a, b));
     }

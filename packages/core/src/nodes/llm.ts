@@ -196,6 +196,7 @@ export const executeLlm: NodeExecutor = async (run, services) => {
       hooks: modelCallHook(run, outcome, services, 'llm'),
       propagate: (e) => services.propagateTransient && isRetryable(e),
       what: `workflow '${run.workflowName}', node '${run.nodeName}'`,
+      signal: run.signal,
     });
     finishModelNode(run, outcome, s, value, selected);
   } catch (e) {
