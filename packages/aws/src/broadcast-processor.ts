@@ -62,6 +62,8 @@ export interface ProcessorOptions {
   telemetry?: boolean;
   /** Time left in the invocation; following stops while enough remains to send what is pending. */
   remainingMs?: () => number;
+  /** Epoch ms every node must end by (the invocation's end less a reserve); past it a node fails, retryably. */
+  nodeDeadline?: number;
 }
 
 /** Default {@link ProcessorOptions.maxValueBytes}: 4 MiB (larger values are split across items up to this). */
@@ -166,6 +168,7 @@ class BroadcastProcessor {
       // Throttling and timeouts inside tools and models go back to SQS instead of failing the node.
       propagateTransient: true,
       newExecutionId: deterministicExecutionId,
+      ...(opts.nodeDeadline !== undefined ? { deadline: () => opts.nodeDeadline } : {}),
     }).engine;
     this.followBudget = opts.followRouters;
   }

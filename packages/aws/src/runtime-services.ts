@@ -41,6 +41,8 @@ export interface RuntimeDeps {
   logger?: SoeLogger;
   /** Days until telemetry expires. @default 30 */
   telemetryTtlDays?: number;
+  /** Largest per-message SQS delay; longer `spawn_interval` delays are chained. @default 900 (SQS's cap) */
+  maxDelaySeconds?: number;
 }
 
 /** What the handlers share: the backends on the table, the queue and the logger. */
@@ -62,7 +64,11 @@ export function createRuntimeServices(deps: RuntimeDeps, serviceName: string): R
     deps,
     backends: createDynamoBackends({ client: deps.dynamo, tableName: deps.tableName, telemetryTtlDays: deps.telemetryTtlDays }),
     sqs: deps.sqs,
-    queues: { queueUrl: deps.queueUrl, ...(deps.delayQueueUrl ? { delayQueueUrl: deps.delayQueueUrl } : {}) },
+    queues: {
+      queueUrl: deps.queueUrl,
+      ...(deps.delayQueueUrl ? { delayQueueUrl: deps.delayQueueUrl } : {}),
+      ...(deps.maxDelaySeconds ? { maxDelaySeconds: deps.maxDelaySeconds } : {}),
+    },
     logger,
   };
 }
