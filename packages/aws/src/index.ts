@@ -57,7 +57,7 @@ export { createRuntimeServices, silentLogger } from './runtime-services.js';
 export type { SignalRequest, SignalResponse } from './signal-handler.js';
 export { createSignalHandler } from './signal-handler.js';
 export type { SignalMessage } from './signal-message.js';
-export { delaySecondsOf, dueOf, MAX_DELAY_SECONDS, parseSignalMessage, remainingDelaySeconds } from './signal-message.js';
+export { DUE_TOLERANCE_MS, delaySecondsOf, dueOf, MAX_DELAY_SECONDS, parseSignalMessage, remainingDelaySeconds } from './signal-message.js';
 export { createSignalSender } from './signal-sender.js';
 export type { SoeTableOptions, TableItem } from './soe-table.js';
 export { isConditionFailed, SoeTable } from './soe-table.js';

@@ -48,14 +48,17 @@ export function parseSignalMessage(body: string): SignalMessage {
   return out;
 }
 
+/** Early arrivals within this many ms count as due (clocks and SQS timing are not exact). */
+export const DUE_TOLERANCE_MS = 100;
+
 /**
- * Whole seconds a message must still wait, or 0 when it is due. Less than a second counts as due:
- * SQS delays are whole seconds, and a message arriving a moment early does no harm.
+ * Whole seconds a message must still wait (rounded up: SQS delays are whole seconds, and a delayed
+ * start may come a little late but never early), or 0 when it is due.
  */
 export function remainingDelaySeconds(message: Pick<SignalMessage, 'due'>, now = Date.now()): number {
   if (message.due === undefined) return 0;
   const ms = message.due - now;
-  return ms >= 1000 ? Math.ceil(ms / 1000) : 0;
+  return ms > DUE_TOLERANCE_MS ? Math.ceil(ms / 1000) : 0;
 }
 
 /** The body of a message for an outbox entry (with its due time when the delay is longer than SQS allows). */
