@@ -9,6 +9,7 @@ import { orchestrate, type ToolsRegistry } from '@soe/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDeadLetterHandler,
+  createStartHandler,
   createDynamoBackends,
   createWorkerHandler,
   getExecutionStatus,
@@ -216,5 +217,22 @@ describe('dead-letter consumer', () => {
     await handler(sqsEvent(sqsRecord(body)));
     expect(await getExecutionStatus(backends.table, id)).toMatchObject({ status: 'FAILED', error: expect.stringContaining('dead-letter queue') });
     expect((await backends.context.getContext(id)).result).toEqual([1]);
+  });
+});
+
+describe('start request limits', () => {
+  it('takes limits.max_node_runs per start request, checks it, and stores nothing when it is bad', async () => {
+    const startHandler = createStartHandler({ dynamo: emulators.dynamo, sqs: emulators.sqs, tableName: emulators.tableName, queueUrl, logger: recordingLogger() });
+    const backends = createDynamoBackends({ client: emulators.dynamo, tableName: emulators.tableName });
+    const request = { config: CONFIG(), initialWorkflowName: 'main', initialSignals: ['START'] };
+    const ok = await startHandler({ ...request, limits: { max_node_runs: 3 } });
+    expect(ok).toEqual({ executionId: expect.any(String) });
+    const ctx = await backends.context.getContext((ok as { executionId: string }).executionId);
+    expect(ctx.__operational__?.max_node_runs).toBe(3);
+    const before = (await backends.context.listContexts()).length;
+    const bad = await startHandler({ ...request, limits: { max_node_runs: 0 } });
+    expect(bad).toMatchObject({ error: { type: 'WorkflowValidationError', message: expect.stringContaining('limits.max_node_runs') } });
+    expect(await startHandler({ ...request, limits: 5 as never })).toMatchObject({ error: { type: 'RequestValidationError' } });
+    expect((await backends.context.listContexts()).length).toBe(before);
   });
 });
