@@ -72,7 +72,11 @@ export function createDeadLetterHandler(deps: DeadLetterDeps): DeadLetterHandler
     try {
       message = parseSignalMessage(record.body);
     } catch (e) {
-      logger.error('dropped a malformed dead letter', { messageId: record.messageId, error: describeError(e), body: record.body.slice(0, 500) });
+      logger.error('dropped a malformed dead letter', {
+        messageId: record.messageId,
+        error: describeError(e),
+        body: record.body.slice(0, 500),
+      });
       return;
     }
     const where = { messageId: record.messageId, executionId: message.executionId, broadcastId: message.id, signals: message.signals };

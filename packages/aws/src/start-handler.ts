@@ -24,7 +24,8 @@ export interface StartRequest {
 /** Reads the request's `limits` (snake_case or camelCase). */
 function limitsOf(value: unknown): { maxNodeRuns?: number } | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) throw new RequestValidationError(`'limits' must be an object such as { "max_node_runs": 500 }`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new RequestValidationError(`'limits' must be an object such as { "max_node_runs": 500 }`);
   const v = value as Record<string, unknown>;
   const maxNodeRuns = v.maxNodeRuns ?? v.max_node_runs;
   return maxNodeRuns === undefined ? undefined : { maxNodeRuns: maxNodeRuns as number };

@@ -84,14 +84,22 @@ class RecordHandler {
       message = parseSignalMessage(record.body);
     } catch (e) {
       // Permanent: the same bytes will never parse. Acknowledge so it does not cycle into the DLQ.
-      logger.error('dropped a malformed signal message', { messageId: record.messageId, error: describeError(e), body: record.body.slice(0, 500) });
+      logger.error('dropped a malformed signal message', {
+        messageId: record.messageId,
+        error: describeError(e),
+        body: record.body.slice(0, 500),
+      });
       return;
     }
     if (await this.delayFurther(record, message)) return;
     if (this.queueOf(record) !== this.deps.queueUrl) {
       // A delayed message came due: hand it to the FIFO queue, where it waits its turn in its execution's group.
       await forwardSignalMessage(this.services.sqs, this.deps.queueUrl, message);
-      logger.debug('forwarded a delayed signal message', { messageId: record.messageId, executionId: message.executionId, broadcastId: message.id });
+      logger.debug('forwarded a delayed signal message', {
+        messageId: record.messageId,
+        executionId: message.executionId,
+        broadcastId: message.id,
+      });
       return;
     }
     await this.process(record, message, budget);
@@ -107,7 +115,11 @@ class RecordHandler {
     const queue = this.deps.delayQueueUrl ?? (isFifoQueue(this.deps.queueUrl) ? undefined : this.deps.queueUrl);
     if (!queue) return false;
     await redelaySignalMessage(this.services.sqs, queue, message, seconds, this.deps.maxDelaySeconds ?? MAX_DELAY_SECONDS);
-    this.services.logger.debug('re-delayed a signal message', { messageId: record.messageId, broadcastId: message.id, remainingSeconds: seconds });
+    this.services.logger.debug('re-delayed a signal message', {
+      messageId: record.messageId,
+      broadcastId: message.id,
+      remainingSeconds: seconds,
+    });
     return true;
   }
 

@@ -17,7 +17,14 @@ async function withRuntime<T>(opts: LocalRuntimeOptions, fn: (rt: LocalRuntime) 
 }
 
 const start = (rt: LocalRuntime, config: string, extra: { limits?: { maxNodeRuns?: number } } = {}) =>
-  orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends: rt.backends, broadcastSignalsCaller: rt.broadcastSignalsCaller, ...extra });
+  orchestrate({
+    config,
+    initialWorkflowName: 'main',
+    initialSignals: ['START'],
+    backends: rt.backends,
+    broadcastSignalsCaller: rt.broadcastSignalsCaller,
+    ...extra,
+  });
 
 const ONE_TOOL = `
 workflows:
@@ -102,7 +109,10 @@ describe('node-run limit', () => {
       expect((nodes.Ping ?? 0) + (nodes.Pong ?? 0)).toBe(150);
 
       const id2 = await start(rt, PING_PONG, { limits: { maxNodeRuns: 40 } });
-      expect(await rt.waitForIdle(id2, 60_000)).toMatchObject({ status: 'failed', error: expect.stringContaining('limit of 40 node runs') });
+      expect(await rt.waitForIdle(id2, 60_000)).toMatchObject({
+        status: 'failed',
+        error: expect.stringContaining('limit of 40 node runs'),
+      });
     });
   });
 

@@ -9,8 +9,8 @@ import { orchestrate, type ToolsRegistry } from '@soe/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDeadLetterHandler,
-  createStartHandler,
   createDynamoBackends,
+  createStartHandler,
   createWorkerHandler,
   getExecutionStatus,
   type LocalEmulators,
@@ -169,7 +169,13 @@ describe('delays longer than SQS allows', () => {
 describe('dead-letter consumer', () => {
   const dlq = (extra: { maxReceiveCount?: number } = {}) => {
     const logger = recordingLogger();
-    const handler = createDeadLetterHandler({ dynamo: emulators.dynamo, sqs: emulators.sqs, tableName: emulators.tableName, logger, ...extra });
+    const handler = createDeadLetterHandler({
+      dynamo: emulators.dynamo,
+      sqs: emulators.sqs,
+      tableName: emulators.tableName,
+      logger,
+      ...extra,
+    });
     return { handler, logger };
   };
 
@@ -191,7 +197,11 @@ describe('dead-letter consumer', () => {
   });
 
   it('keeps the more specific failure the worker recorded', async () => {
-    const { start, backends, handler: worker } = setup({ work: () => Promise.reject(Object.assign(new Error('throttled'), { retryable: true })) }, { maxReceiveCount: 1 });
+    const {
+      start,
+      backends,
+      handler: worker,
+    } = setup({ work: () => Promise.reject(Object.assign(new Error('throttled'), { retryable: true })) }, { maxReceiveCount: 1 });
     const id = await start();
     const body = signalBody(id, ['START']);
     await worker(sqsEvent(sqsRecord(body, { receiveCount: 1 })), lambdaContext());
@@ -205,7 +215,10 @@ describe('dead-letter consumer', () => {
     const { handler, logger } = dlq();
     const res = await handler(sqsEvent(sqsRecord('not json'), sqsRecord(signalBody(randomUUID(), ['X']))));
     expect(res.batchItemFailures).toEqual([]);
-    expect(logger.entries.map((e) => e.message)).toEqual(['dropped a malformed dead letter', 'dropped a dead letter for an unknown execution']);
+    expect(logger.entries.map((e) => e.message)).toEqual([
+      'dropped a malformed dead letter',
+      'dropped a dead letter for an unknown execution',
+    ]);
   });
 
   it('marks FAILED even when the broadcast itself was handled (the invocation died later)', async () => {
@@ -215,14 +228,23 @@ describe('dead-letter consumer', () => {
     await worker(sqsEvent(sqsRecord(body)), lambdaContext());
     const { handler } = dlq();
     await handler(sqsEvent(sqsRecord(body)));
-    expect(await getExecutionStatus(backends.table, id)).toMatchObject({ status: 'FAILED', error: expect.stringContaining('dead-letter queue') });
+    expect(await getExecutionStatus(backends.table, id)).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringContaining('dead-letter queue'),
+    });
     expect((await backends.context.getContext(id)).result).toEqual([1]);
   });
 });
 
 describe('start request limits', () => {
   it('takes limits.max_node_runs per start request, checks it, and stores nothing when it is bad', async () => {
-    const startHandler = createStartHandler({ dynamo: emulators.dynamo, sqs: emulators.sqs, tableName: emulators.tableName, queueUrl, logger: recordingLogger() });
+    const startHandler = createStartHandler({
+      dynamo: emulators.dynamo,
+      sqs: emulators.sqs,
+      tableName: emulators.tableName,
+      queueUrl,
+      logger: recordingLogger(),
+    });
     const backends = createDynamoBackends({ client: emulators.dynamo, tableName: emulators.tableName });
     const request = { config: CONFIG(), initialWorkflowName: 'main', initialSignals: ['START'] };
     const ok = await startHandler({ ...request, limits: { max_node_runs: 3 } });

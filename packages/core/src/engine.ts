@@ -199,7 +199,8 @@ export async function loadExecution(
 }
 
 /** Errors whose message already names the workflow and node: not wrapped in NodeExecutionError. */
-const SELF_DESCRIBING_ERRORS = /^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse|NodeTimeout|NodeRunLimit|DeadlineExceeded)/;
+const SELF_DESCRIBING_ERRORS =
+  /^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse|NodeTimeout|NodeRunLimit|DeadlineExceeded)/;
 
 /** A failed outcome: nothing but the error and its count (the node did not run, or is abandoned). */
 function failedOutcome(nodeName: string, error: Error, countRun = true): NodeOutcome {
@@ -267,8 +268,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   } catch (e) {
     if (engine.services.propagateTransient && (e as { retryable?: boolean })?.retryable === true) throw e;
     const error = e instanceof Error ? e : new Error(String(e));
-    outcome =
-      clock?.signal.aborted && e === clock.signal.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
+    outcome = clock?.signal.aborted && e === clock.signal.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
   } finally {
     clock?.dispose();
   }

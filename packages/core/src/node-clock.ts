@@ -65,7 +65,9 @@ export function startNodeClock(run: NodeRun, deadline: number | undefined): Node
   if (!Number.isFinite(end)) return { signal: NEVER, backstop: new Promise<never>(() => undefined), dispose: () => undefined };
   const controller = new AbortController();
   const reason = () =>
-    byTimeout <= byDeadline ? new NodeTimeoutError(run.workflowName, run.nodeName, timeoutS!) : new DeadlineExceededError(run.workflowName, run.nodeName);
+    byTimeout <= byDeadline
+      ? new NodeTimeoutError(run.workflowName, run.nodeName, timeoutS!)
+      : new DeadlineExceededError(run.workflowName, run.nodeName);
   const timers: NodeJS.Timeout[] = [];
   const backstop = new Promise<never>((_, reject) => {
     timers.push(

@@ -168,7 +168,14 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
   };
   const lambda = { scopes, onKilled, timeoutMs: workerTimeoutMs ?? 900_000, onError };
   const sources = [
-    new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.queueUrl, handler: worker, concurrency: opts.concurrency ?? 4, chaos, ...lambda }),
+    new LocalSqsEventSource({
+      sqs: emulators.sqs,
+      queueUrl: emulators.queueUrl,
+      handler: worker,
+      concurrency: opts.concurrency ?? 4,
+      chaos,
+      ...lambda,
+    }),
     new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.delayQueueUrl, handler: worker, concurrency: 1, ...lambda }),
     // The dead-letter consumers, as deployed: nothing reaches a dead-letter queue silently.
     new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.dlqUrl, handler: deadLetter, concurrency: 1, ...lambda }),

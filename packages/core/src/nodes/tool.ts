@@ -2,8 +2,8 @@ import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.j
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError } from '../errors.js';
 import { raceSignal } from '../node-clock.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
-import type { ToolCallContext } from '../types.js';
 import { renderValue } from '../templates.js';
+import type { ToolCallContext } from '../types.js';
 import { emissionsOf, evaluateEmissions } from './emissions.js';
 import {
   addCounter,
@@ -87,10 +87,7 @@ export async function callToolWithRetries(
   for (let attempt = 1; attempt <= 1 + tool.maxRetries; attempt++) {
     signal?.throwIfAborted();
     try {
-      const result = await raceSignal(
-        (async () => (ctx ? tool.fn(args, ctx) : tool.fn(args)))(),
-        signal,
-      );
+      const result = await raceSignal((async () => (ctx ? tool.fn(args, ctx) : tool.fn(args)))(), signal);
       onAttempt(attempt);
       return result;
     } catch (e) {
