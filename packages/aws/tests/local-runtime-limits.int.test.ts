@@ -79,6 +79,24 @@ describe('function timeout (workerTimeoutMs)', () => {
     });
   });
 
+  it('close() returns while a tool hangs: the running invocation is abandoned and can write nothing', async () => {
+    let called!: () => void;
+    const calledOnce = new Promise<void>((r) => {
+      called = r;
+    });
+    const tools: ToolsRegistry = {
+      slow: () => {
+        called();
+        return new Promise(() => undefined);
+      },
+    };
+    const rt = await createLocalRuntime({ toolsRegistry: tools });
+    await start(rt, ONE_TOOL);
+    await calledOnce;
+    await rt.close();
+    expect(rt.killedInvocations).toBe(1);
+  });
+
   it('refuses a bad workerTimeoutMs', async () => {
     await expect(createLocalRuntime({ workerTimeoutMs: -5 })).rejects.toThrow(/workerTimeoutMs must be a positive number/);
   });

@@ -80,7 +80,7 @@ export interface LocalRuntime {
   chaosStats: { duplicates: number; crashes: number };
   /** The dead-letter consumer the runtime runs on both dead-letter queues. */
   deadLetter: DeadLetterHandler;
-  /** Invocations killed at `workerTimeoutMs` so far. */
+  /** Invocations killed at `workerTimeoutMs`, or abandoned by `close()`, so far. */
   killedInvocations: number;
 }
 
@@ -162,9 +162,10 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
   const deadLetter = createDeadLetterHandler({ ...deps, maxReceiveCount: emulators.maxReceiveCount });
   const onError = (e: unknown) => logger.warn('local event source error', { error: e instanceof Error ? e.message : String(e) });
   const stats = { killed: 0 };
-  const onKilled = (info: { messageIds: string[]; timeoutMs: number }) => {
+  const onKilled = (info: { messageIds: string[]; timeoutMs: number; reason: 'timeout' | 'closed' }) => {
     stats.killed++;
-    logger.error('worker invocation killed: it ran past the function timeout; its batch returns after the visibility timeout', info);
+    if (info.reason === 'closed') logger.warn('worker invocation abandoned: the runtime closed while it ran', info);
+    else logger.error('worker invocation killed: it ran past the function timeout; its batch returns after the visibility timeout', info);
   };
   const lambda = { scopes, onKilled, timeoutMs: workerTimeoutMs ?? 900_000, onError };
   const sources = [

@@ -27,7 +27,7 @@ export interface LocalSqsEventSourceOptions {
    */
   scopes?: InvocationScopes;
   /** Called when an invocation is killed at the timeout. */
-  onKilled?: (info: { messageIds: string[]; timeoutMs: number }) => void;
+  onKilled?: (info: { messageIds: string[]; timeoutMs: number; reason: 'timeout' | 'closed' }) => void;
 }
 
 const REGION = 'us-east-1';
@@ -155,9 +155,13 @@ export class LocalSqsEventSource {
     let scope: InvocationScope | undefined;
     let timer: NodeJS.Timeout | undefined;
     let kill: () => void = () => undefined;
+    let closed = false;
     const killed = new Promise<typeof KILLED>((resolve) => {
-      kill = () => resolve(KILLED);
-      timer = setTimeout(kill, timeoutMs);
+      kill = () => {
+        closed = true;
+        resolve(KILLED);
+      };
+      timer = setTimeout(() => resolve(KILLED), timeoutMs);
     });
     this.running.add(kill);
     try {
@@ -168,7 +172,7 @@ export class LocalSqsEventSource {
       // A handler that blocked the event loop past its deadline finishes "in time" for the race: it was killed.
       if (res === KILLED || Date.now() > scope.deadline) {
         scope.killed = true;
-        this.opts.onKilled?.({ messageIds: messages.map((m) => m.MessageId!), timeoutMs });
+        this.opts.onKilled?.({ messageIds: messages.map((m) => m.MessageId!), timeoutMs, reason: closed ? 'closed' : 'timeout' });
         return KILLED;
       }
       return res;
