@@ -31,6 +31,9 @@ type GuardedClient = DynamoDBClient | SQSClient;
 /** The scopes of the local runtime's invocations, and the guard that makes a killed one mute. */
 export class InvocationScopes {
   private readonly storage = new AsyncLocalStorage<InvocationScope>();
+  /** Client calls of invocations that are on their way (a killed invocation's last ones included). */
+  private inFlight = 0;
+  private readonly idle: Array<() => void> = [];
 
   /** Runs an invocation in a new scope that ends `timeoutMs` from now. */
   run<T>(timeoutMs: number, fn: (scope: InvocationScope) => Promise<T>): { scope: InvocationScope; result: Promise<T> } {
@@ -44,11 +47,25 @@ export class InvocationScopes {
     return !!scope && (scope.killed || Date.now() > scope.deadline);
   }
 
+  /**
+   * Resolves once no invocation has a client call on its way. Calls made before a kill still complete
+   * (as a request already sent would on AWS); wait for them before stopping the emulators they talk to.
+   */
+  settled(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
+
   /** Adds the guard to a client: calls from a killed invocation are refused before they are sent. */
   guard(client: GuardedClient): void {
     const middleware = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
       if (this.isKilled()) throw new InvocationKilledError();
-      return next(args);
+      if (!this.storage.getStore()) return next(args);
+      this.inFlight++;
+      try {
+        return await next(args);
+      } finally {
+        if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+      }
     };
     // One middleware fits every client; the SDK's per-client generic types do not unify.
     (client.middlewareStack as { add(m: unknown, o: unknown): void }).add(middleware, {

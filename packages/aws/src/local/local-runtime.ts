@@ -216,6 +216,8 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
       if (closed) return;
       closed = true;
       await Promise.all(sources.map((s) => s.stop()));
+      // Requests an abandoned invocation had already sent complete first: the emulators answer them.
+      await scopes.settled();
       await emulators.close();
     },
     emulators,

@@ -64,12 +64,21 @@ export class LocalSqsEventSource {
     for (let i = 0; i < (this.opts.concurrency ?? 4); i++) this.loops.push(this.loop());
   }
 
-  /** Stops polling and waits for the batches being handled. */
-  async stop(): Promise<void> {
+  /**
+   * Stops polling and waits for the batches being handled. With scopes, a batch still running after
+   * `graceMs` is abandoned (a hung tool must not keep the runtime from closing).
+   */
+  async stop(graceMs = 2_000): Promise<void> {
     this.polling = false;
     this.abort.abort();
-    if (this.opts.scopes) for (const kill of this.running) kill();
-    await Promise.allSettled(this.loops);
+    const done = Promise.allSettled(this.loops);
+    if (this.opts.scopes && this.running.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      for (const kill of this.running) kill();
+    }
+    await done;
     this.loops.length = 0;
   }
 
