@@ -91,7 +91,8 @@ export function startNodeClock(run: NodeRun, deadline: number | undefined): Node
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it fires (the work is abandoned). */
 export function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
+  // The shared never-firing signal gets no listeners: calls that never settle would pile them up on it.
+  if (!signal || signal === NEVER) return work;
   if (signal.aborted) {
     work.catch(() => undefined);
     return Promise.reject(signal.reason);
