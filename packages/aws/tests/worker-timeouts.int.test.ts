@@ -4,16 +4,18 @@
  * dead-letter consumer that marks FAILED whatever reached a dead-letter queue.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { orchestrate, type ToolsRegistry } from '@soe/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDeadLetterHandler,
   createDynamoBackends,
+  createRuntimeServices,
   createStartHandler,
   createWorkerHandler,
   getExecutionStatus,
   type LocalEmulators,
+  RedeliveryPolicy,
   startLocalEmulators,
   type WorkerDeps,
 } from '../src/index.js';
@@ -256,5 +258,56 @@ describe('start request limits', () => {
     expect(bad).toMatchObject({ error: { type: 'WorkflowValidationError', message: expect.stringContaining('limits.max_node_runs') } });
     expect(await startHandler({ ...request, limits: 5 as never })).toMatchObject({ error: { type: 'RequestValidationError' } });
     expect((await backends.context.listContexts()).length).toBe(before);
+  });
+});
+
+describe('redelivery policy', () => {
+  /** Sends a message and receives it, as the event source would, into an SQS record. */
+  async function received(body: unknown) {
+    await emulators.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) }));
+    const res = await emulators.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+    );
+    const m = res.Messages![0]!;
+    return sqsRecord(m.Body!, { receiptHandle: m.ReceiptHandle!, receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1) });
+  }
+  const policy = (backoffSeconds: (n: number) => number, maxReceiveCount = 3) => {
+    const logger = recordingLogger();
+    const services = createRuntimeServices(
+      { dynamo: emulators.dynamo, sqs: emulators.sqs, tableName: emulators.tableName, queueUrl, logger },
+      'test',
+    );
+    return { logger, policy: new RedeliveryPolicy(services, { maxReceiveCount, backoffSeconds, queueOf: () => queueUrl }) };
+  };
+
+  it('keeps a transiently failed record invisible for its backoff, and hands back a record at once', async () => {
+    const { policy: slow } = policy(() => 30);
+    const record = await received(signalBody(randomUUID(), ['A']));
+    expect(slow.isLastReceive(record)).toBe(false);
+    await slow.retryLater(record, {}, new Error('throttled'));
+    expect(await receive(queueUrl)).toEqual([]);
+    await emulators.sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+
+    // The same 30 s backoff does not apply: a record handed back unstarted is visible again at once.
+    const { policy: sameBackoff, logger } = policy(() => 30);
+    const again = await received(signalBody(randomUUID(), ['B']));
+    await sameBackoff.handBack(again, 'time budget');
+    expect(await receive(queueUrl)).toEqual([expect.objectContaining({ signals: ['B'] })]);
+    expect(logger.entries).toContainEqual(expect.objectContaining({ message: 'message handed back unprocessed', reason: 'time budget' }));
+  });
+
+  it('on the last receive, records the failure and lets the record go at once', async () => {
+    const { policy: p, logger } = policy(() => 30, 1);
+    const { start, backends } = setup({ work: () => 1 });
+    const id = await start();
+    const record = await received(signalBody(id, ['START']));
+    expect(p.isLastReceive(record)).toBe(true);
+    await p.retryLater(record, { executionId: id }, new Error('throttled'));
+    expect(await getExecutionStatus(backends.table, id)).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringContaining('Error: throttled (gave up after 1 attempts'),
+    });
+    expect(await receive(queueUrl)).toHaveLength(1);
+    expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'error', marked: true }));
   });
 });
