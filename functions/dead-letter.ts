@@ -7,7 +7,7 @@ import { createDeadLetterHandler, readRuntimeEnv } from '@soe/aws';
 const dynamo = new DynamoDBClient({});
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 
-// Needs TABLE_NAME and MAX_RECEIVE_COUNT (for the reason it records); it sends nothing, so QUEUE_URL may be unset.
+// The worker's environment; it sends nothing, so QUEUE_URL may be unset (TABLE_NAME and MAX_RECEIVE_COUNT are read).
 const env = readRuntimeEnv({ ...process.env, QUEUE_URL: process.env.QUEUE_URL || 'unused-by-the-dead-letter-consumer' });
 
 export const handler = createDeadLetterHandler({ dynamo, sqs, ...env });

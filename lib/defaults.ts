@@ -15,10 +15,19 @@ export const API_FUNCTION_TIMEOUT_SECONDS = 30;
 /** Records per worker invocation. FIFO event sources accept at most 10. */
 export const DEFAULT_BATCH_SIZE = 10;
 export const MAX_BATCH_SIZE = 10;
-/** Concurrent worker invocations per event source. Lambda accepts 2–1000. Caps the load on the model provider. */
-export const DEFAULT_MAX_CONCURRENCY = 10;
+/**
+ * Concurrent worker invocations per event source. Lambda accepts 2–1000. On the FIFO signal queue the
+ * worker runs min(message groups, this) invocations at once, and each execution is one message group:
+ * this many executions make progress at the same time, the rest wait their turn. 100 keeps the two
+ * event sources (200 at most) well inside the default account pool of 1,000 while letting a hundred
+ * runs proceed; it also caps the load on the model provider.
+ */
+export const DEFAULT_MAX_CONCURRENCY = 100;
 export const MIN_MAX_CONCURRENCY = 2;
 export const MAX_MAX_CONCURRENCY = 1000;
+
+/** Concurrency of the dead-letter consumer per dead-letter queue: the lowest Lambda accepts; dead letters are rare. */
+export const DEAD_LETTER_MAX_CONCURRENCY = 2;
 
 /** Receives before a message moves to its dead-letter queue (also given to the worker as MAX_RECEIVE_COUNT). */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
@@ -46,7 +55,7 @@ export const BUNDLED_SCRIPTED_MODEL_BASENAME = 'scripted-model';
 /** Key names of the table, as `@soe/aws` writes them (packages/aws/README.md, "Infrastructure it expects"). */
 export const TABLE_PARTITION_KEY = 'pk';
 export const TABLE_SORT_KEY = 'sk';
-/** TTL attribute of telemetry items (`TTL_ATTRIBUTE` of `@soe/aws`). */
+/** TTL attribute of telemetry items, and of every item of an execution with `executionRetention` (`TTL_ATTRIBUTE` of `@soe/aws`). */
 export const TABLE_TTL_ATTRIBUTE = 'ttl';
 
 /** Model providers the construct can configure (the `SOE_MODEL_PROVIDER` contract of `@soe/aws`). */

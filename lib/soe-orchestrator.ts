@@ -1,23 +1,23 @@
 import { existsSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { extname, join, resolve } from 'node:path';
+import { Arn, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, MathExpression, type Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Architecture, RecursiveLoop, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FUNCTION_ENTRIES, nodejsBundling, REPO_ROOT, type SoeBundling, type SoeFunctionName } from './bundling.js';
 import {
   API_FUNCTION_MEMORY_MB,
   API_FUNCTION_TIMEOUT_SECONDS,
   BUNDLED_SCRIPTED_MODEL_BASENAME,
   BUNDLED_WORKFLOWS_DIR,
+  DEAD_LETTER_MAX_CONCURRENCY,
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_MAX_RECEIVE_COUNT,
@@ -38,9 +38,15 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
 } from './defaults.js';
 import { checkScriptedModelFile, type DeployedWorkflow, loadDeployedWorkflows } from './deployed-files.js';
-
-/** The repository root: `functions/`, `packages/` and `package-lock.json` live here. */
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import {
+  CONSUME_ACTIONS,
+  KEY_DECRYPT_ACTIONS,
+  KEY_ENCRYPT_ACTIONS,
+  SEND_ACTIONS,
+  TABLE_ACTIONS,
+  VISIBILITY_ACTIONS,
+  WRITES_EXECUTION_ITEMS,
+} from './permissions.js';
 
 /** Properties of {@link SoeOrchestrator}. Every one is optional: `new SoeOrchestrator(this, 'Soe')` deploys a working engine. */
 export interface SoeOrchestratorProps {
@@ -112,11 +118,27 @@ export interface SoeOrchestratorProps {
   readonly batchSize?: number;
 
   /**
-   * Most concurrent worker invocations per queue (2–1000): bounds the load on the model provider and
-   * on the account's Lambda concurrency.
-   * @default 10
+   * Most concurrent worker invocations per event source (2–1000; the worker has two: the signal queue
+   * and the delay queue). The signal queue is FIFO with one message group per execution, so the worker
+   * runs min(executions with work waiting, maxConcurrency) invocations at once: this is how many
+   * executions make progress at the same time; the others wait, none is lost. Higher lets more runs
+   * proceed in parallel, and puts more load on the model provider (rate limits become transient
+   * errors, retried with backoff) and on the account's Lambda concurrency (1,000 by default, shared by
+   * every function of the account and region). Lambda bills invocation time, not this setting.
+   * @default 100
    */
   readonly maxConcurrency?: number;
+
+  /**
+   * Reserved concurrency of the worker: that many concurrent executions are set aside for it — the
+   * worker can always scale to it, and never beyond it. They are taken from the account's pool (other
+   * functions can no longer use them, and AWS keeps at least 100 unreserved), and reserving costs
+   * nothing in itself. Must be at least twice {@link maxConcurrency}: both event sources may run that
+   * many invocations, and an invocation throttled by a lower reservation returns its messages to the
+   * queue with their receive count raised — enough throttling sends them to the dead-letter queue.
+   * @default - none: the worker draws on the account's unreserved pool, bounded by maxConcurrency
+   */
+  readonly reservedConcurrency?: number;
 
   /**
    * Receives before a message moves to its dead-letter queue. The worker marks the execution FAILED on
@@ -142,16 +164,44 @@ export interface SoeOrchestratorProps {
 
   /** Retention of the functions' log groups. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+
+  /**
+   * How long the items of an execution are kept, in whole days: every item an execution writes gets
+   * the table's TTL attribute that far ahead, and DynamoDB deletes expired items (within a few days of
+   * expiry, at no cost). The functions that write execution items get it as
+   * `SOE_EXECUTION_RETENTION_DAYS`. Make it longer than your longest run: an execution whose items
+   * expire while it still runs loses its state.
+   * @default - kept until deleted (telemetry still expires after telemetryTtl)
+   */
+  readonly executionRetention?: Duration;
+
+  /**
+   * Emit source maps and run the functions with `--enable-source-maps`: stack traces name the
+   * TypeScript sources, at the cost of a larger asset and a slower cold start (Node.js loads and parses
+   * the map at start).
+   * @default false
+   */
+  readonly sourceMaps?: boolean;
+
+  /**
+   * Bundle the AWS SDK into each function instead of loading the AWS SDK for JavaScript v3 that the
+   * Lambda Node.js runtime ships. Bundled, a deployment runs the exact SDK version it was tested with;
+   * from the runtime, the bundles are several hundred KB smaller (the worker ~0.6 MB instead of ~1.1 MB,
+   * signal and status ~45 KB instead of ~475 KB; `npm run bundle-sizes`).
+   * @default false
+   */
+  readonly bundleAwsSdk?: boolean;
 }
 
 /**
- * SOE on AWS: the DynamoDB table, the signal queues, the worker and the start, signal and status
- * functions, wired with least-privilege grants and alarms.
+ * SOE on AWS: the DynamoDB table, the signal queues, the worker, the start, signal and status
+ * functions and the dead-letter consumer, wired with exact grants (lib/permissions.ts) and alarms.
  *
  * ```
- * start ──▶ table ◀── worker ◀── FIFO signal queue (one message group per execution) ──▶ DLQ
- *   └────────── send ─────────────────▲   │  └─ delay queue (spawn_interval) ──▶ DLQ
- *                                     └───┘ emitted broadcasts
+ * start ──▶ table ◀── worker ◀── FIFO signal queue (one message group per execution) ──▶ DLQ ─┐
+ *   └────────── send ─────────────────▲   │  └─ delay queue (spawn_interval) ──▶ DLQ ──────────┤
+ *                                     └───┘ emitted broadcasts                               │
+ *             table ◀── dead-letter consumer: marks the execution FAILED, with the reason ◀──┘
  * ```
  *
  * @example
@@ -182,12 +232,20 @@ export class SoeOrchestrator extends Construct {
   public readonly signalFunction: NodejsFunction;
   /** `{ executionId, includeContext?, events? }` → `{ status, error?, context?, events? }`. */
   public readonly statusFunction: NodejsFunction;
-  /** Messages in the signal queue's DLQ (> 0). */
+  /**
+   * The dead-letter consumer: an SQS event source on both dead-letter queues. For every message that
+   * lands there — retries exhausted, a worker killed by its timeout or out of memory — it marks the
+   * execution FAILED with the reason, so no run stays RUNNING forever.
+   */
+  public readonly deadLetterFunction: NodejsFunction;
+  /** A message reached the signal queue's DLQ (received by the dead-letter consumer, or waiting there). */
   public readonly deadLetterQueueAlarm: Alarm;
-  /** Messages in the delay queue's DLQ (> 0). */
+  /** A message reached the delay queue's DLQ. */
   public readonly delayDeadLetterQueueAlarm: Alarm;
-  /** Worker invocations that failed as a whole (> 0 in 5 minutes). */
+  /** Real worker failures in 5 minutes: crashed invocations, and broadcasts the worker gave up on (never transient retries). */
   public readonly workerErrorsAlarm: Alarm;
+  /** Worker log lines at ERROR level (a metric filter): each is a broadcast given up on, an execution marked FAILED, a dropped message. */
+  public readonly workerGaveUpMetric: Metric;
   /** The deployed workflow files, by the name a start request uses. */
   public readonly deployedWorkflows: readonly string[];
 
@@ -219,6 +277,8 @@ export class SoeOrchestrator extends Construct {
       : { encryption: QueueEncryption.SQS_MANAGED };
     const visibilityTimeout = Duration.seconds(settings.workerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR);
     const dlqRetention = Duration.days(DLQ_RETENTION_DAYS);
+    // Lambda refuses an event source whose queue hides a message for less than the function's timeout.
+    const dlqVisibilityTimeout = Duration.seconds(API_FUNCTION_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR);
     // FIFO, grouped by execution: the broadcasts of one execution are handled one at a time and in
     // order, different executions in parallel; the broadcast id is the deduplication id (no
     // content-based deduplication). High-throughput mode: limits apply per message group.
@@ -232,6 +292,7 @@ export class SoeOrchestrator extends Construct {
       ...fifo,
       ...encryption,
       enforceSSL: true,
+      visibilityTimeout: dlqVisibilityTimeout,
       retentionPeriod: dlqRetention,
       removalPolicy: settings.removalPolicy,
     });
@@ -247,6 +308,7 @@ export class SoeOrchestrator extends Construct {
     this.delayDeadLetterQueue = new Queue(this, 'DelayDeadLetterQueue', {
       ...encryption,
       enforceSSL: true,
+      visibilityTimeout: dlqVisibilityTimeout,
       retentionPeriod: dlqRetention,
       removalPolicy: settings.removalPolicy,
     });
@@ -259,24 +321,42 @@ export class SoeOrchestrator extends Construct {
     });
 
     // ---- functions ---------------------------------------------------------------------------
-    const common = { TABLE_NAME: this.table.tableName, QUEUE_URL: this.queue.queueUrl, NODE_OPTIONS: '--enable-source-maps' };
-    const fn = (fnId: string, file: string, opts: FunctionOptions) =>
-      this.createFunction(fnId, file, { ...opts, toolsEntry, logRetention: settings.logRetention });
+    const bundling: SoeBundling = { toolsEntry, sourceMaps: settings.sourceMaps, bundleAwsSdk: settings.bundleAwsSdk };
+    const common = {
+      TABLE_NAME: this.table.tableName,
+      QUEUE_URL: this.queue.queueUrl,
+      ...(settings.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+    };
+    const fn = (name: SoeFunctionName, opts: FunctionOptions) =>
+      this.createFunction(name, {
+        ...opts,
+        bundling,
+        logRetention: settings.logRetention,
+        environment: {
+          ...opts.environment,
+          ...(settings.executionRetentionDays !== undefined && WRITES_EXECUTION_ITEMS.includes(name)
+            ? { SOE_EXECUTION_RETENTION_DAYS: String(settings.executionRetentionDays) }
+            : {}),
+        },
+      });
+    // What the worker and the dead-letter consumer both read: they handle the same messages.
+    const workerEnvironment = {
+      ...common,
+      DELAY_QUEUE_URL: this.delayQueue.queueUrl,
+      MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+      TELEMETRY_TTL_DAYS: String(settings.telemetryTtlDays),
+    };
 
-    this.workerFunction = fn('Worker', 'worker.ts', {
+    this.workerFunction = fn('Worker', {
       description: 'SOE worker: runs the nodes each signal broadcast triggers',
       timeout: settings.workerTimeout,
       memorySize: settings.workerMemorySize,
-      environment: {
-        ...common,
-        DELAY_QUEUE_URL: this.delayQueue.queueUrl,
-        MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
-        TELEMETRY_TTL_DAYS: String(settings.telemetryTtlDays),
-        ...modelEnvironment(props, settings, scriptedModel),
-      },
+      environment: { ...workerEnvironment, ...modelEnvironment(props, settings, scriptedModel) },
       copyFiles: scriptedModel ? [{ from: scriptedModel, to: scriptedModelBundlePath(scriptedModel) }] : [],
+      sqsDriven: true,
+      reservedConcurrency: settings.reservedConcurrency,
     });
-    this.startFunction = fn('Start', 'start.ts', {
+    this.startFunction = fn('Start', {
       description: 'SOE start: validates a config and starts an execution',
       environment: {
         ...common,
@@ -285,58 +365,100 @@ export class SoeOrchestrator extends Construct {
       },
       copyFiles: workflows.map((w: DeployedWorkflow) => ({ from: w.path, to: `${BUNDLED_WORKFLOWS_DIR}/${w.fileName}` })),
     });
-    this.signalFunction = fn('Signal', 'signal.ts', {
+    this.signalFunction = fn('Signal', {
       description: 'SOE signal: sends signals to a running execution',
       environment: { ...common },
     });
-    this.statusFunction = fn('Status', 'status.ts', {
+    this.statusFunction = fn('Status', {
       description: 'SOE status: RUNNING, IDLE or FAILED, and optionally the context',
       environment: { ...common },
     });
+    this.deadLetterFunction = fn('DeadLetter', {
+      description: 'SOE dead-letter consumer: marks the execution of every dead-lettered message FAILED, with the reason',
+      environment: workerEnvironment,
+      sqsDriven: true,
+    });
 
     // ---- event sources -----------------------------------------------------------------------
-    for (const queue of [this.queue, this.delayQueue]) {
-      this.workerFunction.addEventSource(
-        new SqsEventSource(queue, {
-          batchSize: settings.batchSize,
-          maxConcurrency: settings.maxConcurrency,
-          // Only the failed records of a batch come back (the worker answers { batchItemFailures }).
-          reportBatchItemFailures: true,
-        }),
-      );
+    // Explicit mappings (not SqsEventSource, which also grants GetQueueUrl and ChangeMessageVisibility):
+    // the roles get exactly the consume actions below. Only the failed records of a batch come back
+    // (the handlers answer { batchItemFailures }).
+    for (const [sourceId, queue] of [
+      ['SignalQueue', this.queue],
+      ['DelayQueue', this.delayQueue],
+    ] as const) {
+      this.workerFunction.addEventSourceMapping(sourceId, {
+        eventSourceArn: queue.queueArn,
+        batchSize: settings.batchSize,
+        maxConcurrency: settings.maxConcurrency,
+        reportBatchItemFailures: true,
+      });
+    }
+    for (const [sourceId, queue] of [
+      ['SignalDeadLetterQueue', this.deadLetterQueue],
+      ['DelayDeadLetterQueue', this.delayDeadLetterQueue],
+    ] as const) {
+      this.deadLetterFunction.addEventSourceMapping(sourceId, {
+        eventSourceArn: queue.queueArn,
+        batchSize: MAX_BATCH_SIZE,
+        maxConcurrency: DEAD_LETTER_MAX_CONCURRENCY,
+        reportBatchItemFailures: true,
+      });
     }
 
-    // ---- permissions: grants only, on this table and these queues ---------------------------
-    // The worker reads and folds an execution's records, commits node runs (conditional puts),
-    // marks broadcasts handled, deletes chunk leftovers, scans for soe_list_contexts.
-    this.table.grantReadWriteData(this.workerFunction);
-    this.queue.grantSendMessages(this.workerFunction); // emitted broadcasts, forwarded delayed ones
-    this.delayQueue.grantSendMessages(this.workerFunction); // emitted broadcasts with a spawn_interval
-    // Start reads inherited configs and contexts and checks the execution before sending; signal
-    // checks that the execution exists (GetItem), records the signals, and takes the record back
-    // if the send fails (DeleteItem). Both send to the FIFO queue only.
-    this.table.grantReadWriteData(this.startFunction);
-    this.queue.grantSendMessages(this.startFunction);
-    this.table.grantReadWriteData(this.signalFunction);
-    this.queue.grantSendMessages(this.signalFunction);
-    this.table.grantReadData(this.statusFunction);
+    // ---- permissions: exactly the calls each function's code makes (lib/permissions.ts) --------
+    const functions: Record<SoeFunctionName, NodejsFunction> = {
+      Worker: this.workerFunction,
+      Start: this.startFunction,
+      Signal: this.signalFunction,
+      Status: this.statusFunction,
+      DeadLetter: this.deadLetterFunction,
+    };
+    for (const [name, f] of Object.entries(functions) as Array<[SoeFunctionName, NodejsFunction]>) {
+      allow(f, TABLE_ACTIONS[name], [this.table.tableArn]);
+    }
+    // The worker consumes both queues, resets visibility on both, and sends to both: emitted
+    // broadcasts, delayed ones (spawn_interval) and the forwarding of delayed ones when due.
+    const workerQueues = [this.queue.queueArn, this.delayQueue.queueArn];
+    allow(this.workerFunction, [...CONSUME_ACTIONS, ...VISIBILITY_ACTIONS, ...SEND_ACTIONS], workerQueues);
+    // Start and signal send the initial and external signals to the FIFO queue only.
+    allow(this.startFunction, SEND_ACTIONS, [this.queue.queueArn]);
+    allow(this.signalFunction, SEND_ACTIONS, [this.queue.queueArn]);
+    allow(this.deadLetterFunction, CONSUME_ACTIONS, [this.deadLetterQueue.queueArn, this.delayDeadLetterQueue.queueArn]);
     this.grantModel(props);
     if (props.encryptionKey) {
-      // The SSE-KMS grants of DynamoDB and SQS (through table.grant*/queue.grant*) allow the
-      // kms:GenerateDataKey* and kms:ReEncrypt* families, on this one key only.
-      for (const writer of [this.workerFunction, this.startFunction, this.signalFunction]) {
-        Validations.of(writer.role!).acknowledge(
-          { id: nagRule('AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'), reason: KMS_GRANT_REASON },
-          { id: nagRule('AwsSolutions-IAM5[Action::kms:ReEncrypt*]'), reason: KMS_GRANT_REASON },
-        );
+      // One key for the table and the queues. Writers encrypt (items, messages) and decrypt; status
+      // only reads items.
+      for (const [name, f] of Object.entries(functions) as Array<[SoeFunctionName, NodejsFunction]>) {
+        const writes = name !== 'Status';
+        props.encryptionKey.grant(f, ...(writes ? KEY_ENCRYPT_ACTIONS : KEY_DECRYPT_ACTIONS));
+        if (writes) {
+          Validations.of(f.role!).acknowledge(
+            { id: nagRule('AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'), reason: KMS_GRANT_REASON },
+            { id: nagRule('AwsSolutions-IAM5[Action::kms:ReEncrypt*]'), reason: KMS_GRANT_REASON },
+          );
+        }
       }
     }
 
     // ---- alarms ------------------------------------------------------------------------------
     const dlqAlarm = (alarmId: string, dlq: Queue, what: string) =>
       new Alarm(this, alarmId, {
-        alarmDescription: `SOE: messages in the ${what} dead-letter queue. Their executions are marked FAILED; inspect and redrive.`,
-        metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        alarmDescription:
+          `SOE: a message reached the ${what} dead-letter queue. The dead-letter consumer marks its execution FAILED with the reason ` +
+          `(its log group: ${this.deadLetterFunction.logGroup.logGroupName}, field executionId). ` +
+          '`soe status <executionId>` shows the error; fix the cause, then `soe redrive <executionId>` sends the failed broadcast again.',
+        // The consumer empties the queue within seconds, so "messages visible" alone would rarely see
+        // a dead letter: count what the consumer received, plus what still waits (a failing consumer).
+        metric: new MathExpression({
+          expression: 'FILL(received, 0) + FILL(visible, 0)',
+          usingMetrics: {
+            received: dlq.metricNumberOfMessagesReceived({ period: Duration.minutes(1), statistic: 'Sum' }),
+            visible: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+          },
+          period: Duration.minutes(1),
+          label: `messages reaching the ${what} dead-letter queue`,
+        }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -344,9 +466,36 @@ export class SoeOrchestrator extends Construct {
       });
     this.deadLetterQueueAlarm = dlqAlarm('DeadLetterQueueAlarm', this.deadLetterQueue, 'signal');
     this.delayDeadLetterQueueAlarm = dlqAlarm('DelayDeadLetterQueueAlarm', this.delayDeadLetterQueue, 'delay');
+
+    // Real failures only. The worker logs a transient error (throttling, a model's 429, a timeout that
+    // will be retried) at WARN and hands the record back; it logs at ERROR only what it gives up on: an
+    // execution marked FAILED (permanent error, retries exhausted), a message dropped as malformed or
+    // permanently failing. Lambda's Errors metric counts invocations that crashed — the function
+    // timeout, out of memory, an unhandled error — since the worker reports record failures as batch
+    // item failures instead of throwing. Either is a failure someone should look at; neither counts
+    // retries.
+    const gaveUp = new MetricFilter(this, 'WorkerGaveUpFilter', {
+      logGroup: this.workerFunction.logGroup as LogGroup,
+      filterPattern: FilterPattern.stringValue('$.level', '=', 'ERROR'),
+      metricNamespace: `SOE/${Names.uniqueId(this)}`,
+      metricName: 'WorkerGaveUp',
+      metricValue: '1',
+    });
+    this.workerGaveUpMetric = gaveUp.metric({ period: Duration.minutes(5), statistic: 'Sum' });
     this.workerErrorsAlarm = new Alarm(this, 'WorkerErrorsAlarm', {
-      alarmDescription: 'SOE: worker invocations failed as a whole (crash, timeout, out of memory, or every record failed).',
-      metric: this.workerFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      alarmDescription:
+        'SOE: the worker failed for real (not a retry): an invocation crashed (function timeout, out of memory) or the worker gave up ' +
+        'on a broadcast and marked its execution FAILED. Search its ERROR lines (level = ERROR) in ' +
+        `${this.workerFunction.logGroup.logGroupName}; \`soe status <executionId>\` shows the error.`,
+      metric: new MathExpression({
+        expression: 'FILL(crashed, 0) + FILL(gaveUp, 0)',
+        usingMetrics: {
+          crashed: this.workerFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+          gaveUp: this.workerGaveUpMetric,
+        },
+        period: Duration.minutes(5),
+        label: 'worker invocations crashed + broadcasts given up',
+      }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -390,20 +539,19 @@ export class SoeOrchestrator extends Construct {
   }
 
   private createFunction(
-    id: string,
-    file: string,
-    opts: FunctionOptions & { toolsEntry: string; logRetention: RetentionDays },
+    name: SoeFunctionName,
+    opts: FunctionOptions & { bundling: SoeBundling; logRetention: RetentionDays },
   ): NodejsFunction {
     // An explicit log group and role: the role can write to this log group and nothing else
     // (instead of AWSLambdaBasicExecutionRole, which allows every log group of the account).
-    const logGroup = new LogGroup(this, `${id}Logs`, { retention: opts.logRetention });
-    const role = new Role(this, `${id}Role`, {
+    const logGroup = new LogGroup(this, `${name}Logs`, { retention: opts.logRetention });
+    const role = new Role(this, `${name}Role`, {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `SOE ${id} function`,
+      description: `SOE ${name} function`,
     });
     logGroup.grantWrite(role);
-    const fn = new NodejsFunction(this, id, {
-      entry: join(REPO_ROOT, 'functions', file),
+    const fn = new NodejsFunction(this, name, {
+      entry: join(REPO_ROOT, 'functions', FUNCTION_ENTRIES[name]),
       handler: 'handler',
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
@@ -413,9 +561,14 @@ export class SoeOrchestrator extends Construct {
       environment: opts.environment,
       role,
       logGroup,
+      // SQS → function → SQS is a loop to Lambda's recursion detection, which stops it after ~16 hops
+      // and dead-letters the message unprocessed: every longer run would stop there. The engine's own
+      // limit on node runs per execution is the guard against runaway loops instead.
+      ...(opts.sqsDriven ? { recursiveLoop: RecursiveLoop.ALLOW } : {}),
+      ...(opts.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: opts.reservedConcurrency } : {}),
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      bundling: bundlingOptions(opts.toolsEntry, opts.copyFiles ?? []),
+      bundling: nodejsBundling(opts.bundling, opts.copyFiles ?? []),
     });
     Validations.of(fn).acknowledge({ id: NAG_LATEST_RUNTIME, reason: NODE_22_REASON });
     return fn;
@@ -440,7 +593,7 @@ const INFERENCE_PROFILE_REASON =
   'and Bedrock authorizes the model in that region: the region is a wildcard, the model id is fixed, and the profile itself is ' +
   'named with this account and region.';
 
-/** What differs between the four functions. */
+/** What differs between the functions. */
 interface FunctionOptions {
   readonly description: string;
   readonly environment: Record<string, string>;
@@ -448,46 +601,14 @@ interface FunctionOptions {
   readonly memorySize?: number;
   /** Files copied into the bundle after esbuild ran (`to` is relative to the bundle root). */
   readonly copyFiles?: ReadonlyArray<{ from: string; to: string }>;
+  /** An SQS event source drives it: recursive loops allowed. */
+  readonly sqsDriven?: boolean;
+  readonly reservedConcurrency?: number;
 }
 
-/**
- * esbuild, locally (esbuild is a root devDependency, so no Docker): CommonJS, because nunjucks is
- * CommonJS and requires Node built-ins; the AWS SDK bundled too, so the deployed code runs the SDK
- * version the tests ran, not the one the runtime happens to ship. The workspace packages resolve to
- * their TypeScript sources, so a synth never bundles a stale `dist/`, and a fresh clone synthesizes
- * without `npm run build`.
- */
-function bundlingOptions(toolsEntry: string, copyFiles: ReadonlyArray<{ from: string; to: string }>): BundlingOptions {
-  return {
-    format: OutputFormat.CJS,
-    target: 'node22',
-    minify: true,
-    sourceMap: true,
-    sourcesContent: false,
-    bundleAwsSDK: true,
-    logLevel: LogLevel.WARNING,
-    esbuildArgs: {
-      '--alias': [
-        `soe-user-tools=${toolsEntry}`,
-        `@soe/core=${join(REPO_ROOT, 'packages', 'core', 'src', 'index.ts')}`,
-        `@soe/aws=${join(REPO_ROOT, 'packages', 'aws', 'src', 'index.ts')}`,
-      ],
-    },
-    commandHooks: {
-      beforeBundling: () => [],
-      beforeInstall: () => [],
-      afterBundling: (_inputDir: string, outputDir: string) =>
-        copyFiles.map(({ from, to }) => {
-          const target = join(outputDir, to);
-          return `mkdir -p ${sh(dirname(target))} && cp ${sh(from)} ${sh(target)}`;
-        }),
-    },
-  };
-}
-
-/** POSIX shell quoting for the copy commands of {@link bundlingOptions}. */
-function sh(arg: string): string {
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
+/** Allows `actions` on `resources` to a function's role, nothing implied (no KMS, no describe calls). */
+function allow(fn: NodejsFunction, actions: readonly string[], resources: string[]): void {
+  Grant.addToPrincipal({ grantee: fn, actions: [...actions], resourceArns: resources });
 }
 
 function scriptedModelBundlePath(file: string): string {
@@ -558,6 +679,10 @@ interface Settings {
   telemetryTtlDays: number;
   removalPolicy: RemovalPolicy;
   logRetention: RetentionDays;
+  reservedConcurrency?: number;
+  executionRetentionDays?: number;
+  sourceMaps: boolean;
+  bundleAwsSdk: boolean;
 }
 
 /** Applies the defaults and validates eagerly: a bad prop fails the synth with what was given and what is accepted. */
@@ -603,7 +728,28 @@ function resolveSettings(props: SoeOrchestratorProps): Settings {
     telemetryTtlDays: DEFAULT_TELEMETRY_TTL_DAYS,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    sourceMaps: props.sourceMaps ?? false,
+    bundleAwsSdk: props.bundleAwsSdk ?? false,
   };
+  if (props.reservedConcurrency !== undefined) {
+    const least = 2 * settings.maxConcurrency;
+    if (
+      !Token.isUnresolved(props.reservedConcurrency) &&
+      (!Number.isInteger(props.reservedConcurrency) || props.reservedConcurrency < least)
+    ) {
+      fail(
+        `reservedConcurrency must be a whole number of at least ${least} (twice maxConcurrency ${settings.maxConcurrency}: ` +
+          `both worker event sources may run that many invocations, and throttled messages count as receives), got ${props.reservedConcurrency}`,
+      );
+    }
+    settings.reservedConcurrency = props.reservedConcurrency;
+  }
+  if (props.executionRetention !== undefined) {
+    const days = props.executionRetention.toDays({ integral: false });
+    if (!Number.isInteger(days) || days < 1)
+      fail(`executionRetention must be whole days, at least one, got ${props.executionRetention.toHumanString()}`);
+    settings.executionRetentionDays = days;
+  }
   if (props.telemetryTtl !== undefined) {
     const days = props.telemetryTtl.toDays({ integral: false });
     if (!Number.isInteger(days) || days < 1)

@@ -44,6 +44,13 @@ export class SoeStack extends Stack {
     out('QueueUrl', soe.queue.queueUrl, 'FIFO signal queue');
     out('DeadLetterQueueUrl', soe.deadLetterQueue.queueUrl, 'Dead-letter queue of the signal queue');
     out('DelayQueueUrl', soe.delayQueue.queueUrl, 'Delay queue (spawn_interval)');
+    out('DelayDeadLetterQueueUrl', soe.delayDeadLetterQueue.queueUrl, 'Dead-letter queue of the delay queue');
+    out('DeadLetterFunctionName', soe.deadLetterFunction.functionName, 'Marks the execution of every dead-lettered message FAILED');
+    out(
+      'DeadLetterLogGroupName',
+      soe.deadLetterFunction.logGroup.logGroupName,
+      'The dead-letter consumer logs: which executions it marked FAILED, and why',
+    );
     out('DeployedWorkflows', soe.deployedWorkflows.join(',') || '-', 'Workflow files the start function knows by name');
   }
 }

@@ -1,17 +1,20 @@
 /**
  * The one test that bundles for real: synthesizes the ready stack with esbuild, checks what each asset
- * holds, then loads the deployed bundles — with the environment the template gives them — and runs the
- * demo workflow through them against the embedded emulators (dynalite, fauxqs): start → FIFO queue →
- * worker (through a poller that behaves like the Lambda SQS event source) → status.
+ * holds and weighs, then loads the deployed bundles — in a folder laid out like Lambda's, where only the
+ * AWS SDK the Node.js runtime ships can be found, with the environment the template gives them — and
+ * runs the demo workflow through them against the embedded emulators (dynalite, fauxqs): start → FIFO
+ * queue → worker (through a poller that behaves like the Lambda SQS event source) → status.
  */
-import { cpSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { LocalEmulators, LocalSqsEventSource } from '@soe/aws';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUNTIME_PROVIDED } from '../lib/bundling.js';
 import { SoeStack } from '../lib/soe-stack.js';
-import { newApp, tempDir } from './cdk-helpers.js';
+import { measureBundle, SIZE_TARGETS } from '../scripts/bundle-sizes.js';
+import { newApp, ROOT, tempDir } from './cdk-helpers.js';
 
 /**
  * `require("…")` texts in the bundles that are not module loads the bundle depends on; esbuild leaves
@@ -28,13 +31,16 @@ const OPTIONAL_REQUIRES = [
 
 type Handler = (event: unknown, context?: unknown) => Promise<Record<string, unknown>>;
 interface Fn {
-  /** The asset folder: what Lambda unzips into /var/task. */
+  /** The asset folder in cdk.out. */
+  asset: string;
+  /** A copy of it where Lambda would unzip it (/var/task), next to the runtime's SDK only. */
   dir: string;
   environment: Record<string, unknown>;
 }
 
+const NAMES = ['Worker', 'Start', 'Signal', 'Status', 'DeadLetter'] as const;
 const require = createRequire(import.meta.url);
-const fns: Record<'Worker' | 'Start' | 'Signal' | 'Status', Fn> = {} as never;
+const fns: Record<(typeof NAMES)[number], Fn> = {} as never;
 let outdir: string;
 let emulators: LocalEmulators | undefined;
 let sources: LocalSqsEventSource[] = [];
@@ -46,10 +52,20 @@ beforeAll(() => {
   const stack = new SoeStack(app, 'Soe');
   outdir = app.outdir;
   const template = Template.fromStack(stack); // synthesizes, and bundles
+  // Lambda's layout: the task folder, and the runtime's node_modules (the AWS SDK v3 and its @smithy
+  // parts) on the module path. Here the runtime's SDK is the repository's: it resolves nothing else.
+  const lambda = tempDir('soe-lambda-');
+  mkdirSync(join(lambda, 'node_modules'));
+  for (const scope of RUNTIME_PROVIDED.map((p) => p.replace('/*', ''))) {
+    symlinkSync(join(ROOT, 'node_modules', scope), join(lambda, 'node_modules', scope));
+  }
   for (const [id, res] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
-    const name = (['Worker', 'Start', 'Signal', 'Status'] as const).find((n) => id.startsWith(`Soe${n}`))!;
+    const name = NAMES.find((n) => id.startsWith(`Soe${n}`))!;
     const hash = String(res.Properties.Code.S3Key).replace(/\.zip$/, '');
-    fns[name] = { dir: join(outdir, `asset.${hash}`), environment: res.Properties.Environment.Variables };
+    const asset = join(outdir, `asset.${hash}`);
+    const dir = join(lambda, name);
+    cpSync(asset, dir, { recursive: true });
+    fns[name] = { asset, dir, environment: res.Properties.Environment.Variables };
   }
 }, 120_000);
 
@@ -59,29 +75,58 @@ afterAll(async () => {
 });
 
 describe('the bundles', () => {
-  it('are one CommonJS file each, with its source map', () => {
+  it('are one CommonJS file each, without source maps by default', () => {
     for (const [name, fn] of Object.entries(fns)) {
-      expect(existsSync(join(fn.dir, 'index.js')), name).toBe(true);
-      expect(existsSync(join(fn.dir, 'index.js.map')), name).toBe(true);
-      expect(statSync(join(fn.dir, 'index.js')).size, name).toBeLessThan(5 * 1024 * 1024);
+      expect(existsSync(join(fn.asset, 'index.js')), name).toBe(true);
+      expect(existsSync(join(fn.asset, 'index.js.map')), name).toBe(false);
     }
   });
 
-  it('require nothing but Node built-ins: every dependency, the AWS SDK included, is inside', () => {
+  it('weigh what issue 11 allows: status and signal under 300 KB, the worker under 1 MB', () => {
+    for (const name of NAMES) expect(statSync(join(fns[name].asset, 'index.js')).size, name).toBeLessThan(SIZE_TARGETS[name]);
+    expect(SIZE_TARGETS.Signal).toBe(300_000);
+    expect(SIZE_TARGETS.Status).toBe(300_000);
+    expect(SIZE_TARGETS.Worker).toBe(1_000_000);
+  });
+
+  it('signal and status carry no engine: no YAML parser, no template engine, no schema validator', () => {
+    // Texts of the yaml, nunjucks and ajv packages that minification keeps.
+    const markers = ['Nested mappings are not allowed in compact mappings', 'Template render error', 'unknown keyword: "'];
+    const code = (name: (typeof NAMES)[number]) => readFileSync(join(fns[name].asset, 'index.js'), 'utf8');
+    for (const name of ['Signal', 'Status'] as const) {
+      for (const marker of markers) expect(code(name).includes(marker), `${name}: ${marker}`).toBe(false);
+    }
+    // The worker runs the engine and carries them: the markers are real.
+    for (const marker of markers) expect(code('Worker')).toContain(marker);
+  });
+
+  it('npm run bundle-sizes measures exactly what the construct deploys', async () => {
+    for (const name of ['Signal', 'Status'] as const) {
+      const measured = await measureBundle(name);
+      expect(measured.bytes, name).toBe(statSync(join(fns[name].asset, 'index.js')).size);
+      expect(measured.mapBytes, name).toBe(0);
+    }
+  });
+
+  it('require nothing but Node built-ins and the AWS SDK that the Lambda runtime ships', () => {
     const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+    const runtime = RUNTIME_PROVIDED.map((p) => p.replace('*', ''));
     for (const [name, fn] of Object.entries(fns)) {
-      const code = readFileSync(join(fn.dir, 'index.js'), 'utf8');
+      const code = readFileSync(join(fn.asset, 'index.js'), 'utf8');
       const required = new Set([...code.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!));
       expect(
-        [...required].filter((m) => !builtins.has(m) && !OPTIONAL_REQUIRES.some((o) => o.test(m))),
+        [...required].filter((m) => !builtins.has(m) && !runtime.some((r) => m.startsWith(r)) && !OPTIONAL_REQUIRES.some((o) => o.test(m))),
         name,
       ).toEqual([]);
     }
+    // The SDK clients come from the runtime, not from the bundle.
+    expect(readFileSync(join(fns.Status.asset, 'index.js'), 'utf8')).toMatch(/require\(["']@aws-sdk\/client-dynamodb["']\)/);
   });
 
-  it('load outside the repository (no node_modules to fall back on) and export a handler', () => {
+  it('load where Lambda would (the runtime’s SDK, no other node_modules) and export a handler', () => {
     for (const [name, fn] of Object.entries(fns)) {
-      const dir = tempDir('soe-bundle-');
+      // A copy of its own: the end-to-end test below loads fn.dir with the emulators' settings.
+      const dir = `${fn.dir}-loaded`;
       cpSync(fn.dir, dir, { recursive: true });
       const refs = {
         TABLE_NAME: 'soe',

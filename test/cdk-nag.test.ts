@@ -50,14 +50,14 @@ function orchestrator(configure: (stack: Stack) => SoeOrchestratorProps): App {
 }
 
 describe('cdk-nag AwsSolutions', () => {
-  it('the ready stack: no finding but the runtime rule, acknowledged on the four functions with a reason', () => {
+  it('the ready stack: no finding but the runtime rule, acknowledged on the five functions with a reason', () => {
     const app = newApp();
     new SoeStack(app, 'Soe');
     const { conclusion, violations, suppressed } = nag(app);
     expect(violations).toEqual([]);
     expect(conclusion).toBe('success');
     expect(suppressedAt(suppressed)).toEqual(
-      ['Signal', 'Start', 'Status', 'Worker'].map((fn) => `AwsSolutions-L1 at Soe/Soe/${fn}/Resource`),
+      ['DeadLetter', 'Signal', 'Start', 'Status', 'Worker'].map((fn) => `AwsSolutions-L1 at Soe/Soe/${fn}/Resource`),
     );
     for (const s of suppressed) expect(s.reason).toMatch(/^Node\.js 22 on purpose: .{60,}/);
   });
@@ -74,7 +74,7 @@ describe('cdk-nag AwsSolutions', () => {
     const beyondRuntime = suppressed.filter((s) => s.ruleName !== 'AwsSolutions-L1');
     expect(suppressedAt(beyondRuntime)).toEqual(
       [
-        ...['Signal', 'Start', 'Worker'].flatMap((fn) => [
+        ...['DeadLetter', 'Signal', 'Start', 'Worker'].flatMap((fn) => [
           `AwsSolutions-IAM5[Action::kms:GenerateDataKey*] at Test/Soe/${fn}Role/DefaultPolicy/Resource`,
           `AwsSolutions-IAM5[Action::kms:ReEncrypt*] at Test/Soe/${fn}Role/DefaultPolicy/Resource`,
         ]),

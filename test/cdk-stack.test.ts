@@ -27,6 +27,9 @@ describe('SoeStack', () => {
     template.hasOutput('QueueUrl', { Value: ref('SoeSignalQueue', 'AWS::SQS::Queue') });
     template.hasOutput('DeadLetterQueueUrl', { Value: ref('SoeSignalDeadLetterQueue', 'AWS::SQS::Queue') });
     template.hasOutput('DelayQueueUrl', { Value: ref('SoeDelayQueue', 'AWS::SQS::Queue') });
+    template.hasOutput('DelayDeadLetterQueueUrl', { Value: ref('SoeDelayDeadLetterQueue', 'AWS::SQS::Queue') });
+    template.hasOutput('DeadLetterFunctionName', { Value: ref('SoeDeadLetter') });
+    template.hasOutput('DeadLetterLogGroupName', { Value: ref('SoeDeadLetterLogs', 'AWS::Logs::LogGroup') });
   });
 
   it('deploys the demo by default: workflows/, the demo tools and the scripted model', () => {
@@ -84,7 +87,7 @@ describe('bin/app.ts', () => {
     });
     expect(res.status, res.stderr).toBe(0);
     const template = JSON.parse(readFileSync(join(outdir, 'Soe.template.json'), 'utf8'));
-    expect(Object.values(template.Resources).filter((r) => (r as { Type: string }).Type === 'AWS::Lambda::Function')).toHaveLength(4);
+    expect(Object.values(template.Resources).filter((r) => (r as { Type: string }).Type === 'AWS::Lambda::Function')).toHaveLength(5);
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports.map((p: { pluginName: string; conclusion: string }) => [p.pluginName, p.conclusion])).toEqual([
       ['AwsSolutions', 'success'],

@@ -2,6 +2,7 @@
  * The SoeOrchestrator construct, asserted on its template (no bundling: see cdk-helpers.ts). One
  * behaviour per test; exact IAM action lists; throws matched by regex.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -74,11 +75,20 @@ describe('the table', () => {
     const { template } = synth({}, (stack) => ({ encryptionKey: new Key(stack, 'Key') }));
     const key = arnOf(template, 'AWS::KMS::Key', 'Key');
     template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: key } });
-    for (const role of ['SoeWorkerRole', 'SoeStartRole', 'SoeSignalRole', 'SoeStatusRole']) {
+    for (const role of ['SoeWorkerRole', 'SoeStartRole', 'SoeSignalRole', 'SoeStatusRole', 'SoeDeadLetterRole']) {
       const kms = statementsOf(template, role).filter((s) => JSON.stringify(s.Action).includes('kms:'));
       expect(kms.length, role).toBeGreaterThan(0);
       for (const s of kms) expect(s.Resource, role).toEqual(key);
     }
+  });
+
+  it('with a customer key, writers may encrypt and decrypt with it, status only decrypt', () => {
+    const { template } = synth({}, (stack) => ({ encryptionKey: new Key(stack, 'Key') }));
+    const kmsOf = (role: string) => actionsOf(template, role).filter((a) => a.startsWith('kms:'));
+    for (const role of ['SoeWorkerRole', 'SoeStartRole', 'SoeSignalRole', 'SoeDeadLetterRole']) {
+      expect(kmsOf(role), role).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*']);
+    }
+    expect(kmsOf('SoeStatusRole')).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
   });
 });
 
@@ -154,6 +164,12 @@ describe('the queues', () => {
     }
   });
 
+  it('dead-letter queues hide a received message for six times the consumer timeout (Lambda needs at least the timeout)', () => {
+    const { template } = synth();
+    expect(functionProps(template, 'DeadLetter').Timeout).toBe(30);
+    for (const q of [SIGNAL_DLQ, DELAY_DLQ]) expect(resourceOf(template, 'AWS::SQS::Queue', q).props.VisibilityTimeout, q).toBe(180);
+  });
+
   it('keep the dead letters when they leave the stack', () => {
     const { template } = synth();
     for (const q of [SIGNAL_DLQ, DELAY_DLQ]) {
@@ -164,10 +180,10 @@ describe('the queues', () => {
 });
 
 describe('the functions', () => {
-  it('are four, on Node.js 22 and arm64', () => {
+  it('are five, on Node.js 22 and arm64', () => {
     const { template } = synth();
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(4);
+    expect(fns).toHaveLength(5);
     for (const fn of fns)
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
   });
@@ -182,6 +198,64 @@ describe('the functions', () => {
     }
     expect(envOf(template, 'Worker').DELAY_QUEUE_URL).toEqual(ref(template, 'AWS::SQS::Queue', DELAY_QUEUE));
     for (const name of ['Start', 'Signal', 'Status']) expect(envOf(template, name).DELAY_QUEUE_URL, name).toBeUndefined();
+  });
+
+  it('the dead-letter consumer reads the worker’s settings: it handles the same messages', () => {
+    const { template } = synth({ maxReceiveCount: 7 });
+    const worker = envOf(template, 'Worker');
+    expect(envOf(template, 'DeadLetter')).toEqual({
+      TABLE_NAME: worker.TABLE_NAME,
+      QUEUE_URL: worker.QUEUE_URL,
+      DELAY_QUEUE_URL: worker.DELAY_QUEUE_URL,
+      MAX_RECEIVE_COUNT: '7',
+      TELEMETRY_TTL_DAYS: '30',
+    });
+  });
+
+  it('allow recursive loops on every function an SQS event source drives, and only there', () => {
+    const { template } = synth();
+    const driven = new Set(
+      Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((m) => m.Properties.FunctionName.Ref as string),
+    );
+    expect([...driven].sort()).toEqual(
+      [
+        resourceOf(template, 'AWS::Lambda::Function', 'SoeWorker').id,
+        resourceOf(template, 'AWS::Lambda::Function', 'SoeDeadLetter').id,
+      ].sort(),
+    );
+    for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.RecursiveLoop, id).toBe(driven.has(id) ? 'Allow' : undefined);
+    }
+  });
+
+  it('ship no source maps by default; sourceMaps turns them on with --enable-source-maps', () => {
+    for (const name of ['Worker', 'Start', 'Signal', 'Status', 'DeadLetter']) {
+      expect(envOf(synth().template, name).NODE_OPTIONS, name).toBeUndefined();
+      expect(envOf(synth({ sourceMaps: true }).template, name).NODE_OPTIONS, name).toBe('--enable-source-maps');
+    }
+  });
+
+  it('executionRetention: every function that writes execution items is told the days; status writes none', () => {
+    const { template } = synth({ executionRetention: Duration.days(90) });
+    for (const name of ['Worker', 'Start', 'Signal', 'DeadLetter'])
+      expect(envOf(template, name).SOE_EXECUTION_RETENTION_DAYS, name).toBe('90');
+    expect(envOf(template, 'Status').SOE_EXECUTION_RETENTION_DAYS).toBeUndefined();
+    for (const name of ['Worker', 'Start', 'Signal', 'Status', 'DeadLetter'])
+      expect(envOf(synth().template, name).SOE_EXECUTION_RETENTION_DAYS, name).toBeUndefined();
+  });
+
+  it('executionRetention expires items on the attribute the table’s TTL reads', async () => {
+    const { TTL_ATTRIBUTE } = await import('@soe/aws');
+    const { template } = synth({ executionRetention: Duration.days(90) });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } });
+  });
+
+  it('reservedConcurrency reserves the worker’s concurrency, none by default, other functions never', () => {
+    expect(functionProps(synth().template, 'Worker').ReservedConcurrentExecutions).toBeUndefined();
+    const { template } = synth({ maxConcurrency: 20, reservedConcurrency: 50 });
+    expect(functionProps(template, 'Worker').ReservedConcurrentExecutions).toBe(50);
+    for (const name of ['Start', 'Signal', 'Status', 'DeadLetter'])
+      expect(functionProps(template, name).ReservedConcurrentExecutions, name).toBeUndefined();
   });
 
   it('the worker has a five-minute timeout and 512 MB by default, both settable', () => {
@@ -199,12 +273,12 @@ describe('the functions', () => {
 
   it('write to their own log group, kept a month', () => {
     const { template } = synth();
-    for (const name of ['Worker', 'Start', 'Signal', 'Status']) {
+    for (const name of ['Worker', 'Start', 'Signal', 'Status', 'DeadLetter']) {
       expect(functionProps(template, name).LoggingConfig, name).toEqual({
         LogGroup: ref(template, 'AWS::Logs::LogGroup', `Soe${name}Logs`),
       });
     }
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 4);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 5);
   });
 
   it('have roles with no managed policy (no AWSLambdaBasicExecutionRole)', () => {
@@ -223,51 +297,122 @@ describe('the event sources', () => {
         EventSourceArn: arnOf(template, 'AWS::SQS::Queue', q),
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         BatchSize: 10,
-        ScalingConfig: { MaximumConcurrency: 10 },
+        ScalingConfig: { MaximumConcurrency: 100 },
       });
     }
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
   });
 
-  it('take batchSize and maxConcurrency', () => {
+  it('feed the dead-letter consumer from both dead-letter queues, at the lowest concurrency', () => {
+    const { template } = synth();
+    const consumer = ref(template, 'AWS::Lambda::Function', 'SoeDeadLetter');
+    for (const q of [SIGNAL_DLQ, DELAY_DLQ]) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: consumer,
+        EventSourceArn: arnOf(template, 'AWS::SQS::Queue', q),
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: 10,
+        ScalingConfig: { MaximumConcurrency: 2 },
+      });
+    }
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
+  });
+
+  it('take batchSize and maxConcurrency (the worker’s only)', () => {
     const { template } = synth({ batchSize: 3, maxConcurrency: 50 });
     template.resourcePropertiesCountIs('AWS::Lambda::EventSourceMapping', { BatchSize: 3, ScalingConfig: { MaximumConcurrency: 50 } }, 2);
+    template.resourcePropertiesCountIs('AWS::Lambda::EventSourceMapping', { BatchSize: 10, ScalingConfig: { MaximumConcurrency: 2 } }, 2);
   });
 });
 
 describe('permissions', () => {
-  const TABLE_READ = [
-    'dynamodb:BatchGetItem',
-    'dynamodb:ConditionCheckItem',
-    'dynamodb:DescribeTable',
-    'dynamodb:GetItem',
-    'dynamodb:GetRecords',
-    'dynamodb:GetShardIterator',
-    'dynamodb:Query',
-    'dynamodb:Scan',
-  ];
-  const TABLE_WRITE = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
-  const SEND = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
-  const CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
   const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+  /** Every (action, resource) a role may use, as `action on resource-id`, sorted: one line per permission. */
+  const permissionsOf = (template: ReturnType<typeof synth>['template'], role: string): string[] => {
+    const name = (r: unknown): string => {
+      const j = r as { 'Fn::GetAtt'?: [string, string] };
+      return j['Fn::GetAtt'] ? j['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, '') : JSON.stringify(r);
+    };
+    return statementsOf(template, role)
+      .flatMap((st) =>
+        (Array.isArray(st.Action) ? st.Action : [st.Action]).flatMap((a) =>
+          (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map((r) => `${a} on ${name(r)}`),
+        ),
+      )
+      .filter((p) => !p.startsWith('logs:'))
+      .sort();
+  };
+  const on = (resource: string, ...actions: string[]) => actions.map((a) => `${a} on ${resource}`);
   const sorted = (...lists: string[][]) => [...new Set(lists.flat())].sort();
+  const CONSUME = ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'];
 
-  it('the worker reads and writes the table, consumes and sends to both queues, writes its logs', () => {
-    expect(actionsOf(synth().template, 'SoeWorkerRole')).toEqual(sorted(LOGS, TABLE_READ, TABLE_WRITE, CONSUME, SEND));
+  it('the worker: its table calls, consume + visibility + send on both queues', () => {
+    expect(permissionsOf(synth().template, 'SoeWorkerRole')).toEqual(
+      sorted(
+        on(
+          TABLE,
+          'dynamodb:BatchWriteItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+        ),
+        on(SIGNAL_QUEUE, ...CONSUME, 'sqs:ChangeMessageVisibility', 'sqs:SendMessage'),
+        on(DELAY_QUEUE, ...CONSUME, 'sqs:ChangeMessageVisibility', 'sqs:SendMessage'),
+      ),
+    );
   });
 
-  it('start and signal read and write the table and send to the signal queue', () => {
+  it('start: reads and writes the execution, sends to the signal queue', () => {
+    expect(permissionsOf(synth().template, 'SoeStartRole')).toEqual(
+      sorted(
+        on(TABLE, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'),
+        on(SIGNAL_QUEUE, 'sqs:SendMessage'),
+      ),
+    );
+  });
+
+  it('signal: checks the execution, records the signals (and takes them back), sends to the signal queue', () => {
+    expect(permissionsOf(synth().template, 'SoeSignalRole')).toEqual(
+      sorted(on(TABLE, 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'), on(SIGNAL_QUEUE, 'sqs:SendMessage')),
+    );
+  });
+
+  it('status: Query on the table, nothing else', () => {
+    expect(permissionsOf(synth().template, 'SoeStatusRole')).toEqual(on(TABLE, 'dynamodb:Query'));
+  });
+
+  it('the dead-letter consumer: reads the execution and writes its failure marker, consumes both dead-letter queues', () => {
+    expect(permissionsOf(synth().template, 'SoeDeadLetterRole')).toEqual(
+      sorted(on(TABLE, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'), on(SIGNAL_DLQ, ...CONSUME), on(DELAY_DLQ, ...CONSUME)),
+    );
+  });
+
+  it('no role holds a table-wide read it never calls (BatchGetItem, DescribeTable, stream reads)', () => {
     const { template } = synth();
-    for (const role of ['SoeStartRole', 'SoeSignalRole'])
-      expect(actionsOf(template, role), role).toEqual(sorted(LOGS, TABLE_READ, TABLE_WRITE, SEND));
-    for (const role of ['SoeStartRole', 'SoeSignalRole']) {
-      const sqs = statementsOf(template, role).filter((s) => JSON.stringify(s.Action).includes('sqs:'));
-      expect(sqs.map((s) => s.Resource)).toEqual([arnOf(template, 'AWS::SQS::Queue', SIGNAL_QUEUE)]);
+    for (const role of ['SoeWorkerRole', 'SoeStartRole', 'SoeSignalRole', 'SoeStatusRole', 'SoeDeadLetterRole']) {
+      const actions = actionsOf(template, role);
+      for (const never of [
+        'dynamodb:BatchGetItem',
+        'dynamodb:DescribeTable',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'sqs:GetQueueUrl',
+      ])
+        expect(actions, role).not.toContain(never);
     }
   });
 
-  it('status only reads the table', () => {
-    expect(actionsOf(synth().template, 'SoeStatusRole')).toEqual(sorted(LOGS, TABLE_READ));
+  it('each role writes its own log group and no other', () => {
+    const { template } = synth();
+    for (const name of ['Worker', 'Start', 'Signal', 'Status', 'DeadLetter']) {
+      const logs = statementsOf(template, `Soe${name}Role`).filter((st) => JSON.stringify(st.Action).includes('logs:'));
+      expect(logs.flatMap((st) => st.Action).sort(), name).toEqual(LOGS);
+      expect(JSON.stringify(logs.map((st) => st.Resource)), name).toContain(
+        resourceOf(template, 'AWS::Logs::LogGroup', `Soe${name}Logs`).id,
+      );
+    }
   });
 
   it('every statement of every policy names this stack’s resources, never *', () => {
@@ -442,6 +587,9 @@ describe('props are checked at synth', () => {
     [{ modelId: 'gpt-4o' }, /modelId is set but modelProvider is not/],
     [{ modelProvider: 'openai' as const, openAiBaseUrl: 'ftp://x' }, /openAiBaseUrl must be an http\(s\) URL/],
     [{ toolsEntry: 'no/such/tools.ts' }, /toolsEntry 'no\/such\/tools.ts' does not exist/],
+    [{ reservedConcurrency: 150 }, /reservedConcurrency must be a whole number of at least 200 \(twice maxConcurrency 100.*got 150/],
+    [{ maxConcurrency: 30, reservedConcurrency: 59 }, /reservedConcurrency must be a whole number of at least 60/],
+    [{ executionRetention: Duration.hours(36) }, /executionRetention must be whole days, at least one, got 1 day 12 hours/],
   ])('%o', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
@@ -461,30 +609,86 @@ describe('props are checked at synth', () => {
 });
 
 describe('alarms', () => {
-  it('fire on any message in either dead-letter queue', () => {
+  /** The alarm whose logical id starts with `prefix`, with its metrics by id. */
+  const alarmOf = (template: ReturnType<typeof synth>['template'], prefix: string) => {
+    const alarm = resourceOf(template, 'AWS::CloudWatch::Alarm', prefix).props;
+    const metrics = Object.fromEntries(
+      (alarm.Metrics as Array<{ Id: string; Expression?: string; MetricStat?: { Metric: unknown; Stat: string } }>).map((m) => [m.Id, m]),
+    );
+    return { alarm, metrics, description: JSON.stringify(alarm.AlarmDescription) };
+  };
+
+  it('fire on any message reaching either dead-letter queue: what the consumer received, or what still waits', () => {
     const { template } = synth();
-    for (const dlq of [SIGNAL_DLQ, DELAY_DLQ]) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [resourceOf(template, 'AWS::SQS::Queue', dlq).id, 'QueueName'] } }],
-        ComparisonOperator: 'GreaterThanThreshold',
-        Threshold: 0,
-        TreatMissingData: 'notBreaching',
+    for (const [prefix, dlq] of [
+      ['SoeDeadLetterQueueAlarm', SIGNAL_DLQ],
+      ['SoeDelayDeadLetterQueueAlarm', DELAY_DLQ],
+    ]) {
+      const { alarm, metrics } = alarmOf(template, prefix!);
+      expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching' });
+      const queue = [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [resourceOf(template, 'AWS::SQS::Queue', dlq!).id, 'QueueName'] } }];
+      expect(metrics.received!.MetricStat).toMatchObject({
+        Metric: { Namespace: 'AWS/SQS', MetricName: 'NumberOfMessagesReceived', Dimensions: queue },
+        Stat: 'Sum',
       });
+      expect(metrics.visible!.MetricStat).toMatchObject({
+        Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: queue },
+        Stat: 'Maximum',
+      });
+      expect(Object.values(metrics).find((m) => m.Expression)!.Expression).toBe('FILL(received, 0) + FILL(visible, 0)');
     }
   });
 
-  it('fire on worker errors', () => {
+  it('the dead-letter alarms say how to find the execution and redrive it', () => {
     const { template } = synth();
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: ref(template, 'AWS::Lambda::Function', 'SoeWorker') }],
-      Statistic: 'Sum',
-      ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: 0,
+    for (const prefix of ['SoeDeadLetterQueueAlarm', 'SoeDelayDeadLetterQueueAlarm']) {
+      const { description } = alarmOf(template, prefix);
+      expect(description).toContain('marks its execution FAILED');
+      expect(description).toContain('soe status <executionId>');
+      expect(description).toContain('soe redrive <executionId>');
+      expect(description).toContain(resourceOf(template, 'AWS::Logs::LogGroup', 'SoeDeadLetterLogs').id);
+    }
+  });
+
+  it('worker errors: crashed invocations plus ERROR lines (given up), never WARN lines (transient retries)', () => {
+    const { template } = synth();
+    const filter = resourceOf(template, 'AWS::Logs::MetricFilter', 'SoeWorkerGaveUpFilter').props;
+    expect(filter.LogGroupName).toEqual(ref(template, 'AWS::Logs::LogGroup', 'SoeWorkerLogs'));
+    expect(filter.FilterPattern).toBe('{ $.level = "ERROR" }');
+    const transform = filter.MetricTransformations[0];
+    expect(transform).toMatchObject({ MetricName: 'WorkerGaveUp', MetricValue: '1' });
+
+    const { alarm, metrics } = alarmOf(template, 'SoeWorkerErrorsAlarm');
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching' });
+    expect(metrics.crashed!.MetricStat).toMatchObject({
+      Metric: {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: ref(template, 'AWS::Lambda::Function', 'SoeWorker') }],
+      },
+      Stat: 'Sum',
     });
+    expect(metrics.gaveUp!.MetricStat).toMatchObject({
+      Metric: { Namespace: transform.MetricNamespace, MetricName: 'WorkerGaveUp' },
+      Stat: 'Sum',
+    });
+    expect(Object.values(metrics).find((m) => m.Expression)!.Expression).toBe('FILL(crashed, 0) + FILL(gaveUp, 0)');
+  });
+
+  it('the worker logs what it gives up on at ERROR, and what it retries at WARN (what the filter relies on)', () => {
+    // The worker's logging lives in the handler and its redelivery policy.
+    const source = ['worker-handler.ts', 'worker-redelivery.ts']
+      .map((f) => readFileSync(join(ROOT, 'packages/aws/src', f), 'utf8'))
+      .join('\n');
+    const logged = (level: string) => [...source.matchAll(new RegExp(`logger\\.${level}\\(\\s*'([^']*)'`, 'g'))].map((m) => m[1]!);
+    expect(logged('error')).toEqual(
+      expect.arrayContaining([
+        'broadcast failed permanently: execution marked FAILED, message not retried',
+        'retries exhausted: execution marked FAILED, message goes to the dead-letter queue',
+      ]),
+    );
+    expect(logged('warn')).toContain('transient error: the message will be retried');
+    for (const message of logged('error')) expect(message).not.toMatch(/will be retried|retrying/);
   });
 });
 

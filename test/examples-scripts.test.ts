@@ -25,5 +25,7 @@ describe('script examples', () => {
     const r = run('examples/self-evolving/run.mjs');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/word_count:\s+7/);
+    // The first design is refused: the tool fails and its failure signal sends the designer back.
+    expect(r.stdout).toContain('START → DESIGNED → INJECTION_REFUSED → DESIGN_REJECTED → DESIGNED → RUN_NEW_NODE');
   });
 });

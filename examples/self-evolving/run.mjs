@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the self-evolving example offline: a scripted model designs a node, soe_inject_node adds it to
-// the running workflow, and the RUN_NEW_NODE signal runs it. Build first: `npm run build` at the root.
+// the running workflow, and the RUN_NEW_NODE signal runs it; a refused design goes back to the designer. Build first: `npm run build` at the root.
 import { readFileSync } from 'node:fs';
 import * as soe from '../../packages/core/dist/index.js';
 
@@ -14,7 +14,11 @@ async function builtinTools() {
 }
 
 const { callLlm, prompts } = soe.createScriptedLlm(JSON.parse(file('model.json')));
+const builtins = await builtinTools();
 const toolsRegistry = {
+  // A refused design fails the Inject node; this failure signal routes it back to the designer.
+  // A copy of a built-in's entry stays that built-in.
+  soe_inject_node: { ...builtins.soe_inject_node, failureSignal: 'INJECTION_REFUSED' },
   count_words: {
     fn: ({ text }) => String(text).split(/\s+/).filter(Boolean).length,
     description: 'Counts the words of a text.',
@@ -23,7 +27,7 @@ const toolsRegistry = {
 };
 
 const backends = soe.createInMemoryBackends();
-const { broadcastSignalsCaller } = soe.createEngine(backends, { callLlm, toolsRegistry, builtinTools: await builtinTools() });
+const { broadcastSignalsCaller } = soe.createEngine(backends, { callLlm, toolsRegistry, builtinTools: builtins });
 const id = await soe.orchestrate({
   config: file('workflow.yaml'),
   initialWorkflowName: 'main',
@@ -39,10 +43,11 @@ const changes = (await backends.telemetry.getEvents(id)).filter((e) => e.event_t
 
 console.log('signals:      ', context.__operational__.signals.join(' → '));
 for (const [i, attempt] of context.injection.entries()) {
-  console.log(`injection ${i + 1}:  `, attempt.injected ? `injected ${attempt.node_name}` : `refused: ${attempt.error}`);
+  console.log(`injection ${i + 1}:  `, typeof attempt === 'string' ? `refused: ${attempt}` : `injected ${attempt.node_name}`);
 }
 console.log('nodes now:    ', Object.keys(registry.main).join(', '));
 console.log('word_count:   ', context.word_count?.at(-1));
+console.log('errors:       ', context.__operational__.errors, '(the refused injection)');
 console.log('model calls:  ', prompts.length, '| second design saw the error:', String(prompts[1]?.includes('was rejected')));
 console.log('registry changes logged:', changes.map((e) => `${e.tool} ${e.node_name} (${e.action})`).join(', '));
 

@@ -32,7 +32,7 @@ import {
 } from '@soe/core';
 import { initRecord } from './dynamo-context-backend.js';
 import type { BufferedTelemetry } from './dynamo-telemetry-backend.js';
-import { workflowItem } from './dynamo-workflow-backend.js';
+import { workflowItems } from './dynamo-workflow-backend.js';
 import { classifyError, describeError, UnknownExecutionError, ValueTooLargeError } from './errors.js';
 import { type CommitRecord, ExecutionRecords } from './execution-records.js';
 import { createPartitionBackends } from './partition-backends.js';
@@ -408,7 +408,7 @@ class BroadcastProcessor {
     const registry =
       child.src === this.own ? this.records.registry() : await this.services.backends.workflow.getWorkflowsRegistry(child.src);
     await table.batchWrite([
-      ...Object.entries(registry ?? {}).map(([name, wf]) => workflowItem(child.id, name, wf)),
+      ...Object.entries(registry ?? {}).flatMap(([name, wf]) => workflowItems(child.id, name, wf)),
       { pk, sk: SK.currentWorkflow, v: child.wf },
     ]);
     const { item, payload } = initRecord(

@@ -17,6 +17,8 @@ export interface DynamoBackendsOptions {
   tableName: string;
   /** Days until telemetry expires. @default 30 */
   telemetryTtlDays?: number;
+  /** Days every item written is kept (the `ttl` attribute on every write); unset: kept until deleted. */
+  retentionDays?: number;
 }
 
 /** The six DynamoDB backends plus the table they share. */
@@ -38,7 +40,7 @@ export interface DynamoBackends extends Backends {
  * const ctx = await backends.context.getContext(executionId);
  */
 export function createDynamoBackends(opts: DynamoBackendsOptions): DynamoBackends {
-  const table = new SoeTable({ client: opts.client, tableName: opts.tableName });
+  const table = new SoeTable({ client: opts.client, tableName: opts.tableName, retentionDays: opts.retentionDays });
   return {
     table,
     context: new DynamoContextBackend(table),

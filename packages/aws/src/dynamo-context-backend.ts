@@ -4,7 +4,7 @@ import { OperationalValidationError } from '@soe/core';
 import { ExecutionRecords } from './execution-records.js';
 import type { InitPayload } from './record-types.js';
 import type { SoeTable, TableItem } from './soe-table.js';
-import { executionPk, nowMicros, SK } from './table-keys.js';
+import { executionPk, historyPk, nowMicros, SK, telemetryPk } from './table-keys.js';
 
 /** The payload and item of an execution's init record. */
 export function initRecord(executionId: string, init: ContextInit, startBroadcastId?: string): { item: TableItem; payload: InitPayload } {
@@ -56,6 +56,20 @@ export class DynamoContextBackend implements ContextBackend {
     const pk = executionPk(executionId);
     if (!(await this.table.get(pk, SK.init))) throw new OperationalValidationError(`no context stored for execution '${executionId}'`);
     await this.table.putRecord({ pk, sk: `${SK.direct}${randomUUID()}`, ord: nowMicros() }, update, { ifAbsent: true });
+  }
+
+  /**
+   * Removes every item of an execution: its partition (context, workflows, identities, schema, status
+   * facts, chunks), its telemetry and its conversation histories. Used to undo a start that failed midway.
+   */
+  async deleteContext(executionId: string): Promise<void> {
+    for (const pk of [executionPk(executionId), telemetryPk(executionId), historyPk(executionId)]) {
+      const keys = await this.table.queryPartition(pk, undefined, { ProjectionExpression: 'pk, sk' });
+      await this.table.batchWrite(
+        [],
+        keys.map((k) => ({ pk, sk: String(k.sk) })),
+      );
+    }
   }
 
   /** Every execution id (a table scan: for `soe_list_contexts`, not for hot paths). */

@@ -1,35 +1,42 @@
 import type { ContextSchema, ContextSchemaBackend } from '@soe/core';
-import { jsonMapFromItem } from './execution-records.js';
-import { deleteMapEntry, putMapEntry } from './map-item.js';
 import type { SoeTable } from './soe-table.js';
+import { contextSchemaFromItem, legacyContextSchema } from './stored-config.js';
 import { executionPk, SK } from './table-keys.js';
 
 /**
- * Context schemas in DynamoDB: one item (`SCHEMA`) in the main execution's partition, a map of field
- * name → JSON Schema text, so the worker reads it with the execution and a field is changed alone.
+ * Context schemas in DynamoDB: one record (`SCHEMA`) in the main execution's partition, read with the
+ * execution by the worker. Its payload goes through the chunking codec (no 400 KB item limit); a field
+ * is changed by compare-and-swap, so two writers changing different fields keep each other's.
  */
 export class DynamoContextSchemaBackend implements ContextSchemaBackend {
   constructor(private readonly table: SoeTable) {}
 
   async saveContextSchema(executionId: string, schema: ContextSchema): Promise<void> {
-    const m: Record<string, string> = {};
-    for (const [field, def] of Object.entries(schema)) m[field] = JSON.stringify(def);
-    await this.table.put({ pk: executionPk(executionId), sk: SK.schema, m });
+    await this.table.changeRecord<ContextSchema>(executionPk(executionId), SK.schema, legacyContextSchema, () => structuredClone(schema));
   }
 
   async getContextSchema(executionId: string): Promise<ContextSchema | null> {
-    return jsonMapFromItem<Record<string, unknown>>(await this.table.get(executionPk(executionId), SK.schema));
+    const item = await this.table.get(executionPk(executionId), SK.schema);
+    if (!item) return null;
+    return typeof item.cn === 'string' ? { ...(await this.table.payloadOf<ContextSchema>(item)) } : contextSchemaFromItem(item);
   }
 
   async putContextSchemaField(executionId: string, field: string, definition: Record<string, unknown>): Promise<void> {
-    await putMapEntry(this.table, executionPk(executionId), SK.schema, field, JSON.stringify(definition));
+    await this.table.changeRecord<ContextSchema>(executionPk(executionId), SK.schema, legacyContextSchema, (current) => ({
+      ...(current ?? {}),
+      [field]: structuredClone(definition),
+    }));
   }
 
   async deleteContextSchemaField(executionId: string, field: string): Promise<boolean> {
-    return deleteMapEntry(this.table, executionPk(executionId), SK.schema, field);
+    return this.table.changeRecord<ContextSchema>(executionPk(executionId), SK.schema, legacyContextSchema, (current) => {
+      if (!current || !Object.hasOwn(current, field)) return undefined;
+      const { [field]: _gone, ...rest } = current;
+      return rest;
+    });
   }
 
   async deleteContextSchema(executionId: string): Promise<boolean> {
-    return this.table.delete(executionPk(executionId), SK.schema, 'attribute_exists(pk)');
+    return this.table.deleteRecord(executionPk(executionId), SK.schema);
   }
 }

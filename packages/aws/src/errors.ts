@@ -62,6 +62,24 @@ export class ValueTooLargeError extends SoeAwsError {
 }
 
 /**
+ * A request goes past one of the runtime's limits (a value's size, a name's length, a queue message's
+ * size). Permanent; names what is too large, how large it is and the limit.
+ */
+export class LimitExceededError extends SoeAwsError {
+  override readonly code = 'SOE_LIMIT_EXCEEDED';
+  readonly what: string;
+  readonly limit: number;
+  readonly actual: number;
+  constructor(what: string, actual: number, limit: number, unit: string, hint = '', options?: ErrorOptions) {
+    super(`${what} is ${actual} ${unit}: the limit is ${limit} ${unit}${hint ? `. ${hint}` : ''}`, options);
+    this.name = 'LimitExceededError';
+    this.what = what;
+    this.limit = limit;
+    this.actual = actual;
+  }
+}
+
+/**
  * Thrown by fault injection (`chaos.crashAfterCommitRate`) right after a node run committed and before
  * its broadcasts were sent: it stands for a worker that died there. Retryable, so the message comes back.
  */

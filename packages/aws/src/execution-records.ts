@@ -3,10 +3,11 @@
  * workflows, and the facts the status is derived from (broadcasts sent, broadcasts handled, failures).
  */
 
-import type { ContextSchema, ContextUpdate, Identities, NodeConfig, StoredContext, Workflow, WorkflowsRegistry } from '@soe/core';
+import type { ContextSchema, ContextUpdate, Identities, StoredContext, WorkflowsRegistry } from '@soe/core';
 import { applyUpdate, contextFromInit } from '@soe/core';
 import type { ChildSpec, CommitPayload, InitPayload } from './record-types.js';
 import { decodePayload, type TableItem } from './soe-table.js';
+import { contextSchemaFromItem, identitiesFromItem, workflowFromItem } from './stored-config.js';
 import { executionPk, SK } from './table-keys.js';
 
 /** A failure recorded in an execution: a node failed without a failure signal, or a broadcast could not be handled. */
@@ -36,24 +37,7 @@ const strList = (v: unknown): string[] => {
   return [];
 };
 
-/** Parses a stored workflow item (node map of JSON strings plus the node order). */
-export function workflowFromItem(item: TableItem): Workflow {
-  const nodes = (item.nodes ?? {}) as Record<string, string>;
-  const order = strList(item.order);
-  const wf: Workflow = {};
-  for (const name of order) if (typeof nodes[name] === 'string') wf[name] = JSON.parse(nodes[name]) as NodeConfig;
-  // Nodes missing from the order list (should not happen) still count, after the ordered ones.
-  for (const [name, json] of Object.entries(nodes)) if (!(name in wf)) wf[name] = JSON.parse(json) as NodeConfig;
-  return wf;
-}
-
-/** Parses a map item whose values are JSON strings (context schema). */
-export function jsonMapFromItem<T>(item: TableItem | undefined): Record<string, T> | null {
-  if (!item) return null;
-  const out: Record<string, T> = {};
-  for (const [k, v] of Object.entries((item.m ?? {}) as Record<string, unknown>)) out[k] = (typeof v === 'string' ? JSON.parse(v) : v) as T;
-  return out;
-}
+export { jsonMapFromItem, workflowFromItem } from './stored-config.js';
 
 /**
  * The records of one execution. The context is cached and kept current as the worker adds its own
@@ -210,7 +194,7 @@ export class ExecutionRecords {
     for (const [sk, item] of this.items) {
       if (!sk.startsWith(SK.workflow)) continue;
       reg ??= {};
-      reg[sk.slice(SK.workflow.length)] = workflowFromItem(item);
+      reg[sk.slice(SK.workflow.length)] = workflowFromItem(item, (chunkSk) => this.items.get(chunkSk));
     }
     this.registryCache = reg;
     return reg;
@@ -223,13 +207,12 @@ export class ExecutionRecords {
 
   /** Identities stored on this (main) execution. */
   identities(): Identities | null {
-    const item = this.items.get(SK.identities);
-    return item ? { ...((item.m ?? {}) as Identities) } : null;
+    return identitiesFromItem(this.items.get(SK.identities), (chunkSk) => this.items.get(chunkSk));
   }
 
   /** Context schema stored on this (main) execution. */
   contextSchema(): ContextSchema | null {
-    return jsonMapFromItem<Record<string, unknown>>(this.items.get(SK.schema));
+    return contextSchemaFromItem(this.items.get(SK.schema), (chunkSk) => this.items.get(chunkSk));
   }
 
   /** Every commit record. */

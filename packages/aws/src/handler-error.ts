@@ -34,6 +34,7 @@ export function isClientError(e: unknown): boolean {
     name === 'OperationalValidationError' ||
     name === 'UnknownExecutionError' ||
     name === 'TemplateError' ||
-    name === 'RequestValidationError'
+    name === 'RequestValidationError' ||
+    name === 'LimitExceededError'
   );
 }

@@ -21,6 +21,7 @@ export type { ErrorClass } from './errors.js';
 export {
   classifyError,
   describeError,
+  LimitExceededError,
   MalformedMessageError,
   RequestValidationError,
   SimulatedCrashError,
@@ -57,14 +58,26 @@ export { createRuntimeServices, silentLogger } from './runtime-services.js';
 export type { SignalRequest, SignalResponse } from './signal-handler.js';
 export { createSignalHandler } from './signal-handler.js';
 export type { SignalMessage } from './signal-message.js';
-export { DUE_TOLERANCE_MS, delaySecondsOf, dueOf, MAX_DELAY_SECONDS, parseSignalMessage, remainingDelaySeconds } from './signal-message.js';
+export {
+  DUE_TOLERANCE_MS,
+  delaySecondsOf,
+  dueOf,
+  MAX_DELAY_SECONDS,
+  MAX_MESSAGE_BYTES,
+  parseSignalMessage,
+  remainingDelaySeconds,
+} from './signal-message.js';
 export { createSignalSender } from './signal-sender.js';
 export type { SoeTableOptions, TableItem } from './soe-table.js';
-export { isConditionFailed, SoeTable } from './soe-table.js';
+export { isConditionFailed, SoeTable, TABLE_TTL_ATTRIBUTE } from './soe-table.js';
 export type { StartDeps, StartRequest, StartResponse } from './start-handler.js';
 export { createStartHandler } from './start-handler.js';
-export type { StatusRequest, StatusResponse } from './status-handler.js';
+export type { StartLimits } from './start-limits.js';
+export { checkStartLimits, DEFAULT_START_VALUE_BYTES, MAX_NAME_BYTES } from './start-limits.js';
+export type { StatusRequest, StatusResponse, StatusTruncation } from './status-handler.js';
 export { createStatusHandler } from './status-handler.js';
+export type { ContextPage, ContextSelection, EventsPage, OmittedValue } from './status-pages.js';
+export { contextPage, DEFAULT_EVENTS_LIMIT, eventsPage, MAX_ANSWER_BYTES } from './status-pages.js';
 export { executionPk, historyPk, SK, telemetryPk } from './table-keys.js';
 export { GroupBlockedError, GroupOrderedBatch } from './worker-batch-order.js';
 export type { WorkerDeps, WorkerHandler } from './worker-handler.js';

@@ -30,6 +30,8 @@ export function createPartitionBackends(
     // Context records are only ever added; other items may have been deleted, so drop them first.
     if (!prefix.startsWith(SK.context)) for (const [sk] of [...iterItems(records, prefix, exact)]) records.removeItem(sk);
     const items = await base.table.queryPartition(pk, prefix);
+    // Payload chunks of the re-read records (large workflows, identities, updates) live under `X#<sk>#`.
+    for (const chunk of await base.table.queryPartition(pk, `${SK.chunk}${prefix}`)) records.addItem(chunk);
     for (const item of items) if (!exact || item.sk === prefix) records.addItem(item);
   };
 

@@ -9,11 +9,13 @@ export interface RuntimeEnv {
   maxReceiveCount?: number;
   /** Days telemetry is kept. */
   telemetryTtlDays?: number;
+  /** Days every item of an execution is kept (DynamoDB TTL); unset: kept until deleted. */
+  executionRetentionDays?: number;
 }
 
 /**
  * Reads the settings the stack gives every function: `TABLE_NAME`, `QUEUE_URL` (required),
- * `DELAY_QUEUE_URL`, `MAX_RECEIVE_COUNT`, `TELEMETRY_TTL_DAYS`. Throws at cold start, naming the
+ * `DELAY_QUEUE_URL`, `MAX_RECEIVE_COUNT`, `TELEMETRY_TTL_DAYS`, `SOE_EXECUTION_RETENTION_DAYS`. Throws at cold start, naming the
  * variable, instead of failing on the first request.
  * @example
  * export const handler = createWorkerHandler({ dynamo, sqs, ...readRuntimeEnv(), toolsRegistry });
@@ -38,5 +40,7 @@ export function readRuntimeEnv(env: Record<string, string | undefined> = process
   if (max !== undefined) out.maxReceiveCount = max;
   const ttl = number('TELEMETRY_TTL_DAYS');
   if (ttl !== undefined) out.telemetryTtlDays = ttl;
+  const retention = number('SOE_EXECUTION_RETENTION_DAYS');
+  if (retention !== undefined) out.executionRetentionDays = retention;
   return out;
 }

@@ -43,6 +43,11 @@ export interface RuntimeDeps {
   telemetryTtlDays?: number;
   /** Largest per-message SQS delay; longer `spawn_interval` delays are chained. @default 900 (SQS's cap) */
   maxDelaySeconds?: number;
+  /**
+   * Days every item an execution writes is kept: each write stamps the table's `ttl` attribute. Unset:
+   * items are kept until deleted (telemetry still expires after `telemetryTtlDays`).
+   */
+  executionRetentionDays?: number;
 }
 
 /** What the handlers share: the backends on the table, the queue and the logger. */
@@ -62,7 +67,12 @@ export function createRuntimeServices(deps: RuntimeDeps, serviceName: string): R
   const logger = deps.logger ?? (new Logger({ serviceName }) as unknown as SoeLogger);
   return {
     deps,
-    backends: createDynamoBackends({ client: deps.dynamo, tableName: deps.tableName, telemetryTtlDays: deps.telemetryTtlDays }),
+    backends: createDynamoBackends({
+      client: deps.dynamo,
+      tableName: deps.tableName,
+      telemetryTtlDays: deps.telemetryTtlDays,
+      retentionDays: deps.executionRetentionDays,
+    }),
     sqs: deps.sqs,
     queues: {
       queueUrl: deps.queueUrl,

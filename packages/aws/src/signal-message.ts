@@ -2,7 +2,7 @@
  * The SQS message that carries a broadcast. Only ids and signal names travel; data stays in DynamoDB.
  */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { MalformedMessageError } from './errors.js';
+import { LimitExceededError, MalformedMessageError } from './errors.js';
 import type { OutboxEntry } from './record-types.js';
 
 /** Body of a signal message, version 1. */
@@ -17,6 +17,27 @@ export interface SignalMessage {
    * due early is put back on the delay queue with the delay that remains (see {@link remainingDelaySeconds}).
    */
   due?: number;
+}
+
+/**
+ * SQS's largest message, and the largest payload of one SendMessageBatch (the sum of its bodies):
+ * 256 KiB. Emulators accept more (fauxqs takes 1 MiB), so the runtime checks it itself.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** Throws a {@link LimitExceededError} naming the execution when a message body is larger than SQS takes. */
+export function checkMessageSize(entry: OutboxEntry, body: string = messageBody(entry)): number {
+  const bytes = Buffer.byteLength(body);
+  if (bytes > MAX_MESSAGE_BYTES) {
+    throw new LimitExceededError(
+      `the message broadcasting ${entry.s.length} signal${entry.s.length === 1 ? '' : 's'} to execution '${entry.t}'`,
+      bytes,
+      MAX_MESSAGE_BYTES,
+      'bytes',
+      'SQS takes messages of at most 256 KiB: send fewer or shorter signals at once',
+    );
+  }
+  return bytes;
 }
 
 /** SQS's largest per-message delay. Longer `spawn_interval` offsets are re-delayed in a chain. */
@@ -114,9 +135,27 @@ export async function sendSignalMessages(sqs: SQSClient, queues: SignalQueues, e
   if (later.length) await sendBatches(sqs, queues.delayQueueUrl!, later, false, max);
 }
 
+/** Splits messages into SendMessageBatch calls: at most ten messages and {@link MAX_MESSAGE_BYTES} of bodies each. */
+export function batchesOf(entries: OutboxEntry[]): OutboxEntry[][] {
+  const out: OutboxEntry[][] = [];
+  let batch: OutboxEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const size = checkMessageSize(e);
+    if (batch.length === 10 || (batch.length && bytes + size > MAX_MESSAGE_BYTES)) {
+      out.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(e);
+    bytes += size;
+  }
+  if (batch.length) out.push(batch);
+  return out;
+}
+
 async function sendBatches(sqs: SQSClient, queueUrl: string, entries: OutboxEntry[], fifo: boolean, maxDelay: number): Promise<void> {
-  for (let i = 0; i < entries.length; i += 10) {
-    const batch = entries.slice(i, i + 10);
+  for (const batch of batchesOf(entries)) {
     const res = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,

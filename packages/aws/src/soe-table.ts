@@ -28,11 +28,20 @@ export const CHUNK_BYTES = 350_000;
 /** Payloads from this size on are stored deflated: LLM output is text, and bytes written are what DynamoDB bills. */
 export const COMPRESS_MIN_BYTES = 4_096;
 
+/** The table's TTL attribute (epoch seconds): DynamoDB deletes an item some time after it passes. */
+export const TABLE_TTL_ATTRIBUTE = 'ttl';
+
 /** Options of {@link SoeTable}. */
 export interface SoeTableOptions {
   /** A DynamoDB client (a document client is built on it) or a document client. */
   client: DynamoDBClient | DynamoDBDocumentClient;
   tableName: string;
+  /**
+   * Days every item written through this table is kept: each write stamps `ttl` (epoch seconds, now +
+   * this many days) unless the item already carries an earlier one. Unset: items are kept for ever
+   * (telemetry still gets its own TTL). Count from each write, so keep it longer than a run lasts.
+   */
+  retentionDays?: number;
 }
 
 /** True when an error is DynamoDB's failed write condition. */
@@ -53,13 +62,51 @@ export interface EncodedPayload {
 export class SoeTable {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
+  /** Seconds an item is kept after it is written, when a retention is set. */
+  readonly retentionSeconds: number | undefined;
 
   constructor(opts: SoeTableOptions) {
     this.tableName = opts.tableName;
+    if (opts.retentionDays !== undefined) {
+      if (!Number.isFinite(opts.retentionDays) || opts.retentionDays <= 0)
+        throw new RangeError(`retentionDays must be a positive number of days, got ${opts.retentionDays}`);
+      this.retentionSeconds = Math.round(opts.retentionDays * 86_400);
+    }
     this.doc =
       opts.client instanceof DynamoDBDocumentClient
         ? opts.client
         : DynamoDBDocumentClient.from(opts.client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+  }
+
+  /** The TTL a write made now gets, or undefined without a retention. */
+  expiresAt(): number | undefined {
+    return this.retentionSeconds === undefined ? undefined : Math.floor(Date.now() / 1000) + this.retentionSeconds;
+  }
+
+  /**
+   * The item with the retention's TTL: every write path goes through here, so no item of an execution
+   * is forgotten. An earlier TTL the item already has (telemetry's own) is kept.
+   */
+  stamp<T extends TableItem>(item: T): T {
+    const ttl = this.expiresAt();
+    if (ttl === undefined) return item;
+    const own = item[TABLE_TTL_ATTRIBUTE];
+    return typeof own === 'number' && own < ttl ? item : { ...item, [TABLE_TTL_ATTRIBUTE]: ttl };
+  }
+
+  /** An UpdateItem input that also sets the retention's TTL (the item may be created by the update). */
+  private stampUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Omit<UpdateCommandInput, 'TableName'> {
+    const ttl = this.expiresAt();
+    if (ttl === undefined) return input;
+    const expr = input.UpdateExpression ?? '';
+    const set = '#soeTtl = :soeTtl';
+    const at = /\bSET\b/i.exec(expr);
+    return {
+      ...input,
+      UpdateExpression: at ? `${expr.slice(0, at.index + 3)} ${set},${expr.slice(at.index + 3)}` : `SET ${set} ${expr}`,
+      ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#soeTtl': TABLE_TTL_ATTRIBUTE },
+      ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ':soeTtl': ttl },
+    };
   }
 
   /** Every item of a partition (optionally under a sort-key prefix), in sort-key order, all pages. */
@@ -99,7 +146,7 @@ export class SoeTable {
 
   /** Writes an item unconditionally. */
   async put(item: TableItem): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.stamp(item) }));
   }
 
   /**
@@ -108,7 +155,9 @@ export class SoeTable {
    */
   async putIfAbsent(item: TableItem): Promise<boolean> {
     try {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: this.stamp(item), ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailed(e)) return false;
@@ -119,7 +168,7 @@ export class SoeTable {
   /** An UpdateItem; resolves false when its condition failed. */
   async update(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
     try {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, ...this.stampUpdate(input) }));
       return true;
     } catch (e) {
       if (isConditionFailed(e)) return false;
@@ -143,7 +192,7 @@ export class SoeTable {
   /** Writes (or deletes) items 25 at a time, retrying what DynamoDB leaves unprocessed. */
   async batchWrite(puts: TableItem[], deletes: Array<{ pk: string; sk: string }> = []): Promise<void> {
     const requests: Array<Record<string, unknown>> = [
-      ...puts.map((Item) => ({ PutRequest: { Item } })),
+      ...puts.map((Item) => ({ PutRequest: { Item: this.stamp(Item) } })),
       ...deletes.map((Key) => ({ DeleteRequest: { Key } })),
     ];
     for (let i = 0; i < requests.length; i += 25) {
@@ -182,6 +231,95 @@ export class SoeTable {
     }
     return written;
   }
+
+  /**
+   * Reads a record and decodes its payload; `legacy` decodes items of an older layout (plain map
+   * attributes). Resolves undefined when there is no item.
+   */
+  async readRecord<T>(pk: string, sk: string, legacy: (item: TableItem) => T): Promise<{ item: TableItem; value: T } | undefined> {
+    const item = await this.get(pk, sk);
+    if (!item) return undefined;
+    return { item, value: hasEncodedPayload(item) ? await this.payloadOf<T>(item) : legacy(item) };
+  }
+
+  /**
+   * Changes a record by compare-and-swap, so it may outgrow one item and concurrent writers keep each
+   * other's changes: reads it, applies `change` to its value (undefined: no record), writes the result
+   * through the payload codec on condition that nobody rewrote the record meanwhile (its version `rv`),
+   * and starts again from the read when somebody did. `change` returns undefined to leave the record
+   * alone. Resolves true when it wrote.
+   */
+  async changeRecord<T>(
+    pk: string,
+    sk: string,
+    legacy: (item: TableItem) => T,
+    change: (current: T | undefined) => T | undefined,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
+      const current = await this.readRecord<T>(pk, sk, legacy);
+      const next = change(current ? structuredClone(current.value) : undefined);
+      if (next === undefined) return false;
+      const old = current?.item;
+      const encoded = encodePayload(pk, sk, next);
+      if (encoded.chunks.length) await this.batchWrite(encoded.chunks);
+      const version = typeof old?.rv === 'number' ? old.rv : 0;
+      const condition = !old
+        ? 'attribute_not_exists(pk)'
+        : typeof old.rv === 'number'
+          ? 'rv = :rv'
+          : 'attribute_exists(pk) AND attribute_not_exists(rv)';
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: this.stamp({ pk, sk, ...encoded.attributes, rv: version + 1 }),
+            ConditionExpression: condition,
+            ...(typeof old?.rv === 'number' ? { ExpressionAttributeValues: { ':rv': old.rv } } : {}),
+          }),
+        );
+      } catch (e) {
+        if (!isConditionFailed(e)) throw e;
+        // Somebody else rewrote it: our chunks are orphans; read again and re-apply the change.
+        if (encoded.chunks.length)
+          await this.batchWrite(
+            [],
+            encoded.chunks.map((c) => ({ pk, sk: String(c.sk) })),
+          ).catch(() => undefined);
+        continue;
+      }
+      // The old version's chunks are never read again (best effort: they are not read by mistake either).
+      if (old && chunkKeysOf(old).length) await this.batchWrite([], chunkKeysOf(old)).catch(() => undefined);
+      return true;
+    }
+    throw Object.assign(new Error(`could not change ${pk}/${sk}: too much contention`), { name: 'ThrottlingException' });
+  }
+
+  /** Deletes a record and its chunks; resolves false when there was none. */
+  async deleteRecord(pk: string, sk: string): Promise<boolean> {
+    const item = await this.get(pk, sk);
+    if (!item) return false;
+    if (!(await this.delete(pk, sk, 'attribute_exists(pk)'))) return false;
+    if (chunkKeysOf(item).length) await this.batchWrite([], chunkKeysOf(item)).catch(() => undefined);
+    return true;
+  }
+}
+
+/** True when an item holds a payload written by {@link encodePayload} (not an older layout). */
+export function hasEncodedPayload(item: TableItem): boolean {
+  return typeof item.d === 'string' || item.dz instanceof Uint8Array || typeof item.cn === 'string';
+}
+
+/** Keys of the chunk items an encoded record points to. */
+export function chunkKeysOf(item: TableItem): Array<{ pk: string; sk: string }> {
+  if (typeof item.cn !== 'string' || typeof item.ch !== 'number') return [];
+  return Array.from({ length: item.ch }, (_, n) => ({ pk: String(item.pk), sk: chunkSk(String(item.sk), item.cn as string, n) }));
+}
+
+/** The items that store a record with its payload: chunks first, the record (version 1) last. */
+export function recordItems(item: TableItem, payload: unknown): TableItem[] {
+  const encoded = encodePayload(String(item.pk), String(item.sk), payload);
+  return [...encoded.chunks, { ...item, ...encoded.attributes, rv: 1 }];
 }
 
 /**
@@ -218,8 +356,13 @@ export function decodePayload<T>(item: TableItem, chunkOf: (sk: string) => Table
     const parts: Uint8Array[] = [];
     for (let n = 0; n < item.ch; n++) {
       const chunk = chunkOf(chunkSk(String(item.sk), item.cn, n));
-      if (!chunk || !(chunk.c instanceof Uint8Array))
-        throw new Error(`record '${String(item.sk)}' of '${String(item.pk)}' misses payload chunk ${n}`);
+      if (!chunk || !(chunk.c instanceof Uint8Array)) {
+        // Retryable: a record rewritten between two reads (an injected node) leaves the old chunks behind.
+        throw Object.assign(new Error(`record '${String(item.sk)}' of '${String(item.pk)}' misses payload chunk ${n}`), {
+          name: 'MissingChunkError',
+          retryable: true,
+        });
+      }
       parts.push(chunk.c);
     }
     return JSON.parse(inflateRawSync(Buffer.concat(parts)).toString('utf8')) as T;

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareExecution, storeExecution } from '@soe/core';
-import { RequestValidationError } from './errors.js';
+import { classifyError, describeError, RequestValidationError } from './errors.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
 import { createRuntimeServices, type RuntimeDeps } from './runtime-services.js';
 import { createSignalSender } from './signal-sender.js';
+import { checkStartLimits, DEFAULT_START_VALUE_BYTES } from './start-limits.js';
 
 /** The start request: a config (inline or a deployed workflow file by name) and how to start it. */
 export interface StartRequest {
@@ -37,6 +38,8 @@ export interface StartDeps extends RuntimeDeps {
   workflows?: Record<string, string | object>;
   /** A directory of deployed workflow files `<name>.yaml`, `<name>.yml` or `<name>.json`. */
   workflowsDir?: string;
+  /** Largest single initial context value, in bytes of JSON (keep it equal to the worker's). @default 4 MiB */
+  maxValueBytes?: number;
 }
 
 /** The start handler's answer. */
@@ -44,15 +47,30 @@ export type StartResponse = { executionId: string } | HandlerError;
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
+/** The answer to a start whose writes or first message failed (and was undone). */
+function startFailed(cause: unknown): HandlerError {
+  const err = cause as { name?: unknown; message?: unknown; code?: unknown };
+  const retryable = classifyError(cause) === 'transient';
+  return {
+    error: {
+      type: 'StartFailedError',
+      code: typeof err?.code === 'string' ? err.code : 'SOE_START_FAILED',
+      message: `the execution could not be started and nothing of it is kept (${describeError(cause)})${retryable ? '; a retry may succeed' : ''}`,
+    },
+  };
+}
+
 /** Reads `camelCase` or `snake_case` (what the CLI and the SOE format write) from a request. */
 function pick<T>(event: Record<string, unknown>, camel: string, snake: string): T | undefined {
   return (event[camel] ?? event[snake]) as T | undefined;
 }
 
 /**
- * Creates the start handler: validates the request and the config first (storing nothing when either is
- * bad, and answering with an error object listing every issue), then stores the execution and sends its
- * initial signals to the worker queue. Answers `{ executionId }` once the signals are sent.
+ * Creates the start handler: validates the request, the config and the limits first (storing nothing
+ * when any is bad, and answering with an error object listing every issue), then stores the execution
+ * and sends its initial signals to the worker queue. Answers `{ executionId }` once the signals are
+ * sent. When a write or the send fails midway, what was written is removed before the error answer
+ * (`StartFailedError`), so the id of a failed start reads NOT_FOUND.
  * @example
  * const start = createStartHandler({ dynamo, sqs, tableName, queueUrl, workflows: { support: supportYaml } });
  * await start({ workflowName: 'support', initialWorkflowName: 'main', initialSignals: ['START'] });
@@ -96,8 +114,19 @@ export function createStartHandler(deps: StartDeps): (event: StartRequest) => Pr
         limits: limitsOf(e.limits),
         backends: services.backends,
       });
-      await storeExecution(services.backends, prepared);
-      await send(prepared.executionId, prepared.initialSignals);
+      checkStartLimits(prepared, { maxValueBytes: deps.maxValueBytes ?? DEFAULT_START_VALUE_BYTES });
+      try {
+        await storeExecution(services.backends, prepared);
+        await send(prepared.executionId, prepared.initialSignals);
+      } catch (cause) {
+        await services.backends.context
+          .deleteContext(prepared.executionId)
+          .catch((e) =>
+            services.logger.error('could not remove a failed start', { executionId: prepared.executionId, error: describeError(e) }),
+          );
+        services.logger.error('start failed; nothing is kept', { executionId: prepared.executionId, error: describeError(cause) });
+        return startFailed(cause);
+      }
       services.logger.info('execution started', {
         executionId: prepared.executionId,
         workflow: prepared.initialWorkflowName,

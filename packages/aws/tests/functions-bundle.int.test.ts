@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { orchestrate } from '@soe/core';
+import { prepareExecution, storeExecution } from '@soe/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoBackends, type LocalEmulators, startLocalEmulators, type WorkerHandler } from '../src/index.js';
 import { lambdaContext, signalBody, sqsEvent, sqsRecord } from './helpers.js';
@@ -77,13 +77,16 @@ workflows:
       context_parameter_field: input
       output_field: doubled
 `;
-    const id = await orchestrate({
+    // Stored without sending: the test delivers the start message to the handler itself.
+    const prepared = await prepareExecution({
       config,
       initialWorkflowName: 'main',
       initialSignals: ['START'],
       initialContext: { input: { n: 21 } },
       backends,
     });
+    await storeExecution(backends, prepared);
+    const id = prepared.executionId;
     const res = await handler(sqsEvent(sqsRecord(signalBody(id, ['START']))), lambdaContext());
     expect(res.batchItemFailures).toEqual([]);
     expect((await backends.context.getContext(id)).doubled).toEqual([42]);

@@ -176,7 +176,7 @@ describe('status handler', () => {
     expect(failed).toMatchObject({
       status: 'FAILED',
       failedNode: 'Draft',
-      error: expect.stringContaining("'missing_tool' is not registered"),
+      error: expect.stringContaining("'missing_tool' not found in the tools registry"),
     });
   });
 

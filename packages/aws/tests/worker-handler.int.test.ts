@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { orchestrate, type ToolsRegistry, TransientError } from '@soe/core';
+import { type OrchestrateOptions, prepareExecution, storeExecution, type ToolsRegistry, TransientError } from '@soe/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDynamoBackends,
@@ -50,6 +50,13 @@ workflows:
       output_field: second
 `;
 
+/** Stores an execution without sending its signals: the test delivers them to the handler itself. */
+async function store(opts: OrchestrateOptions): Promise<string> {
+  const prepared = await prepareExecution(opts);
+  await storeExecution(opts.backends, prepared);
+  return prepared.executionId;
+}
+
 function setup(tools: ToolsRegistry, extra: Partial<WorkerDeps> = {}) {
   const logger = recordingLogger();
   const deps: WorkerDeps = {
@@ -63,7 +70,7 @@ function setup(tools: ToolsRegistry, extra: Partial<WorkerDeps> = {}) {
   };
   const backends = createDynamoBackends({ client: emulators.dynamo, tableName: emulators.tableName });
   const start = (initialContext: Record<string, unknown> = { input: { n: 1 } }, config = CONFIG) =>
-    orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], initialContext, backends });
+    store({ config, initialWorkflowName: 'main', initialSignals: ['START'], initialContext, backends });
   return { handler: createWorkerHandler(deps), logger, backends, start };
 }
 
@@ -162,7 +169,7 @@ workflows:
       output_field: hits
 `;
     const { handler, backends, start } = setup({ hit: async () => ++calls });
-    const id = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['HIT'], backends });
+    const id = await store({ config, initialWorkflowName: 'main', initialSignals: ['HIT'], backends });
     void start;
     const results = await Promise.all(
       Array.from({ length: 50 }, () => handler(sqsEvent(sqsRecord(signalBody(id, ['HIT']))), lambdaContext())),
@@ -207,7 +214,7 @@ workflows:
     expect(status).toMatchObject({
       status: 'FAILED',
       failedNode: 'Step',
-      error: expect.stringMatching(/^ToolNodeConfigurationError: .*'work' is not registered/),
+      error: expect.stringMatching(/^ToolNodeConfigurationError: .*'work' not found in the tools registry/),
     });
     expect((await backends.context.getContext(id)).__operational__).toMatchObject({ errors: 1, nodes: { Step: 1 } });
     expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'error', executionId: id }));

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { orchestrate, type ToolsRegistry } from '@soe/core';
+import { type OrchestrateOptions, prepareExecution, storeExecution, type ToolsRegistry } from '@soe/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDeadLetterHandler,
@@ -49,6 +49,13 @@ workflows:
       event_emissions: [{ signal_name: WORKED }]${node}
 `;
 
+/** Stores an execution without sending its signals: the tests hand the worker its messages themselves. */
+async function store(opts: OrchestrateOptions): Promise<string> {
+  const prepared = await prepareExecution(opts);
+  await storeExecution(opts.backends, prepared);
+  return prepared.executionId;
+}
+
 function setup(tools: ToolsRegistry, extra: Partial<WorkerDeps> = {}) {
   const logger = recordingLogger();
   const deps: WorkerDeps = {
@@ -61,7 +68,7 @@ function setup(tools: ToolsRegistry, extra: Partial<WorkerDeps> = {}) {
     ...extra,
   };
   const backends = createDynamoBackends({ client: emulators.dynamo, tableName: emulators.tableName });
-  const start = (config = CONFIG()) => orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends });
+  const start = (config = CONFIG()) => store({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends });
   return { handler: createWorkerHandler(deps), logger, backends, start, deps };
 }
 

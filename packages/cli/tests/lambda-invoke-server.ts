@@ -20,6 +20,9 @@ export interface LambdaInvokeServer {
   close(): Promise<void>;
 }
 
+/** Lambda's limit on a synchronous (RequestResponse) answer: 6 MB. */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+
 const PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 async function body(req: IncomingMessage): Promise<string> {
@@ -38,7 +41,8 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
  * Serves the Lambda Invoke API on 127.0.0.1 for the given functions, the way Lambda answers a
  * RequestResponse invocation: `POST /2015-03-31/functions/{name}/invocations` with the JSON event,
  * 200 with the handler's JSON; a handler that throws gives 200 with `X-Amz-Function-Error: Unhandled`
- * and `{ errorType, errorMessage, trace }`; an unknown function gives 404 ResourceNotFoundException.
+ * and `{ errorType, errorMessage, trace }`; an answer over 6 MB is refused as Lambda refuses it
+ * (`Function.ResponseSizeTooLarge`); an unknown function gives 404 ResourceNotFoundException.
  * Names may be given as ARNs (the last `:`-separated part is the name).
  */
 export async function startLambdaInvokeServer(functions: Record<string, InvokeHandler>): Promise<LambdaInvokeServer> {
@@ -66,6 +70,20 @@ export async function startLambdaInvokeServer(functions: Record<string, InvokeHa
     }
     try {
       const answer = await handler(payload);
+      const bytes = Buffer.byteLength(JSON.stringify(answer ?? null));
+      if (bytes > MAX_RESPONSE_BYTES) {
+        invocations.push({ functionName, payload, status: 200, functionError: 'Unhandled' });
+        send(
+          res,
+          200,
+          { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST' },
+          {
+            errorType: 'Function.ResponseSizeTooLarge',
+            errorMessage: `Response payload size (${bytes} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+          },
+        );
+        return;
+      }
       invocations.push({ functionName, payload, status: 200 });
       send(res, 200, { 'x-amz-executed-version': '$LATEST' }, answer ?? null);
     } catch (e) {

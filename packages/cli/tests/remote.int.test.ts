@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ let server: LambdaInvokeServer;
 let dir: string;
 let outputs: string;
 let remote: string[];
+const blobs: string[] = [];
 
 interface StatusJson {
   executionId: string;
@@ -36,7 +38,13 @@ beforeAll(async () => {
   const core = await import('@soe/core');
   const { tools } = (await import('../../../examples/human-approval/tools.mjs')) as { tools: import('@soe/core').ToolsRegistry };
   const callLlm = core.createModelProvider({ provider: 'scripted', file: 'examples/human-approval/model.yaml', cwd: ROOT });
-  runtime = await aws.createLocalRuntime({ callLlm, toolsRegistry: tools });
+  // `blob` appends 1.4 MB values: six of them make a context larger than one Lambda answer may be.
+  const blob = () => {
+    const v = randomBytes(700_000).toString('hex');
+    blobs.push(v);
+    return v;
+  };
+  runtime = await aws.createLocalRuntime({ callLlm, toolsRegistry: { ...tools, blob } });
   const { dynamo, sqs, tableName, queueUrl, delayQueueUrl } = runtime.emulators;
   const deps = { dynamo, sqs, tableName, queueUrl, delayQueueUrl, logger: aws.silentLogger };
   const yaml = readFileSync(join(ROOT, WORKFLOW), 'utf8');
@@ -44,6 +52,7 @@ beforeAll(async () => {
     'soe-start': aws.createStartHandler({ ...deps, workflows: { expenses: yaml } }),
     'soe-signal': aws.createSignalHandler(deps),
     'soe-status': aws.createStatusHandler(deps),
+    'soe-oversized': () => ({ executionId: 'x', status: 'IDLE', inFlight: 0, context: { big: ['y'.repeat(6_500_000)] } }),
     'soe-broken': () => {
       throw new TypeError('Cannot read properties of undefined (reading "tableName")');
     },
@@ -155,7 +164,7 @@ describe('remote commands against a stack served over Lambda Invoke', () => {
     const r = await runCli(['start', yaml, '--wait', '--interval', '0.05', '--endpoint', server.endpoint], { env: fnEnv, cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^status\s+FAILED/m);
-    expect(r.stdout).toMatch(/^error\s+.*tool 'not_registered' is not registered/m);
+    expect(r.stdout).toMatch(/^error\s+.*tool 'not_registered' not found in the tools registry/m);
     expect(r.stdout).toMatch(/^failed at\s+node Explode/m);
   });
 
@@ -180,6 +189,52 @@ describe('remote commands against a stack served over Lambda Invoke', () => {
     const r = await runCli(['send', 'no-such-execution', '--signals', 'APPROVED', ...remote], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/soe: error: the signal function rejected the request: \w+: .*no-such-execution/);
+  });
+
+  it('start --wait, status --history and trace follow the cursors of a context larger than a Lambda answer', async () => {
+    const file = join(dir, 'big.yaml');
+    writeFileSync(
+      file,
+      [
+        'main:',
+        '  Grow:',
+        '    node_type: tool',
+        '    event_triggers: [START, MORE]',
+        '    tool_name: blob',
+        '    output_field: big',
+        '    event_emissions:',
+        '      - { signal_name: MORE, condition: "{{ context.big | accumulated | length < 6 }}" }',
+        '',
+      ].join('\n'),
+    );
+    const started = await runCli(['start', file, '--wait', '--interval', '0.1', '--timeout', '120', '--json', ...remote], { env });
+    expect(started.stderr).toBe('');
+    const final = parseJsonOut<StatusJson>(started);
+    expect(final.status).toBe('IDLE');
+    expect(final.context!.big).toEqual([blobs[5]]);
+    const id = final.executionId;
+    // Every status answer the stack gave stayed under Lambda's limit (the server refuses larger ones).
+    expect(server.invocations.filter((i) => i.functionName === 'soe-status').every((i) => !i.functionError)).toBe(true);
+
+    const histories = await runCli(['status', id, '--history', 'big', '--json', ...remote], { env });
+    expect(histories.code).toBe(0);
+    const full = parseJsonOut<StatusJson>(histories);
+    expect(blobs.join('').length).toBeGreaterThan(8_000_000);
+    expect(full.context!.big).toEqual(blobs);
+    const pages = server.invocations.filter(
+      (i) => i.functionName === 'soe-status' && (i.payload as { contextCursor?: string }).contextCursor,
+    );
+    expect(pages.length).toBeGreaterThan(0);
+
+    const trace = await runCli(['trace', id, '--json', ...remote], { env });
+    expect(trace.code).toBe(0);
+    expect((JSON.parse(trace.stdout) as Array<{ event_type: string }>).filter((e) => e.event_type === 'node_execution').length).toBe(6);
+  }, 180_000);
+
+  it('an answer over 6 MB is refused as Lambda refuses it', async () => {
+    const r = await runCli(['status', 'x', '--status-function', 'soe-oversized', '--endpoint', server.endpoint], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/failed \(Unhandled\): Function\.ResponseSizeTooLarge: Response payload size \(\d+ bytes\) exceeded/);
   });
 
   it('status of an unknown execution is NOT_FOUND, exit 1', async () => {

@@ -154,6 +154,19 @@ describe('TraceFormatter', () => {
     expect(t.format('main', { event_type: 'node_execution', timestamp: ts, node_name: 'A' })).toEqual([]);
   });
 
+  it('shows a condition that raised as a warning naming the signal, the node and the error', () => {
+    const t = new TraceFormatter({ style: plain }, 'main');
+    const event = {
+      event_type: 'condition_error',
+      timestamp: '2025-01-01T00:00:00.000Z',
+      node_name: 'Route',
+      signal_name: 'BROKEN',
+      condition: '{{ 1 / 0 > 0 }}',
+      error: 'division by zero',
+    };
+    expect(t.format('main', event)).toEqual(['  ! condition of BROKEN in Route raised, counted as false: division by zero']);
+  });
+
   it('prefixes offsets from the first event in timeline mode', () => {
     const t = new TraceFormatter({ style: plain, timeline: true }, 'm');
     expect(t.format('m', { event_type: 'signals_broadcast', timestamp: '2025-01-01T00:00:00.000Z', signals: ['A'] })[0]).toBe(

@@ -279,6 +279,11 @@ export function checkNode(workflow: string, node: string, config: unknown, issue
     if (problem) at(key, problem);
   }
   if (config.event_emissions !== undefined && config.event_emissions !== null) checkEmissions(config.event_emissions, at);
+  // Empty lists are refused as upstream's validator does: a node nothing can trigger, a router that emits nothing.
+  if (Array.isArray(config.event_triggers) && config.event_triggers.length === 0)
+    at('event_triggers', 'event_triggers cannot be empty: list at least one signal that runs the node');
+  if (type === 'router' && Array.isArray(config.event_emissions) && config.event_emissions.length === 0)
+    at('event_emissions', 'event_emissions cannot be empty for a router: list at least one signal for it to emit');
   if (type === 'tool' && isObj(config.parameters)) checkTemplatesDeep(config.parameters, 'parameters', at);
   if (type === 'child' && config.child_input_field !== undefined && config.fan_out_field === undefined) {
     at('child_input_field', 'child_input_field only applies with fan_out_field');

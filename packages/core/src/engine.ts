@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createBuiltinTools } from './builtins/index.js';
+import { createBuiltinTools, isBuiltinFunction } from './builtins/index.js';
 import { NodeExecutionError, NodeRunLimitError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
 import { countedNodeRuns, type NodeClock, nodeRunLimit, startNodeClock } from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
@@ -92,7 +92,7 @@ export function resolveToolEntry(name: string, raw: unknown, builtin = false): R
     return { ...e, name, maxRetries: e.maxRetries ?? 0, processAccumulated: e.processAccumulated ?? false, builtin };
   }
   throw new ToolNodeConfigurationError(
-    `tool '${name}': a registry entry must be a function or an object with a function in 'fn', got ${raw === null ? 'null' : typeof raw}`,
+    `tool '${name}' is not callable: a registry entry must be a function or an object with a function in 'fn', got ${raw === null ? 'null' : typeof raw}`,
   );
 }
 
@@ -135,8 +135,11 @@ export class Engine {
     const hit = this.resolved.get(name);
     if (hit) return hit;
     let tool: ResolvedTool | undefined;
-    if (Object.hasOwn(this.userTools, name)) tool = resolveToolEntry(name, this.userTools[name]);
-    else if (Object.hasOwn(this.builtinTools, name)) tool = resolveToolEntry(name, this.builtinTools[name], true);
+    if (Object.hasOwn(this.userTools, name)) {
+      // A copy of a built-in's entry (to give it a failureSignal) is still that built-in.
+      const raw = this.userTools[name];
+      tool = resolveToolEntry(name, raw, isBuiltinFunction(typeof raw === 'function' ? raw : (raw as ToolEntry | null)?.fn));
+    } else if (Object.hasOwn(this.builtinTools, name)) tool = resolveToolEntry(name, this.builtinTools[name], true);
     if (tool) this.resolved.set(name, tool);
     return tool;
   }
@@ -223,6 +226,8 @@ function timedOutOutcome(engine: Engine, run: NodeRun, error: Error): NodeOutcom
   if (node.node_type === 'tool') {
     failureSignal = engine.resolveTool(String(node.tool_name))?.failureSignal;
     if (typeof node.output_field === 'string') appendField(outcome, node.output_field, error.message);
+    // As executeTool does: a tool failure counts, routed or not.
+    outcome.update.counters = { errors: 1 };
   } else if (typeof node.llm_failure_signal === 'string') failureSignal = node.llm_failure_signal;
   if (failureSignal) {
     outcome.emit = [failureSignal];

@@ -41,7 +41,7 @@ export function describeLocation(loc: ConfigLocation): string {
 
 /** A config (workflows, schema, identities) was rejected. Lists every problem found, not just the first. */
 export class WorkflowValidationError extends SoeError {
-  override readonly code = 'SOE_INVALID_WORKFLOW';
+  override readonly code: string = 'SOE_INVALID_WORKFLOW';
   readonly issues: readonly ValidationIssue[];
   constructor(issues: readonly ValidationIssue[] | string, options?: ErrorOptions) {
     const list: ValidationIssue[] = typeof issues === 'string' ? [{ message: issues }] : [...issues];
@@ -70,12 +70,17 @@ export class OperationalValidationError extends SoeError {
   }
 }
 
-/** A tool node names a tool that is not registered, or a registry entry is malformed. */
-export class ToolNodeConfigurationError extends SoeError {
-  override readonly code = 'SOE_TOOL_CONFIG';
-  constructor(message: string, options?: ErrorOptions) {
+/**
+ * A tool node names a tool that is not in the registry, or a registry entry is not callable. A
+ * validation error of the workflow (a subclass of {@link WorkflowValidationError}), so code that
+ * catches validation errors catches it; the message is kept as given, without the config prefix.
+ */
+export class ToolNodeConfigurationError extends WorkflowValidationError {
+  override readonly code: string = 'SOE_TOOL_CONFIG';
+  constructor(message: string | readonly ValidationIssue[], options?: ErrorOptions) {
     super(message, options);
     this.name = 'ToolNodeConfigurationError';
+    if (typeof message === 'string') this.message = message;
   }
 }
 
@@ -107,6 +112,23 @@ export class LlmResponseError extends SoeError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'LlmResponseError';
+  }
+}
+
+/**
+ * A built-in tool refused its input: something it was asked to use was not found (a workflow, node,
+ * identity, schema field, execution, tool), or an injected workflow, node or field is invalid. The tool
+ * node fails as with any tool error (its failure signal fires when it has one); an agent gets the
+ * message back as the tool's error. Permanent: the same input is refused again.
+ */
+export class BuiltinToolError extends SoeError {
+  override readonly code = 'SOE_BUILTIN_REFUSED';
+  /** The built-in that refused (`soe_inject_node`, …), when known. */
+  readonly toolName: string | undefined;
+  constructor(message: string, toolName?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BuiltinToolError';
+    this.toolName = toolName;
   }
 }
 

@@ -36,6 +36,7 @@ export {
 } from './engine.js';
 export type { ConfigLocation, ValidationIssue } from './errors.js';
 export {
+  BuiltinToolError,
   DeadlineExceededError,
   describeLocation,
   isPermanentModelError,
@@ -64,7 +65,7 @@ export type {
   ToolContext,
 } from './nodes/types.js';
 export type { OrchestrateOptions, PreparedExecution } from './orchestrate.js';
-export { orchestrate, prepareExecution, storeExecution } from './orchestrate.js';
+export { findUnserialisable, MAX_INITIAL_SIGNALS, orchestrate, prepareExecution, storeExecution } from './orchestrate.js';
 export type { ChatParts, ModelSettings } from './providers/messages.js';
 export { modelSettings, splitSystemPrompt } from './providers/messages.js';
 export type {

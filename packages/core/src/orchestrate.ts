@@ -12,7 +12,10 @@ export interface OrchestrateOptions {
   initialSignals: string[];
   initialContext?: Record<string, unknown>;
   backends: Backends;
-  /** Without one, the execution is stored but no signal is sent. */
+  /**
+   * Sends the initial signals (the in-process caller, or a runtime's). Required by {@link orchestrate};
+   * {@link prepareExecution} and {@link storeExecution}, which send nothing, ignore it.
+   */
   broadcastSignalsCaller?: BroadcastSignalsCaller;
   /** Reuse the workflows, identities and context schema of an earlier execution. */
   inheritConfigFromId?: string;
@@ -37,6 +40,33 @@ export interface PreparedExecution {
   maxNodeRuns?: number;
 }
 
+/**
+ * Most initial signals one start takes. They travel together as one broadcast (one queue message on
+ * the serverless runtime), and a start with thousands of them is a bug, not a workflow.
+ */
+export const MAX_INITIAL_SIGNALS = 1000;
+
+/**
+ * Where a value is not plain data (JSON): a function, a symbol, a BigInt or a cycle. Contexts are
+ * stored as JSON by every persistent backend, so such a value would be lost or break the write.
+ */
+export function findUnserialisable(value: unknown, path: string, seen: Set<object> = new Set()): string | undefined {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol' || t === 'bigint') return `${path} is a ${t}, not plain data (JSON)`;
+  if (t !== 'object' || value === null) return undefined;
+  if (seen.has(value as object)) return `${path} refers to itself (a cycle), not plain data (JSON)`;
+  seen.add(value as object);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v] as const)
+    : Object.entries(value as Record<string, unknown>).map(([k, v]) => [`.${k}`, v] as const);
+  for (const [k, v] of entries) {
+    const found = findUnserialisable(v, `${path}${k}`, seen);
+    if (found) return found;
+  }
+  seen.delete(value as object);
+  return undefined;
+}
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -52,6 +82,14 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   }
   if (opts.initialSignals.length === 0)
     throw new WorkflowValidationError([{ field: 'initial_signals', message: `'initial_signals' cannot be empty` }]);
+  if (opts.initialSignals.length > MAX_INITIAL_SIGNALS) {
+    throw new WorkflowValidationError([
+      {
+        field: 'initial_signals',
+        message: `'initial_signals' has ${opts.initialSignals.length} signals: at most ${MAX_INITIAL_SIGNALS} start an execution`,
+      },
+    ]);
+  }
   if (typeof opts.initialWorkflowName !== 'string' || opts.initialWorkflowName === '') {
     throw new WorkflowValidationError([
       {
@@ -114,6 +152,8 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   for (const [k, v] of Object.entries(opts.initialContext ?? {})) {
     if (isReservedField(k))
       throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: `'${k}' is reserved for the engine` }]);
+    const bad = findUnserialisable(v, `initial_context.${k}`);
+    if (bad) throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: bad }]);
     if (opts.inheritContextFromId && fields[k]) fields[k].push(structuredClone(v));
     else fields[k] = [structuredClone(v)];
   }
@@ -130,22 +170,31 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   return prepared;
 }
 
-/** Stores a prepared execution: workflows, current workflow, schema, identities, context. */
+/**
+ * Stores a prepared execution: workflows, current workflow, schema, identities, context. When a write
+ * fails midway, what was written is removed (best effort, through `deleteContext` where the context
+ * backend has it) before the error is thrown, so a failed start leaves nothing behind.
+ */
 export async function storeExecution(backends: Backends, p: PreparedExecution): Promise<void> {
   const id = p.executionId;
-  await backends.workflow.saveWorkflowsRegistry(id, p.workflows);
-  await backends.workflow.saveCurrentWorkflowName(id, p.initialWorkflowName);
-  if (p.contextSchema && backends.contextSchema) await backends.contextSchema.saveContextSchema(id, p.contextSchema);
-  if (p.identities && backends.identity) await backends.identity.saveIdentities(id, p.identities);
-  await backends.context.createContext(id, {
-    fields: p.fields,
-    mainExecutionId: id,
-    ...(p.maxNodeRuns !== undefined ? { limits: { maxNodeRuns: p.maxNodeRuns } } : {}),
-  });
-  await backends.telemetry?.logEvent(id, 'orchestration_start', {
-    workflow_name: p.initialWorkflowName,
-    initial_signals: p.initialSignals,
-  });
+  try {
+    await backends.workflow.saveWorkflowsRegistry(id, p.workflows);
+    await backends.workflow.saveCurrentWorkflowName(id, p.initialWorkflowName);
+    if (p.contextSchema && backends.contextSchema) await backends.contextSchema.saveContextSchema(id, p.contextSchema);
+    if (p.identities && backends.identity) await backends.identity.saveIdentities(id, p.identities);
+    await backends.context.createContext(id, {
+      fields: p.fields,
+      mainExecutionId: id,
+      ...(p.maxNodeRuns !== undefined ? { limits: { maxNodeRuns: p.maxNodeRuns } } : {}),
+    });
+    await backends.telemetry?.logEvent(id, 'orchestration_start', {
+      workflow_name: p.initialWorkflowName,
+      initial_signals: p.initialSignals,
+    });
+  } catch (e) {
+    await backends.context.deleteContext?.(id).catch(() => undefined);
+    throw e;
+  }
 }
 
 /**
@@ -158,8 +207,15 @@ export async function storeExecution(backends: Backends, p: PreparedExecution): 
  */
 export async function orchestrate(opts: OrchestrateOptions): Promise<string> {
   if (!opts?.backends) throw new TypeError('orchestrate: backends are required');
+  // Checked before anything is stored: without a caller the execution would be stored and never run.
+  if (typeof opts.broadcastSignalsCaller !== 'function') {
+    throw new TypeError(
+      'orchestrate: broadcastSignalsCaller is required (the function that sends the initial signals, e.g. from createAllNodes()); ' +
+        'to store an execution without sending anything, use prepareExecution() and storeExecution()',
+    );
+  }
   const prepared = await prepareExecution(opts);
   await storeExecution(opts.backends, prepared);
-  if (opts.broadcastSignalsCaller) await opts.broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);
+  await opts.broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);
   return prepared.executionId;
 }

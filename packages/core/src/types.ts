@@ -134,6 +134,8 @@ export interface ContextBackend {
   updateContext(executionId: string, update: ContextUpdate): Promise<void>;
   /** Ids of stored executions (for `soe_list_contexts`). */
   listContexts?(): Promise<string[]>;
+  /** Removes everything stored for an execution (a start that failed midway is undone with it). */
+  deleteContext?(executionId: string): Promise<void>;
 }
 
 /** Stores each execution's workflows and the name of the workflow it runs. */

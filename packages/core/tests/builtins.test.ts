@@ -7,6 +7,7 @@ import {
   createInMemoryBackends,
   createScriptedLlm,
   type InMemoryBackends,
+  NodeExecutionError,
   orchestrate,
   type ToolContext,
   ToolParameterError,
@@ -44,7 +45,7 @@ async function run(config: unknown, opts: RunOptions = {}) {
   return { id, backends, engine, nodes, newest, registry: () => backends.workflow.getWorkflowsRegistry(id) };
 }
 
-/** A workflow whose one tool node calls `tool` with the arguments in context field `args`. */
+/** A workflow whose one tool node calls `tool` with the arguments in context field `args`; OK is its success emission. */
 const callOnce = (tool: string, extraNodes: Record<string, unknown> = {}) => ({
   main: {
     Act: {
@@ -53,10 +54,7 @@ const callOnce = (tool: string, extraNodes: Record<string, unknown> = {}) => ({
       tool_name: tool,
       context_parameter_field: 'args',
       output_field: 'out',
-      event_emissions: [
-        { signal_name: 'OK', condition: '{{ result.success }}' },
-        { signal_name: 'REFUSED', condition: '{{ not result.success }}' },
-      ],
+      event_emissions: [{ signal_name: 'OK' }],
     },
     ...extraNodes,
   },
@@ -64,33 +62,97 @@ const callOnce = (tool: string, extraNodes: Record<string, unknown> = {}) => ({
 
 const probe = { Probe: { node_type: 'router', event_triggers: ['PING'], event_emissions: [{ signal_name: 'PONG' }] } };
 
-describe('bad injections are refused and change nothing', () => {
-  const injectNode = async (node: unknown) => {
-    const r = await run(callOnce('soe_inject_node', probe), {
-      context: { args: { workflow_name: 'main', node_name: 'New', node_config_data: node } },
+/** The built-in `tool`, registered again with a failure signal: a copy of a built-in's entry stays a built-in. */
+const withFailureSignal = (tool: string, signal = 'REFUSED'): ToolsRegistry => ({
+  [tool]: { ...createBuiltinTools()[tool]!, failureSignal: signal },
+});
+
+/**
+ * Calls a built-in once from a tool node whose registry entry has the failure signal REFUSED, and
+ * checks that it refused as a failed tool does: no success emission, the failure signal, the error
+ * counted and its text in the output field. Returns the run and the error text.
+ */
+async function expectRefusal(tool: string, args: unknown, opts: RunOptions & { extraNodes?: Record<string, unknown> } = {}) {
+  const r = await run(callOnce(tool, opts.extraNodes), {
+    ...opts,
+    tools: { ...opts.tools, ...withFailureSignal(tool) },
+    context: { ...opts.context, args },
+  });
+  const ctx = await r.backends.context.getContext(r.id);
+  expect(ctx.__operational__!.signals).toEqual(['START', 'REFUSED']);
+  expect(ctx.__operational__!.errors).toBe(1);
+  const out = await r.newest('out');
+  expect(typeof out).toBe('string');
+  return { ...r, error: out as string };
+}
+
+describe('a built-in that refuses fails its tool node', () => {
+  it('fails the run without a failure signal, naming the node and what was not found, and counts the error', async () => {
+    const backends = createInMemoryBackends();
+    const err = await run(callOnce('soe_remove_node'), {
+      backends,
+      context: { args: { workflow_name: 'main', node_name: 'Nope' } },
+    }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(NodeExecutionError);
+    expect((err as Error).message).toMatch(/workflow 'main', node 'Act' failed: node 'Nope' not found in workflow 'main'/);
+    expect(((err as Error).cause as Error).name).toBe('BuiltinToolError');
+    const [id] = await backends.context.listContexts();
+    const ctx = await backends.context.getContext(id!);
+    expect(ctx.__operational__!.signals).toEqual(['START']);
+    expect(ctx.__operational__!.errors).toBe(1);
+    expect(ctx.out).toEqual([expect.stringMatching(/node 'Nope' not found in workflow 'main' \(nodes: Act\)/)]);
+    const events = await backends.telemetry.getEvents(id!);
+    expect(events.find((e) => e.event_type === 'tool_call')).toMatchObject({ tool_name: 'soe_remove_node', ok: false });
+  });
+
+  it('lets an agent read the refusal as the tool error and go on', async () => {
+    const llm = createScriptedLlm({
+      rules: [
+        { stage: 'router', in: 'history', contains: "identity 'nobody' not found", respond: { action: 'finish' } },
+        { stage: 'router', respond: { action: 'call_tool', tool_name: 'soe_remove_identity' } },
+        { stage: 'parameter', respond: { identity_name: 'nobody' } },
+        { stage: 'response', respond: { result: 'nothing to remove' } },
+      ],
     });
-    return { ...r, out: (await r.newest('out')) as Record<string, unknown> };
-  };
+    const config = {
+      main: {
+        Agent: {
+          node_type: 'agent',
+          event_triggers: ['START'],
+          prompt: 'Remove the identity nobody',
+          tools: ['soe_remove_identity'],
+          output_field: 'result',
+          event_emissions: [{ signal_name: 'DONE' }],
+        },
+      },
+    };
+    const r = await run(config, { callLlm: llm.callLlm });
+    const ctx = await r.backends.context.getContext(r.id);
+    expect(ctx.__operational__!.signals).toEqual(['START', 'DONE']);
+    expect(ctx.result).toEqual(['nothing to remove']);
+    expect(llm.prompts[2]).toContain("[tool soe_remove_identity] error: identity 'nobody' not found");
+  });
+});
+
+describe('bad injections are refused and change nothing', () => {
+  const injectNode = (node: unknown) =>
+    expectRefusal('soe_inject_node', { workflow_name: 'main', node_name: 'New', node_config_data: node }, { extraNodes: probe });
 
   it('refuses a node with a required field missing, naming the field', async () => {
-    const { out, registry, backends, id } = await injectNode({ node_type: 'router', event_triggers: ['GO'] });
-    expect(out).toMatchObject({ success: false, injected: false, workflow_name: 'main', node_name: 'New' });
-    expect(out.error).toMatch(/node 'New', field 'event_emissions'/);
+    const { error, registry } = await injectNode({ node_type: 'router', event_triggers: ['GO'] });
+    expect(error).toMatch(/node 'New', field 'event_emissions'/);
     expect(Object.keys((await registry())!.main!)).toEqual(['Act', 'Probe']);
-    expect((await backends.context.getContext(id)).__operational__!.signals).toContain('REFUSED');
   });
 
   it('refuses an unknown node type', async () => {
-    const { out, registry } = await injectNode('{"node_type": "toool", "event_triggers": ["GO"]}');
-    expect(out.success).toBe(false);
-    expect(out.error).toMatch(/field 'node_type'.*unknown node_type 'toool'/);
+    const { error, registry } = await injectNode('{"node_type": "toool", "event_triggers": ["GO"]}');
+    expect(error).toMatch(/field 'node_type'.*unknown node_type 'toool'/);
     expect((await registry())!.main!.New).toBeUndefined();
   });
 
   it('refuses a template that does not parse', async () => {
-    const { out, registry } = await injectNode('node_type: llm\nevent_triggers: [GO]\nprompt: "Hello {{ context.name"\n');
-    expect(out.success).toBe(false);
-    expect(out.error).toMatch(/field 'prompt'/);
+    const { error, registry } = await injectNode('node_type: llm\nevent_triggers: [GO]\nprompt: "Hello {{ context.name"\n');
+    expect(error).toMatch(/field 'prompt'/);
     expect((await registry())!.main!.New).toBeUndefined();
   });
 
@@ -100,67 +162,49 @@ describe('bad injections are refused and change nothing', () => {
       event_triggers: ['GO'],
       event_emissions: [{ signal_name: 'X', condition: "{{ range.constructor('return process')() }}" }],
     };
-    const { out, registry } = await injectNode(hostile);
-    expect(out.success).toBe(false);
-    expect(out.error).toMatch(/field 'event_emissions\[0\]\.condition'/);
+    const { error, registry } = await injectNode(hostile);
+    expect(error).toMatch(/field 'event_emissions\[0\]\.condition'/);
     expect((await registry())!.main!.New).toBeUndefined();
   });
 
   it('refuses text that is neither JSON nor YAML', async () => {
-    const { out } = await injectNode('node_type: [router\n  event_triggers: {');
-    expect(out.success).toBe(false);
-    expect(out.error).toMatch(/'node_config_data' is neither valid JSON nor valid YAML/);
+    const { error } = await injectNode('node_type: [router\n  event_triggers: {');
+    expect(error).toMatch(/'node_config_data' is neither valid JSON nor valid YAML/);
   });
 
-  it('refuses a node for a workflow that does not exist', async () => {
-    const r = await run(callOnce('soe_inject_node'), {
-      context: { args: { workflow_name: 'nope', node_name: 'N', node_config_data: probe.Probe } },
-    });
-    expect(await r.newest('out')).toMatchObject({
-      success: false,
-      injected: false,
-      error: expect.stringMatching(/workflow 'nope' does not exist/),
-    });
+  it('refuses a node for a workflow that is not found', async () => {
+    const r = await expectRefusal('soe_inject_node', { workflow_name: 'nope', node_name: 'N', node_config_data: probe.Probe });
+    expect(r.error).toMatch(/workflow 'nope' not found in this execution/);
     expect(Object.keys((await r.registry())!)).toEqual(['main']);
   });
 
   it('refuses a workflow with a bad node, and a child node naming an unknown workflow', async () => {
     const bad = { A: { node_type: 'tool', event_triggers: ['START'] } };
-    const r1 = await run(callOnce('soe_inject_workflow'), { context: { args: { workflow_name: 'extra', workflow_data: bad } } });
-    expect(await r1.newest('out')).toMatchObject({ success: false, injected: false, workflow_name: 'extra' });
-    expect(String(((await r1.newest('out')) as { error: string }).error)).toMatch(/workflow 'extra', node 'A', field 'tool_name'/);
+    const r1 = await expectRefusal('soe_inject_workflow', { workflow_name: 'extra', workflow_data: bad });
+    expect(r1.error).toMatch(/workflow 'extra', node 'A', field 'tool_name'/);
     expect((await r1.registry())!.extra).toBeUndefined();
 
     const child = { C: { node_type: 'child', event_triggers: ['START'], child_workflow_name: 'ghost', child_initial_signals: ['START'] } };
-    const r2 = await run(callOnce('soe_inject_workflow'), { context: { args: { workflow_name: 'extra', workflow_data: child } } });
-    expect(String(((await r2.newest('out')) as { error: string }).error)).toMatch(/field 'child_workflow_name'.*'ghost' does not exist/);
+    const r2 = await expectRefusal('soe_inject_workflow', { workflow_name: 'extra', workflow_data: child });
+    expect(r2.error).toMatch(/field 'child_workflow_name'.*'ghost' not found/);
     expect((await r2.registry())!.extra).toBeUndefined();
   });
 
   it('refuses a signal whose condition is hostile, keeping the node as it was', async () => {
-    const r = await run(callOnce('soe_add_signal', probe), {
-      context: {
-        args: {
-          workflow_name: 'main',
-          node_name: 'Probe',
-          signal_name: 'EVIL',
-          condition: "{{ ''.constructor.constructor('return process')() }}",
-        },
-      },
-    });
-    expect(await r.newest('out')).toMatchObject({ success: false, status: 'failed' });
+    const args = {
+      workflow_name: 'main',
+      node_name: 'Probe',
+      signal_name: 'EVIL',
+      condition: "{{ ''.constructor.constructor('return process')() }}",
+    };
+    const r = await expectRefusal('soe_add_signal', args, { extraNodes: probe });
+    expect(r.error).toMatch(/field 'event_emissions\[1\]\.condition'/);
     expect((await r.registry())!.main!.Probe!.event_emissions).toEqual([{ signal_name: 'PONG' }]);
   });
 
   it('refuses a context schema field of an unknown type', async () => {
-    const r = await run(callOnce('soe_inject_context_schema_field'), {
-      context: { args: { field_name: 'age', field_definition: '{"type": "integr"}' } },
-    });
-    expect(await r.newest('out')).toMatchObject({
-      success: false,
-      field_name: 'age',
-      error: expect.stringMatching(/unknown type 'integr'/),
-    });
+    const r = await expectRefusal('soe_inject_context_schema_field', { field_name: 'age', field_definition: '{"type": "integr"}' });
+    expect(r.error).toMatch(/context_schema field 'age': unknown type 'integr'/);
     expect(await r.backends.contextSchema.getContextSchema(r.id)).toBeNull();
   });
 
@@ -188,54 +232,39 @@ describe('soe_inject_workflow input shapes', () => {
   });
 });
 
-describe('removing what does not exist', () => {
+describe('removing what is not found', () => {
   it.each([
-    ['soe_remove_workflow', { workflow_name: 'nope' }, /workflow 'nope' does not exist/],
-    ['soe_remove_node', { workflow_name: 'main', node_name: 'Nope' }, /node 'Nope' does not exist in workflow 'main'/],
-    ['soe_remove_node', { workflow_name: 'nope', node_name: 'Act' }, /workflow 'nope' does not exist/],
-    ['soe_remove_identity', { identity_name: 'nobody' }, /identity 'nobody' does not exist/],
-    ['soe_remove_context_schema_field', { field_name: 'nothing' }, /field 'nothing' is not in the context schema/],
-  ])('%s %j answers removed: false', async (tool, args, message) => {
-    const r = await run(callOnce(tool), { context: { args } });
-    expect(await r.newest('out')).toMatchObject({ success: false, removed: false, error: expect.stringMatching(message) });
+    ['soe_remove_workflow', { workflow_name: 'nope' }, /workflow 'nope' not found/],
+    ['soe_remove_node', { workflow_name: 'main', node_name: 'Nope' }, /node 'Nope' not found in workflow 'main'/],
+    ['soe_remove_node', { workflow_name: 'nope', node_name: 'Act' }, /workflow 'nope' not found/],
+    ['soe_remove_identity', { identity_name: 'nobody' }, /identity 'nobody' not found/],
+    ['soe_remove_context_schema_field', { field_name: 'nothing' }, /field 'nothing' not found in the context schema/],
+  ])('%s %j fails the tool, naming what was not found', async (tool, args, message) => {
+    const r = await expectRefusal(tool, args);
+    expect(r.error).toMatch(message);
     expect(Object.keys((await r.registry())!.main!)).toEqual(['Act']);
   });
 
   it('refuses to remove the workflow the execution is running', async () => {
-    const r = await run(callOnce('soe_remove_workflow'), { context: { args: { workflow_name: 'main' } } });
-    expect(await r.newest('out')).toMatchObject({
-      success: false,
-      removed: false,
-      error: expect.stringMatching(/is the one this execution is running/),
-    });
+    const r = await expectRefusal('soe_remove_workflow', { workflow_name: 'main' });
+    expect(r.error).toMatch(/is the one this execution is running/);
     expect((await r.registry())!.main).toBeDefined();
   });
 
   it('refuses to remove a workflow that a child node starts', async () => {
-    const config = {
-      ...callOnce('soe_remove_workflow', {
-        Spawn: { node_type: 'child', event_triggers: ['LATER'], child_workflow_name: 'sub', child_initial_signals: ['START'] },
-      }),
-      sub: probe,
-    };
-    const r = await run(config, { context: { args: { workflow_name: 'sub' } } });
-    expect(await r.newest('out')).toMatchObject({ success: false, error: expect.stringMatching(/started by child node 'Spawn'/) });
+    const Spawn = { node_type: 'child', event_triggers: ['LATER'], child_workflow_name: 'sub', child_initial_signals: ['START'] };
+    const config = { ...callOnce('soe_remove_workflow', { Spawn }), sub: probe };
+    const r = await run(config, { tools: withFailureSignal('soe_remove_workflow'), context: { args: { workflow_name: 'sub' } } });
+    expect(await r.newest('out')).toMatch(/started by child node 'Spawn'/);
+    expect((await r.backends.context.getContext(r.id)).__operational__!.signals).toEqual(['START', 'REFUSED']);
     expect((await r.registry())!.sub).toBeDefined();
   });
 });
 
 describe('soe_call_tool', () => {
-  it('answers a failed result for a tool that is not registered, listing the registered ones', async () => {
-    const r = await run(callOnce('soe_call_tool'), {
-      tools: { echo: (a: unknown) => a },
-      context: { args: { tool_name: 'missing', arguments: '{}' } },
-    });
-    expect(await r.newest('out')).toMatchObject({
-      success: false,
-      tool_name: 'missing',
-      available_tools: ['echo'],
-      error: expect.stringMatching(/not registered/),
-    });
+  it('refuses a tool that is not found, listing the registered ones', async () => {
+    const r = await expectRefusal('soe_call_tool', { tool_name: 'missing', arguments: '{}' }, { tools: { echo: (a: unknown) => a } });
+    expect(r.error).toBe("tool 'missing' not found in the tools registry (registered tools: echo)");
   });
 
   it('answers a failed result when the tool throws on every attempt, after its retries', async () => {
@@ -252,11 +281,13 @@ describe('soe_call_tool', () => {
     const r = await run(callOnce('soe_call_tool'), { tools, context: { args: { tool_name: 'flaky', arguments: { x: 1 } } } });
     expect(await r.newest('out')).toMatchObject({ success: false, tool_name: 'flaky', error: "tool 'flaky' failed: service down" });
     expect(calls).toBe(3);
-    // one call of soe_call_tool itself, three attempts of the tool it called
-    expect((await r.backends.context.getContext(r.id)).__operational__!.tool_calls).toBe(4);
+    const op = (await r.backends.context.getContext(r.id)).__operational__!;
+    // one call of soe_call_tool itself, three attempts of the tool it called; the node itself succeeded
+    expect(op.tool_calls).toBe(4);
+    expect(op.signals).toEqual(['START', 'OK']);
   });
 
-  it('checks the arguments against the tool schema and refuses bad JSON', async () => {
+  it('answers a failed result for arguments that do not match the schema, and refuses bad JSON', async () => {
     const tools: ToolsRegistry = {
       greet: {
         fn: ({ name }: { name: string }) => `hi ${name}`,
@@ -265,20 +296,18 @@ describe('soe_call_tool', () => {
     };
     const wrong = await run(callOnce('soe_call_tool'), { tools, context: { args: { tool_name: 'greet', arguments: '{"nom": "x"}' } } });
     expect(await wrong.newest('out')).toMatchObject({ success: false, error: expect.stringMatching(/parameter 'name'/) });
-    const broken = await run(callOnce('soe_call_tool'), { tools, context: { args: { tool_name: 'greet', arguments: '{name: x' } } });
-    expect(await broken.newest('out')).toMatchObject({ success: false, error: expect.stringMatching(/'arguments' is not valid JSON/) });
+    const broken = await expectRefusal('soe_call_tool', { tool_name: 'greet', arguments: '{name: x' }, { tools });
+    expect(broken.error).toMatch(/'arguments' is not valid JSON/);
     const good = await run(callOnce('soe_call_tool'), { tools, context: { args: { tool_name: 'greet', arguments: { name: 'Ada' } } } });
     expect(await good.newest('out')).toEqual({ success: true, tool_name: 'greet', result: 'hi Ada' });
   });
 
-  it('does not call built-ins, and reports an unusable registry entry', async () => {
-    const builtin = await run(callOnce('soe_call_tool'), {
-      context: { args: { tool_name: 'soe_remove_workflow', arguments: '{"workflow_name": "main"}' } },
-    });
-    expect(await builtin.newest('out')).toMatchObject({ success: false, error: expect.stringMatching(/is a built-in tool/) });
+  it('refuses built-ins, and a registry entry that is not callable', async () => {
+    const builtin = await expectRefusal('soe_call_tool', { tool_name: 'soe_remove_workflow', arguments: '{"workflow_name": "main"}' });
+    expect(builtin.error).toMatch(/is a built-in tool/);
     const tools = { broken: 'not a function' } as unknown as ToolsRegistry;
-    const bad = await run(callOnce('soe_call_tool'), { tools, context: { args: { tool_name: 'broken' } } });
-    expect(await bad.newest('out')).toMatchObject({ success: false, error: expect.stringMatching(/unusable registry entry/) });
+    const bad = await expectRefusal('soe_call_tool', { tool_name: 'broken' }, { tools });
+    expect(bad.error).toMatch(/^tool 'broken' is not callable: a registry entry must be a function/);
   });
 });
 
@@ -324,7 +353,7 @@ describe('concurrent injections keep each other', () => {
             {
               workflow_name: 'main',
               node_name: `N${i}`,
-              node_config_data: { node_type: 'router', event_triggers: ['X'], event_emissions: [] },
+              node_config_data: { node_type: 'router', event_triggers: ['X'], event_emissions: [{ signal_name: 'Y' }] },
             },
             ctx,
           ),
@@ -377,21 +406,83 @@ describe('context built-ins', () => {
   it('refuses to copy from an execution of another run', async () => {
     const backends = createInMemoryBackends();
     const other = await run({ main: probe }, { backends, context: { secret: 's3cret' } });
-    const r = await run(callOnce('soe_copy_context'), {
-      backends,
-      context: { args: { source_execution_id: other.id, fields: { secret: 'stolen' } } },
-    });
-    expect(await r.newest('out')).toMatchObject({ success: false, error: expect.stringMatching(/belongs to another run/) });
+    const r = await expectRefusal('soe_copy_context', { source_execution_id: other.id, fields: { secret: 'stolen' } }, { backends });
+    expect(r.error).toMatch(/belongs to another run/);
     expect((await backends.context.getContext(r.id)).stolen).toBeUndefined();
   });
 
-  it('lists only the executions of the same run', async () => {
+  it('refuses to copy a source field that is not found', async () => {
+    const r = await expectRefusal('soe_copy_context', { fields: { nope: 'copy' } }, { context: { kept: 1 } });
+    expect(r.error).toMatch(/source field 'nope' not found in execution '.+' \(fields: kept, args\)/);
+  });
+
+  it('copies every field with all_fields into a target it creates in the same run', async () => {
+    const backends = createInMemoryBackends();
+    const r = await run(callOnce('soe_copy_context'), {
+      backends,
+      context: { topic: 'tides', notes: ['a', 'b'], args: { all_fields: true, target_execution_id: 'snapshot-1' } },
+    });
+    const out = (await r.newest('out')) as Record<string, unknown>;
+    expect(out).toMatchObject({ success: true, status: 'copied', target_execution: 'snapshot-1', created: true });
+    const copy = await backends.context.getContext('snapshot-1');
+    expect(copy.topic).toEqual(['tides']);
+    expect(copy.notes).toEqual([['a', 'b']]);
+    expect(copy.args).toHaveLength(1);
+    expect(copy.__operational__!.main_execution_id).toBe(r.id);
+    expect(copy.out).toBeUndefined();
+    expect(await backends.workflow.getCurrentWorkflowName('snapshot-1')).toBe('main');
+    // The new execution is part of the run: it can be listed and copied into again, without being re-created.
+    const again = await run(
+      {
+        main: {
+          ...callOnce('soe_copy_context').main,
+          List: {
+            ...callOnce('soe_list_contexts').main.Act,
+            event_triggers: ['OK'],
+            context_parameter_field: 'list_args',
+            output_field: 'listed',
+            event_emissions: [],
+          },
+        },
+      },
+      { backends, context: { args: { all_fields: true, target_execution_id: 'snapshot-2' }, list_args: { include_current: false } } },
+    );
+    const listed = (await again.newest('listed')) as { contexts: Array<{ execution_id: string }> };
+    expect(listed.contexts.map((c) => c.execution_id)).toEqual(['snapshot-2']);
+  });
+
+  it('refuses to copy into an execution of another run, even with all_fields', async () => {
+    const backends = createInMemoryBackends();
+    const other = await run({ main: probe }, { backends });
+    const r = await expectRefusal('soe_copy_context', { all_fields: true, target_execution_id: other.id }, { backends, context: { x: 1 } });
+    expect(r.error).toMatch(/'target_execution_id': execution '.+' belongs to another run/);
+    expect((await backends.context.getContext(other.id)).x).toBeUndefined();
+  });
+
+  it('lists only the executions of the same run, and leaves the caller out with include_current: false', async () => {
     const backends = createInMemoryBackends();
     await run({ main: probe }, { backends });
     const r = await run(callOnce('soe_list_contexts'), { backends, context: { args: {} } });
     const out = (await r.newest('out')) as { current_execution_id: string; contexts: Array<{ execution_id: string }> };
     expect(out.current_execution_id).toBe(r.id);
     expect(out.contexts.map((c) => c.execution_id)).toEqual([r.id]);
+    const without = await run(callOnce('soe_list_contexts'), { backends, context: { args: { include_current: false } } });
+    const listed = (await without.newest('out')) as { current_execution_id: string; contexts: unknown[] };
+    expect(listed.current_execution_id).toBe(without.id);
+    expect(listed.contexts).toEqual([]);
+  });
+
+  it.each([
+    [{}, 'no updates', []],
+    [{ __operational__: 'x', __parent__: 'y' }, 'no valid updates', ['__operational__', '__parent__']],
+  ])('soe_update_context with nothing to write (%j) answers %s and the node goes on', async (updates, status, ignored) => {
+    const r = await run(callOnce('soe_update_context'), { context: { args: { updates } } });
+    const out = (await r.newest('out')) as Record<string, unknown>;
+    expect(out).toMatchObject({ success: true, status, fields: [] });
+    if (ignored.length) expect(out.ignored).toEqual(ignored);
+    const ctx = await r.backends.context.getContext(r.id);
+    expect(ctx.__operational__!.signals).toEqual(['START', 'OK']);
+    expect(ctx.__operational__!.errors).toBe(0);
   });
 });
 

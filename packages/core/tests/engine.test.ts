@@ -167,6 +167,8 @@ describe('tool nodes', () => {
     expect(calls).toBe(3);
     expect(context.r).toEqual(['down']);
     expect(context.__operational__?.signals).toEqual(['START', 'FAILED']);
+    // A routed failure is still a failure: it counts, so an errors-based circuit breaker sees it.
+    expect(context.__operational__?.errors).toBe(1);
   });
 
   it('rejects the run, counting the error, when a tool fails without a failure signal', async () => {

@@ -41,6 +41,8 @@ export interface LocalRuntimeOptions {
   workerTimeoutMs?: number;
   /** SQS's per-message delay cap; longer `spawn_interval` delays are chained. Lower it to see chains in tests. @default 900 */
   maxDelaySeconds?: number;
+  /** Days every item an execution writes is kept (the `ttl` attribute); unset: no TTL but telemetry's. */
+  executionRetentionDays?: number;
 }
 
 /** One log line of the local worker. */
@@ -143,6 +145,7 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
     toolsRegistry: opts.toolsRegistry,
     logger,
     ...(opts.maxDelaySeconds ? { maxDelaySeconds: opts.maxDelaySeconds } : {}),
+    executionRetentionDays: opts.executionRetentionDays,
   };
   const worker = createWorkerHandler({
     ...deps,

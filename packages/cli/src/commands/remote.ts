@@ -17,6 +17,7 @@ export interface StartOptions extends RemoteOptions {
   signals?: string;
   context?: string;
   wait?: boolean;
+  history?: boolean | string;
   timeout?: string;
   interval?: string;
   json?: boolean;
@@ -26,6 +27,7 @@ export interface StartOptions extends RemoteOptions {
 /** Flags of `soe status` and `soe wait`. */
 export interface StatusOptions extends RemoteOptions {
   context?: boolean;
+  history?: boolean | string;
   events?: boolean;
   timeout?: string;
   interval?: string;
@@ -48,11 +50,13 @@ const STATUS_EXAMPLES = `
 Examples:
   $ soe status 6f1c… --outputs cdk-outputs.json
   $ soe status 6f1c… --context --json
+  $ soe status 6f1c… --history draft,review --json   # every value the fields ever had
   $ soe status 6f1c… --status-function my-stack-Status --region eu-west-1
 
 RUNNING while signals of the execution or its children are in flight, IDLE when none are (finished, or
 waiting for a signal from outside), FAILED with the error and the node, NOT_FOUND. Exit code 0 unless FAILED
-or NOT_FOUND.
+or NOT_FOUND. --context shows each field's newest value; --history the whole histories. A status answer is
+capped at 5 MiB (Lambda answers at most 6 MB): soe follows its cursors until it has everything asked for.
 ${REMOTE_HELP}`;
 
 const WAIT_EXAMPLES = `
@@ -76,6 +80,7 @@ export function registerRemoteCommands(program: Command): void {
     .option('-s, --signals <list>', 'initial signals, comma-separated', 'START')
     .option('-c, --context <json|@file>', 'initial context: a JSON object inline, or @file.json')
     .option('--wait', 'wait until the execution settles, then print its status and context')
+    .option('--history [fields]', "with --wait: every field's whole history (or only these, comma-separated)")
     .option('--timeout <seconds>', 'with --wait: give up after this long', '300')
     .option('--interval <seconds>', 'with --wait: seconds between status polls', '1')
     .option('--json', 'print JSON on stdout: { executionId } (with --wait: the final status, context included)');
@@ -89,13 +94,19 @@ export function registerRemoteCommands(program: Command): void {
     .summary('show the status of an execution on a deployed stack')
     .description('Show the status of an execution on a deployed stack (RUNNING, IDLE, FAILED, NOT_FOUND), through its status function.')
     .argument('<execution-id>', 'the id soe start printed')
-    .option('--context', 'also show the context')
+    .option('--context', "also show the context (each field's newest value)")
+    .option('--history [fields]', "also every field's whole history (or only these fields, comma-separated)")
     .option('--events', 'also return the telemetry events (with --json; soe trace prints them as a timeline)')
     .option('--json', "print the status function's answer as JSON");
   addRemoteOptions(status, ['status']).addHelpText('after', STATUS_EXAMPLES);
   status.action(async (id: string, opts: StatusOptions, cmd: Command) => {
     const o = { ...cmd.optsWithGlobals(), ...opts } as StatusOptions;
-    const s = await new SoeRemote(o).status(id, { includeContext: Boolean(o.context), events: Boolean(o.events) });
+    const history = historyOption(o.history);
+    const s = await new SoeRemote(o).statusAll(id, {
+      includeContext: Boolean(o.context) || Boolean(history),
+      ...(history ? { history } : {}),
+      events: Boolean(o.events),
+    });
     await printStatus(s, o);
     process.exitCode = s.status === 'FAILED' || s.status === 'NOT_FOUND' ? 1 : 0;
   });
@@ -107,6 +118,7 @@ export function registerRemoteCommands(program: Command): void {
     .argument('<execution-id>', 'the id soe start printed')
     .option('--timeout <seconds>', 'give up after this long', '300')
     .option('--interval <seconds>', 'seconds between status polls', '1')
+    .option('--history [fields]', "print every field's whole history (or only these, comma-separated), not only the newest values")
     .option('--json', 'print the final status (context included) as JSON');
   addRemoteOptions(wait, ['status']).addHelpText('after', WAIT_EXAMPLES);
   wait.action(async (id: string, opts: StatusOptions, cmd: Command) => {
@@ -147,11 +159,29 @@ export async function startCommand(file: string | undefined, opts: StartOptions)
 async function waitAndPrint(remote: SoeRemote, executionId: string, opts: StatusOptions): Promise<number> {
   const timeoutMs = parseSeconds(opts.timeout, '--timeout', 300) * 1000;
   const intervalMs = parseSeconds(opts.interval, '--interval', 1) * 1000;
-  const { status, timedOut } = await remote.waitFor(executionId, { timeoutMs, intervalMs, includeContext: true });
+  const history = historyOption(opts.history);
+  const { status, timedOut } = await remote.waitFor(executionId, {
+    timeoutMs,
+    intervalMs,
+    includeContext: true,
+    ...(history ? { history } : {}),
+  });
   await printStatus(status, opts, timedOut);
   if (timedOut && !opts.json)
     writeErr(`still RUNNING after ${timeoutMs / 1000} s: wait again with soe wait ${executionId} --timeout 600\n`);
   return exitCodeOf(status, timedOut);
+}
+
+/** `--history` (every field) or `--history a,b` (those fields). */
+function historyOption(value: boolean | string | undefined): true | string[] | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return true;
+  const fields = value
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  if (!fields.length) throw new UsageError('--history takes field names, comma-separated (or nothing: every field)');
+  return fields;
 }
 
 async function printStatus(s: RemoteStatus, opts: StatusOptions, timedOut = false): Promise<void> {

@@ -95,7 +95,7 @@ async function remoteEvents(executionId: string, opts: TraceOptions): Promise<Ta
     const id = queue.shift()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    const s = await remote.status(id, { events: true });
+    const s = await remote.statusAll(id, { events: true });
     if (s.status === 'NOT_FOUND') {
       if (id === executionId) {
         throw new CliError(`execution '${executionId}' was not found on the stack`, {

@@ -138,7 +138,8 @@ export function hintForRunError(error: string | undefined): string | undefined {
   if (!error) return undefined;
   if (/no callLlm was given/.test(error))
     return 'this workflow calls a model: pass --llm scripted:FILE (offline rules), --llm openai or --llm bedrock, or export callLlm from the --tools module';
-  if (/is not registered/.test(error)) return 'pass --tools MODULE with a module that exports this tool in `tools`';
+  if (/is not registered|not found in the tools registry/.test(error))
+    return 'pass --tools MODULE with a module that exports this tool in `tools`';
   if (/scripted model: no rule matched/.test(error)) return 'add a rule for this prompt (or a default answer) to the rules file';
   if (/\bTimeoutError/.test(error)) return 'the run did not settle in time: raise --timeout, or look for a loop with soe graph';
   return undefined;

@@ -17,8 +17,8 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
 /**
  * Turns telemetry events into trace lines: signals as they are broadcast, nodes as they complete
- * (type, duration, emitted signals, model and tool calls), failures with their error, children as
- * they start. Child executions are indented under their parent and tagged with their short id.
+ * (type, duration, emitted signals, model and tool calls), failures with their error, conditions that
+ * raised as warnings, children as they start. Child executions are indented under their parent and tagged with their short id.
  */
 export class TraceFormatter {
   private readonly depth = new Map<string, number>();
@@ -71,6 +71,10 @@ export class TraceFormatter {
       }
       case 'node_error':
         lines = [`  ${s.red(`error in ${node}: ${str(e.error_type) ? `${str(e.error_type)}: ` : ''}${str(e.error)}`)}`];
+        break;
+      case 'condition_error':
+        // A condition that raised counts as false: say so, or a missing signal would go unexplained.
+        lines = [`  ${s.yellow(`! condition of ${str(e.signal_name)} in ${node} raised, counted as false: ${str(e.error)}`)}`];
         break;
       case 'llm_call':
         if (e.ok === false)

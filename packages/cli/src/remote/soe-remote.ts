@@ -22,9 +22,55 @@ export interface RemoteStatus {
   failedNode?: string;
   failedExecutionId?: string;
   context?: StoredContext;
+  /** For each field in `context`: the history index of its first value there, and the history's length. */
+  contextRanges?: Record<string, { from: number; total: number }>;
+  /** More context values to read (the status answer is capped at 5 MiB). */
+  contextCursor?: string;
   events?: TelemetryEvent[];
+  /** More events to read. */
+  eventsCursor?: string;
+  /** Why the answer holds less than was asked. */
+  truncated?: { message: string; omitted?: Array<{ field: string; index: number; bytes: number }>; signalsTotal?: number };
   /** Model calls and tokens of the execution. */
   usage?: { calls: number; input_tokens: number; output_tokens: number; latency_ms: number };
+}
+
+/** What a status read returns besides the status itself; every page is followed. */
+export interface StatusReadOptions {
+  /** Each field's newest value. */
+  includeContext?: boolean;
+  /** Full histories: of every field, or of the named ones. */
+  history?: boolean | string[];
+  /** Telemetry events. */
+  events?: boolean;
+}
+
+/** Adds one status page's context values and events to what earlier pages gave. */
+export function mergeStatusPage(into: RemoteStatus, page: RemoteStatus): void {
+  if (page.context) {
+    into.context ??= {};
+    into.contextRanges ??= {};
+    for (const [field, values] of Object.entries(page.context)) {
+      if (field.startsWith('__')) {
+        into.context[field] ??= values as never;
+        continue;
+      }
+      const range = page.contextRanges?.[field];
+      const known = into.contextRanges[field];
+      if (!known) {
+        into.context[field] = [...(values as unknown[])];
+        if (range) into.contextRanges[field] = { ...range };
+      } else {
+        (into.context[field] as unknown[]).push(...(values as unknown[]));
+        if (range) known.total = range.total;
+      }
+    }
+  }
+  if (page.events) (into.events ??= []).push(...page.events);
+  if (page.truncated?.omitted) {
+    into.truncated ??= { message: '' };
+    (into.truncated.omitted ??= []).push(...page.truncated.omitted);
+  }
 }
 
 /** How {@link SoeRemote.waitFor} ended. */
@@ -65,18 +111,57 @@ export class SoeRemote {
     return typeof out.broadcastId === 'string' ? out.broadcastId : undefined;
   }
 
-  /** The execution's status (with its context and events when asked). */
-  async status(executionId: string, opts: { includeContext?: boolean; events?: boolean } = {}): Promise<RemoteStatus> {
+  /** One status answer (a single page: see {@link statusAll} for everything asked for). */
+  async status(
+    executionId: string,
+    opts: StatusReadOptions & { contextCursor?: string; eventsCursor?: string } = {},
+  ): Promise<RemoteStatus> {
     const out = await this.call('status', { executionId, ...opts });
     if (typeof out.status !== 'string')
       throw new RemoteError(`the status function answered without a status: ${JSON.stringify(out).slice(0, 200)}`);
     return out as unknown as RemoteStatus;
   }
 
+  /**
+   * The execution's status with everything asked for: follows the answer's `contextCursor` and
+   * `eventsCursor` (a status answer is capped at 5 MiB) and joins the pages into one status.
+   */
+  async statusAll(executionId: string, opts: StatusReadOptions = {}): Promise<RemoteStatus> {
+    const first = await this.status(executionId, opts);
+    const out: RemoteStatus = { ...first, context: undefined, contextRanges: undefined, events: undefined, truncated: undefined };
+    mergeStatusPage(out, first);
+    if (first.truncated?.signalsTotal !== undefined) (out.truncated ??= { message: '' }).signalsTotal = first.truncated.signalsTotal;
+    let page = first;
+    while (page.contextCursor || page.eventsCursor) {
+      page = await this.status(executionId, {
+        ...(page.contextCursor ? { contextCursor: page.contextCursor } : {}),
+        ...(page.eventsCursor ? { events: true, eventsCursor: page.eventsCursor } : {}),
+      });
+      mergeStatusPage(out, page);
+    }
+    delete out.contextCursor;
+    delete out.eventsCursor;
+    if (out.truncated) {
+      const parts = [];
+      if (out.truncated.omitted?.length) parts.push(`${out.truncated.omitted.length} value(s) too large for a status answer were left out`);
+      if (out.truncated.signalsTotal !== undefined)
+        parts.push(`__operational__.signals shows the newest of ${out.truncated.signalsTotal} signals`);
+      out.truncated.message = parts.join('; ');
+    }
+    for (const key of ['context', 'contextRanges', 'events', 'truncated'] as const) if (out[key] === undefined) delete out[key];
+    return out;
+  }
+
   /** Polls the status until the execution is IDLE, FAILED or NOT_FOUND, or the time is up. */
   async waitFor(
     executionId: string,
-    opts: { timeoutMs: number; intervalMs: number; includeContext?: boolean; onPoll?: (s: RemoteStatus) => void },
+    opts: {
+      timeoutMs: number;
+      intervalMs: number;
+      includeContext?: boolean;
+      history?: boolean | string[];
+      onPoll?: (s: RemoteStatus) => void;
+    },
   ): Promise<WaitResult> {
     const deadline = Date.now() + opts.timeoutMs;
     for (;;) {
@@ -84,7 +169,11 @@ export class SoeRemote {
       opts.onPoll?.(s);
       const done = s.status !== 'RUNNING';
       if (done || Date.now() >= deadline) {
-        const final = opts.includeContext && s.status !== 'NOT_FOUND' ? await this.status(executionId, { includeContext: true }) : s;
+        const wanted = opts.includeContext || opts.history;
+        const final =
+          wanted && s.status !== 'NOT_FOUND'
+            ? await this.statusAll(executionId, { includeContext: opts.includeContext, ...(opts.history ? { history: opts.history } : {}) })
+            : s;
         return { status: final, timedOut: !done };
       }
       await new Promise((r) => setTimeout(r, Math.min(opts.intervalMs, Math.max(0, deadline - Date.now()))));

@@ -29,7 +29,7 @@ const getContextSchema: BuiltinSpec = {
     const schema = (await ctx.backends.contextSchema?.getContextSchema(ctx.mainExecutionId)) ?? {};
     const one = optionalString(args, 'field_name');
     if (one === undefined) return schema;
-    if (!Object.hasOwn(schema, one)) return { error: `field '${one}' is not in the context schema`, available: Object.keys(schema) };
+    if (!Object.hasOwn(schema, one)) return { error: `field '${one}' not found in the context schema`, available: Object.keys(schema) };
     return { field_name: one, definition: schema[one] };
   },
 };
@@ -46,7 +46,6 @@ const injectField: BuiltinSpec = {
     },
     required: ['field_name', 'field_definition'],
   },
-  failure: (a) => ({ field_name: a.field_name }),
   async run(args, ctx) {
     const name = requireName(args, 'field_name');
     if (isReserved(name)) fail(`'field_name': fields starting with __ belong to the engine`);
@@ -78,13 +77,12 @@ const removeField: BuiltinSpec = {
     properties: { field_name: { type: 'string', description: 'The field to remove.' } },
     required: ['field_name'],
   },
-  failure: (a) => ({ removed: false, field_name: a.field_name }),
   async run(args, ctx) {
     const name = requireName(args, 'field_name');
     const backend = schemaBackend(ctx);
     if (!(await backend.deleteContextSchemaField(ctx.mainExecutionId, name))) {
       const known = Object.keys((await backend.getContextSchema(ctx.mainExecutionId)) ?? {});
-      fail(`field '${name}' is not in the context schema (fields: ${nameList(known)})`);
+      fail(`field '${name}' not found in the context schema (fields: ${nameList(known)})`);
     }
     await logChange(ctx, 'soe_remove_context_schema_field', { field_name: name, action: 'removed' });
     return { success: true, removed: true, field_name: name, message: `Removed field '${name}' from the context schema` };

@@ -23,9 +23,12 @@ const SPECS: Record<string, BuiltinSpec> = {
  * same name takes precedence.
  *
  * Each entry has a `description` and a JSON Schema in `parameters` (shown to agents, checked before a
- * call). A built-in refuses bad input (an invalid injection, a name that does not exist) with a failed
- * result, `{ success: false, error, … }`, that leaves every registry as it was; errors of the storage
- * itself propagate so the runtime can retry.
+ * call). A built-in that refuses its input (an invalid injection, a workflow, node, identity, field or
+ * tool that is not found) throws a `BuiltinToolError` and leaves every registry as it was: the tool node
+ * fails like any failed tool (its `failureSignal` fires when the entry has one), and an agent gets the
+ * error back. To route refusals, register a copy with a failure signal under the same name:
+ * `{ soe_inject_node: { ...createBuiltinTools().soe_inject_node, failureSignal: 'REFUSED' } }` (it stays
+ * a built-in). Errors of the storage itself propagate so the runtime can retry.
  * @example
  * const { broadcastSignalsCaller } = createEngine(backends, { toolsRegistry, builtinTools: createBuiltinTools() });
  */

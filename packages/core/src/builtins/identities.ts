@@ -28,7 +28,7 @@ const getIdentities: BuiltinSpec = {
     const identities = (await ctx.backends.identity?.getIdentities(ctx.mainExecutionId)) ?? {};
     const one = optionalString(args, 'identity_name');
     if (one !== undefined) {
-      if (!Object.hasOwn(identities, one)) return { error: `identity '${one}' does not exist`, available: Object.keys(identities) };
+      if (!Object.hasOwn(identities, one)) return { error: `identity '${one}' not found`, available: Object.keys(identities) };
       return { identity_name: one, system_prompt: identities[one] };
     }
     if (args.list_only === true) return { identity_names: Object.keys(identities) };
@@ -46,7 +46,6 @@ const injectIdentity: BuiltinSpec = {
     },
     required: ['identity_name', 'system_prompt'],
   },
-  failure: (a) => ({ identity_name: a.identity_name }),
   async run(args, ctx) {
     const name = requireName(args, 'identity_name');
     if (isReserved(name)) fail(`'identity_name': names starting with __ are reserved`);
@@ -67,13 +66,12 @@ const removeIdentity: BuiltinSpec = {
     properties: { identity_name: { type: 'string', description: 'The identity to remove.' } },
     required: ['identity_name'],
   },
-  failure: (a) => ({ removed: false, identity_name: a.identity_name }),
   async run(args, ctx) {
     const name = requireName(args, 'identity_name');
     const backend = identityBackend(ctx);
     if (!(await backend.deleteIdentity(ctx.mainExecutionId, name))) {
       const known = Object.keys((await backend.getIdentities(ctx.mainExecutionId)) ?? {});
-      fail(`identity '${name}' does not exist (identities: ${nameList(known)})`);
+      fail(`identity '${name}' not found (identities: ${nameList(known)})`);
     }
     await logChange(ctx, 'soe_remove_identity', { identity_name: name, action: 'removed' });
     return { success: true, removed: true, identity_name: name, message: `Removed identity '${name}'` };

@@ -3,3 +3,4 @@ export type { BundledDoc } from './docs-bundle.js';
 export { EXPLORE_ACTIONS, exploreDocs } from './explore-docs.js';
 export type { BuiltinToolName } from './names.js';
 export { BUILTIN_TOOL_NAMES, isBuiltinToolName } from './names.js';
+export { isBuiltinFunction } from './shared.js';

@@ -1,28 +1,15 @@
 /**
- * What the built-in tools have in common: how a refusal becomes a failed result instead of a failed
- * node, how injected text (JSON or YAML) is read, and small argument checks.
+ * What the built-in tools have in common: how a refusal fails the tool (as upstream's built-ins raise),
+ * how injected text (JSON or YAML) is read, and small argument checks.
  */
 import { parse as parseYaml } from 'yaml';
-import { type ValidationIssue, WorkflowValidationError } from '../errors.js';
+import { BuiltinToolError, type ValidationIssue, WorkflowValidationError } from '../errors.js';
 import type { ToolContext } from '../nodes/types.js';
 import type { JSONSchema, ToolEntry } from '../types.js';
 
-/**
- * A built-in refused its input (a bad injection, something that does not exist). The tool returns a
- * failed result that the model or the workflow can react to; the node itself succeeds.
- */
-export class BuiltinFailure extends Error {
-  readonly extra: Record<string, unknown>;
-  constructor(message: string, extra: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'BuiltinFailure';
-    this.extra = extra;
-  }
-}
-
-/** Stops a built-in with a failed result carrying `message` (and `extra` fields). */
-export function fail(message: string, extra: Record<string, unknown> = {}): never {
-  throw new BuiltinFailure(message, extra);
+/** Stops a built-in with a refusal: the tool fails with `message` (a {@link BuiltinToolError}). */
+export function fail(message: string): never {
+  throw new BuiltinToolError(message);
 }
 
 /** The arguments a built-in receives: always an object (the parameters schema says so). */
@@ -34,34 +21,38 @@ export interface BuiltinSpec {
   /** JSON Schema of the argument object, shown to agents and checked before the call. */
   parameters: JSONSchema;
   run(args: BuiltinArgs, ctx: ToolContext): Promise<unknown> | unknown;
-  /** Fields a failed result carries besides `success: false` and `error` (for example `injected: false`). */
-  failure?(args: BuiltinArgs): Record<string, unknown>;
 }
 
 /**
- * Turns a spec into a registry entry. A {@link BuiltinFailure} becomes `{ success: false, …, error }`;
- * any other error (a backend that is down, a throttled write) propagates, so the runtime can retry it.
+ * Turns a spec into a registry entry. A refusal ({@link fail}) throws a {@link BuiltinToolError}
+ * naming the tool, so the tool node fails as with any tool error; any other error (a backend that is
+ * down, a throttled write) propagates as it is, so the runtime can retry it.
  */
 export function builtinEntry(name: string, spec: BuiltinSpec): ToolEntry {
-  return {
-    description: spec.description,
-    parameters: spec.parameters,
-    maxRetries: 0,
-    fn: async (args: unknown, ctx?: ToolContext) => {
-      if (!ctx) throw new TypeError(`built-in tool '${name}' needs the engine's tool context: call it from a tool or agent node`);
-      const a: BuiltinArgs = isObj(args) ? args : {};
-      try {
-        return await spec.run(a, ctx);
-      } catch (e) {
-        if (e instanceof BuiltinFailure) return definedOnly({ success: false, ...(spec.failure?.(a) ?? {}), ...e.extra, error: e.message });
-        throw e;
-      }
-    },
+  const fn = async (args: unknown, ctx?: ToolContext) => {
+    if (!ctx) throw new TypeError(`built-in tool '${name}' needs the engine's tool context: call it from a tool or agent node`);
+    const a: BuiltinArgs = isObj(args) ? args : {};
+    try {
+      return await spec.run(a, ctx);
+    } catch (e) {
+      if (e instanceof BuiltinToolError && e.toolName === undefined) throw new BuiltinToolError(e.message, name);
+      throw e;
+    }
   };
+  markBuiltin(fn);
+  return { description: spec.description, parameters: spec.parameters, maxRetries: 0, fn };
 }
 
-function definedOnly(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+const BUILTIN_MARK = Symbol.for('soe.builtin');
+
+/** Marks a function as a built-in's, so an entry copied from it (`{...builtin, failureSignal}`) stays a built-in. */
+function markBuiltin(fn: object): void {
+  Object.defineProperty(fn, BUILTIN_MARK, { value: true });
+}
+
+/** True when a registry entry's function is a built-in's (see {@link createBuiltinTools}). */
+export function isBuiltinFunction(fn: unknown): boolean {
+  return typeof fn === 'function' && (fn as unknown as Record<symbol, unknown>)[BUILTIN_MARK] === true;
 }
 
 /** True for a plain mapping (not null, not a list). */

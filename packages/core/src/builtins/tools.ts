@@ -74,7 +74,8 @@ function callArguments(raw: unknown, tool: ResolvedTool): unknown {
 const callTool: BuiltinSpec = {
   description:
     "Calls a registered user tool by name. arguments is a JSON object (or JSON text of one) checked against the tool's parameters " +
-    'schema. Returns {success: true, result} or {success: false, error}. Built-in tools cannot be called this way.',
+    'schema. Returns {success: true, result}, or {success: false, error} when the call fails. A tool that is not found (or not ' +
+    'callable, or a built-in) is refused.',
   parameters: {
     type: 'object',
     properties: {
@@ -83,24 +84,23 @@ const callTool: BuiltinSpec = {
     },
     required: ['tool_name'],
   },
-  failure: (a) => ({ tool_name: a.tool_name }),
   async run(args, ctx) {
     const name = requireName(args, 'tool_name');
     const tool = tryResolve(ctx, name);
-    if (tool instanceof Error) fail(`tool '${name}' has an unusable registry entry: ${tool.message}`);
-    if (!tool)
-      fail(`tool '${name}' is not registered (registered tools: ${nameList(userToolNames(ctx))})`, {
-        available_tools: userToolNames(ctx).slice(0, 50),
-      });
+    // Finding the tool is the built-in's own job: not found and not callable are refusals (the node fails).
+    if (tool instanceof Error)
+      fail(tool.message.includes('not callable') ? tool.message : `tool '${name}' has an unusable registry entry: ${tool.message}`);
+    if (!tool) fail(`tool '${name}' not found in the tools registry (registered tools: ${nameList(userToolNames(ctx))})`);
     if (tool.builtin)
       fail(
         `'${name}' is a built-in tool; soe_call_tool only calls registered user tools (use a tool node, or list it in an agent's tools)`,
       );
     const toolArgs = callArguments(args.arguments, tool);
+    // The call itself answers {success: false, error} when it fails, as upstream's soe_call_tool does.
     try {
       checkToolArguments(tool, toolArgs);
     } catch (e) {
-      if (e instanceof ToolParameterError) fail(e.message);
+      if (e instanceof ToolParameterError) return { success: false, tool_name: name, error: e.message };
       throw e;
     }
     let attempts = 0;
@@ -122,7 +122,7 @@ const callTool: BuiltinSpec = {
     } catch (e) {
       // A throttled or timed-out call should be retried by the runtime, not reported to the model.
       if (ctx.services.propagateTransient && isRetryable(e)) throw e;
-      return fail(`tool '${name}' failed: ${errorMessage(e)}`);
+      return { success: false, tool_name: name, error: `tool '${name}' failed: ${errorMessage(e)}` };
     } finally {
       if (attempts) ctx.update({ counters: { tool_calls: attempts } });
     }

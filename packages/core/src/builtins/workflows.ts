@@ -5,7 +5,7 @@
  * Every change goes through one granular backend call (putWorkflow, putNode, deleteWorkflow,
  * deleteNode), never a rewrite of the whole registry, so two nodes injecting at the same time keep
  * each other's work. Injected content is validated exactly like a config before anything is stored;
- * a bad injection returns a failed result and leaves the registry as it was.
+ * a bad injection fails the tool (a BuiltinToolError) and leaves the registry as it was.
  */
 import { checkNode, checkWorkflow } from '../config.js';
 import type { ValidationIssue } from '../errors.js';
@@ -32,14 +32,14 @@ async function registryOf(ctx: ToolContext): Promise<WorkflowsRegistry> {
 
 function requireWorkflow(registry: WorkflowsRegistry, name: string): Workflow {
   if (!Object.hasOwn(registry, name))
-    fail(`workflow '${name}' does not exist in this execution (workflows: ${nameList(Object.keys(registry))})`);
+    fail(`workflow '${name}' not found in this execution (workflows: ${nameList(Object.keys(registry))})`);
   return registry[name]!;
 }
 
 function requireNode(registry: WorkflowsRegistry, workflowName: string, nodeName: string): NodeConfig {
   const wf = requireWorkflow(registry, workflowName);
   if (!Object.hasOwn(wf, nodeName))
-    fail(`node '${nodeName}' does not exist in workflow '${workflowName}' (nodes: ${nameList(Object.keys(wf))})`);
+    fail(`node '${nodeName}' not found in workflow '${workflowName}' (nodes: ${nameList(Object.keys(wf))})`);
   return wf[nodeName]!;
 }
 
@@ -57,7 +57,7 @@ function checkChildTargets(
         workflow: workflowName,
         node: nodeName,
         field: 'child_workflow_name',
-        message: `child workflow '${node.child_workflow_name}' does not exist in this execution (workflows: ${nameList(Object.keys(registry))})`,
+        message: `child workflow '${node.child_workflow_name}' not found in this execution (workflows: ${nameList(Object.keys(registry))})`,
       });
     }
   }
@@ -96,7 +96,7 @@ const getWorkflows: BuiltinSpec = {
     const only = optionalString(args, 'workflow_name');
     if (only === undefined) return structuredClone(registry);
     if (!Object.hasOwn(registry, only))
-      return { error: `workflow '${only}' does not exist in this execution`, available: Object.keys(registry) };
+      return { error: `workflow '${only}' not found in this execution`, available: Object.keys(registry) };
     return { [only]: structuredClone(registry[only]) };
   },
 };
@@ -114,7 +114,6 @@ const injectWorkflow: BuiltinSpec = {
     },
     required: ['workflow_name', 'workflow_data'],
   },
-  failure: (a) => ({ injected: false, workflow_name: a.workflow_name }),
   async run(args, ctx) {
     const name = requireName(args, 'workflow_name');
     const workflow = unwrapWorkflow(name, parseStructured(args.workflow_data, 'workflow_data'));
@@ -150,7 +149,6 @@ const injectNode: BuiltinSpec = {
     },
     required: ['workflow_name', 'node_name', 'node_config_data'],
   },
-  failure: (a) => ({ injected: false, workflow_name: a.workflow_name, node_name: a.node_name }),
   async run(args, ctx) {
     const workflowName = requireName(args, 'workflow_name');
     const nodeName = requireName(args, 'node_name');
@@ -184,7 +182,6 @@ const removeWorkflow: BuiltinSpec = {
     properties: { workflow_name: { type: 'string', description: 'The workflow to remove.' } },
     required: ['workflow_name'],
   },
-  failure: (a) => ({ removed: false, workflow_name: a.workflow_name }),
   async run(args, ctx) {
     const name = requireName(args, 'workflow_name');
     const registry = await registryOf(ctx);
@@ -198,7 +195,7 @@ const removeWorkflow: BuiltinSpec = {
         }
       }
     }
-    if (!(await ctx.backends.workflow.deleteWorkflow(ctx.executionId, name))) fail(`workflow '${name}' does not exist in this execution`);
+    if (!(await ctx.backends.workflow.deleteWorkflow(ctx.executionId, name))) fail(`workflow '${name}' not found in this execution`);
     await logChange(ctx, 'soe_remove_workflow', { workflow_name: name, action: 'removed' });
     return { success: true, removed: true, workflow_name: name, message: `Removed workflow '${name}'` };
   },
@@ -214,13 +211,12 @@ const removeNode: BuiltinSpec = {
     },
     required: ['workflow_name', 'node_name'],
   },
-  failure: (a) => ({ removed: false, workflow_name: a.workflow_name, node_name: a.node_name }),
   async run(args, ctx) {
     const workflowName = requireName(args, 'workflow_name');
     const nodeName = requireName(args, 'node_name');
     requireNode(await registryOf(ctx), workflowName, nodeName);
     if (!(await ctx.backends.workflow.deleteNode(ctx.executionId, workflowName, nodeName))) {
-      fail(`node '${nodeName}' does not exist in workflow '${workflowName}'`);
+      fail(`node '${nodeName}' not found in workflow '${workflowName}'`);
     }
     await logChange(ctx, 'soe_remove_node', { workflow_name: workflowName, node_name: nodeName, action: 'removed' });
     return {
@@ -247,7 +243,6 @@ const addSignal: BuiltinSpec = {
     },
     required: ['workflow_name', 'node_name', 'signal_name'],
   },
-  failure: (a) => ({ status: 'failed', workflow_name: a.workflow_name, node_name: a.node_name, signal_name: a.signal_name }),
   async run(args: BuiltinArgs, ctx) {
     const workflowName = requireName(args, 'workflow_name');
     const nodeName = requireName(args, 'node_name');

@@ -154,7 +154,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
         return r;
       },
     });
-    finishModelNode(run, outcome, s, value, selected);
+    finishModelNode(run, outcome, s, value, selected, services);
     if (s.historyKey && services.backends.conversationHistory) {
       await services.backends.conversationHistory.appendToConversationHistory(s.historyKey, { role: 'user', content: task });
       await services.backends.conversationHistory.appendToConversationHistory(s.historyKey, { role: 'assistant', content: answerText });

@@ -1,6 +1,6 @@
 import { accumulate, historyOf, templateVars } from '../context-view.js';
 import type { ParentLink, StoredContext } from '../types.js';
-import { emissionsOf, evaluateEmissions } from './emissions.js';
+import { emissionsOf, emitWhere } from './emissions.js';
 import { type NodeExecutor, type SpawnedExecution, startOutcome } from './types.js';
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -55,7 +55,7 @@ export const executeChild: NodeExecutor = async (run, services) => {
     node_name: run.nodeName,
     children: outcome.spawns.map((c) => c.executionId),
   });
-  outcome.emit = evaluateEmissions(emissionsOf(node), templateVars(run.context, outcome.update));
+  outcome.emit = emitWhere(run, services, emissionsOf(node), templateVars(run.context, outcome.update));
   return outcome;
 };
 

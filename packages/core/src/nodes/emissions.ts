@@ -1,5 +1,6 @@
 import { evaluateCondition, isTemplate, type TemplateVars } from '../templates.js';
 import type { EventEmission } from '../types.js';
+import type { NodeRun, NodeServices } from './types.js';
 
 /** The node's emissions (an absent or null list is empty). */
 export function emissionsOf(node: { event_emissions?: EventEmission[] | null }): EventEmission[] {
@@ -11,17 +12,48 @@ export function hasTemplateCondition(emissions: EventEmission[]): boolean {
   return emissions.some((e) => typeof e.condition === 'string' && isTemplate(e.condition));
 }
 
+/** A condition that raised while it was evaluated. */
+export interface ConditionFailure {
+  signal: string;
+  condition: string;
+  error: unknown;
+}
+
 /**
  * Evaluates emissions programmatically: no condition emits; a condition emits when it renders truthy.
- * Plain text renders as itself, so it is truthy unless it reads as false (`false`, `0`, empty).
+ * Plain text renders as itself, so it is truthy unless it reads as false (`false`, `0`, empty). A
+ * condition that raises (`{{ 1 / 0 > 0 }}`) counts as false for its signal, as upstream does; it is
+ * reported to `onError` and the other emissions are still evaluated.
  */
-export function evaluateEmissions(emissions: EventEmission[], vars: TemplateVars): string[] {
+export function evaluateEmissions(emissions: EventEmission[], vars: TemplateVars, onError?: (f: ConditionFailure) => void): string[] {
   const out: string[] = [];
   for (const e of emissions) {
-    if (e.condition === undefined || e.condition === null || e.condition === '' || evaluateCondition(e.condition, vars))
+    if (e.condition === undefined || e.condition === null || e.condition === '') {
       out.push(e.signal_name);
+      continue;
+    }
+    try {
+      if (evaluateCondition(e.condition, vars)) out.push(e.signal_name);
+    } catch (error) {
+      onError?.({ signal: e.signal_name, condition: e.condition, error });
+    }
   }
   return out;
+}
+
+/**
+ * The signals a node emits, its conditions evaluated against `vars`; a condition that raises is
+ * logged as a `condition_error` telemetry event (node, signal, error), so it is not silent.
+ */
+export function emitWhere(run: NodeRun, services: NodeServices, emissions: EventEmission[], vars: TemplateVars): string[] {
+  return evaluateEmissions(emissions, vars, (f) => {
+    void services.telemetry(run.executionId, 'condition_error', {
+      node_name: run.nodeName,
+      signal_name: f.signal,
+      condition: f.condition,
+      error: f.error instanceof Error ? f.error.message : String(f.error),
+    });
+  });
 }
 
 /**

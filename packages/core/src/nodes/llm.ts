@@ -3,7 +3,7 @@ import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import { renderTemplate } from '../templates.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
-import { emissionsOf, evaluateEmissions, selectionMode } from './emissions.js';
+import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
 import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
 import { addCounter, appendField, type NodeExecutor, type NodeOutcome, type NodeRun, type NodeServices, startOutcome } from './types.js';
 
@@ -112,9 +112,10 @@ export function finishModelNode(
   s: ModelNodeSettings,
   value: unknown,
   selected: string[] | undefined,
+  services: NodeServices,
 ): void {
   if (s.outputField) appendField(outcome, s.outputField, value === undefined ? null : value);
-  if (s.mode === 'engine') outcome.emit = evaluateEmissions(s.emissions, templateVars(run.context, outcome.update));
+  if (s.mode === 'engine') outcome.emit = emitWhere(run, services, s.emissions, templateVars(run.context, outcome.update));
   else if (s.mode === 'model') {
     const offered = new Set(s.emissions.map((e) => e.signal_name));
     outcome.emit = (selected ?? []).filter((x) => offered.has(x));
@@ -198,7 +199,7 @@ export const executeLlm: NodeExecutor = async (run, services) => {
       what: `workflow '${run.workflowName}', node '${run.nodeName}'`,
       signal: run.signal,
     });
-    finishModelNode(run, outcome, s, value, selected);
+    finishModelNode(run, outcome, s, value, selected, services);
   } catch (e) {
     return failModelNode(outcome, s, e, services);
   }

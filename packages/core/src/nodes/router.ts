@@ -1,10 +1,10 @@
 import { templateVars } from '../context-view.js';
-import { emissionsOf, evaluateEmissions } from './emissions.js';
+import { emissionsOf, emitWhere } from './emissions.js';
 import { type NodeExecutor, startOutcome } from './types.js';
 
 /** Router: evaluates its emission conditions against the context and emits every one that holds. */
-export const executeRouter: NodeExecutor = async (run) => {
+export const executeRouter: NodeExecutor = async (run, services) => {
   const outcome = startOutcome(run.nodeName);
-  outcome.emit = evaluateEmissions(emissionsOf(run.node), templateVars(run.context, outcome.update));
+  outcome.emit = emitWhere(run, services, emissionsOf(run.node), templateVars(run.context, outcome.update));
   return outcome;
 };

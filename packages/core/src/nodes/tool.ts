@@ -4,7 +4,7 @@ import { raceSignal } from '../node-clock.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValue } from '../templates.js';
 import type { ToolCallContext } from '../types.js';
-import { emissionsOf, evaluateEmissions } from './emissions.js';
+import { emissionsOf, emitWhere } from './emissions.js';
 import {
   addCounter,
   appendField,
@@ -140,17 +140,23 @@ export function errorMessage(e: unknown): string {
 /**
  * Tool: calls a registered function with arguments from `parameters` or `context_parameter_field`,
  * stores the result in `output_field`, then emits the emissions whose conditions hold (they see
- * `result` and `context`). When every attempt fails, the error text goes to `output_field` and the
- * registry's `failureSignal` is emitted; without one the node fails.
+ * `result` and `context`). When every attempt fails (a built-in's refusal included), the error counts
+ * in `errors`, its text goes to `output_field`, no emission fires, and the registry's `failureSignal` is
+ * emitted; without one the node fails.
  */
 export const executeTool: NodeExecutor = async (run, services) => {
   const outcome = startOutcome(run.nodeName);
   const toolName = String(run.node.tool_name);
   const tool = services.resolveTool(toolName);
   if (!tool) {
-    throw new ToolNodeConfigurationError(
-      `workflow '${run.workflowName}', node '${run.nodeName}', field 'tool_name': tool '${toolName}' is not registered (registered: ${services.toolNames().join(', ') || 'none'})`,
-    );
+    throw new ToolNodeConfigurationError([
+      {
+        workflow: run.workflowName,
+        node: run.nodeName,
+        field: 'tool_name',
+        message: `tool '${toolName}' not found in the tools registry (registered: ${services.toolNames().join(', ') || 'none'})`,
+      },
+    ]);
   }
   const outputField = typeof run.node.output_field === 'string' ? run.node.output_field : undefined;
   let result: unknown;
@@ -158,16 +164,18 @@ export const executeTool: NodeExecutor = async (run, services) => {
     result = await invokeTool(run, services, outcome, tool, toolArguments(run, tool));
   } catch (e) {
     if (services.propagateTransient && isRetryable(e)) throw e;
+    // Every failure counts, routed or not, so an errors-based circuit breaker sees it.
+    addCounter(outcome, 'errors');
     if (outputField) appendField(outcome, outputField, errorMessage(e));
     if (tool.failureSignal) {
       outcome.emit = [tool.failureSignal];
       return outcome;
     }
-    addCounter(outcome, 'errors');
     outcome.error = e instanceof Error ? e : new Error(String(e));
     return outcome;
   }
   if (outputField) appendField(outcome, outputField, result === undefined ? null : result);
-  outcome.emit = [...evaluateEmissions(emissionsOf(run.node), templateVars(run.context, outcome.update, { result })), ...outcome.extraEmit];
+  const vars = templateVars(run.context, outcome.update, { result });
+  outcome.emit = [...emitWhere(run, services, emissionsOf(run.node), vars), ...outcome.extraEmit];
   return outcome;
 };
