@@ -97,6 +97,8 @@ beforeAll(async () => {
     ...clientsOf('Worker'),
     delayQueueUrl: e.delayQueueUrl,
     toolsRegistry: {
+      // As examples/self-evolving/run.mjs: a refused design routes back to the designer.
+      soe_inject_node: { ...core.defaultBuiltins().soe_inject_node!, failureSignal: 'INJECTION_REFUSED' },
       count_words: ({ text }: { text: string }) => String(text).split(/\s+/).filter(Boolean).length,
       publish: ({ text }: { text: string }) => ({ chars: String(text).length }),
       shout: ({ text }: { text: string }) => `${text}!`,
@@ -123,7 +125,7 @@ afterAll(async () => {
 /** Polls the status handler until the run settles. */
 async function settled(executionId: string): Promise<Record<string, unknown>> {
   for (let i = 0; i < 300; i++) {
-    const answer = await handlers.status({ executionId, includeContext: true, events: true });
+    const answer = await handlers.status({ executionId, includeContext: true, history: true, events: true });
     if (answer.status !== 'RUNNING') return answer;
     await new Promise((r) => setTimeout(r, 50));
   }
