@@ -1,13 +1,13 @@
-/**
- * Dead-letter consumer Lambda: the SQS event source of both dead-letter queues.
- * Placeholder until `createDeadLetterHandler` of `@soe/aws` lands: it logs each message and keeps it
- * in its dead-letter queue (every record is reported failed), so nothing is lost meanwhile.
- */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+/** Dead-letter consumer: marks FAILED, with the reason, the execution of every message on a dead-letter queue. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createDeadLetterHandler, readRuntimeEnv } from '@soe/aws';
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  for (const record of event.Records) {
-    console.error(JSON.stringify({ level: 'ERROR', message: 'dead letter kept: no consumer yet', messageId: record.messageId }));
-  }
-  return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
-};
+// Module scope: clients are reused by warm invocations.
+const dynamo = new DynamoDBClient({});
+const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+
+// The worker's environment; it sends nothing, so QUEUE_URL may be unset (TABLE_NAME and MAX_RECEIVE_COUNT are read).
+const env = readRuntimeEnv({ ...process.env, QUEUE_URL: process.env.QUEUE_URL || 'unused-by-the-dead-letter-consumer' });
+
+export const handler = createDeadLetterHandler({ dynamo, sqs, ...env });

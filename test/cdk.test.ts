@@ -676,7 +676,10 @@ describe('alarms', () => {
   });
 
   it('the worker logs what it gives up on at ERROR, and what it retries at WARN (what the filter relies on)', () => {
-    const source = readFileSync(join(ROOT, 'packages/aws/src/worker-handler.ts'), 'utf8');
+    // The worker's logging lives in the handler and its redelivery policy.
+    const source = ['worker-handler.ts', 'worker-redelivery.ts']
+      .map((f) => readFileSync(join(ROOT, 'packages/aws/src', f), 'utf8'))
+      .join('\n');
     const logged = (level: string) => [...source.matchAll(new RegExp(`logger\\.${level}\\(\\s*'([^']*)'`, 'g'))].map((m) => m[1]!);
     expect(logged('error')).toEqual(
       expect.arrayContaining([

@@ -77,6 +77,8 @@ export interface ProcessorOptions {
   telemetry?: boolean;
   /** Time left in the invocation; a broadcast is followed only while more than a reserve is left. */
   remainingMs?: () => number;
+  /** Epoch ms every node must end by (the invocation's end less a reserve); past it a node fails, retryably. */
+  nodeDeadline?: number;
 }
 
 /** Default {@link ProcessorOptions.maxValueBytes}: 4 MiB (larger values are split across items up to this). */
@@ -200,6 +202,7 @@ class BroadcastProcessor {
       // Throttling and timeouts inside tools and models go back to SQS instead of failing the node.
       propagateTransient: true,
       newExecutionId: deterministicExecutionId,
+      ...(opts.nodeDeadline !== undefined ? { deadline: () => opts.nodeDeadline } : {}),
     }).engine;
     this.followBudget = opts.followNodes ?? opts.followRouters ?? DEFAULT_FOLLOW_NODES;
   }
@@ -341,6 +344,7 @@ class BroadcastProcessor {
           p: c.parent,
           b: id,
           s: [...c.signals],
+          ...(c.limits ? { l: c.limits } : {}),
         });
       });
     }
@@ -486,7 +490,7 @@ class BroadcastProcessor {
     ]);
     const { item, payload } = initRecord(
       child.id,
-      { fields: child.f, mainExecutionId: child.m, parent: child.p, signals: child.s },
+      { fields: child.f, mainExecutionId: child.m, parent: child.p, signals: child.s, ...(child.l ? { limits: child.l } : {}) },
       child.b,
     );
     if (await table.putRecord(item, payload, { ifAbsent: true })) {

@@ -11,6 +11,7 @@ export function initRecord(executionId: string, init: ContextInit, startBroadcas
   const payload: InitPayload = { f: init.fields, m: init.mainExecutionId };
   if (init.parent) payload.p = init.parent;
   if (init.signals?.length) payload.s = init.signals;
+  if (init.limits) payload.l = init.limits;
   const item: TableItem = { pk: executionPk(executionId), sk: SK.init, ord: 0 };
   if (startBroadcastId) item.sb = startBroadcastId;
   return { item, payload };

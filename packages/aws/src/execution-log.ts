@@ -122,7 +122,7 @@ export class LogFold {
 
   /** A fold at position 0: the init record only. */
   static fromInit(executionId: string, init: InitPayload, initItem: TableItem): LogFold {
-    const ctx = contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s });
+    const ctx = contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s, limits: init.l });
     const recorded = new Set<string>();
     const sb = str(initItem.sb);
     if (sb) recorded.add(sb);

@@ -9,6 +9,8 @@ export {
 } from './broadcast-processor.js';
 export type { DynamoBackends, DynamoBackendsOptions } from './create-dynamo-backends.js';
 export { createDynamoBackends } from './create-dynamo-backends.js';
+export type { DeadLetterDeps, DeadLetterHandler, DeadLetterOutcome } from './dead-letter-handler.js';
+export { createDeadLetterHandler, deadLetterReason, recordDeadLetter } from './dead-letter-handler.js';
 export { DynamoContextBackend } from './dynamo-context-backend.js';
 export { DynamoContextSchemaBackend } from './dynamo-context-schema-backend.js';
 export { DynamoConversationHistoryBackend } from './dynamo-conversation-history-backend.js';
@@ -70,7 +72,15 @@ export { createRuntimeServices, silentLogger } from './runtime-services.js';
 export type { SignalRequest, SignalResponse } from './signal-handler.js';
 export { createSignalHandler } from './signal-handler.js';
 export type { SignalMessage } from './signal-message.js';
-export { delaySecondsOf, MAX_DELAY_SECONDS, MAX_MESSAGE_BYTES, parseSignalMessage } from './signal-message.js';
+export {
+  DUE_TOLERANCE_MS,
+  delaySecondsOf,
+  dueOf,
+  MAX_DELAY_SECONDS,
+  MAX_MESSAGE_BYTES,
+  parseSignalMessage,
+  remainingDelaySeconds,
+} from './signal-message.js';
 export { createSignalSender } from './signal-sender.js';
 export type { SoeTableOptions, TableItem } from './soe-table.js';
 export { isConditionFailed, SoeTable, TABLE_TTL_ATTRIBUTE } from './soe-table.js';
@@ -83,5 +93,10 @@ export { createStatusHandler } from './status-handler.js';
 export type { ContextPage, ContextSelection, EventsPage, OmittedValue } from './status-pages.js';
 export { contextPage, DEFAULT_EVENTS_LIMIT, eventsPage, MAX_ANSWER_BYTES } from './status-pages.js';
 export { executionPk, historyPk, logSk, SK, snapshotSk, telemetryPk } from './table-keys.js';
+export { GroupBlockedError, GroupOrderedBatch } from './worker-batch-order.js';
 export type { WorkerDeps, WorkerHandler } from './worker-handler.js';
-export { createWorkerHandler, DEFAULT_MAX_RECEIVE_COUNT, defaultBackoffSeconds } from './worker-handler.js';
+export { createWorkerHandler } from './worker-handler.js';
+export type { RedeliveryOptions } from './worker-redelivery.js';
+export { DEFAULT_MAX_RECEIVE_COUNT, defaultBackoffSeconds, RedeliveryPolicy, receiveCountOf } from './worker-redelivery.js';
+export type { TimeBudgetOptions } from './worker-time-budget.js';
+export { defaultNodeReserveMs, TimeBudget, TimeBudgetExhaustedError } from './worker-time-budget.js';

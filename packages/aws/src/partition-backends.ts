@@ -156,5 +156,5 @@ async function initContext(base: DynamoBackends, executionId: string): Promise<S
   const item = await base.table.get(executionPk(executionId), SK.init);
   if (!item) return {};
   const init = await base.table.payloadOf<InitPayload>(item);
-  return contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s });
+  return contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s, limits: init.l });
 }

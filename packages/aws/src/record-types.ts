@@ -2,7 +2,7 @@
  * Shapes of the payloads stored in an execution's records (see table-keys.ts for the keys). Payloads
  * are JSON, so short property names keep the bytes written per node run small.
  */
-import type { ContextUpdate, ParentLink, StoredContext, TelemetryEvent } from '@soe/core';
+import type { ContextUpdate, ExecutionLimits, ParentLink, StoredContext, TelemetryEvent } from '@soe/core';
 
 /** A broadcast recorded in a node run's outbox: sent after the commit, re-sent after a crash. */
 export interface OutboxEntry {
@@ -33,6 +33,8 @@ export interface ChildSpec {
   b: string;
   /** Start signals. */
   s: string[];
+  /** Node-run limit and the runs of its ancestors before it. */
+  l?: ExecutionLimits;
 }
 
 /** The payload of a node run's commit record. */
@@ -104,4 +106,6 @@ export interface InitPayload {
   p?: ParentLink;
   /** Signals recorded at creation (a child's start signals). */
   s?: string[];
+  /** Node-run limit and the runs of its ancestors before it (absent: the defaults). */
+  l?: ExecutionLimits;
 }

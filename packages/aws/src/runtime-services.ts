@@ -41,6 +41,8 @@ export interface RuntimeDeps {
   logger?: SoeLogger;
   /** Days until telemetry expires. @default 30 */
   telemetryTtlDays?: number;
+  /** Largest per-message SQS delay; longer `spawn_interval` delays are chained. @default 900 (SQS's cap) */
+  maxDelaySeconds?: number;
   /**
    * Days every item an execution writes is kept: each write stamps the table's `ttl` attribute. Unset:
    * items are kept until deleted (telemetry still expires after `telemetryTtlDays`).
@@ -72,7 +74,11 @@ export function createRuntimeServices(deps: RuntimeDeps, serviceName: string): R
       retentionDays: deps.executionRetentionDays,
     }),
     sqs: deps.sqs,
-    queues: { queueUrl: deps.queueUrl, ...(deps.delayQueueUrl ? { delayQueueUrl: deps.delayQueueUrl } : {}) },
+    queues: {
+      queueUrl: deps.queueUrl,
+      ...(deps.delayQueueUrl ? { delayQueueUrl: deps.delayQueueUrl } : {}),
+      ...(deps.maxDelaySeconds ? { maxDelaySeconds: deps.maxDelaySeconds } : {}),
+    },
     logger,
   };
 }

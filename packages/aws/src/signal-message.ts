@@ -12,6 +12,11 @@ export interface SignalMessage {
   id: string;
   executionId: string;
   signals: string[];
+  /**
+   * When the message is due (epoch ms), for delays longer than SQS's 900 s cap: a message that comes
+   * due early is put back on the delay queue with the delay that remains (see {@link remainingDelaySeconds}).
+   */
+  due?: number;
 }
 
 /**
@@ -35,7 +40,7 @@ export function checkMessageSize(entry: OutboxEntry, body: string = messageBody(
   return bytes;
 }
 
-/** SQS's largest per-message delay. Longer `spawn_interval` offsets are capped to it. */
+/** SQS's largest per-message delay. Longer `spawn_interval` offsets are re-delayed in a chain. */
 export const MAX_DELAY_SECONDS = 900;
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -57,19 +62,42 @@ export function parseSignalMessage(body: string): SignalMessage {
   if (!Array.isArray(m.signals) || !m.signals.every(isNonEmptyString)) {
     throw new MalformedMessageError(`message ${m.id}: signals must be a list of signal names, got ${JSON.stringify(m.signals)}`);
   }
-  return { v: 1, id: m.id, executionId: m.executionId, signals: m.signals };
+  if (m.due !== undefined && !(typeof m.due === 'number' && Number.isFinite(m.due)))
+    throw new MalformedMessageError(`message ${m.id}: due must be a time in epoch milliseconds, got ${JSON.stringify(m.due)}`);
+  const out: SignalMessage = { v: 1, id: m.id, executionId: m.executionId, signals: m.signals };
+  if (m.due !== undefined) out.due = m.due;
+  return out;
 }
 
-/** The body of a message for an outbox entry. */
-export function messageBody(entry: OutboxEntry): string {
+/** Early arrivals within this many ms count as due (clocks and SQS timing are not exact). */
+export const DUE_TOLERANCE_MS = 100;
+
+/**
+ * Whole seconds a message must still wait (rounded up: SQS delays are whole seconds, and a delayed
+ * start may come a little late but never early), or 0 when it is due.
+ */
+export function remainingDelaySeconds(message: Pick<SignalMessage, 'due'>, now = Date.now()): number {
+  if (message.due === undefined) return 0;
+  const ms = message.due - now;
+  return ms > DUE_TOLERANCE_MS ? Math.ceil(ms / 1000) : 0;
+}
+
+/** The body of a message for an outbox entry (with its due time when the delay is longer than SQS allows). */
+export function messageBody(entry: OutboxEntry, due?: number): string {
   const msg: SignalMessage = { v: 1, id: entry.i, executionId: entry.t, signals: entry.s };
+  if (due !== undefined) msg.due = due;
   return JSON.stringify(msg);
 }
 
-/** `DelaySeconds` for a delay: whole seconds, at most {@link MAX_DELAY_SECONDS}. */
-export function delaySecondsOf(delay: number | undefined): number | undefined {
+/** `DelaySeconds` for a delay: whole seconds, at most `max` (SQS's {@link MAX_DELAY_SECONDS}). */
+export function delaySecondsOf(delay: number | undefined, max = MAX_DELAY_SECONDS): number | undefined {
   if (!delay || delay <= 0) return undefined;
-  return Math.min(MAX_DELAY_SECONDS, Math.ceil(delay));
+  return Math.min(max, Math.ceil(delay));
+}
+
+/** The due time to carry in a delayed message's body: only when SQS cannot delay it all in one go. */
+export function dueOf(delay: number | undefined, max = MAX_DELAY_SECONDS, now = Date.now()): number | undefined {
+  return delay && delay > max ? now + Math.round(delay * 1000) : undefined;
 }
 
 /** Where signal messages go. */
@@ -86,6 +114,8 @@ export interface SignalQueues {
    * delay, so delayed messages wait here and the worker forwards them to the FIFO queue when they come due.
    */
   delayQueueUrl?: string;
+  /** Largest per-message delay of the queues (SQS: 900 s); longer delays are chained. @default 900 */
+  maxDelaySeconds?: number;
 }
 
 /** True for a FIFO queue URL. */
@@ -100,8 +130,9 @@ export async function sendSignalMessages(sqs: SQSClient, queues: SignalQueues, e
   const now: OutboxEntry[] = [];
   const later: OutboxEntry[] = [];
   for (const e of entries) (delaySecondsOf(e.d) && fifo && queues.delayQueueUrl ? later : now).push(e);
-  await sendBatches(sqs, queues.queueUrl, now, fifo);
-  if (later.length) await sendBatches(sqs, queues.delayQueueUrl!, later, false);
+  const max = queues.maxDelaySeconds ?? MAX_DELAY_SECONDS;
+  await sendBatches(sqs, queues.queueUrl, now, fifo, max);
+  if (later.length) await sendBatches(sqs, queues.delayQueueUrl!, later, false, max);
 }
 
 /** Splits messages into SendMessageBatch calls: at most ten messages and {@link MAX_MESSAGE_BYTES} of bodies each. */
@@ -123,16 +154,16 @@ export function batchesOf(entries: OutboxEntry[]): OutboxEntry[][] {
   return out;
 }
 
-async function sendBatches(sqs: SQSClient, queueUrl: string, entries: OutboxEntry[], fifo: boolean): Promise<void> {
+async function sendBatches(sqs: SQSClient, queueUrl: string, entries: OutboxEntry[], fifo: boolean, maxDelay: number): Promise<void> {
   for (const batch of batchesOf(entries)) {
     const res = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
         Entries: batch.map((e, n) => {
-          const delay = fifo ? undefined : delaySecondsOf(e.d);
+          const delay = fifo ? undefined : delaySecondsOf(e.d, maxDelay);
           return {
             Id: `m${n}`,
-            MessageBody: messageBody(e),
+            MessageBody: messageBody(e, fifo ? undefined : dueOf(e.d, maxDelay)),
             ...(delay ? { DelaySeconds: delay } : {}),
             ...(fifo ? { MessageGroupId: e.t, MessageDeduplicationId: e.i } : {}),
           };
@@ -148,6 +179,26 @@ async function sendBatches(sqs: SQSClient, queueUrl: string, entries: OutboxEntr
   }
 }
 
+/**
+ * Puts a message that came due early back on a standard queue with the delay that remains (at most
+ * `maxDelaySeconds`): the next link of a chain of delays longer than SQS's cap.
+ */
+export async function redelaySignalMessage(
+  sqs: SQSClient,
+  queueUrl: string,
+  message: SignalMessage,
+  seconds: number,
+  maxDelaySeconds = MAX_DELAY_SECONDS,
+): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(message),
+      DelaySeconds: Math.min(maxDelaySeconds, Math.max(0, Math.ceil(seconds))),
+    }),
+  );
+}
+
 /** Sends a message body again to the signal queue (a delayed message that came due, or a duplicate). */
 export async function forwardSignalMessage(
   sqs: SQSClient,
@@ -158,7 +209,7 @@ export async function forwardSignalMessage(
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
-      MessageBody: JSON.stringify(message),
+      MessageBody: JSON.stringify({ v: 1, id: message.id, executionId: message.executionId, signals: message.signals }),
       ...(isFifoQueue(queueUrl) ? { MessageGroupId: message.executionId, MessageDeduplicationId: deduplicationId } : {}),
     }),
   );

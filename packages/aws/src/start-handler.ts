@@ -18,6 +18,18 @@ export interface StartRequest {
   initialContext?: Record<string, unknown>;
   inheritConfigFromId?: string;
   inheritContextFromId?: string;
+  /** Limits for this run, over the config's `limits:` (`max_node_runs` or `maxNodeRuns`). */
+  limits?: { max_node_runs?: number; maxNodeRuns?: number };
+}
+
+/** Reads the request's `limits` (snake_case or camelCase). */
+function limitsOf(value: unknown): { maxNodeRuns?: number } | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new RequestValidationError(`'limits' must be an object such as { "max_node_runs": 500 }`);
+  const v = value as Record<string, unknown>;
+  const maxNodeRuns = v.maxNodeRuns ?? v.max_node_runs;
+  return maxNodeRuns === undefined ? undefined : { maxNodeRuns: maxNodeRuns as number };
 }
 
 /** Dependencies of {@link createStartHandler}. */
@@ -99,6 +111,7 @@ export function createStartHandler(deps: StartDeps): (event: StartRequest) => Pr
         initialContext: pick<Record<string, unknown>>(e, 'initialContext', 'initial_context'),
         inheritConfigFromId: pick<string>(e, 'inheritConfigFromId', 'inherit_config_from_id'),
         inheritContextFromId: pick<string>(e, 'inheritContextFromId', 'inherit_context_from_id'),
+        limits: limitsOf(e.limits),
         backends: services.backends,
       });
       checkStartLimits(prepared, { maxValueBytes: deps.maxValueBytes ?? DEFAULT_START_VALUE_BYTES });

@@ -1,17 +1,28 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   DEFAULT_FOLLOW_ROUTERS,
   DEFAULT_MAX_VALUE_BYTES,
   type ProcessorOptions,
   processSignalMessage,
-  recordRetriesExhausted,
   type WorkerHooks,
 } from './broadcast-processor.js';
 import { classifyError, describeError } from './errors.js';
-import { createRuntimeServices, type RuntimeDeps } from './runtime-services.js';
-import { forwardSignalMessage, parseSignalMessage } from './signal-message.js';
+import { createRuntimeServices, type RuntimeDeps, type RuntimeServices } from './runtime-services.js';
+import {
+  forwardSignalMessage,
+  isFifoQueue,
+  MAX_DELAY_SECONDS,
+  parseSignalMessage,
+  redelaySignalMessage,
+  remainingDelaySeconds,
+  type SignalMessage,
+} from './signal-message.js';
+import { type GroupBlockedError, GroupOrderedBatch } from './worker-batch-order.js';
+import { DEFAULT_MAX_RECEIVE_COUNT, defaultBackoffSeconds, RedeliveryPolicy, receiveCountOf } from './worker-redelivery.js';
+import { TimeBudget, TimeBudgetExhaustedError, type TimeBudgetOptions } from './worker-time-budget.js';
+
+export { DEFAULT_MAX_RECEIVE_COUNT, defaultBackoffSeconds };
 
 /** Dependencies of {@link createWorkerHandler}. */
 export interface WorkerDeps extends RuntimeDeps {
@@ -30,44 +41,45 @@ export interface WorkerDeps extends RuntimeDeps {
   hooks?: WorkerHooks;
   /** Write telemetry events (one item per message, with a TTL). Off saves a write per message. @default true */
   telemetry?: boolean;
+  /** Reserves of the time budget (see worker-time-budget.ts). */
+  timeBudget?: TimeBudgetOptions;
 }
 
 /** The worker Lambda's handler type. */
 export type WorkerHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
-/** Default {@link WorkerDeps.maxReceiveCount}. */
-export const DEFAULT_MAX_RECEIVE_COUNT = 3;
+/** The queue name at the end of a queue URL or ARN. */
+function queueNameOf(urlOrArn: string): string {
+  return urlOrArn.split(/[/:]/).pop() ?? '';
+}
 
-/** Default {@link WorkerDeps.backoffSeconds}: 5 s, 10 s, 20 s, … capped at 15 minutes. */
-export const defaultBackoffSeconds = (receiveCount: number): number => Math.min(900, 5 * 2 ** Math.max(0, receiveCount - 1));
+/** Handles the records of the worker's queues: one broadcast each, or a delayed message to pass on. */
+class RecordHandler {
+  private readonly delayQueueName: string | undefined;
 
-/**
- * Creates the worker: the handler of the SQS event source that carries broadcasts. Each record is one
- * broadcast, handled with exactly-once state effects (see broadcast-processor.ts); the batch answers
- * with partial failures through Powertools, so only failed records come back.
- *
- * Errors are sorted: a malformed message, an unknown execution and every permanent error are logged
- * and acknowledged (permanent errors of a known execution also mark it FAILED) — retrying cannot help.
- * Transient errors (throttling, 5xx, timeouts, errors marked `retryable`) fail the record: its
- * visibility is set to a backoff with ChangeMessageVisibility and SQS delivers it again; on the last
- * attempt the execution is marked FAILED first, so no message reaches the dead-letter queue silently.
- * @example
- * // functions/worker.ts
- * export const handler = createWorkerHandler({ dynamo, sqs, tableName: process.env.TABLE_NAME!, queueUrl: process.env.QUEUE_URL!, toolsRegistry, callLlm });
- */
-export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
-  const services = createRuntimeServices(deps, 'soe-worker');
-  const { logger } = services;
-  const maxReceiveCount = deps.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
-  const backoff = deps.backoffSeconds ?? defaultBackoffSeconds;
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly services: RuntimeServices,
+    readonly redelivery: RedeliveryPolicy,
+  ) {
+    this.delayQueueName = deps.delayQueueUrl ? queueNameOf(deps.delayQueueUrl) : undefined;
+  }
 
-  const delayQueueName = deps.delayQueueUrl ? queueNameOf(deps.delayQueueUrl) : undefined;
-  /** The queue a record came from (its visibility is changed there). */
-  const sourceQueueUrl = (record: SQSRecord): string =>
-    delayQueueName && queueNameOf(record.eventSourceARN ?? '') === delayQueueName ? deps.delayQueueUrl! : deps.queueUrl;
+  /** The queue a record came from. */
+  queueOf = (record: SQSRecord): string =>
+    this.delayQueueName && queueNameOf(record.eventSourceARN ?? '') === this.delayQueueName ? this.deps.delayQueueUrl! : this.deps.queueUrl;
 
-  const handleRecord = async (record: SQSRecord, context: Context | undefined): Promise<void> => {
-    let message: ReturnType<typeof parseSignalMessage>;
+  /** Handles one record within the invocation's time budget; rejects to fail it (batch item failure). */
+  async handle(record: SQSRecord, budget: TimeBudget): Promise<void> {
+    const logger = this.services.logger;
+    try {
+      budget.checkRecordStart();
+    } catch (e) {
+      if (!(e instanceof TimeBudgetExhaustedError)) throw e;
+      await this.redelivery.handBack(record, e.message);
+      throw e;
+    }
+    let message: SignalMessage;
     try {
       message = parseSignalMessage(record.body);
     } catch (e) {
@@ -79,9 +91,10 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
       });
       return;
     }
-    if (sourceQueueUrl(record) !== deps.queueUrl) {
+    if (await this.delayFurther(record, message)) return;
+    if (this.queueOf(record) !== this.deps.queueUrl) {
       // A delayed message came due: hand it to the FIFO queue, where it waits its turn in its execution's group.
-      await forwardSignalMessage(services.sqs, deps.queueUrl, message);
+      await forwardSignalMessage(this.services.sqs, this.deps.queueUrl, message);
       logger.debug('forwarded a delayed signal message', {
         messageId: record.messageId,
         executionId: message.executionId,
@@ -89,124 +102,96 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
       });
       return;
     }
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+    await this.process(record, message, budget);
+  }
+
+  /**
+   * A message whose delay is longer than SQS's cap came due early: put it back on a standard queue
+   * with the delay that remains (the next link of the chain). True when it was put back.
+   */
+  private async delayFurther(record: SQSRecord, message: SignalMessage): Promise<boolean> {
+    const seconds = remainingDelaySeconds(message);
+    if (!seconds) return false;
+    const queue = this.deps.delayQueueUrl ?? (isFifoQueue(this.deps.queueUrl) ? undefined : this.deps.queueUrl);
+    if (!queue) return false;
+    await redelaySignalMessage(this.services.sqs, queue, message, seconds, this.deps.maxDelaySeconds ?? MAX_DELAY_SECONDS);
+    this.services.logger.debug('re-delayed a signal message', {
+      messageId: record.messageId,
+      broadcastId: message.id,
+      remainingSeconds: seconds,
+    });
+    return true;
+  }
+
+  /** Runs the broadcast; sorts errors into acknowledged (permanent) and retried (transient). */
+  private async process(record: SQSRecord, message: SignalMessage, budget: TimeBudget): Promise<void> {
+    const logger = this.services.logger;
     const where = {
       messageId: record.messageId,
       executionId: message.executionId,
       broadcastId: message.id,
       signals: message.signals,
-      receiveCount,
+      receiveCount: receiveCountOf(record),
     };
     const opts: ProcessorOptions = {
-      maxValueBytes: deps.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
-      followRouters: deps.followRouters ?? DEFAULT_FOLLOW_ROUTERS,
-      hooks: deps.hooks,
-      telemetry: deps.telemetry,
-      remainingMs: context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined,
+      maxValueBytes: this.deps.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
+      followRouters: this.deps.followRouters ?? DEFAULT_FOLLOW_ROUTERS,
+      hooks: this.deps.hooks,
+      telemetry: this.deps.telemetry,
+      remainingMs: () => budget.remainingMs(),
+      nodeDeadline: budget.nodeDeadline(),
     };
     try {
-      const result = await processSignalMessage(services, message, opts);
+      const result = await processSignalMessage(this.services, message, opts);
       if (result.status === 'failed')
         logger.error('broadcast failed permanently: execution marked FAILED, message not retried', { ...where, error: result.error });
       else logger.debug('broadcast handled', where);
     } catch (e) {
-      const error = describeError(e);
       if (classifyError(e) === 'permanent') {
-        logger.error('dropped a signal message: permanent error, not retried', { ...where, error });
+        logger.error('dropped a signal message: permanent error, not retried', { ...where, error: describeError(e) });
         return;
       }
-      if (receiveCount >= maxReceiveCount) {
-        const marked = await recordRetriesExhausted(
-          services,
-          message.executionId,
-          message.id,
-          `${error} (gave up after ${receiveCount} attempts; the message went to the dead-letter queue)`,
-        ).catch((markError) => {
-          logger.error('could not mark the execution FAILED', { ...where, error: describeError(markError) });
-          return false;
-        });
-        logger.error('retries exhausted: execution marked FAILED, message goes to the dead-letter queue', { ...where, error, marked });
-        await setVisibility(record, 0);
-      } else {
-        const seconds = backoff(receiveCount);
-        logger.warn('transient error: the message will be retried', { ...where, error, retryInSeconds: seconds });
-        await setVisibility(record, seconds);
-      }
+      await this.redelivery.retryLater(record, where, e);
       throw e;
     }
-  };
-
-  /** On the last receive of a record that is not processed, marks its execution FAILED (never a silent DLQ). */
-  const noteExhausted = async (record: SQSRecord, reason: string) => {
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
-    if (receiveCount < maxReceiveCount) return;
-    let message: ReturnType<typeof parseSignalMessage>;
-    try {
-      message = parseSignalMessage(record.body);
-    } catch {
-      return;
-    }
-    const error = `${reason} (gave up after ${receiveCount} attempts; the message went to the dead-letter queue)`;
-    await recordRetriesExhausted(services, message.executionId, message.id, error).catch(() => false);
-    logger.error('retries exhausted: execution marked FAILED, message goes to the dead-letter queue', {
-      messageId: record.messageId,
-      executionId: message.executionId,
-      error,
-    });
-  };
-
-  /** Best effort: if it fails, the message comes back after the queue's visibility timeout instead. */
-  const setVisibility = async (record: SQSRecord, seconds: number) => {
-    try {
-      await services.sqs.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: sourceQueueUrl(record),
-          ReceiptHandle: record.receiptHandle,
-          VisibilityTimeout: seconds,
-        }),
-      );
-    } catch (e) {
-      logger.warn('ChangeMessageVisibility failed', { messageId: record.messageId, error: describeError(e) });
-    }
-  };
-
-  return async (event, context) => {
-    // A fresh processor per invocation: one shared by overlapping invocations mixes their results.
-    const processor = new BatchProcessor(EventType.SQS);
-    // Records of one message group (one execution, on the FIFO queue) run one after another, in order;
-    // different groups run in parallel. After a failure the rest of its group is failed unprocessed and
-    // made visible again at once, so the group keeps its order (what Lambda expects of FIFO batches).
-    const chains = new Map<string, Promise<void>>();
-    const failedGroups = new Set<string>();
-    const inGroup = (record: SQSRecord): Promise<void> => {
-      const group = record.attributes?.MessageGroupId;
-      if (!group) return handleRecord(record, context);
-      const run = (chains.get(group) ?? Promise.resolve()).then(async () => {
-        if (failedGroups.has(group)) {
-          const reason = `not processed: an earlier message of group ${group} failed`;
-          // Its receive count still grows: on the last receive, say so before SQS moves it to the DLQ.
-          await noteExhausted(record, reason);
-          await setVisibility(record, 0);
-          throw new Error(reason);
-        }
-        try {
-          await handleRecord(record, context);
-        } catch (e) {
-          failedGroups.add(group);
-          throw e;
-        }
-      });
-      chains.set(
-        group,
-        run.catch(() => undefined),
-      );
-      return run;
-    };
-    return processPartialResponse(event, inGroup, processor, context ? { context } : {});
-  };
+  }
 }
 
-/** The queue name at the end of a queue URL or ARN. */
-function queueNameOf(urlOrArn: string): string {
-  return urlOrArn.split(/[/:]/).pop() ?? '';
+/**
+ * Creates the worker: the handler of the SQS event source that carries broadcasts. Each record is one
+ * broadcast, handled with exactly-once state effects (see broadcast-processor.ts); the batch answers
+ * with partial failures through Powertools, so only failed records come back. The parts, each in its
+ * own file: batch ordering (worker-batch-order.ts), the time budget (worker-time-budget.ts) and the
+ * redelivery policy (worker-redelivery.ts).
+ *
+ * Errors are sorted: a malformed message, an unknown execution and every permanent error are logged
+ * and acknowledged (permanent errors of a known execution also mark it FAILED) — retrying cannot help.
+ * Transient errors (throttling, 5xx, node deadlines, errors marked `retryable`) fail the record; it comes
+ * back after a backoff, and on the last attempt the execution is marked FAILED first. The handler never
+ * throws for failed records, even when all of them failed: Lambda's Errors metric then counts crashes only.
+ * @example
+ * // functions/worker.ts
+ * export const handler = createWorkerHandler({ dynamo, sqs, tableName: process.env.TABLE_NAME!, queueUrl: process.env.QUEUE_URL!, toolsRegistry, callLlm });
+ */
+export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
+  const services = createRuntimeServices(deps, 'soe-worker');
+  let records: RecordHandler;
+  const redelivery = new RedeliveryPolicy(services, {
+    maxReceiveCount: deps.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
+    backoffSeconds: deps.backoffSeconds,
+    queueOf: (record) => records.queueOf(record),
+  });
+  records = new RecordHandler(deps, services, redelivery);
+  const onBlocked = (record: SQSRecord, error: GroupBlockedError) => redelivery.handBack(record, error.message);
+
+  return async (event, context) => {
+    const budget = new TimeBudget(context, deps.timeBudget);
+    const batch = new GroupOrderedBatch((record) => records.handle(record, budget), onBlocked);
+    // A fresh processor per invocation: one shared by overlapping invocations mixes their results.
+    const processor = new BatchProcessor(EventType.SQS);
+    return processPartialResponse(event, (record: SQSRecord) => batch.run(record), processor, {
+      ...(context ? { context } : {}),
+      throwOnFullBatchFailure: false,
+    });
+  };
 }

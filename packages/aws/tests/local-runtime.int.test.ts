@@ -3,7 +3,7 @@
  * event source → DynamoDB, with and without injected faults.
  */
 import { randomBytes } from 'node:crypto';
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { orchestrate, type StoredContext, type ToolsRegistry, TransientError } from '@soe/core';
 import { describe, expect, it } from 'vitest';
 import { createLocalRuntime, createRequestCounter, executionPk, type LocalRuntime, type LocalRuntimeOptions } from '../src/index.js';
@@ -190,7 +190,7 @@ workflows:
     });
   });
 
-  it('marks the execution FAILED and moves the message to the DLQ when a transient error outlasts the retries', async () => {
+  it('marks the execution FAILED and lets the message go to the DLQ when a transient error outlasts the retries', async () => {
     const config = `
 workflows:
   main:
@@ -211,11 +211,10 @@ workflows:
         const result = await rt.waitForIdle(id);
         expect(result.status).toBe('failed');
         expect(result.error).toMatch(/service unavailable.*gave up after 3 attempts/);
-        const dead = await eventually(async () => {
-          const res = await rt.emulators.sqs.send(new ReceiveMessageCommand({ QueueUrl: rt.emulators.dlqUrl, WaitTimeSeconds: 1 }));
-          return res.Messages?.[0];
-        });
-        expect(JSON.parse(dead.Body!)).toMatchObject({ v: 1, executionId: id, signals: ['START'] });
+        // The message reached the DLQ; the dead-letter consumer found the worker's reason recorded and kept it.
+        const dead = await eventually(async () => rt.logs.find((l) => l.message.startsWith('dead letter:') && l.executionId === id));
+        expect(dead).toMatchObject({ message: 'dead letter: execution already FAILED, its recorded reason kept', signals: ['START'] });
+        expect((await rt.status(id)).error).toMatch(/service unavailable.*gave up after 3 attempts/);
       },
     );
   });
@@ -444,6 +443,8 @@ context_schema:
         new GetQueueAttributesCommand({ QueueUrl: rt.emulators.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
       );
       expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('0');
+      // The dead-letter consumer drains the DLQ: it must have seen nothing either.
+      expect(rt.logs.filter((l) => l.message.startsWith('dead letter'))).toEqual([]);
     });
   });
 });

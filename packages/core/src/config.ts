@@ -2,6 +2,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { type ValidationIssue, WorkflowValidationError } from './errors.js';
 import { validateTemplate } from './templates/index.js';
 import {
+  type ConfigLimits,
   type ContextSchema,
   type Identities,
   NODE_TYPES,
@@ -137,13 +138,15 @@ function checkConfig(value: unknown, issues: ValidationIssue[]): ParsedConfig {
   let workflowsValue: unknown = value;
   let contextSchema: ContextSchema | undefined;
   let identities: Identities | undefined;
+  let limits: ConfigLimits | undefined;
   if ('workflows' in value) {
     workflowsValue = value.workflows;
     for (const key of Object.keys(value)) {
-      if (!['workflows', 'context_schema', 'identities'].includes(key)) {
-        issues.push({ field: key, message: `unknown top-level section '${key}' (expected workflows, context_schema, identities)` });
+      if (!['workflows', 'context_schema', 'identities', 'limits'].includes(key)) {
+        issues.push({ field: key, message: `unknown top-level section '${key}' (expected workflows, context_schema, identities, limits)` });
       }
     }
+    if ('limits' in value && value.limits !== null) limits = checkLimits(value.limits, issues);
     if ('context_schema' in value && value.context_schema !== null) contextSchema = checkContextSchema(value.context_schema, issues);
     if ('identities' in value && value.identities !== null) identities = checkIdentities(value.identities, issues);
     if (!isObj(workflowsValue)) {
@@ -160,6 +163,7 @@ function checkConfig(value: unknown, issues: ValidationIssue[]): ParsedConfig {
   const parsed: ParsedConfig = { workflows: workflows as WorkflowsRegistry };
   if (contextSchema) parsed.contextSchema = contextSchema;
   if (identities) parsed.identities = identities;
+  if (limits) parsed.limits = limits;
   checkChildReferences(parsed.workflows, issues);
   return parsed;
 }
@@ -178,13 +182,24 @@ export function checkWorkflow(name: string, wf: unknown, issues: ValidationIssue
   for (const [nodeName, node] of Object.entries(wf)) checkNode(name, nodeName, node, issues);
 }
 
-type Rule = 'string' | 'template' | 'strings' | 'int>=0' | 'int>0' | 'number>=0' | 'object' | 'bool' | 'output_field';
+type Rule = 'string' | 'template' | 'strings' | 'int>=0' | 'int>0' | 'number>=0' | 'object' | 'bool' | 'output_field' | 'timeout';
+
+/** Largest `timeout_seconds` a node may set: one day. */
+export const MAX_TIMEOUT_SECONDS = 86_400;
+/** Largest `limits.max_node_runs` a config may set. */
+export const MAX_NODE_RUNS_LIMIT = 10_000_000;
 const COMMON: Record<string, Rule> = { event_triggers: 'strings' };
 const BY_TYPE: Record<string, { required: string[]; optional: Record<string, Rule>; forbidden?: Record<string, string> }> = {
   router: { required: ['event_triggers', 'event_emissions'], optional: {} },
   tool: {
     required: ['event_triggers', 'tool_name'],
-    optional: { tool_name: 'string', parameters: 'object', context_parameter_field: 'string', output_field: 'output_field' },
+    optional: {
+      tool_name: 'string',
+      parameters: 'object',
+      context_parameter_field: 'string',
+      output_field: 'output_field',
+      timeout_seconds: 'timeout',
+    },
   },
   llm: {
     required: ['event_triggers', 'prompt'],
@@ -197,6 +212,7 @@ const BY_TYPE: Record<string, { required: string[]; optional: Record<string, Rul
       model: 'string',
       temperature: 'number>=0',
       max_tokens: 'int>0',
+      timeout_seconds: 'timeout',
     },
     forbidden: { input_fields: 'llm nodes read the context through Jinja in the prompt; input_fields is not supported' },
   },
@@ -214,6 +230,7 @@ const BY_TYPE: Record<string, { required: string[]; optional: Record<string, Rul
       model: 'string',
       temperature: 'number>=0',
       max_tokens: 'int>0',
+      timeout_seconds: 'timeout',
     },
     forbidden: { input_fields: 'agent nodes read the context through Jinja in the prompt; input_fields is not supported' },
   },
@@ -296,6 +313,10 @@ function checkRule(rule: Rule, v: unknown): string | null {
       return Number.isInteger(v) && (v as number) > 0 ? null : `expected a whole number greater than 0, got ${describe(v)}`;
     case 'number>=0':
       return typeof v === 'number' && v >= 0 && Number.isFinite(v) ? null : `expected a number of at least 0, got ${describe(v)}`;
+    case 'timeout':
+      return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_TIMEOUT_SECONDS
+        ? null
+        : `expected a number of seconds greater than 0 and at most ${MAX_TIMEOUT_SECONDS}, got ${describe(v)}`;
     case 'object':
       return isObj(v) ? null : `expected a mapping, got ${describe(v)}`;
     case 'bool':
@@ -349,6 +370,32 @@ function checkChildReferences(workflows: WorkflowsRegistry, issues: ValidationIs
       }
     }
   }
+}
+
+/** Validates the `limits:` section. */
+function checkLimits(v: unknown, issues: ValidationIssue[]): ConfigLimits | undefined {
+  if (!isObj(v)) {
+    issues.push({ field: 'limits', message: `limits must be a mapping (max_node_runs), got ${describe(v)}` });
+    return undefined;
+  }
+  const out: ConfigLimits = {};
+  for (const [key, value] of Object.entries(v)) {
+    if (key !== 'max_node_runs') {
+      issues.push({ field: `limits.${key}`, message: `unknown limit '${key}' (known: max_node_runs)` });
+      continue;
+    }
+    const problem = checkMaxNodeRuns(value);
+    if (problem) issues.push({ field: 'limits.max_node_runs', message: problem });
+    else out.max_node_runs = value as number;
+  }
+  return out;
+}
+
+/** Checks a node-run limit (config or start option); null when fine. */
+export function checkMaxNodeRuns(v: unknown): string | null {
+  return Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_NODE_RUNS_LIMIT
+    ? null
+    : `expected a whole number of node runs greater than 0 and at most ${MAX_NODE_RUNS_LIMIT}, got ${describe(v)}`;
 }
 
 /** Validates a `context_schema` section. */

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createBuiltinTools, isBuiltinFunction } from './builtins/index.js';
-import { NodeExecutionError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
+import { NodeExecutionError, NodeRunLimitError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
+import { countedNodeRuns, type NodeClock, nodeRunLimit, startNodeClock } from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
 import { executeLlm } from './nodes/llm.js';
 import { executeRouter } from './nodes/router.js';
 import { executeTool } from './nodes/tool.js';
 import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool } from './nodes/types.js';
-import { startOutcome } from './nodes/types.js';
+import { appendField, startOutcome } from './nodes/types.js';
 import type {
   Backends,
   BroadcastSignalsCaller,
@@ -36,6 +37,13 @@ export interface EngineOptions extends NodeOptions {
   newExecutionId?: (seed: string) => string;
   /** Executors by node type (defaults to the built-in ones). */
   executors?: Partial<Record<NodeType, NodeExecutor>>;
+  /**
+   * The runtime's deadline (epoch ms) for nodes starting now, if it has one: the AWS worker's remaining
+   * time less a reserve. A node still running then fails with a retryable DeadlineExceededError.
+   */
+  deadline?: () => number | undefined;
+  /** Node runs per execution when its config and start options set no limit. @default 10000 */
+  maxNodeRuns?: number;
 }
 
 /** Node executors by node type, as returned by {@link createAllNodes}. Pass it to {@link broadcastSignals}. */
@@ -193,10 +201,63 @@ export async function loadExecution(
   return { context, workflowName, workflow };
 }
 
-/** Runs one node, turning a thrown error into a failed outcome (errors counted, the node named). */
+/** Errors whose message already names the workflow and node: not wrapped in NodeExecutionError. */
+const SELF_DESCRIBING_ERRORS =
+  /^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse|NodeTimeout|NodeRunLimit|DeadlineExceeded)/;
+
+/** A failed outcome: nothing but the error and its count (the node did not run, or is abandoned). */
+function failedOutcome(nodeName: string, error: Error, countRun = true): NodeOutcome {
+  const outcome = startOutcome(nodeName);
+  if (!countRun) outcome.update = {};
+  outcome.update.counters = { errors: 1 };
+  outcome.error = error;
+  return outcome;
+}
+
+/**
+ * The outcome of a node abandoned because its time was up: like any failure of its type, it takes its
+ * failure signal if it has one (`llm_failure_signal`, the tool's `failureSignal`, which also writes the
+ * error to `output_field`), and fails the execution otherwise.
+ */
+function timedOutOutcome(engine: Engine, run: NodeRun, error: Error): NodeOutcome {
+  const node = run.node;
+  let failureSignal: string | undefined;
+  const outcome = startOutcome(run.nodeName);
+  if (node.node_type === 'tool') {
+    failureSignal = engine.resolveTool(String(node.tool_name))?.failureSignal;
+    if (typeof node.output_field === 'string') appendField(outcome, node.output_field, error.message);
+    // As executeTool does: a tool failure counts, routed or not.
+    outcome.update.counters = { errors: 1 };
+  } else if (typeof node.llm_failure_signal === 'string') failureSignal = node.llm_failure_signal;
+  if (failureSignal) {
+    outcome.emit = [failureSignal];
+    return outcome;
+  }
+  outcome.update.counters = { errors: 1 };
+  outcome.error = error;
+  return outcome;
+}
+
+/**
+ * Runs one node, turning a thrown error into a failed outcome (errors counted, the node named). The
+ * node runs under its clock (timeout_seconds, the runtime's deadline) and only while the execution is
+ * under its node-run limit.
+ */
 export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome> {
   const type = run.node.node_type;
   const executor = engine.executors[type];
+  const limit = nodeRunLimit(run.context, engine.options.maxNodeRuns);
+  if (countedNodeRuns(run.context) >= limit) {
+    // Not run, not counted as a run: the execution ends here with an error that names the limit.
+    const outcome = failedOutcome(run.nodeName, new NodeRunLimitError(run.executionId, run.nodeName, limit), false);
+    engine.services.telemetry(run.executionId, 'node_error', {
+      node_name: run.nodeName,
+      node_type: type,
+      error: outcome.error!.message,
+      error_type: outcome.error!.name,
+    });
+    return outcome;
+  }
   engine.services.telemetry(run.executionId, 'node_execution', {
     node_name: run.nodeName,
     node_type: type,
@@ -204,14 +265,17 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   });
   let outcome: NodeOutcome;
   const started = Date.now();
+  let clock: NodeClock | undefined;
   try {
     if (!executor) throw new Error(`no executor for node_type '${type}'`);
-    outcome = await executor(run, engine.services);
+    clock = startNodeClock(run, engine.options.deadline?.());
+    outcome = await Promise.race([executor({ ...run, signal: clock.signal }, engine.services), clock.backstop]);
   } catch (e) {
     if (engine.services.propagateTransient && (e as { retryable?: boolean })?.retryable === true) throw e;
-    outcome = startOutcome(run.nodeName);
-    outcome.update.counters = { errors: 1 };
-    outcome.error = e instanceof Error ? e : new Error(String(e));
+    const error = e instanceof Error ? e : new Error(String(e));
+    outcome = clock?.signal.aborted && e === clock.signal.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
+  } finally {
+    clock?.dispose();
   }
   await propagateToParents(engine, run, outcome);
   engine.services.telemetry(run.executionId, 'node_completed', {
@@ -231,7 +295,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
       error: err.message,
       error_type: err.name,
     });
-    if (!(err instanceof NodeExecutionError) && !/^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse)/.test(err.name)) {
+    if (!(err instanceof NodeExecutionError) && !SELF_DESCRIBING_ERRORS.test(err.name)) {
       outcome.error = new NodeExecutionError(
         run.nodeName,
         `workflow '${run.workflowName}', node '${run.nodeName}' failed: ${err.message}`,
@@ -338,6 +402,7 @@ export async function createChildExecution(backends: Backends, child: import('./
     fields: child.fields,
     mainExecutionId: child.mainExecutionId,
     parent: child.parent,
+    ...(child.limits ? { limits: child.limits } : {}),
   });
 }
 

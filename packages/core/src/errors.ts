@@ -191,3 +191,54 @@ export function isPermanentModelError(err: unknown): boolean {
   const e = err as { name?: unknown; permanent?: unknown; retryable?: unknown };
   return e.retryable !== true && (e.name === 'ModelProviderError' || e.permanent === true);
 }
+
+/**
+ * A node ran past its `timeout_seconds` (tools default to 300 s). Permanent: the node fails with
+ * "timed out after N s" and takes its failure signal if it has one, like any other node failure.
+ */
+export class NodeTimeoutError extends SoeError {
+  override readonly code = 'SOE_NODE_TIMEOUT';
+  readonly node: string;
+  readonly timeoutSeconds: number;
+  constructor(workflow: string, node: string, timeoutSeconds: number, options?: ErrorOptions) {
+    super(`workflow '${workflow}', node '${node}' timed out after ${timeoutSeconds} s (timeout_seconds)`, options);
+    this.name = 'NodeTimeoutError';
+    this.node = node;
+    this.timeoutSeconds = timeoutSeconds;
+  }
+}
+
+/**
+ * A node did not finish before the runtime's deadline (on AWS: the worker invocation's remaining time
+ * minus a reserve). Retryable: the message comes back and the node runs again in a fresh invocation.
+ */
+export class DeadlineExceededError extends SoeError {
+  override readonly code = 'SOE_DEADLINE_EXCEEDED';
+  override readonly retryable = true;
+  readonly node: string;
+  constructor(workflow: string, node: string, options?: ErrorOptions) {
+    super(
+      `workflow '${workflow}', node '${node}' timed out: it was still running when the worker invocation's time ran out (the function timeout less a reserve)`,
+      options,
+    );
+    this.name = 'DeadlineExceededError';
+    this.node = node;
+  }
+}
+
+/**
+ * An execution reached its limit on node runs (`limits.max_node_runs`, default 10,000; a child counts
+ * the runs of its ancestors up to its start). Permanent: the execution ends FAILED, naming the limit.
+ */
+export class NodeRunLimitError extends SoeError {
+  override readonly code = 'SOE_NODE_RUN_LIMIT';
+  readonly limit: number;
+  constructor(executionId: string, node: string, limit: number, options?: ErrorOptions) {
+    super(
+      `execution '${executionId}' reached its limit of ${limit} node runs (limits.max_node_runs) before node '${node}' could run: a loop that never ends? Raise limits.max_node_runs in the config or the start options if the run is meant to be this long`,
+      options,
+    );
+    this.name = 'NodeRunLimitError';
+    this.limit = limit;
+  }
+}

@@ -7,7 +7,16 @@ export { FileStore, MemoryStore } from './backends/store.js';
 export type { BuiltinToolName } from './builtins/index.js';
 export { BUILTIN_TOOL_NAMES, createBuiltinTools, exploreDocs, isBuiltinToolName } from './builtins/index.js';
 export type { ParseConfigOptions } from './config.js';
-export { checkNode, checkSchemaField, checkWorkflow, parseConfig, validateConfig } from './config.js';
+export {
+  checkMaxNodeRuns,
+  checkNode,
+  checkSchemaField,
+  checkWorkflow,
+  MAX_NODE_RUNS_LIMIT,
+  MAX_TIMEOUT_SECONDS,
+  parseConfig,
+  validateConfig,
+} from './config.js';
 export { mergeUpdates, templateVars } from './context-view.js';
 export type { BroadcastSink, EngineOptions, NodeOptions, Nodes, TriggeredNode } from './engine.js';
 export {
@@ -28,12 +37,15 @@ export {
 export type { ConfigLocation, ValidationIssue } from './errors.js';
 export {
   BuiltinToolError,
+  DeadlineExceededError,
   describeLocation,
   isPermanentModelError,
   isRetryable,
   LlmResponseError,
   ModelProviderError,
   NodeExecutionError,
+  NodeRunLimitError,
+  NodeTimeoutError,
   OperationalValidationError,
   SoeError,
   TemplateError,
@@ -88,6 +100,8 @@ export type {
   Backends,
   BroadcastSignalsCaller,
   CallLlm,
+  CallLlmOptions,
+  ConfigLimits,
   ContextBackend,
   ContextInit,
   ContextSchema,
@@ -96,6 +110,7 @@ export type {
   ConversationHistoryBackend,
   ConversationMessage,
   EventEmission,
+  ExecutionLimits,
   Identities,
   IdentityBackend,
   JSONSchema,
@@ -111,6 +126,7 @@ export type {
   TelemetryBackend,
   TelemetryEvent,
   TemplateVars,
+  ToolCallContext,
   ToolEntry,
   ToolFn,
   ToolsRegistry,

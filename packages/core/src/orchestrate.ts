@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseConfig } from './config.js';
+import { checkMaxNodeRuns, parseConfig } from './config.js';
 import { isReservedField } from './context-view.js';
 import { OperationalValidationError, WorkflowValidationError } from './errors.js';
 import type { Backends, BroadcastSignalsCaller, ContextSchema, Identities, StoredContext, WorkflowsRegistry } from './types.js';
@@ -23,6 +23,8 @@ export interface OrchestrateOptions {
   inheritContextFromId?: string;
   /** Use this id instead of a random one (runtimes that make ids themselves). */
   executionId?: string;
+  /** Limits for this run; they override the config's `limits:` section. */
+  limits?: { maxNodeRuns?: number };
 }
 
 /** What a new execution starts with, checked and resolved but not yet stored. */
@@ -34,6 +36,8 @@ export interface PreparedExecution {
   contextSchema?: ContextSchema;
   identities?: Identities;
   fields: Record<string, unknown[]>;
+  /** The run's node-run limit, when the config or the options set one. */
+  maxNodeRuns?: number;
 }
 
 /**
@@ -100,12 +104,14 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   let workflows: WorkflowsRegistry;
   let contextSchema: ContextSchema | undefined;
   let identities: Identities | undefined;
+  let maxNodeRuns: number | undefined;
   const hasConfig = opts.config !== undefined && opts.config !== null;
   if (hasConfig) {
     const parsed = parseConfig(opts.config);
     workflows = parsed.workflows;
     contextSchema = parsed.contextSchema;
     identities = parsed.identities;
+    maxNodeRuns = parsed.limits?.max_node_runs;
   } else if (opts.inheritConfigFromId) {
     const src = opts.inheritConfigFromId;
     const registry = await backends.workflow.getWorkflowsRegistry(src);
@@ -116,6 +122,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
     const srcMain = srcCtx.__operational__?.main_execution_id ?? src;
     contextSchema = (await backends.contextSchema?.getContextSchema(srcMain)) ?? undefined;
     identities = (await backends.identity?.getIdentities(srcMain)) ?? undefined;
+    maxNodeRuns = srcCtx.__operational__?.max_node_runs;
   } else {
     throw new WorkflowValidationError([
       { message: 'no config given: pass a config, or inheritConfigFromId to reuse an earlier execution' },
@@ -128,6 +135,11 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
         message: `initial workflow '${opts.initialWorkflowName}' is not defined (defined: ${Object.keys(workflows).join(', ') || 'none'})`,
       },
     ]);
+  }
+  if (opts.limits?.maxNodeRuns !== undefined) {
+    const problem = checkMaxNodeRuns(opts.limits.maxNodeRuns);
+    if (problem) throw new WorkflowValidationError([{ field: 'limits.max_node_runs', message: problem }]);
+    maxNodeRuns = opts.limits.maxNodeRuns;
   }
   const fields: Record<string, unknown[]> = {};
   if (opts.inheritContextFromId) {
@@ -154,6 +166,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   };
   if (contextSchema) prepared.contextSchema = contextSchema;
   if (identities) prepared.identities = identities;
+  if (maxNodeRuns !== undefined) prepared.maxNodeRuns = maxNodeRuns;
   return prepared;
 }
 
@@ -169,7 +182,11 @@ export async function storeExecution(backends: Backends, p: PreparedExecution): 
     await backends.workflow.saveCurrentWorkflowName(id, p.initialWorkflowName);
     if (p.contextSchema && backends.contextSchema) await backends.contextSchema.saveContextSchema(id, p.contextSchema);
     if (p.identities && backends.identity) await backends.identity.saveIdentities(id, p.identities);
-    await backends.context.createContext(id, { fields: p.fields, mainExecutionId: id });
+    await backends.context.createContext(id, {
+      fields: p.fields,
+      mainExecutionId: id,
+      ...(p.maxNodeRuns !== undefined ? { limits: { maxNodeRuns: p.maxNodeRuns } } : {}),
+    });
     await backends.telemetry?.logEvent(id, 'orchestration_start', {
       workflow_name: p.initialWorkflowName,
       initial_signals: p.initialSignals,

@@ -35,11 +35,18 @@ export type ContextSchema = Record<string, Record<string, unknown>>;
 /** `identities`: identity name → system prompt. */
 export type Identities = Record<string, string>;
 
+/** The config's `limits:` section: bounds on a run. */
+export interface ConfigLimits {
+  /** Node runs an execution may make, counting its ancestors' runs up to its start. @default 10000 */
+  max_node_runs?: number;
+}
+
 /** A config after parsing and validation. */
 export interface ParsedConfig {
   workflows: WorkflowsRegistry;
   contextSchema?: ContextSchema;
   identities?: Identities;
+  limits?: ConfigLimits;
 }
 
 /** `__operational__` of a stored context. */
@@ -50,6 +57,10 @@ export interface OperationalState {
   tool_calls: number;
   errors: number;
   main_execution_id: string;
+  /** The execution's limit on node runs, when it is not the engine's default. */
+  max_node_runs?: number;
+  /** Node runs of the ancestors when this child started: they count against the limit. */
+  ancestor_node_runs?: number;
   [key: string]: unknown;
 }
 
@@ -96,6 +107,16 @@ export interface ContextInit {
   parent?: ParentLink;
   /** Signals already recorded (normally none). */
   signals?: string[];
+  /** Limits kept in `__operational__` (a child inherits its parent's and counts its ancestors' runs). */
+  limits?: ExecutionLimits;
+}
+
+/** Limits stored with an execution. */
+export interface ExecutionLimits {
+  /** See {@link ConfigLimits.max_node_runs}. */
+  maxNodeRuns?: number;
+  /** Node runs of the ancestors when the execution started. */
+  ancestorNodeRuns?: number;
 }
 
 /** Stores execution contexts. */
@@ -213,10 +234,34 @@ export interface LlmAnswer {
   model?: string;
 }
 
-/** The model: receives the full prompt and the node's config, answers with text (or text with usage). */
-export type CallLlm = (prompt: string, nodeConfig: Record<string, unknown>) => string | LlmAnswer | Promise<string | LlmAnswer>;
+/** What a model call gets besides the prompt: `signal` is aborted when the node's time is up. */
+export interface CallLlmOptions {
+  signal?: AbortSignal;
+}
 
-/** A tool: one argument (the parameters object, or the history list with `processAccumulated`); built-ins also get a ToolContext. */
+/**
+ * The model: receives the full prompt and the node's config, answers with text (or text with usage).
+ * The optional third argument carries an `AbortSignal`: stop when it fires (the node timed out).
+ */
+export type CallLlm = (
+  prompt: string,
+  nodeConfig: Record<string, unknown>,
+  options?: CallLlmOptions,
+) => string | LlmAnswer | Promise<string | LlmAnswer>;
+
+/**
+ * What every tool gets as its second argument: who calls, and `signal`, aborted when the node's time is
+ * up (`timeout_seconds`, or the worker's deadline). A tool that does slow work should pass it on
+ * (`fetch(url, { signal })`); one that ignores it is abandoned when the time is up anyway.
+ */
+export interface ToolCallContext {
+  signal: AbortSignal;
+  executionId: string;
+  workflowName: string;
+  nodeName: string;
+}
+
+/** A tool: one argument (the parameters object, or the history list with `processAccumulated`), then a {@link ToolCallContext}. */
 // biome-ignore lint/suspicious/noExplicitAny: tools are user code and accept whatever their schema says
 export type ToolFn = (args: any, context?: any) => unknown;
 

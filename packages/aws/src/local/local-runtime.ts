@@ -1,5 +1,6 @@
 import type { BroadcastSignalsCaller, CallLlm, ToolsRegistry } from '@soe/core';
 import type { DynamoBackends } from '../create-dynamo-backends.js';
+import { createDeadLetterHandler, type DeadLetterHandler } from '../dead-letter-handler.js';
 import { SimulatedCrashError } from '../errors.js';
 import { type ExecutionStatus, getExecutionStatus } from '../execution-status.js';
 import type { RequestCounter } from '../request-counter.js';
@@ -7,6 +8,7 @@ import { createRuntimeServices, type RuntimeServices, type SoeLogger } from '../
 import { createSignalSender } from '../signal-sender.js';
 import { createWorkerHandler, type WorkerHandler } from '../worker-handler.js';
 import { type ChaosOptions, createChaos } from './chaos.js';
+import { InvocationScopes } from './invocation-scope.js';
 import { type LocalEmulators, startLocalEmulators } from './local-emulators.js';
 import { LocalSqsEventSource } from './sqs-event-source.js';
 
@@ -30,6 +32,15 @@ export interface LocalRuntimeOptions {
   requestCounter?: RequestCounter;
   /** Write telemetry events from the worker. @default true */
   telemetry?: boolean;
+  /**
+   * The worker's function timeout, enforced as Lambda does: an invocation still running then is killed
+   * (abandoned, and every later call it makes is refused); its batch is not deleted and comes back after
+   * the queues' visibility timeout, 6 × this timeout as AWS recommends. Nodes get a deadline below it.
+   * @default 900000 (Lambda's maximum), with a 30 s visibility timeout
+   */
+  workerTimeoutMs?: number;
+  /** SQS's per-message delay cap; longer `spawn_interval` delays are chained. Lower it to see chains in tests. @default 900 */
+  maxDelaySeconds?: number;
   /** Days every item an execution writes is kept (the `ttl` attribute); unset: no TTL but telemetry's. */
   executionRetentionDays?: number;
 }
@@ -69,6 +80,10 @@ export interface LocalRuntime {
   logs: LocalLogEntry[];
   /** Faults injected so far. */
   chaosStats: { duplicates: number; crashes: number };
+  /** The dead-letter consumer the runtime runs on both dead-letter queues. */
+  deadLetter: DeadLetterHandler;
+  /** Invocations killed at `workerTimeoutMs`, or abandoned by `close()`, so far. */
+  killedInvocations: number;
 }
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -100,7 +115,19 @@ function recordingLogger(entries: LocalLogEntry[]): SoeLogger {
  * await runtime.close();
  */
 export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-  const emulators = await startLocalEmulators({ maxReceiveCount: opts.maxReceiveCount ?? 5 });
+  const workerTimeoutMs = opts.workerTimeoutMs;
+  if (workerTimeoutMs !== undefined && !(Number.isFinite(workerTimeoutMs) && workerTimeoutMs > 0)) {
+    throw new RangeError(`createLocalRuntime: workerTimeoutMs must be a positive number of milliseconds, got ${workerTimeoutMs}`);
+  }
+  const emulators = await startLocalEmulators({
+    maxReceiveCount: opts.maxReceiveCount ?? 5,
+    // As AWS recommends for an SQS event source: six times the function timeout.
+    ...(workerTimeoutMs !== undefined ? { visibilityTimeoutSeconds: Math.max(1, Math.ceil((6 * workerTimeoutMs) / 1000)) } : {}),
+  });
+  // Every invocation runs in a scope; a killed one can make no further call on either client.
+  const scopes = new InvocationScopes();
+  scopes.guard(emulators.dynamo);
+  scopes.guard(emulators.sqs);
   if (opts.requestCounter) {
     opts.requestCounter.attach(emulators.dynamo);
     opts.requestCounter.attach(emulators.sqs);
@@ -117,6 +144,7 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
     callLlm: opts.callLlm,
     toolsRegistry: opts.toolsRegistry,
     logger,
+    ...(opts.maxDelaySeconds ? { maxDelaySeconds: opts.maxDelaySeconds } : {}),
     executionRetentionDays: opts.executionRetentionDays,
   };
   const worker = createWorkerHandler({
@@ -134,7 +162,15 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
       : undefined,
   });
   const services = createRuntimeServices(deps, 'soe-local');
+  const deadLetter = createDeadLetterHandler({ ...deps, maxReceiveCount: emulators.maxReceiveCount });
   const onError = (e: unknown) => logger.warn('local event source error', { error: e instanceof Error ? e.message : String(e) });
+  const stats = { killed: 0 };
+  const onKilled = (info: { messageIds: string[]; timeoutMs: number; reason: 'timeout' | 'closed' }) => {
+    stats.killed++;
+    if (info.reason === 'closed') logger.warn('worker invocation abandoned: the runtime closed while it ran', info);
+    else logger.error('worker invocation killed: it ran past the function timeout; its batch returns after the visibility timeout', info);
+  };
+  const lambda = { scopes, onKilled, timeoutMs: workerTimeoutMs ?? 900_000, onError };
   const sources = [
     new LocalSqsEventSource({
       sqs: emulators.sqs,
@@ -142,9 +178,12 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
       handler: worker,
       concurrency: opts.concurrency ?? 4,
       chaos,
-      onError,
+      ...lambda,
     }),
-    new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.delayQueueUrl, handler: worker, concurrency: 1, onError }),
+    new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.delayQueueUrl, handler: worker, concurrency: 1, ...lambda }),
+    // The dead-letter consumers, as deployed: nothing reaches a dead-letter queue silently.
+    new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.dlqUrl, handler: deadLetter, concurrency: 1, ...lambda }),
+    new LocalSqsEventSource({ sqs: emulators.sqs, queueUrl: emulators.delayDlqUrl, handler: deadLetter, concurrency: 1, ...lambda }),
   ];
   for (const s of sources) s.start();
   let closed = false;
@@ -180,6 +219,8 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
       if (closed) return;
       closed = true;
       await Promise.all(sources.map((s) => s.stop()));
+      // Requests an abandoned invocation had already sent complete first: the emulators answer them.
+      await scopes.settled();
       await emulators.close();
     },
     emulators,
@@ -187,5 +228,9 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
     services,
     logs,
     chaosStats: chaos.stats,
+    deadLetter,
+    get killedInvocations() {
+      return stats.killed;
+    },
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Chaos } from './chaos.js';
+import type { InvocationScope, InvocationScopes } from './invocation-scope.js';
 
 /** Options of {@link LocalSqsEventSource}. */
 export interface LocalSqsEventSourceOptions {
@@ -19,9 +20,19 @@ export interface LocalSqsEventSourceOptions {
   chaos?: Chaos;
   /** Called when a poll or an invocation fails unexpectedly. */
   onError?: (error: unknown) => void;
+  /**
+   * Enforce the function timeout as Lambda does: an invocation still running at `timeoutMs` is
+   * abandoned (its batch is not deleted and returns after the queue's visibility timeout) and, through
+   * these scopes' client guard, can make no further call.
+   */
+  scopes?: InvocationScopes;
+  /** Called when an invocation is killed at the timeout. */
+  onKilled?: (info: { messageIds: string[]; timeoutMs: number; reason: 'timeout' | 'closed' }) => void;
 }
 
 const REGION = 'us-east-1';
+/** What a killed invocation answers: nothing (its batch is neither deleted nor failed). */
+const KILLED = Symbol('killed');
 
 /**
  * Behaves like the Lambda SQS event source, in process: long-polls batches of up to ten messages,
@@ -33,10 +44,12 @@ const REGION = 'us-east-1';
  * the duplicate delivery SQS may make, arriving after the original was handled.
  */
 export class LocalSqsEventSource {
-  private running = false;
+  private polling = false;
   private readonly loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
   private inFlightBatches = 0;
+  /** Kills the invocations running now (used by stop: a hung handler must not keep close() waiting). */
+  private readonly running = new Set<() => void>();
   private readonly arn: string;
 
   constructor(private readonly opts: LocalSqsEventSourceOptions) {
@@ -46,16 +59,26 @@ export class LocalSqsEventSource {
 
   /** Starts polling. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
+    if (this.polling) return;
+    this.polling = true;
     for (let i = 0; i < (this.opts.concurrency ?? 4); i++) this.loops.push(this.loop());
   }
 
-  /** Stops polling and waits for the batches being handled. */
-  async stop(): Promise<void> {
-    this.running = false;
+  /**
+   * Stops polling and waits for the batches being handled. With scopes, a batch still running after
+   * `graceMs` is abandoned (a hung tool must not keep the runtime from closing).
+   */
+  async stop(graceMs = 2_000): Promise<void> {
+    this.polling = false;
     this.abort.abort();
-    await Promise.allSettled(this.loops);
+    const done = Promise.allSettled(this.loops);
+    if (this.opts.scopes && this.running.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      for (const kill of this.running) kill();
+    }
+    await done;
     this.loops.length = 0;
   }
 
@@ -66,7 +89,7 @@ export class LocalSqsEventSource {
 
   private async loop(): Promise<void> {
     const { sqs, queueUrl } = this.opts;
-    while (this.running) {
+    while (this.polling) {
       let messages: Message[] = [];
       try {
         const res = await sqs.send(
@@ -81,7 +104,7 @@ export class LocalSqsEventSource {
         );
         messages = res.Messages ?? [];
       } catch (e) {
-        if (!this.running) return;
+        if (!this.polling) return;
         this.opts.onError?.(e);
         await new Promise((r) => setTimeout(r, 50));
         continue;
@@ -103,10 +126,11 @@ export class LocalSqsEventSource {
     const event: SQSEvent = { Records: messages.map((m) => this.record(m)) };
     let failed: Set<string>;
     try {
-      const res = await this.opts.handler(event, this.context());
+      const res = await this.call(event, messages);
+      if (res === KILLED) return;
       failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch {
-      // The whole batch failed (Powertools throws when every record failed): nothing is deleted.
+      // The handler threw (a crash): nothing is deleted, the whole batch comes back.
       failed = new Set(messages.map((m) => m.MessageId!));
     }
     const done = messages.filter((m) => !failed.has(m.MessageId!));
@@ -129,6 +153,41 @@ export class LocalSqsEventSource {
           ...(group ? { MessageGroupId: group, MessageDeduplicationId: randomUUID() } : {}),
         }),
       );
+    }
+  }
+
+  /** Invokes the handler; with scopes, as Lambda would: killed at the timeout. */
+  private async call(event: SQSEvent, messages: Message[]): Promise<SQSBatchResponse | undefined | typeof KILLED> {
+    const scopes = this.opts.scopes;
+    if (!scopes) return this.opts.handler(event, this.context());
+    const timeoutMs = this.opts.timeoutMs ?? 900_000;
+    let scope: InvocationScope | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let kill: () => void = () => undefined;
+    let closed = false;
+    const killed = new Promise<typeof KILLED>((resolve) => {
+      kill = () => {
+        closed = true;
+        resolve(KILLED);
+      };
+      timer = setTimeout(() => resolve(KILLED), timeoutMs);
+    });
+    this.running.add(kill);
+    try {
+      const run = scopes.run(timeoutMs, () => this.opts.handler(event, this.context()));
+      scope = run.scope;
+      run.result.catch(() => undefined);
+      const res = await Promise.race([run.result, killed]);
+      // A handler that blocked the event loop past its deadline finishes "in time" for the race: it was killed.
+      if (res === KILLED || Date.now() > scope.deadline) {
+        scope.killed = true;
+        this.opts.onKilled?.({ messageIds: messages.map((m) => m.MessageId!), timeoutMs, reason: closed ? 'closed' : 'timeout' });
+        return KILLED;
+      }
+      return res;
+    } finally {
+      clearTimeout(timer);
+      this.running.delete(kill);
     }
   }
 

@@ -132,7 +132,7 @@ export function createBedrockCaller(opts: BedrockCallerOptions = {}): CallLlm {
       return fail(`Bedrock rejected the request for model '${model}' (${reason})`);
     };
 
-  return async (prompt, nodeConfig): Promise<LlmAnswer> => {
+  return async (prompt, nodeConfig, options): Promise<LlmAnswer> => {
     const settings = modelSettings(nodeConfig, defaults);
     const model = settings.model;
     if (!model) {
@@ -153,6 +153,7 @@ export function createBedrockCaller(opts: BedrockCallerOptions = {}): CallLlm {
       ...(Object.keys(inferenceConfig).length ? { inferenceConfig } : {}),
     };
     const out = await withRetries({
+      signal: options?.signal,
       provider: 'bedrock',
       target: `model '${model}' in ${where}`,
       policy: opts.retry,

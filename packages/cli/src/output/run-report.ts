@@ -141,6 +141,6 @@ export function hintForRunError(error: string | undefined): string | undefined {
   if (/is not registered|not found in the tools registry/.test(error))
     return 'pass --tools MODULE with a module that exports this tool in `tools`';
   if (/scripted model: no rule matched/.test(error)) return 'add a rule for this prompt (or a default answer) to the rules file';
-  if (/TimeoutError/.test(error)) return 'the run did not settle in time: raise --timeout, or look for a loop with soe graph';
+  if (/\bTimeoutError/.test(error)) return 'the run did not settle in time: raise --timeout, or look for a loop with soe graph';
   return undefined;
 }

@@ -10,6 +10,9 @@ export function contextFromInit(init: ContextInit): StoredContext {
   const ctx: StoredContext = {};
   for (const [field, history] of Object.entries(init.fields)) ctx[field] = [...history];
   ctx.__operational__ = newOperational(init.mainExecutionId, init.signals);
+  // Only limits that differ from the defaults are kept, so an ordinary context looks as it always did.
+  if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
+  if (init.limits?.ancestorNodeRuns) ctx.__operational__.ancestor_node_runs = init.limits.ancestorNodeRuns;
   if (init.parent) ctx.__parent__ = structuredClone(init.parent);
   return ctx;
 }

@@ -71,6 +71,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
       const decision = await callUntilValid({
         callLlm,
         nodeConfig,
+        signal: run.signal,
         retries: s.retries,
         propagate,
         what: `${what}, router stage`,
@@ -99,6 +100,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
       const args = await callUntilValid({
         callLlm,
         nodeConfig,
+        signal: run.signal,
         retries: s.retries,
         propagate,
         what: `${what}, parameter stage for tool '${toolName}'`,
@@ -121,7 +123,8 @@ export const executeAgent: NodeExecutor = async (run, services) => {
           `[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`,
         );
       } catch (e) {
-        if (propagate(e)) throw e;
+        // The node's time is up: no more rounds.
+        if (propagate(e) || run.signal?.aborted) throw e;
         consecutiveToolErrors++;
         transcript.push(`[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] error: ${errorMessage(e)}`);
         if (consecutiveToolErrors > s.retries)
@@ -139,6 +142,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
     const { value, selected } = await callUntilValid({
       callLlm,
       nodeConfig,
+      signal: run.signal,
       retries: s.retries,
       propagate,
       what: `${what}, response stage`,

@@ -1,5 +1,5 @@
 import { accumulate, historyOf, templateVars } from '../context-view.js';
-import type { ParentLink } from '../types.js';
+import type { ParentLink, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere } from './emissions.js';
 import { type NodeExecutor, type SpawnedExecution, startOutcome } from './types.js';
 
@@ -26,6 +26,10 @@ export const executeChild: NodeExecutor = async (run, services) => {
     const h = historyOf(run.context, f);
     if (h.length) baseFields[f] = structuredClone(h);
   }
+  const op = run.context.__operational__;
+  // The runs so far (this one included) travel with the child: a chain of children cannot escape the limit.
+  const ancestorNodeRuns = (op?.ancestor_node_runs ?? 0) + nodeRunsOf(run.context) + 1;
+  const limits = { ancestorNodeRuns, ...(op?.max_node_runs !== undefined ? { maxNodeRuns: op.max_node_runs } : {}) };
   const make = (index: number, fields: Record<string, unknown[]>, delaySeconds?: number): SpawnedExecution => ({
     executionId: services.newExecutionId(`${run.runKey}#${index}`),
     workflowName: String(node.child_workflow_name),
@@ -34,6 +38,7 @@ export const executeChild: NodeExecutor = async (run, services) => {
     mainExecutionId,
     parent,
     signals: strings(node.child_initial_signals),
+    limits,
     ...(delaySeconds ? { delaySeconds } : {}),
   });
   if (typeof node.fan_out_field === 'string') {
@@ -53,3 +58,10 @@ export const executeChild: NodeExecutor = async (run, services) => {
   outcome.emit = emitWhere(run, services, emissionsOf(node), templateVars(run.context, outcome.update));
   return outcome;
 };
+
+/** Node runs an execution has made (the sum of `__operational__.nodes`). */
+export function nodeRunsOf(context: StoredContext): number {
+  let n = 0;
+  for (const c of Object.values(context.__operational__?.nodes ?? {})) n += c;
+  return n;
+}

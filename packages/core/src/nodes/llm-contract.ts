@@ -4,6 +4,7 @@
  * possibly inside a ```json fence or after a <think>…</think> block.
  */
 import { isPermanentModelError, LlmResponseError } from '../errors.js';
+import { raceSignal } from '../node-clock.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import type { CallLlm, EventEmission, JSONSchema, LlmAnswer } from '../types.js';
 
@@ -117,20 +118,28 @@ export async function callUntilValid<T>(opts: {
   hooks: CallHooks;
   propagate?: (e: unknown) => boolean;
   what: string;
+  /** The node's signal: passed to every call; once it fires, the call is abandoned and no retry is made. */
+  signal?: AbortSignal;
 }): Promise<T> {
   let prompt = opts.prompt;
   let lastError = '';
+  const signal = opts.signal;
   for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
+    signal?.throwIfAborted();
     const started = Date.now();
     let answer: string;
     let reply: LlmAnswer;
     try {
-      const raw = await opts.callLlm(prompt, opts.nodeConfig);
+      const raw = await raceSignal(
+        (async () => (signal ? opts.callLlm(prompt, opts.nodeConfig, { signal }) : opts.callLlm(prompt, opts.nodeConfig)))(),
+        signal,
+      );
       reply =
         typeof raw === 'object' && raw !== null && typeof (raw as LlmAnswer).text === 'string' ? (raw as LlmAnswer) : { text: String(raw) };
       answer = reply.text;
     } catch (e) {
       opts.hooks.onCall(attempt, Date.now() - started, e);
+      if (signal?.aborted) throw signal.reason;
       if (opts.propagate?.(e) || isPermanentModelError(e)) throw e;
       lastError = `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
       continue;

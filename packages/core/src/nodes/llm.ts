@@ -206,6 +206,7 @@ export const executeLlm: NodeExecutor = async (run, services) => {
       hooks: modelCallHook(run, outcome, services, 'llm'),
       propagate: (e) => services.propagateTransient && isRetryable(e),
       what: `workflow '${run.workflowName}', node '${run.nodeName}'`,
+      signal: run.signal,
     });
     finishModelNode(run, outcome, s, value, selected, services);
   } catch (e) {

@@ -1,7 +1,9 @@
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError } from '../errors.js';
+import { raceSignal } from '../node-clock.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValueAt } from '../templates/index.js';
+import type { ToolCallContext } from '../types.js';
 import { emissionsOf, emitWhere } from './emissions.js';
 import {
   addCounter,
@@ -57,25 +59,43 @@ export function toolContext(run: NodeRun, services: NodeServices, outcome: NodeO
     emit: (signals) => {
       outcome.extraEmit.push(...signals);
     },
+    signal: run.signal ?? new AbortController().signal,
   };
 }
 
-/** Calls a tool with its retry budget; returns the result or throws the last error. */
+/** What a user tool gets as its second argument. */
+export function userToolContext(run: NodeRun): ToolCallContext {
+  return {
+    signal: run.signal ?? new AbortController().signal,
+    executionId: run.executionId,
+    workflowName: run.workflowName,
+    nodeName: run.nodeName,
+  };
+}
+
+/**
+ * Calls a tool with its retry budget; returns the result or throws the last error. Each attempt is
+ * raced against the context's signal: once the node's time is up, the attempt is abandoned and the
+ * signal's reason (a timeout error) is thrown without further attempts.
+ */
 export async function callToolWithRetries(
   tool: ResolvedTool,
   args: unknown,
   onAttempt: (attempt: number, error?: unknown) => void,
-  ctx?: ToolContext,
+  ctx?: ToolContext | ToolCallContext,
 ): Promise<unknown> {
+  const signal = ctx?.signal;
   let lastError: unknown;
   for (let attempt = 1; attempt <= 1 + tool.maxRetries; attempt++) {
+    signal?.throwIfAborted();
     try {
-      const result = await (ctx ? tool.fn(args, ctx) : tool.fn(args));
+      const result = await raceSignal((async () => (ctx ? tool.fn(args, ctx) : tool.fn(args)))(), signal);
       onAttempt(attempt);
       return result;
     } catch (e) {
       onAttempt(attempt, e);
       lastError = e;
+      if (signal?.aborted) throw signal.reason;
     }
   }
   throw lastError;
@@ -110,7 +130,7 @@ export async function invokeTool(
         ...telemetryExtra,
       });
     },
-    tool.builtin ? toolContext(run, services, outcome) : undefined,
+    tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
   );
 }
 

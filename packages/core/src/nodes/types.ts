@@ -1,5 +1,5 @@
 import type { TemplateSite } from '../templates/index.js';
-import type { Backends, CallLlm, ContextUpdate, NodeConfig, StoredContext, ToolEntry } from '../types.js';
+import type { Backends, CallLlm, ContextUpdate, ExecutionLimits, NodeConfig, StoredContext, ToolEntry } from '../types.js';
 
 /** A tool as the engine holds it: the registry entry with its defaults filled in. */
 export interface ResolvedTool extends ToolEntry {
@@ -28,6 +28,8 @@ export interface SpawnedExecution {
   parent: NonNullable<StoredContext['__parent__']>;
   signals: string[];
   delaySeconds?: number;
+  /** The parent's node-run limit and the runs made before the child (they count against its limit). */
+  limits?: ExecutionLimits;
 }
 
 /**
@@ -63,6 +65,8 @@ export interface NodeRun {
   signals: string[];
   /** Deterministic key of this run (broadcast id + node name on AWS). */
   runKey: string;
+  /** Aborted when the node's time is up (`timeout_seconds` or the runtime's deadline); set by runNode. */
+  signal?: AbortSignal;
 }
 
 /** Services available to node executors. */
@@ -99,6 +103,8 @@ export interface ToolContext {
   updateOther(executionId: string, update: ContextUpdate): void;
   /** Adds signals for the calling execution to what the node emits. */
   emit(signals: string[]): void;
+  /** Aborted when the node's time is up. */
+  signal: AbortSignal;
 }
 
 /** Runs one node type. */

@@ -151,7 +151,7 @@ export function createOpenAiCaller(opts: OpenAiCallerOptions = {}): CallLlm {
     });
   };
 
-  return async (prompt, nodeConfig): Promise<LlmAnswer> => {
+  return async (prompt, nodeConfig, options): Promise<LlmAnswer> => {
     const settings = modelSettings(nodeConfig, defaults);
     const model = settings.model;
     if (!model) {
@@ -203,6 +203,7 @@ export function createOpenAiCaller(opts: OpenAiCallerOptions = {}): CallLlm {
     };
 
     const body = await withRetries({
+      signal: options?.signal,
       provider: 'openai',
       target: `model '${model}' at ${baseUrl}`,
       policy: opts.retry,

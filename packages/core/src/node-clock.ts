@@ -1,0 +1,114 @@
+/**
+ * Time and run bounds of a node: its `timeout_seconds`, the runtime's deadline (on AWS, the worker
+ * invocation's remaining time less a reserve) and the execution's limit on node runs.
+ *
+ * Every tool and model call gets the node's `AbortSignal`; each call is also raced against it, and the
+ * node's whole run is raced against it with a short grace, so a call that ignores the signal still ends.
+ */
+import { DeadlineExceededError, NodeTimeoutError } from './errors.js';
+import type { NodeRun } from './nodes/types.js';
+import type { NodeConfig, StoredContext } from './types.js';
+
+/** `timeout_seconds` of a tool node that sets none. */
+export const DEFAULT_TOOL_TIMEOUT_SECONDS = 300;
+/** Node runs an execution may make unless its config or start options say otherwise. */
+export const DEFAULT_MAX_NODE_RUNS = 10_000;
+/**
+ * After the signal fires, calls that honour it (or that are raced against it) end within microtasks;
+ * the node as a whole is abandoned this long after, whatever it is still awaiting.
+ */
+export const NODE_ABORT_GRACE_MS = 100;
+
+/** The node's own time limit in seconds, if it has one (tools: 300 s unless set). */
+export function nodeTimeoutSeconds(node: NodeConfig): number | undefined {
+  if (typeof node.timeout_seconds === 'number' && node.timeout_seconds > 0) return node.timeout_seconds;
+  return node.node_type === 'tool' ? DEFAULT_TOOL_TIMEOUT_SECONDS : undefined;
+}
+
+/** Node runs the execution has made so far, its ancestors' runs (up to its start) included. */
+export function countedNodeRuns(context: StoredContext): number {
+  const op = context.__operational__;
+  let n = op?.ancestor_node_runs ?? 0;
+  for (const c of Object.values(op?.nodes ?? {})) n += c;
+  return n;
+}
+
+/** The node-run limit that applies to an execution. */
+export function nodeRunLimit(context: StoredContext, engineDefault?: number): number {
+  return context.__operational__?.max_node_runs ?? engineDefault ?? DEFAULT_MAX_NODE_RUNS;
+}
+
+/** A signal that never fires (a node with no time limit). */
+const NEVER = new AbortController().signal;
+
+/** The running clock of one node run. */
+export interface NodeClock {
+  /** Aborted with a NodeTimeoutError or DeadlineExceededError when the node's time is up. */
+  signal: AbortSignal;
+  /** Rejects with the signal's reason {@link NODE_ABORT_GRACE_MS} after it fires; never resolves. */
+  backstop: Promise<never>;
+  /** Stops the timers. */
+  dispose(): void;
+}
+
+/**
+ * Starts the clock of a node run: whichever comes first of its `timeout_seconds` and `deadline`
+ * (epoch ms) aborts the signal. A deadline already past throws DeadlineExceededError at once.
+ */
+export function startNodeClock(run: NodeRun, deadline: number | undefined): NodeClock {
+  const timeoutS = nodeTimeoutSeconds(run.node);
+  const now = Date.now();
+  const byTimeout = timeoutS !== undefined ? now + timeoutS * 1000 : Number.POSITIVE_INFINITY;
+  const byDeadline = deadline ?? Number.POSITIVE_INFINITY;
+  if (byDeadline <= now) throw new DeadlineExceededError(run.workflowName, run.nodeName);
+  const end = Math.min(byTimeout, byDeadline);
+  if (!Number.isFinite(end)) return { signal: NEVER, backstop: new Promise<never>(() => undefined), dispose: () => undefined };
+  const controller = new AbortController();
+  const reason = () =>
+    byTimeout <= byDeadline
+      ? new NodeTimeoutError(run.workflowName, run.nodeName, timeoutS!)
+      : new DeadlineExceededError(run.workflowName, run.nodeName);
+  const timers: NodeJS.Timeout[] = [];
+  const backstop = new Promise<never>((_, reject) => {
+    timers.push(
+      setTimeout(() => {
+        const err = reason();
+        controller.abort(err);
+        timers.push(setTimeout(() => reject(err), NODE_ABORT_GRACE_MS));
+      }, end - now),
+    );
+  });
+  // The backstop may lose the race to the node: its rejection must not be reported as unhandled.
+  backstop.catch(() => undefined);
+  return {
+    signal: controller.signal,
+    backstop,
+    dispose: () => {
+      for (const t of timers) clearTimeout(t);
+    },
+  };
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it fires (the work is abandoned). */
+export function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  // The shared never-firing signal gets no listeners: calls that never settle would pile them up on it.
+  if (!signal || signal === NEVER) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,250 @@
+/**
+ * Bounds on a run, in process: node timeouts (`timeout_seconds`, the abort signal tools and models get,
+ * a runtime deadline) and the limit on node runs.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  type CallLlm,
+  createEngine,
+  createInMemoryBackends,
+  DeadlineExceededError,
+  type EngineOptions,
+  orchestrate,
+  type ToolsRegistry,
+  validateConfig,
+} from '../src/index.js';
+
+const never = () => new Promise<never>(() => undefined);
+
+async function run(config: string, opts: EngineOptions & { limits?: { maxNodeRuns?: number } } = {}) {
+  const backends = createInMemoryBackends();
+  const { broadcastSignalsCaller } = createEngine(backends, opts);
+  const id = randomUUID();
+  let error: Error | undefined;
+  try {
+    await orchestrate({
+      config,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+      executionId: id,
+      ...(opts.limits ? { limits: opts.limits } : {}),
+    });
+  } catch (e) {
+    error = e as Error;
+  }
+  return { id, error, context: await backends.context.getContext(id), backends };
+}
+
+const TOOL_NODE = (extra = '') => `
+main:
+  Call:
+    node_type: tool
+    event_triggers: [START]
+    tool_name: slow
+    output_field: out
+    timeout_seconds: 0.2${extra}
+    event_emissions: [{ signal_name: DONE }]
+`;
+
+describe('timeout_seconds', () => {
+  it('fails a tool that never answers with "timed out after N s", and hands it an aborted signal', async () => {
+    let seen: AbortSignal | undefined;
+    const tools: ToolsRegistry = {
+      slow: (_args: unknown, ctx: { signal: AbortSignal }) => {
+        seen = ctx.signal;
+        return never();
+      },
+    };
+    const { error, context } = await run(TOOL_NODE(), { toolsRegistry: tools });
+    expect(error?.name).toBe('NodeTimeoutError');
+    expect(error?.message).toContain("node 'Call' timed out after 0.2 s");
+    expect(seen?.aborted).toBe(true);
+    expect((context.__operational__ as { errors: number }).errors).toBe(1);
+    expect(context.__operational__?.signals).not.toContain('DONE');
+  });
+
+  it('takes the tool failure signal and writes the error to output_field', async () => {
+    const tools: ToolsRegistry = { slow: { fn: never, failureSignal: 'SLOW_FAILED' } };
+    const { error, context } = await run(TOOL_NODE(), { toolsRegistry: tools });
+    expect(error).toBeUndefined();
+    expect(context.__operational__?.signals).toEqual(['START', 'SLOW_FAILED']);
+    expect(context.out).toEqual([expect.stringContaining('timed out after 0.2 s')]);
+  });
+
+  it('does not retry a timed-out tool (maxRetries) once its time is up', async () => {
+    let calls = 0;
+    const tools: ToolsRegistry = {
+      slow: {
+        fn: () => {
+          calls++;
+          return never();
+        },
+        maxRetries: 3,
+      },
+    };
+    const { error } = await run(TOOL_NODE(), { toolsRegistry: tools });
+    expect(error?.message).toContain('timed out after 0.2 s');
+    expect(calls).toBe(1);
+  });
+
+  it('tool nodes default to 300 s', async () => {
+    const { context } = await run(TOOL_NODE().replace('    timeout_seconds: 0.2\n', ''), { toolsRegistry: { slow: () => 'ok' } });
+    expect(context.out).toEqual(['ok']);
+  });
+
+  const LLM = (type: 'llm' | 'agent', extra = '') => `
+main:
+  Ask:
+    node_type: ${type}
+    event_triggers: [START]
+    prompt: "hello"
+    output_field: answer
+    timeout_seconds: 0.2${extra}
+    event_emissions: [{ signal_name: DONE }]
+`;
+
+  it('passes the signal to callLlm and fails a hung llm node', async () => {
+    let signal: AbortSignal | undefined;
+    const callLlm: CallLlm = (_p, _c, opts) => {
+      signal = opts?.signal;
+      return never();
+    };
+    const { error } = await run(LLM('llm'), { callLlm });
+    expect(error?.message).toContain("node 'Ask' timed out after 0.2 s");
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('an llm node past its timeout takes llm_failure_signal', async () => {
+    const { error, context } = await run(LLM('llm', '\n    llm_failure_signal: ASK_FAILED'), { callLlm: never });
+    expect(error).toBeUndefined();
+    expect(context.__operational__?.signals).toEqual(['START', 'ASK_FAILED']);
+  });
+
+  it('an agent node past its timeout fails, or takes llm_failure_signal', async () => {
+    const failed = await run(LLM('agent'), { callLlm: never });
+    expect(failed.error?.message).toContain("node 'Ask' timed out after 0.2 s");
+    const routed = await run(LLM('agent', '\n    llm_failure_signal: ASK_FAILED'), { callLlm: never });
+    expect(routed.context.__operational__?.signals).toEqual(['START', 'ASK_FAILED']);
+  });
+
+  it('ends a node whose work outside any tool call hangs (the node itself is raced)', async () => {
+    const backends = createInMemoryBackends();
+    // An identity makes the llm node read its system prompt: a backend call that never answers.
+    backends.identity!.getIdentity = never;
+    const { broadcastSignalsCaller } = createEngine(backends, { callLlm: () => '{"answer": 1}' });
+    const config = `
+workflows:
+  main:
+    Ask:
+      node_type: llm
+      event_triggers: [START]
+      prompt: hi
+      identity: helper
+      output_field: answer
+      timeout_seconds: 0.2
+identities:
+  helper: you help
+`;
+    await expect(
+      orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller }),
+    ).rejects.toThrow(/timed out after 0.2 s/);
+  });
+
+  it('a deadline from the runtime fails the node with a retryable DeadlineExceededError', async () => {
+    const tools: ToolsRegistry = { slow: never };
+    const deadline = Date.now() + 200;
+    const { error } = await run(TOOL_NODE().replace('0.2', '60'), { toolsRegistry: tools, deadline: () => deadline });
+    expect(error?.name).toBe('DeadlineExceededError');
+    expect(error?.message).toContain('timed out');
+    // The AWS worker propagates it: the message is retried.
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, {
+      toolsRegistry: tools,
+      deadline: () => Date.now() + 100,
+      propagateTransient: true,
+    });
+    const rejected = await orchestrate({
+      config: TOOL_NODE().replace('0.2', '60'),
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    }).catch((e) => e);
+    expect(rejected).toBeInstanceOf(DeadlineExceededError);
+    expect(rejected.retryable).toBe(true);
+  });
+
+  it('validates timeout_seconds and limits', () => {
+    const bad = (node: string) => validateConfig(`main:\n  T:\n    node_type: tool\n    event_triggers: [S]\n    tool_name: t\n${node}`);
+    for (const v of ['0', '-1', 'soon', '1e9']) {
+      const issues = bad(`    timeout_seconds: ${v}\n`);
+      expect(issues.map((i) => [i.node, i.field])).toEqual([['T', 'timeout_seconds']]);
+    }
+    expect(bad('    timeout_seconds: 2.5\n')).toEqual([]);
+    const limits = (l: string) =>
+      validateConfig(`workflows:\n  main:\n    T:\n      node_type: tool\n      event_triggers: [S]\n      tool_name: t\nlimits:\n${l}`);
+    expect(limits('  max_node_runs: 0\n')[0]?.field).toBe('limits.max_node_runs');
+    expect(limits('  max_node_runs: 1.5\n')[0]?.field).toBe('limits.max_node_runs');
+    expect(limits('  max_runs: 10\n')[0]?.message).toContain("unknown limit 'max_runs'");
+    expect(limits('  max_node_runs: 50\n')).toEqual([]);
+  });
+});
+
+const PING_PONG = (limits = '') => `
+workflows:
+  main:
+    Ping:
+      node_type: router
+      event_triggers: [START, PONG]
+      event_emissions: [{ signal_name: PING }]
+    Pong:
+      node_type: router
+      event_triggers: [PING]
+      event_emissions: [{ signal_name: PONG }]
+${limits}`;
+
+describe('node-run limit', () => {
+  it('ends the PING/PONG loop FAILED at the default limit of 10,000 runs, naming the limit', async () => {
+    const { error, context } = await run(PING_PONG());
+    expect(error?.name).toBe('NodeRunLimitError');
+    expect(error?.message).toContain('limit of 10000 node runs (limits.max_node_runs)');
+    const nodes = context.__operational__?.nodes ?? {};
+    expect((nodes.Ping ?? 0) + (nodes.Pong ?? 0)).toBe(10_000);
+  });
+
+  it("takes the config's limits.max_node_runs, and a start option over it", async () => {
+    const fromConfig = await run(PING_PONG('limits:\n  max_node_runs: 25\n'));
+    expect(fromConfig.error?.message).toContain('limit of 25 node runs');
+    expect(fromConfig.context.__operational__?.max_node_runs).toBe(25);
+    const fromOption = await run(PING_PONG('limits:\n  max_node_runs: 25\n'), { limits: { maxNodeRuns: 7 } });
+    expect(fromOption.error?.message).toContain('limit of 7 node runs');
+    const nodes = fromOption.context.__operational__?.nodes ?? {};
+    expect((nodes.Ping ?? 0) + (nodes.Pong ?? 0)).toBe(7);
+  });
+
+  it('rejects a bad start option before storing anything', async () => {
+    const { error, backends } = await run(PING_PONG(), { limits: { maxNodeRuns: -3 } });
+    expect(error?.name).toBe('WorkflowValidationError');
+    expect(await backends.context.listContexts?.()).toEqual([]);
+  });
+
+  it('a chain of children that start children stops: a child counts its ancestors’ runs', async () => {
+    const config = `
+workflows:
+  main:
+    Spawn:
+      node_type: child
+      event_triggers: [START]
+      child_workflow_name: main
+      child_initial_signals: [START]
+limits:
+  max_node_runs: 30
+`;
+    const { error } = await run(config);
+    expect(error?.name).toBe('NodeRunLimitError');
+    expect(error?.message).toContain('limit of 30 node runs');
+  });
+});
