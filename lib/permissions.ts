@@ -9,9 +9,9 @@ import type { SoeFunctionName } from './bundling.js';
  * DynamoDB actions on the table, per function. There is no index.
  *
  * - Worker: `Query` (an execution's partition, history, workflows, telemetry), `GetItem` (a record
- *   that lost a conditional race, current workflow, identities, schema), `PutItem` (node runs with
- *   `attribute_not_exists`, markers, telemetry), `UpdateItem` (node injection, identity and schema
- *   entries), `DeleteItem` (`soe_delete_*` built-ins), `BatchWriteItem` (payload chunks, history,
+ *   that lost a conditional race, current workflow, identities, schema), `PutItem` (log records with
+ *   `attribute_not_exists`, markers, telemetry, node injection, identity and schema entries by
+ *   compare-and-swap), `DeleteItem` (`soe_delete_*` built-ins), `BatchWriteItem` (payload chunks, history,
  *   workflows, telemetry, chunk clean-up), `Scan` (`soe_list_contexts` only).
  * - Start: `Query` and `GetItem` (inherited config and context, stale workflows), `PutItem` and
  *   `BatchWriteItem` (the execution's items and chunks), `DeleteItem` (takes the signals record back
@@ -29,7 +29,6 @@ export const TABLE_ACTIONS: Record<SoeFunctionName, readonly string[]> = {
     'dynamodb:PutItem',
     'dynamodb:Query',
     'dynamodb:Scan',
-    'dynamodb:UpdateItem',
   ],
   Start: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Signal: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],

@@ -356,7 +356,6 @@ describe('permissions', () => {
           'dynamodb:PutItem',
           'dynamodb:Query',
           'dynamodb:Scan',
-          'dynamodb:UpdateItem',
         ),
         on(SIGNAL_QUEUE, ...CONSUME, 'sqs:ChangeMessageVisibility', 'sqs:SendMessage'),
         on(DELAY_QUEUE, ...CONSUME, 'sqs:ChangeMessageVisibility', 'sqs:SendMessage'),

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { orchestrate, type ToolsRegistry } from '@soe/core';
+import { type OrchestrateOptions, prepareExecution, storeExecution, type ToolsRegistry } from '@soe/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createDynamoBackends,
@@ -21,6 +21,13 @@ import {
   type WorkerDeps,
 } from '../src/index.js';
 import { lambdaContext, recordingLogger, signalBody, sqsEvent, sqsRecord } from './helpers.js';
+
+/** Stores an execution without sending its signals: the test delivers them itself. */
+async function store(opts: OrchestrateOptions): Promise<string> {
+  const prepared = await prepareExecution(opts);
+  await storeExecution(opts.backends, prepared);
+  return prepared.executionId;
+}
 
 let emulators: LocalEmulators;
 let queueUrl: string;
@@ -59,7 +66,7 @@ workflows:
     Count: { node_type: router, event_triggers: [COUNTED], event_emissions: [{ signal_name: NOTED }] }
 `;
     let n = 0;
-    const id = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['BEGIN'], backends: b });
+    const id = await store({ config, initialWorkflowName: 'main', initialSignals: ['BEGIN'], backends: b });
     const warm = (await ExecutionState.load(b, id))!;
     // Four containers, each with its own cache; every message delivered twice (duplicates), plus
     // direct appends from outside, all at once. The warm reader catches up while they write.
@@ -116,7 +123,7 @@ ${Array.from({ length: steps }, (_, i) => `    N${i}: { node_type: tool, event_t
 `;
     let count = 0;
     const tools: ToolsRegistry = { big: () => blob, inc: () => ++count, size: (v: string) => v.length };
-    const id = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends: b });
+    const id = await store({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends: b });
     expect((await deliver(worker(tools, { followRouters: steps + 5 }), id, ['START'])).batchItemFailures).toEqual([]);
     expect(count).toBe(steps);
 
