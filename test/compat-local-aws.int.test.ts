@@ -56,7 +56,13 @@ describe('issue 14 behaviours on the local AWS runtime', () => {
 
       const copied = ctx.copy![0] as { target_execution: string; created: boolean };
       expect(copied.created).toBe(true);
-      const target = await runtime.backends.context.getContext(copied.target_execution);
+      // On AWS an append to another execution travels as a message to it (exactly once, after the
+      // copying node's commit): the copy shows in the target once that message is handled.
+      let target = await runtime.backends.context.getContext(copied.target_execution);
+      for (let i = 0; i < 200 && !target.topic; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        target = await runtime.backends.context.getContext(copied.target_execution);
+      }
       expect(target.topic).toEqual(['tides']);
       expect(target.__operational__!.main_execution_id).toBe(id);
 
