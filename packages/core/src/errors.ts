@@ -14,6 +14,8 @@ export interface ConfigLocation {
 /** One problem found while validating a config. */
 export interface ValidationIssue extends ConfigLocation {
   readonly message: string;
+  /** `warning` for what is accepted but reported (an unknown key that is no near miss); absent means an error. */
+  readonly severity?: 'error' | 'warning';
   /** 1-based line and column in the YAML text, when the config was given as text. */
   readonly line?: number;
   readonly column?: number;

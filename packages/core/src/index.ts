@@ -12,11 +12,15 @@ export {
   checkNode,
   checkSchemaField,
   checkWorkflow,
+  isError,
+  MAX_ITERATIONS,
   MAX_NODE_RUNS_LIMIT,
+  MAX_RETRIES,
   MAX_TIMEOUT_SECONDS,
   parseConfig,
   validateConfig,
 } from './config.js';
+export { didYouMean, isPrototypeName, nearMiss } from './config-keys.js';
 export { mergeUpdates, templateVars } from './context-view.js';
 export type { BroadcastSink, EngineOptions, NodeOptions, Nodes, TriggeredNode } from './engine.js';
 export {

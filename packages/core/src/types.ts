@@ -47,6 +47,8 @@ export interface ParsedConfig {
   contextSchema?: ContextSchema;
   identities?: Identities;
   limits?: ConfigLimits;
+  /** What was accepted but is worth reporting (unknown keys that are no near miss), with where it is. */
+  warnings?: import('./errors.js').ValidationIssue[];
 }
 
 /** `__operational__` of a stored context. */
