@@ -285,7 +285,7 @@ const NODE_KEYS = ['node_type', 'event_triggers', 'event_emissions'];
 /** Every key a node of `type` may set. */
 function knownKeys(type: string): string[] {
   const spec = BY_TYPE[type]!;
-  return [...NODE_KEYS, ...spec.required, ...Object.keys(spec.optional), ...Object.keys(spec.forbidden ?? {})];
+  return [...new Set([...NODE_KEYS, ...spec.required, ...Object.keys(spec.optional), ...Object.keys(spec.forbidden ?? {})])];
 }
 
 /** Keys of the other node types, each with the types it belongs to (so `prompt` on a router names llm, agent). */

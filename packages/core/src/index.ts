@@ -96,7 +96,7 @@ export {
 export type { UsageSummary } from './providers/usage.js';
 export { summarizeUsage } from './providers/usage.js';
 export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-llm.js';
-export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
+export { checkScriptedSpec, createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
 export type { SetupOptions } from './setup.js';
 export { setupOrchestration } from './setup.js';
 export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates/index.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { checkMaxNodeRuns, parseConfig } from './config.js';
 import { isReservedField } from './context-view.js';
-import { OperationalValidationError, WorkflowValidationError } from './errors.js';
+import { OperationalValidationError, type ValidationIssue, WorkflowValidationError } from './errors.js';
 import type { Backends, BroadcastSignalsCaller, ContextSchema, Identities, StoredContext, WorkflowsRegistry } from './types.js';
 
 /** Options of {@link orchestrate}. */
@@ -25,6 +25,8 @@ export interface OrchestrateOptions {
   executionId?: string;
   /** Limits for this run; they override the config's `limits:` section. */
   limits?: { maxNodeRuns?: number };
+  /** Refuse the config's warnings too (unknown keys that are no near miss, such as annotations). */
+  strict?: boolean;
 }
 
 /** What a new execution starts with, checked and resolved but not yet stored. */
@@ -38,6 +40,8 @@ export interface PreparedExecution {
   fields: Record<string, unknown[]>;
   /** The run's node-run limit, when the config or the options set one. */
   maxNodeRuns?: number;
+  /** What the config validator accepted but reports (unknown keys); absent when there is none. */
+  warnings?: ValidationIssue[];
 }
 
 /**
@@ -105,9 +109,11 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   let contextSchema: ContextSchema | undefined;
   let identities: Identities | undefined;
   let maxNodeRuns: number | undefined;
+  let warnings: ValidationIssue[] | undefined;
   const hasConfig = opts.config !== undefined && opts.config !== null;
   if (hasConfig) {
-    const parsed = parseConfig(opts.config);
+    const parsed = parseConfig(opts.config, { strict: opts.strict === true });
+    warnings = parsed.warnings;
     workflows = parsed.workflows;
     contextSchema = parsed.contextSchema;
     identities = parsed.identities;
@@ -167,6 +173,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   if (contextSchema) prepared.contextSchema = contextSchema;
   if (identities) prepared.identities = identities;
   if (maxNodeRuns !== undefined) prepared.maxNodeRuns = maxNodeRuns;
+  if (warnings?.length) prepared.warnings = warnings;
   return prepared;
 }
 
