@@ -287,6 +287,15 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
     tool_calls: outcome.update.counters?.tool_calls ?? 0,
   });
+  if (outcome.handledError) {
+    engine.services.telemetry(run.executionId, 'node_error', {
+      node_name: run.nodeName,
+      node_type: type,
+      error: outcome.handledError.message,
+      error_type: outcome.handledError.name,
+      handled_by: outcome.emit,
+    });
+  }
   if (outcome.error) {
     const err = outcome.error;
     engine.services.telemetry(run.executionId, 'node_error', {

@@ -171,6 +171,7 @@ export const executeTool: NodeExecutor = async (run, services) => {
     if (outputField) appendField(outcome, outputField, errorMessage(e));
     if (tool.failureSignal) {
       outcome.emit = [tool.failureSignal];
+      outcome.handledError = e instanceof Error ? e : new Error(String(e));
       return outcome;
     }
     outcome.error = e instanceof Error ? e : new Error(String(e));

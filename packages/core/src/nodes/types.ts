@@ -51,6 +51,8 @@ export interface NodeOutcome {
   extraEmit: string[];
   /** Set when the node failed without a failure signal: the runtime commits the rest, then fails. */
   error?: Error;
+  /** The error a failure signal handled: the run goes on, and the error is recorded (telemetry `node_error`). */
+  handledError?: Error;
 }
 
 /** What a node executor gets. */
