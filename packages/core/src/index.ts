@@ -55,6 +55,7 @@ export {
   TemplateError,
   ToolNodeConfigurationError,
   ToolParameterError,
+  ToolResultError,
   TransientError,
   WorkflowValidationError,
 } from './errors.js';

@@ -51,14 +51,18 @@ export interface PreparedExecution {
 export const MAX_INITIAL_SIGNALS = 1000;
 
 /**
- * Where a value is not plain data (JSON): a function, a symbol, a BigInt or a cycle. Contexts are
+ * Where a value is not plain data (JSON): a function, a symbol, a BigInt, NaN or Infinity, a Map or
+ * Set, or a cycle. Contexts are
  * stored as JSON by every persistent backend, so such a value would be lost or break the write.
  */
 export function findUnserialisable(value: unknown, path: string, seen: Set<object> = new Set()): string | undefined {
   const t = typeof value;
   if (t === 'function' || t === 'symbol' || t === 'bigint') return `${path} is a ${t}, not plain data (JSON)`;
+  if (t === 'number' && !Number.isFinite(value)) return `${path} is ${String(value)}, not plain data (JSON has no NaN or Infinity)`;
   if (t !== 'object' || value === null) return undefined;
   if (seen.has(value as object)) return `${path} refers to itself (a cycle), not plain data (JSON)`;
+  if (value instanceof Map || value instanceof Set)
+    return `${path} is a ${value instanceof Map ? 'Map' : 'Set'}, not plain data (JSON): convert it (Object.fromEntries, Array.from)`;
   seen.add(value as object);
   const entries = Array.isArray(value)
     ? value.map((v, i) => [`[${i}]`, v] as const)

@@ -1,5 +1,6 @@
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
-import { isRetryable, ToolNodeConfigurationError, ToolParameterError } from '../errors.js';
+import { isRetryable, ToolNodeConfigurationError, ToolParameterError, ToolResultError } from '../errors.js';
+import { findUnserialisable } from '../orchestrate.js';
 import { raceSignal } from '../node-clock.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValueAt } from '../templates/index.js';
@@ -115,7 +116,7 @@ export async function invokeTool(
 ): Promise<unknown> {
   checkToolArguments(tool, args);
   const started = Date.now();
-  return callToolWithRetries(
+  const result = await callToolWithRetries(
     tool,
     args,
     (attempt, error) => {
@@ -132,6 +133,10 @@ export async function invokeTool(
     },
     tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
   );
+  // Checked here, so every runtime refuses the same values with the same words (backends differ in what they would drop or throw).
+  const bad = findUnserialisable(result, 'the result');
+  if (bad) throw new ToolResultError(`tool '${tool.name}' returned a value that cannot be stored: ${bad}`);
+  return result;
 }
 
 /** An error's message, for storing in the context. */
