@@ -490,8 +490,13 @@ function checkLimits(v: unknown, issues: ValidationIssue[]): ConfigLimits | unde
   }
   const out: ConfigLimits = {};
   for (const [key, value] of Object.entries(v)) {
+    if (key === 'max_tokens') {
+      if (Number.isInteger(value) && (value as number) > 0) out.max_tokens = value as number;
+      else issues.push({ field: 'limits.max_tokens', message: `expected a whole number of tokens greater than 0, got ${describe(value)}` });
+      continue;
+    }
     if (key !== 'max_node_runs') {
-      issues.push({ field: `limits.${key}`, message: `unknown limit '${key}' (known: max_node_runs)` });
+      issues.push({ field: `limits.${key}`, message: `unknown limit '${key}' (known: max_node_runs, max_tokens)${didYouMean(key, ['max_node_runs', 'max_tokens'])}` });
       continue;
     }
     const problem = checkMaxNodeRuns(value);

@@ -290,6 +290,17 @@ export class DeadlineExceededError extends SoeError {
  * An execution reached its limit on node runs (`limits.max_node_runs`, default 10,000; a child counts
  * the runs of its ancestors up to its start). Permanent: the execution ends FAILED, naming the limit.
  */
+export class TokenBudgetError extends SoeError {
+  override readonly code = 'SOE_TOKEN_BUDGET';
+  constructor(executionId: string, node: string, limit: number, spent: number) {
+    super(
+      `execution '${executionId}' spent ${spent} model tokens, its budget of ${limit} (limits.max_tokens), before node '${node}' could run; raise limits.max_tokens in the config if the run is meant to cost this much`,
+    );
+    this.name = 'TokenBudgetError';
+  }
+}
+
+/** @see TokenBudgetError (above): the token budget; this one bounds node runs. */
 export class NodeRunLimitError extends SoeError {
   override readonly code = 'SOE_NODE_RUN_LIMIT';
   readonly limit: number;

@@ -49,6 +49,7 @@ export {
   ModelProviderError,
   NodeExecutionError,
   NodeRunLimitError,
+  TokenBudgetError,
   NodeTimeoutError,
   OperationalValidationError,
   SoeError,

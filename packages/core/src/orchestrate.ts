@@ -40,6 +40,8 @@ export interface PreparedExecution {
   fields: Record<string, unknown[]>;
   /** The run's node-run limit, when the config or the options set one. */
   maxNodeRuns?: number;
+  /** The run's token budget (`limits.max_tokens`), when the config sets one. */
+  maxTokens?: number;
   /** What the config validator accepted but reports (unknown keys); absent when there is none. */
   warnings?: ValidationIssue[];
 }
@@ -114,6 +116,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   let identities: Identities | undefined;
   let maxNodeRuns: number | undefined;
   let warnings: ValidationIssue[] | undefined;
+  let maxTokens: number | undefined;
   const hasConfig = opts.config !== undefined && opts.config !== null;
   if (hasConfig) {
     const parsed = parseConfig(opts.config, { strict: opts.strict === true });
@@ -122,6 +125,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
     contextSchema = parsed.contextSchema;
     identities = parsed.identities;
     maxNodeRuns = parsed.limits?.max_node_runs;
+    maxTokens = parsed.limits?.max_tokens;
   } else if (opts.inheritConfigFromId) {
     const src = opts.inheritConfigFromId;
     const registry = await backends.workflow.getWorkflowsRegistry(src);
@@ -133,6 +137,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
     contextSchema = (await backends.contextSchema?.getContextSchema(srcMain)) ?? undefined;
     identities = (await backends.identity?.getIdentities(srcMain)) ?? undefined;
     maxNodeRuns = srcCtx.__operational__?.max_node_runs;
+    maxTokens = srcCtx.__operational__?.max_tokens as number | undefined;
   } else {
     throw new WorkflowValidationError([
       { message: 'no config given: pass a config, or inheritConfigFromId to reuse an earlier execution' },
@@ -177,6 +182,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   if (contextSchema) prepared.contextSchema = contextSchema;
   if (identities) prepared.identities = identities;
   if (maxNodeRuns !== undefined) prepared.maxNodeRuns = maxNodeRuns;
+  if (maxTokens !== undefined) prepared.maxTokens = maxTokens;
   if (warnings?.length) prepared.warnings = warnings;
   return prepared;
 }
@@ -196,7 +202,14 @@ export async function storeExecution(backends: Backends, p: PreparedExecution): 
     await backends.context.createContext(id, {
       fields: p.fields,
       mainExecutionId: id,
-      ...(p.maxNodeRuns !== undefined ? { limits: { maxNodeRuns: p.maxNodeRuns } } : {}),
+      ...(p.maxNodeRuns !== undefined || p.maxTokens !== undefined
+        ? {
+            limits: {
+              ...(p.maxNodeRuns !== undefined ? { maxNodeRuns: p.maxNodeRuns } : {}),
+              ...(p.maxTokens !== undefined ? { maxTokens: p.maxTokens } : {}),
+            },
+          }
+        : {}),
     });
     await backends.telemetry?.logEvent(id, 'orchestration_start', {
       workflow_name: p.initialWorkflowName,

@@ -110,3 +110,37 @@ describe('the agent transcript is bounded', () => {
     expect(largest).toBeLessThan(400 * 1024);
   });
 });
+
+describe('token budget', () => {
+  it('ends a looping run FAILED once limits.max_tokens is spent, naming the limit', async () => {
+    const config = `workflows:
+  main:
+    Ask:
+      node_type: llm
+      event_triggers: [START, AGAIN]
+      prompt: hi
+      output_field: answer
+      event_emissions: [{ signal_name: ASKED }]
+    Loop:
+      node_type: router
+      event_triggers: [ASKED]
+      event_emissions: [{ signal_name: AGAIN }]
+limits:
+  max_tokens: 100
+`;
+    let calls = 0;
+    const callLlm: CallLlm = () => {
+      calls++;
+      return { text: '{"answer": "ok"}', usage: { input_tokens: 30, output_tokens: 10 } };
+    };
+    const { error } = await run(config, callLlm);
+    expect(error?.name).toBe('TokenBudgetError');
+    expect(error?.message).toContain('spent 120 model tokens, its budget of 100 (limits.max_tokens)');
+    expect(calls).toBe(3);
+  });
+
+  it('refuses a max_tokens that is not a positive whole number', async () => {
+    const { error } = await run('workflows:\n  main:\n    A: { node_type: router, event_triggers: [START], event_emissions: [{ signal_name: X }] }\nlimits:\n  max_tokens: -5\n', { default: '{}' });
+    expect(error?.message).toMatch(/field 'limits.max_tokens'.*: expected a whole number of tokens greater than 0, got number -5/);
+  });
+});

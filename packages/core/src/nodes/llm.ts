@@ -152,6 +152,8 @@ export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: Node
   return {
     onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer) {
       addCounter(outcome, 'llm_calls');
+      const tokens = (answer?.usage?.input_tokens ?? 0) + (answer?.usage?.output_tokens ?? 0);
+      if (tokens > 0) addCounter(outcome, 'tokens', tokens);
       void services.telemetry(run.executionId, 'llm_call', {
         node_name: run.nodeName,
         stage,

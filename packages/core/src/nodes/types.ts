@@ -130,7 +130,7 @@ export function appendField(outcome: NodeOutcome, field: string, value: unknown)
 }
 
 /** Adds to a counter in an outcome's update. */
-export function addCounter(outcome: NodeOutcome, counter: 'llm_calls' | 'tool_calls' | 'errors', n = 1): void {
+export function addCounter(outcome: NodeOutcome, counter: 'llm_calls' | 'tool_calls' | 'errors' | 'tokens', n = 1): void {
   const counters = (outcome.update.counters ??= {});
   counters[counter] = (counters[counter] ?? 0) + n;
 }
