@@ -104,7 +104,9 @@ describe('start handler', () => {
   it('answers the config warnings (unknown keys) with the execution id, and refuses them with strict: true', async () => {
     const start = createStartHandler(deps);
     const config = {
-      workflows: { main: { A: { node_type: 'router', description: 'notes', event_triggers: ['START'], event_emissions: [{ signal_name: 'X' }] } } },
+      workflows: {
+        main: { A: { node_type: 'router', description: 'notes', event_triggers: ['START'], event_emissions: [{ signal_name: 'X' }] } },
+      },
     };
     const res = await start({ config, initialWorkflowName: 'main', initialSignals: ['START'] });
     expect(res).toMatchObject({

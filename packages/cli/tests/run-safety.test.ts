@@ -56,6 +56,8 @@ describe('soe run safety', () => {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((done) => child.on('close', done));
     expect(code).toBe(130);
-    expect(stderr).toMatch(/interrupted: execution [0-9a-f-]{36} did not finish; so far: 0 node runs, 0 model calls, 0 tool calls, 0 errors, last signals START/);
+    expect(stderr).toMatch(
+      /interrupted: execution [0-9a-f-]{36} did not finish; so far: 0 node runs, 0 model calls, 0 tool calls, 0 errors, last signals START/,
+    );
   }, 20_000);
 });

@@ -101,7 +101,10 @@ export function judgeUnknownKey(
   if (Object.hasOwn(TRAPS, key)) return { severity: 'error', message: `'${key}' is not a key of ${what}: use ${TRAPS[key]}` };
   const other = nearMiss(key, Object.keys(elsewhere));
   if (other) return { severity: 'error', message: `unknown key '${key}' in ${what}: did you mean '${other}' (${elsewhere[other]})?` };
-  return { severity: 'warning', message: `unknown key '${key}' in ${what}: not used by the engine (kept as an annotation; strict mode refuses it)` };
+  return {
+    severity: 'warning',
+    message: `unknown key '${key}' in ${what}: not used by the engine (kept as an annotation; strict mode refuses it)`,
+  };
 }
 
 /**

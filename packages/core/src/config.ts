@@ -311,7 +311,10 @@ export function checkNode(workflow: string, node: string, config: unknown, issue
   const type = config.node_type;
   if (type === undefined) {
     const lookalike = Object.keys(config).find((k) => judgeUnknownKey(k, ['node_type'], 'a node').severity === 'error');
-    at('node_type', `node_type is missing (expected one of ${NODE_TYPES.join(', ')})${lookalike ? `; found '${lookalike}': did you mean 'node_type'?` : ''}`);
+    at(
+      'node_type',
+      `node_type is missing (expected one of ${NODE_TYPES.join(', ')})${lookalike ? `; found '${lookalike}': did you mean 'node_type'?` : ''}`,
+    );
     return;
   }
   if (typeof type !== 'string' || !Object.hasOwn(BY_TYPE, type)) {
@@ -452,7 +455,11 @@ function checkChildReferences(workflows: WorkflowsRegistry, issues: ValidationIs
     if (!isObj(wf)) continue;
     for (const [nodeName, node] of Object.entries(wf as Workflow)) {
       if (!isObj(node)) continue;
-      if (node.node_type === 'child' && typeof node.child_workflow_name === 'string' && !Object.hasOwn(workflows, node.child_workflow_name)) {
+      if (
+        node.node_type === 'child' &&
+        typeof node.child_workflow_name === 'string' &&
+        !Object.hasOwn(workflows, node.child_workflow_name)
+      ) {
         issues.push({
           workflow: wfName,
           node: nodeName,
@@ -496,7 +503,10 @@ function checkLimits(v: unknown, issues: ValidationIssue[]): ConfigLimits | unde
       continue;
     }
     if (key !== 'max_node_runs') {
-      issues.push({ field: `limits.${key}`, message: `unknown limit '${key}' (known: max_node_runs, max_tokens)${didYouMean(key, ['max_node_runs', 'max_tokens'])}` });
+      issues.push({
+        field: `limits.${key}`,
+        message: `unknown limit '${key}' (known: max_node_runs, max_tokens)${didYouMean(key, ['max_node_runs', 'max_tokens'])}`,
+      });
       continue;
     }
     const problem = checkMaxNodeRuns(value);

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createBuiltinTools, isBuiltinFunction } from './builtins/index.js';
-import { NodeExecutionError, NodeRunLimitError, OperationalValidationError, TokenBudgetError, ToolNodeConfigurationError } from './errors.js';
+import {
+  NodeExecutionError,
+  NodeRunLimitError,
+  OperationalValidationError,
+  TokenBudgetError,
+  ToolNodeConfigurationError,
+} from './errors.js';
 import { countedNodeRuns, type NodeClock, nodeRunLimit, startNodeClock } from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';

@@ -190,7 +190,16 @@ const TRANSIENT_NAMES = new Set([
 ]);
 
 /** Node.js network error codes: the connection, not the request, failed. */
-const TRANSIENT_NET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET']);
+const TRANSIENT_NET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+]);
 
 /**
  * The one error classifier of every runtime: true when a retry may help. Transient are errors marked

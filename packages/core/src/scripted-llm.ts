@@ -113,7 +113,8 @@ export function checkScriptedSpec(s: ScriptedModelSpec): void {
       continue;
     }
     for (const key of Object.keys(r))
-      if (!RULE_KEYS.includes(key)) problems.push(`${at}: unknown key '${key}' (expected ${RULE_KEYS.join(', ')})${didYouMean(key, RULE_KEYS)}`);
+      if (!RULE_KEYS.includes(key))
+        problems.push(`${at}: unknown key '${key}' (expected ${RULE_KEYS.join(', ')})${didYouMean(key, RULE_KEYS)}`);
     if (r.stage !== undefined && !STAGES.includes(r.stage as string))
       problems.push(`${at}: unknown stage '${String(r.stage)}' (expected ${STAGES.join(', ')})${didYouMean(String(r.stage), STAGES)}`);
     if (r.in !== undefined && !SCOPES.includes(r.in as string))

@@ -53,7 +53,9 @@ describe('unknown keys', () => {
   );
 
   it('a key of another node type is an error naming the types it belongs to', () => {
-    const { errors } = issuesOf('main:\n  R:\n    node_type: router\n    event_triggers: [START]\n    prompt: hi\n    event_emissions: [{ signal_name: X }]\n');
+    const { errors } = issuesOf(
+      'main:\n  R:\n    node_type: router\n    event_triggers: [START]\n    prompt: hi\n    event_emissions: [{ signal_name: X }]\n',
+    );
     expect(errors[0]!.message).toContain("'prompt' does not apply to router nodes (a key of llm, agent nodes)");
   });
 
@@ -85,15 +87,18 @@ describe('unknown keys', () => {
 });
 
 describe('names', () => {
-  it.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf'])('%s is refused as workflow, node, output_field and identity name', (name) => {
-    const yaml = `workflows:\n  ${name}:\n    ${name}:\n      node_type: llm\n      event_triggers: [START]\n      prompt: hi\n      output_field: ${name}\nidentities:\n  ${name}: You are.\n`;
-    const { errors } = issuesOf(yaml);
-    const fields = errors.map((e) => `${e.workflow ?? ''}/${e.node ?? ''}/${e.field ?? ''}`);
-    expect(fields).toEqual(
-      expect.arrayContaining([`${name}//`, `${name}/${name}/`, `${name}/${name}/output_field`, `//identities.${name}`]),
-    );
-    for (const e of errors) expect(e.message).toContain('Object.prototype');
-  });
+  it.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf'])(
+    '%s is refused as workflow, node, output_field and identity name',
+    (name) => {
+      const yaml = `workflows:\n  ${name}:\n    ${name}:\n      node_type: llm\n      event_triggers: [START]\n      prompt: hi\n      output_field: ${name}\nidentities:\n  ${name}: You are.\n`;
+      const { errors } = issuesOf(yaml);
+      const fields = errors.map((e) => `${e.workflow ?? ''}/${e.node ?? ''}/${e.field ?? ''}`);
+      expect(fields).toEqual(
+        expect.arrayContaining([`${name}//`, `${name}/${name}/`, `${name}/${name}/output_field`, `//identities.${name}`]),
+      );
+      for (const e of errors) expect(e.message).toContain('Object.prototype');
+    },
+  );
 
   it('a child workflow named like an Object.prototype member is not taken for a defined one', () => {
     const { errors } = issuesOf(
@@ -116,7 +121,11 @@ describe('names', () => {
   it('null workflows and nodes are reported, never crash', () => {
     expect(issuesOf('main: ~\n').errors[0]!.message).toContain('got null');
     expect(issuesOf('main:\n  A: ~\n').errors[0]).toMatchObject({ node: 'A' });
-    expect(issuesOf('workflows:\n  main: ~\n  other:\n    Kid: { node_type: child, event_triggers: [S], child_workflow_name: main, child_initial_signals: [S] }\n').errors).toHaveLength(1);
+    expect(
+      issuesOf(
+        'workflows:\n  main: ~\n  other:\n    Kid: { node_type: child, event_triggers: [S], child_workflow_name: main, child_initial_signals: [S] }\n',
+      ).errors,
+    ).toHaveLength(1);
   });
 });
 
@@ -155,7 +164,9 @@ describe('injection runs the same validator', () => {
 
 describe('scripted model', () => {
   it('refuses a misspelt rule key (nod: would match every call) with a did-you-mean', () => {
-    expect(() => createScriptedLlm({ rules: [{ nod: 'A', respond: 'x' } as never] })).toThrow(/rule 1: unknown key 'nod'.*did you mean 'node'/);
+    expect(() => createScriptedLlm({ rules: [{ nod: 'A', respond: 'x' } as never] })).toThrow(
+      /rule 1: unknown key 'nod'.*did you mean 'node'/,
+    );
     expect(() => createScriptedLlm({ rules: [{ stage: 'routr' as never, respond: 'x' }] })).toThrow(/did you mean 'router'/);
     expect(() => createScriptedLlm({ rules: [{ node: 'A', respond: 'x' }], default: 'y' })).not.toThrow();
   });

@@ -8,13 +8,22 @@ describe('one error classifier', () => {
     ['a throttling name', Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' })],
     ['an HTTP 503', Object.assign(new Error('x'), { $metadata: { httpStatusCode: 503 } })],
     ['a network failure', Object.assign(new Error('reset'), { code: 'ECONNRESET' })],
-    ['a throttled write wrapped by a built-in', new Error('could not write', { cause: Object.assign(new Error('t'), { name: 'ThrottlingException' }) })],
+    [
+      'a throttled write wrapped by a built-in',
+      new Error('could not write', { cause: Object.assign(new Error('t'), { name: 'ThrottlingException' }) }),
+    ],
   ])('%s is transient', (_, err) => expect(isRetryable(err)).toBe(true));
 
   it.each([
     ['a plain error', new Error('bad')],
     ['an SDK validation error', Object.assign(new Error('too big'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } })],
-    ['a permanent provider error, whatever its cause', new ModelProviderError('openai', 'no quota', { status: 429, cause: Object.assign(new Error(), { $metadata: { httpStatusCode: 429 } }) })],
+    [
+      'a permanent provider error, whatever its cause',
+      new ModelProviderError('openai', 'no quota', {
+        status: 429,
+        cause: Object.assign(new Error(), { $metadata: { httpStatusCode: 429 } }),
+      }),
+    ],
     ['not an object', 'ThrottlingException'],
   ])('%s is permanent', (_, err) => expect(isRetryable(err)).toBe(false));
 });

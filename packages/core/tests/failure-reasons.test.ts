@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { pushBounded } from '../src/nodes/agent.js';
 import {
   type CallLlm,
   createEngine,
@@ -9,6 +8,7 @@ import {
   type ScriptedModelSpec,
   type ToolsRegistry,
 } from '../src/index.js';
+import { pushBounded } from '../src/nodes/agent.js';
 
 /** Runs `config` from START; returns the outcome (or the rejection), the stored context and the telemetry. */
 async function run(config: string, model: ScriptedModelSpec | CallLlm, toolsRegistry: ToolsRegistry = {}) {
@@ -63,10 +63,16 @@ describe('failure reasons are kept', () => {
     max_iterations: 2
     output_field: out
 `;
-    const { error } = await run(config, { rules: [{ stage: 'router', respond: { action: 'call_tool', tool_name: 'serch' } }] }, {
-      search: () => 'found',
-    });
-    expect(error?.message).toContain("the agent chose tool 'serch', not among its tools (search), and did not finish within max_iterations (2)");
+    const { error } = await run(
+      config,
+      { rules: [{ stage: 'router', respond: { action: 'call_tool', tool_name: 'serch' } }] },
+      {
+        search: () => 'found',
+      },
+    );
+    expect(error?.message).toContain(
+      "the agent chose tool 'serch', not among its tools (search), and did not finish within max_iterations (2)",
+    );
   });
 });
 
@@ -101,7 +107,8 @@ describe('the agent transcript is bounded', () => {
     let largest = 0;
     const callLlm: CallLlm = (prompt) => {
       largest = Math.max(largest, prompt.length);
-      if (prompt.includes('"available_tools"')) return JSON.stringify(rounds++ < 20 ? { action: 'call_tool', tool_name: 'dig' } : { action: 'finish' });
+      if (prompt.includes('"available_tools"'))
+        return JSON.stringify(rounds++ < 20 ? { action: 'call_tool', tool_name: 'dig' } : { action: 'finish' });
       if (prompt.includes('"tool_name"')) return '{}';
       return '{"out": "done"}';
     };
@@ -140,7 +147,10 @@ limits:
   });
 
   it('refuses a max_tokens that is not a positive whole number', async () => {
-    const { error } = await run('workflows:\n  main:\n    A: { node_type: router, event_triggers: [START], event_emissions: [{ signal_name: X }] }\nlimits:\n  max_tokens: -5\n', { default: '{}' });
+    const { error } = await run(
+      'workflows:\n  main:\n    A: { node_type: router, event_triggers: [START], event_emissions: [{ signal_name: X }] }\nlimits:\n  max_tokens: -5\n',
+      { default: '{}' },
+    );
     expect(error?.message).toMatch(/field 'limits.max_tokens'.*: expected a whole number of tokens greater than 0, got number -5/);
   });
 });

@@ -7,8 +7,9 @@
  * each other's work. Injected content is validated exactly like a config before anything is stored;
  * a bad injection fails the tool (a BuiltinToolError) and leaves the registry as it was.
  */
-import { didYouMean } from '../config-keys.js';
+
 import { checkNode, checkWorkflow, isError } from '../config.js';
+import { didYouMean } from '../config-keys.js';
 import type { ValidationIssue } from '../errors.js';
 import type { ToolContext } from '../nodes/types.js';
 import type { EventEmission, NodeConfig, Workflow, WorkflowsRegistry } from '../types.js';

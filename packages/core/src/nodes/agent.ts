@@ -34,7 +34,10 @@ const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 function cutEntry(entry: string): string {
   const size = bytes(entry);
   if (size <= MAX_ENTRY_BYTES) return entry;
-  const kept = Buffer.from(entry, 'utf8').subarray(0, MAX_ENTRY_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+  const kept = Buffer.from(entry, 'utf8')
+    .subarray(0, MAX_ENTRY_BYTES)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
   return `${kept}… [cut: ${size - bytes(kept)} more bytes]`;
 }
 
@@ -129,7 +132,10 @@ export const executeAgent: NodeExecutor = async (run, services) => {
       const tool = toolNames.includes(toolName) ? services.resolveTool(toolName) : undefined;
       if (!tool) {
         unknownTools.push(toolName);
-        pushBounded(transcript, `[router] chose tool '${toolName}', which is not available. Available tools: ${toolNames.join(', ') || 'none'}.`);
+        pushBounded(
+          transcript,
+          `[router] chose tool '${toolName}', which is not available. Available tools: ${toolNames.join(', ') || 'none'}.`,
+        );
         continue;
       }
       const schema = tool.parameters ?? { type: 'object' };
@@ -156,7 +162,10 @@ export const executeAgent: NodeExecutor = async (run, services) => {
       try {
         const result = await invokeTool(run, services, outcome, tool, args, { agent: true });
         consecutiveToolErrors = 0;
-        pushBounded(transcript, `[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`);
+        pushBounded(
+          transcript,
+          `[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`,
+        );
       } catch (e) {
         // The node's time is up: no more rounds.
         if (propagate(e) || run.signal?.aborted) throw e;

@@ -1,7 +1,7 @@
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError, ToolResultError } from '../errors.js';
-import { findUnserialisable } from '../orchestrate.js';
 import { raceSignal } from '../node-clock.js';
+import { findUnserialisable } from '../orchestrate.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValueAt } from '../templates/index.js';
 import type { ToolCallContext } from '../types.js';
