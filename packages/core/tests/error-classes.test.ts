@@ -45,3 +45,14 @@ describe('tool results that are not plain data', () => {
     ).rejects.toThrow(`tool 'odd' returned a value that cannot be stored: ${words}`);
   });
 });
+
+describe('tool names', () => {
+  it('a tool node naming a tool the registry lacks gets a did-you-mean', async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, { toolsRegistry: { search: () => 1 } });
+    const config = 'main:\n  W:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: serch\n';
+    await expect(
+      orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller }),
+    ).rejects.toThrow(/tool 'serch' not found in the tools registry \(registered: .*search.*\); did you mean 'search'\?/);
+  });
+});

@@ -1,3 +1,4 @@
+import { didYouMean } from '../config-keys.js';
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError, ToolResultError } from '../errors.js';
 import { raceSignal } from '../node-clock.js';
@@ -161,7 +162,7 @@ export const executeTool: NodeExecutor = async (run, services) => {
         workflow: run.workflowName,
         node: run.nodeName,
         field: 'tool_name',
-        message: `tool '${toolName}' not found in the tools registry (registered: ${services.toolNames().join(', ') || 'none'})`,
+        message: `tool '${toolName}' not found in the tools registry (registered: ${services.toolNames().join(', ') || 'none'})${didYouMean(toolName, services.toolNames())}`,
       },
     ]);
   }
