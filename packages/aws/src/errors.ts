@@ -92,41 +92,6 @@ export class SimulatedCrashError extends SoeAwsError {
   }
 }
 
-/** Names of AWS SDK errors that a later attempt may not meet (throttling, capacity, server side). */
-const TRANSIENT_AWS_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'LimitExceededException',
-  'InternalServerError',
-  'InternalFailure',
-  'InternalError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'TransactionInProgressException',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'KMSThrottlingException',
-]);
-
-/** Node.js network error codes: the connection, not the request, failed. */
-const TRANSIENT_NET_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-]);
-
 /** How the worker treats an error: retried through SQS, or final. */
 export type ErrorClass = 'transient' | 'permanent';
 
@@ -137,16 +102,8 @@ export type ErrorClass = 'transient' | 'permanent';
  * status in `$metadata`, because the SDK's classes differ between bundles.
  */
 export function classifyError(err: unknown): ErrorClass {
-  if (isRetryable(err)) return 'transient';
-  if (typeof err !== 'object' || err === null) return 'permanent';
-  const e = err as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: unknown }; cause?: unknown };
-  if (e.$retryable) return 'transient';
-  if (typeof e.name === 'string' && TRANSIENT_AWS_NAMES.has(e.name)) return 'transient';
-  if (typeof e.code === 'string' && TRANSIENT_NET_CODES.has(e.code)) return 'transient';
-  const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && (status >= 500 || status === 429)) return 'transient';
-  if (e.cause && e.cause !== err) return classifyError(e.cause);
-  return 'permanent';
+  // One classifier for every runtime: the engine's (see isRetryable in @soe/core).
+  return isRetryable(err) ? 'transient' : 'permanent';
 }
 
 /** `Name: message` of an error, as the status shows it (the conformance runner reads the name back). */

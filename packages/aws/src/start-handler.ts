@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { prepareExecution, storeExecution } from '@soe/core';
+import { prepareExecution, storeExecution, type ValidationIssue } from '@soe/core';
 import { classifyError, describeError, RequestValidationError } from './errors.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
 import { createRuntimeServices, type RuntimeDeps } from './runtime-services.js';
@@ -20,6 +20,8 @@ export interface StartRequest {
   inheritContextFromId?: string;
   /** Limits for this run, over the config's `limits:` (`max_node_runs` or `maxNodeRuns`). */
   limits?: { max_node_runs?: number; maxNodeRuns?: number };
+  /** Refuse the config's warnings too (unknown keys that are no near miss). */
+  strict?: boolean;
 }
 
 /** Reads the request's `limits` (snake_case or camelCase). */
@@ -43,7 +45,8 @@ export interface StartDeps extends RuntimeDeps {
 }
 
 /** The start handler's answer. */
-export type StartResponse = { executionId: string } | HandlerError;
+/** `warnings`: what the config validator accepted but reports (unknown keys), when there is any. */
+export type StartResponse = { executionId: string; warnings?: ValidationIssue[] } | HandlerError;
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
@@ -112,6 +115,7 @@ export function createStartHandler(deps: StartDeps): (event: StartRequest) => Pr
         inheritConfigFromId: pick<string>(e, 'inheritConfigFromId', 'inherit_config_from_id'),
         inheritContextFromId: pick<string>(e, 'inheritContextFromId', 'inherit_context_from_id'),
         limits: limitsOf(e.limits),
+        strict: e.strict === true,
         backends: services.backends,
       });
       checkStartLimits(prepared, { maxValueBytes: deps.maxValueBytes ?? DEFAULT_START_VALUE_BYTES });
@@ -132,7 +136,7 @@ export function createStartHandler(deps: StartDeps): (event: StartRequest) => Pr
         workflow: prepared.initialWorkflowName,
         signals: prepared.initialSignals,
       });
-      return { executionId: prepared.executionId };
+      return { executionId: prepared.executionId, ...(prepared.warnings ? { warnings: prepared.warnings } : {}) };
     } catch (e) {
       if (!isClientError(e)) throw e;
       services.logger.warn('start request rejected', { error: (e as Error).message });

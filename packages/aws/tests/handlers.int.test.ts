@@ -101,6 +101,24 @@ describe('start handler', () => {
     expect((await rt.backends.context.listContexts()).length).toBe(before);
   });
 
+  it('answers the config warnings (unknown keys) with the execution id, and refuses them with strict: true', async () => {
+    const start = createStartHandler(deps);
+    const config = {
+      workflows: {
+        main: { A: { node_type: 'router', description: 'notes', event_triggers: ['START'], event_emissions: [{ signal_name: 'X' }] } },
+      },
+    };
+    const res = await start({ config, initialWorkflowName: 'main', initialSignals: ['START'] });
+    expect(res).toMatchObject({
+      executionId: expect.any(String),
+      warnings: [{ workflow: 'main', node: 'A', field: 'description', severity: 'warning' }],
+    });
+    const before = (await rt.backends.context.listContexts()).length;
+    const strict = await start({ config, initialWorkflowName: 'main', initialSignals: ['START'], strict: true });
+    expect(strict).toMatchObject({ error: { type: 'WorkflowValidationError', message: expect.stringContaining("field 'description'") } });
+    expect((await rt.backends.context.listContexts()).length).toBe(before);
+  });
+
   it('rejects an unknown deployed workflow and a request with both config and workflowName', async () => {
     const start = createStartHandler({ ...deps, workflows: { approval: APPROVAL } });
     expect(await start({ workflowName: 'nope', initialWorkflowName: 'main', initialSignals: ['START'] })).toMatchObject({

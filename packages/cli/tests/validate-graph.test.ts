@@ -21,15 +21,42 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
 describe('soe validate', () => {
+  it('refuses a misspelt key naming it and the known one, and warns about annotations unless --strict', async () => {
+    const typo = join(tmp, 'conditon.yaml');
+    writeFileSync(
+      typo,
+      'main:\n  Check:\n    node_type: router\n    event_triggers: [START]\n    event_emissions:\n      - { signal_name: OK, conditon: "{{ false }}" }\n',
+    );
+    const bad = await runCli(['validate', typo]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain(
+      `${typo}:6:28: error: workflow 'main', node 'Check', field 'event_emissions[0].conditon': unknown key 'conditon' in an emission: did you mean 'condition'?`,
+    );
+    const annotated = join(tmp, 'annotated.yaml');
+    writeFileSync(
+      annotated,
+      'main:\n  Check:\n    node_type: router\n    description: routes\n    event_triggers: [START]\n    event_emissions: [{ signal_name: OK }]\n',
+    );
+    const warned = await runCli(['validate', annotated]);
+    expect(warned.code).toBe(0);
+    expect(lines(warned.stdout)).toEqual([
+      expect.stringContaining(`${annotated}:4:5: warning: workflow 'main', node 'Check', field 'description': unknown key 'description'`),
+      `${annotated}: ok (1 workflow, 1 node, 1 warning)`,
+    ]);
+    const strict = await runCli(['validate', '--strict', annotated]);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain(`${annotated}:4:5: error: workflow 'main', node 'Check', field 'description'`);
+  });
+
   it('reports every problem of a broken file at once, each with file, line, column, workflow, node and field', async () => {
     const r = await runCli(['validate', `${FIXTURES}/broken.yaml`]);
     expect(r.code).toBe(1);
     expect(lines(r.stdout)).toEqual([
-      `${FIXTURES}/broken.yaml:5:7: error: workflow 'main', node 'Check', field 'node_type': unknown node_type 'routr' (expected one of router, tool, llm, agent, child)`,
+      `${FIXTURES}/broken.yaml:5:7: error: workflow 'main', node 'Check', field 'node_type': unknown node_type 'routr' (expected one of router, tool, llm, agent, child); did you mean 'router'?`,
       expect.stringMatching(
         new RegExp(`^${FIXTURES}/broken.yaml:10:7: error: workflow 'main', node 'Ask', field 'prompt': template error: `),
       ),
-      `${FIXTURES}/broken.yaml:11:7: error: workflow 'main', node 'Ask', field 'retries': expected a whole number of at least 0, got number -1`,
+      `${FIXTURES}/broken.yaml:11:7: error: workflow 'main', node 'Ask', field 'retries': expected a whole number of retries from 0 to 20, got number -1`,
       expect.stringMatching(
         new RegExp(
           `^${FIXTURES}/broken.yaml:15:7: error: workflow 'main', node 'Spawn', field 'child_workflow_name': child workflow 'nowhere' is not defined`,
@@ -93,6 +120,22 @@ describe('soe validate', () => {
 });
 
 describe('soe graph', () => {
+  it('flags a cycle of nodes that trigger each other unconditionally, naming them and the limit that ends it', async () => {
+    const loop = join(tmp, 'ping-pong.yaml');
+    writeFileSync(
+      loop,
+      'main:\n  Ping:\n    node_type: router\n    event_triggers: [START, PONG]\n    event_emissions: [{ signal_name: PING }]\n  Pong:\n    node_type: router\n    event_triggers: [PING]\n    event_emissions: [{ signal_name: PONG }, { signal_name: DONE, condition: "{{ false }}" }]\n',
+    );
+    const r = await runCli(['graph', loop, '--json']);
+    const findings = (parseJsonOut(r) as { findings: { kind: string; message: string; node: string }[] }).findings;
+    const cycles = findings.filter((f) => f.kind === 'unconditional-cycle');
+    expect(cycles).toHaveLength(1);
+    expect(cycles[0]).toMatchObject({ node: 'Ping' });
+    expect(cycles[0]!.message).toContain('Ping → Pong → Ping');
+    expect(cycles[0]!.message).toContain('limits.max_node_runs');
+    expect((await runCli(['graph', 'examples/routing/workflow.yaml', '--json'])).stdout).not.toContain('unconditional-cycle');
+  });
+
   it('draws node → signal → node in Mermaid, child workflows dotted', async () => {
     const r = await runCli(['graph', 'examples/fan-out/workflow.yaml']);
     expect(r.code).toBe(0);

@@ -1,4 +1,5 @@
 import { LineCounter, parseDocument } from 'yaml';
+import { didYouMean, isPrototypeName, judgeUnknownKey, prototypeNameMessage } from './config-keys.js';
 import { type ValidationIssue, WorkflowValidationError } from './errors.js';
 import { validateTemplate } from './templates/index.js';
 import {
@@ -23,7 +24,12 @@ const RESERVED_PREFIX = '__';
 export interface ParseConfigOptions {
   /** File name to put in error messages. */
   file?: string;
+  /** Refuse what is otherwise only a warning (unknown keys that are no near miss, such as annotations). */
+  strict?: boolean;
 }
+
+/** True for issues that refuse the config (everything but warnings). */
+export const isError = (issue: ValidationIssue): boolean => issue.severity !== 'warning';
 
 interface Source {
   doc?: ReturnType<typeof parseDocument>;
@@ -40,15 +46,17 @@ export function parseConfig(config: unknown, options: ParseConfigOptions = {}): 
   const { value, source } = loadConfigValue(config, options);
   const issues: ValidationIssue[] = [];
   const parsed = checkConfig(value, issues);
-  if (issues.length) throw new WorkflowValidationError(locateAll(issues, source, value));
+  const refused = options.strict ? issues.map(({ severity: _, ...i }) => i) : issues.filter(isError);
+  if (refused.length) throw new WorkflowValidationError(locateAll(refused, source, value));
+  const warnings = issues.filter((i) => !isError(i));
+  if (warnings.length) parsed.warnings = locateAll(warnings, source, value);
   return parsed;
 }
 
 /** Like {@link parseConfig} but returns the issues instead of throwing (for `soe validate`). */
 export function validateConfig(config: unknown, options: ParseConfigOptions = {}): ValidationIssue[] {
   try {
-    parseConfig(config, options);
-    return [];
+    return [...(parseConfig(config, options).warnings ?? [])];
   } catch (e) {
     if (e instanceof WorkflowValidationError) return [...e.issues];
     throw e;
@@ -165,12 +173,14 @@ function checkConfig(value: unknown, issues: ValidationIssue[]): ParsedConfig {
   if (identities) parsed.identities = identities;
   if (limits) parsed.limits = limits;
   checkChildReferences(parsed.workflows, issues);
+  if (identities) checkIdentityReferences(parsed.workflows, identities, issues);
   return parsed;
 }
 
 /** Validates one workflow; used by config parsing and by the workflow-injecting built-ins. */
 export function checkWorkflow(name: string, wf: unknown, issues: ValidationIssue[]): void {
   if (name.startsWith(RESERVED_PREFIX)) issues.push({ workflow: name, message: `workflow names starting with '__' are reserved` });
+  else if (isPrototypeName(name)) issues.push({ workflow: name, message: prototypeNameMessage('a workflow name', name) });
   if (!isObj(wf)) {
     issues.push({ workflow: name, message: `a workflow must be a mapping of node name to node config, got ${describe(wf)}` });
     return;
@@ -182,7 +192,26 @@ export function checkWorkflow(name: string, wf: unknown, issues: ValidationIssue
   for (const [nodeName, node] of Object.entries(wf)) checkNode(name, nodeName, node, issues);
 }
 
-type Rule = 'string' | 'template' | 'strings' | 'int>=0' | 'int>0' | 'number>=0' | 'object' | 'bool' | 'output_field' | 'timeout';
+type Rule =
+  | 'string'
+  | 'template'
+  | 'strings'
+  | 'int>=0'
+  | 'int>0'
+  | 'number>=0'
+  | 'object'
+  | 'bool'
+  | 'output_field'
+  | 'field'
+  | 'fields'
+  | 'timeout'
+  | 'retries'
+  | 'iterations';
+
+/** Most `retries` an llm or agent node may set: each retry is a full model call. */
+export const MAX_RETRIES = 20;
+/** Most `max_iterations` an agent node may set: each iteration is at least one model call. */
+export const MAX_ITERATIONS = 100;
 
 /** Largest `timeout_seconds` a node may set: one day. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
@@ -196,7 +225,7 @@ const BY_TYPE: Record<string, { required: string[]; optional: Record<string, Rul
     optional: {
       tool_name: 'string',
       parameters: 'object',
-      context_parameter_field: 'string',
+      context_parameter_field: 'field',
       output_field: 'output_field',
       timeout_seconds: 'timeout',
     },
@@ -207,12 +236,13 @@ const BY_TYPE: Record<string, { required: string[]; optional: Record<string, Rul
       prompt: 'template',
       output_field: 'output_field',
       identity: 'template',
-      retries: 'int>=0',
+      retries: 'retries',
       llm_failure_signal: 'string',
       model: 'string',
       temperature: 'number>=0',
       max_tokens: 'int>0',
       timeout_seconds: 'timeout',
+      schema_name: 'string',
     },
     forbidden: { input_fields: 'llm nodes read the context through Jinja in the prompt; input_fields is not supported' },
   },
@@ -222,11 +252,11 @@ const BY_TYPE: Record<string, { required: string[]; optional: Record<string, Rul
       prompt: 'template',
       output_field: 'output_field',
       identity: 'template',
-      retries: 'int>=0',
+      retries: 'retries',
       llm_failure_signal: 'string',
       tools: 'strings',
       available_tools: 'strings',
-      max_iterations: 'int>0',
+      max_iterations: 'iterations',
       model: 'string',
       temperature: 'number>=0',
       max_tokens: 'int>0',
@@ -239,34 +269,67 @@ const BY_TYPE: Record<string, { required: string[]; optional: Record<string, Rul
     optional: {
       child_workflow_name: 'string',
       child_initial_signals: 'strings',
-      input_fields: 'strings',
+      input_fields: 'fields',
       signals_to_parent: 'strings',
-      context_updates_to_parent: 'strings',
-      fan_out_field: 'string',
-      child_input_field: 'string',
+      context_updates_to_parent: 'fields',
+      fan_out_field: 'field',
+      child_input_field: 'field',
       spawn_interval: 'number>=0',
     },
   },
 };
 
+/** Keys every node type has. */
+const NODE_KEYS = ['node_type', 'event_triggers', 'event_emissions'];
+
+/** Every key a node of `type` may set. */
+function knownKeys(type: string): string[] {
+  const spec = BY_TYPE[type]!;
+  return [...new Set([...NODE_KEYS, ...spec.required, ...Object.keys(spec.optional), ...Object.keys(spec.forbidden ?? {})])];
+}
+
+/** Keys of the other node types, each with the types it belongs to (so `prompt` on a router names llm, agent). */
+function keysOfOtherTypes(type: string): Record<string, string> {
+  const owners: Record<string, string[]> = {};
+  for (const other of Object.keys(BY_TYPE)) {
+    if (other === type) continue;
+    for (const key of knownKeys(other)) if (!knownKeys(type).includes(key)) (owners[key] ??= []).push(other);
+  }
+  return Object.fromEntries(Object.entries(owners).map(([k, ts]) => [k, `a key of ${ts.join(', ')} nodes`]));
+}
+
 /** Validates one node; used by config parsing and by the node-injecting built-ins. */
 export function checkNode(workflow: string, node: string, config: unknown, issues: ValidationIssue[]): void {
-  const at = (field: string | undefined, message: string) => issues.push({ workflow, node, ...(field ? { field } : {}), message });
+  const at = (field: string | undefined, message: string, severity: 'error' | 'warning' = 'error') =>
+    issues.push({ workflow, node, ...(field ? { field } : {}), message, ...(severity === 'warning' ? { severity } : {}) });
   if (node.startsWith(RESERVED_PREFIX)) at(undefined, `node name '${node}' is reserved: names starting with '__' belong to the engine`);
+  else if (isPrototypeName(node)) at(undefined, prototypeNameMessage('a node name', node));
   if (!isObj(config)) {
     at(undefined, `a node must be a mapping of settings, got ${describe(config)}`);
     return;
   }
   const type = config.node_type;
   if (type === undefined) {
-    at('node_type', `node_type is missing (expected one of ${NODE_TYPES.join(', ')})`);
+    const lookalike = Object.keys(config).find((k) => judgeUnknownKey(k, ['node_type'], 'a node').severity === 'error');
+    at(
+      'node_type',
+      `node_type is missing (expected one of ${NODE_TYPES.join(', ')})${lookalike ? `; found '${lookalike}': did you mean 'node_type'?` : ''}`,
+    );
     return;
   }
-  if (typeof type !== 'string' || !(type in BY_TYPE)) {
-    at('node_type', `unknown node_type '${String(type)}' (expected one of ${NODE_TYPES.join(', ')})`);
+  if (typeof type !== 'string' || !Object.hasOwn(BY_TYPE, type)) {
+    at(
+      'node_type',
+      `unknown node_type '${String(type)}' (expected one of ${NODE_TYPES.join(', ')})${typeof type === 'string' ? didYouMean(type, NODE_TYPES) : ''}`,
+    );
     return;
   }
   const spec = BY_TYPE[type]!;
+  for (const key of Object.keys(config)) {
+    if (knownKeys(type).includes(key)) continue;
+    const verdict = judgeUnknownKey(key, knownKeys(type), `${type} nodes`, keysOfOtherTypes(type));
+    at(key, verdict.message, verdict.severity);
+  }
   for (const req of spec.required) {
     if (config[req] === undefined || (req === 'event_emissions' && config[req] === null)) at(req, `${req} is required for ${type} nodes`);
   }
@@ -304,7 +367,15 @@ function checkRule(rule: Rule, v: unknown): string | null {
     }
     case 'output_field':
       if (typeof v !== 'string' || v === '') return `expected a field name (string), got ${describe(v)}`;
+      if (isPrototypeName(v)) return prototypeNameMessage('a context field name', v);
       return v.startsWith(RESERVED_PREFIX) ? `'${v}' is reserved for the engine and cannot be an output_field` : null;
+    case 'field':
+      if (typeof v !== 'string' || v === '') return `expected a field name (string), got ${describe(v)}`;
+      return isPrototypeName(v) ? prototypeNameMessage('a context field name', v) : null;
+    case 'fields':
+      if (!isStringList(v)) return `expected a list of strings, got ${describe(v)}`;
+      for (const f of v) if (isPrototypeName(f)) return prototypeNameMessage('a context field name', f);
+      return null;
     case 'strings':
       return isStringList(v) ? null : `expected a list of strings, got ${describe(v)}`;
     case 'int>=0':
@@ -313,6 +384,14 @@ function checkRule(rule: Rule, v: unknown): string | null {
       return Number.isInteger(v) && (v as number) > 0 ? null : `expected a whole number greater than 0, got ${describe(v)}`;
     case 'number>=0':
       return typeof v === 'number' && v >= 0 && Number.isFinite(v) ? null : `expected a number of at least 0, got ${describe(v)}`;
+    case 'retries':
+      return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_RETRIES
+        ? null
+        : `expected a whole number of retries from 0 to ${MAX_RETRIES}, got ${describe(v)}`;
+    case 'iterations':
+      return Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_ITERATIONS
+        ? null
+        : `expected a whole number of iterations from 1 to ${MAX_ITERATIONS}, got ${describe(v)}`;
     case 'timeout':
       return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_TIMEOUT_SECONDS
         ? null
@@ -324,7 +403,16 @@ function checkRule(rule: Rule, v: unknown): string | null {
   }
 }
 
-function checkEmissions(v: unknown, at: (field: string | undefined, message: string) => void): void {
+const EMISSION_KEYS = ['signal_name', 'condition'];
+/** Keys that, in an emission, would be taken for a condition or a name but do nothing. */
+const EMISSION_TRAPS: Record<string, string> = {
+  if: 'write the test as condition',
+  when: 'write the test as condition',
+  signal: 'the signal is signal_name',
+  name: 'the signal is signal_name',
+};
+
+function checkEmissions(v: unknown, at: (field: string | undefined, message: string, severity?: 'error' | 'warning') => void): void {
   if (!Array.isArray(v)) {
     at('event_emissions', `expected a list of {signal_name, condition?}, got ${describe(v)}`);
     return;
@@ -334,6 +422,11 @@ function checkEmissions(v: unknown, at: (field: string | undefined, message: str
     if (!isObj(e)) {
       at(f, `expected a mapping with signal_name, got ${describe(e)}`);
       continue;
+    }
+    for (const key of Object.keys(e)) {
+      if (EMISSION_KEYS.includes(key)) continue;
+      const verdict = judgeUnknownKey(key, EMISSION_KEYS, 'an emission', EMISSION_TRAPS);
+      at(`${f}.${key}`, verdict.message, verdict.severity);
     }
     if (typeof e.signal_name !== 'string' || e.signal_name === '')
       at(`${f}.signal_name`, `signal_name is required (a non-empty string), got ${describe(e.signal_name)}`);
@@ -359,15 +452,39 @@ function checkTemplatesDeep(v: unknown, path: string, at: (field: string | undef
 /** Child nodes must name workflows that the config defines. */
 function checkChildReferences(workflows: WorkflowsRegistry, issues: ValidationIssue[]): void {
   for (const [wfName, wf] of Object.entries(workflows)) {
+    if (!isObj(wf)) continue;
     for (const [nodeName, node] of Object.entries(wf as Workflow)) {
-      if (node.node_type === 'child' && typeof node.child_workflow_name === 'string' && !(node.child_workflow_name in workflows)) {
+      if (!isObj(node)) continue;
+      if (
+        node.node_type === 'child' &&
+        typeof node.child_workflow_name === 'string' &&
+        !Object.hasOwn(workflows, node.child_workflow_name)
+      ) {
         issues.push({
           workflow: wfName,
           node: nodeName,
           field: 'child_workflow_name',
-          message: `child workflow '${node.child_workflow_name}' is not defined in this config (defined: ${Object.keys(workflows).join(', ')})`,
+          message: `child workflow '${node.child_workflow_name}' is not defined in this config (defined: ${Object.keys(workflows).join(', ')})${didYouMean(node.child_workflow_name, Object.keys(workflows))}`,
         });
       }
+    }
+  }
+}
+
+/** A plain identity name (no template) on an llm or agent node must be one the identities section defines. */
+function checkIdentityReferences(workflows: WorkflowsRegistry, identities: Identities, issues: ValidationIssue[]): void {
+  const names = Object.keys(identities);
+  for (const [wfName, wf] of Object.entries(workflows)) {
+    if (!isObj(wf)) continue;
+    for (const [nodeName, node] of Object.entries(wf as Record<string, unknown>)) {
+      if (!isObj(node) || typeof node.identity !== 'string' || /[{%]/.test(node.identity) || node.identity.trim() === '') continue;
+      if (Object.hasOwn(identities, node.identity)) continue;
+      issues.push({
+        workflow: wfName,
+        node: nodeName,
+        field: 'identity',
+        message: `identity '${node.identity}' is not defined in the identities section (defined: ${names.join(', ') || 'none'})${didYouMean(node.identity, names)}`,
+      });
     }
   }
 }
@@ -380,8 +497,16 @@ function checkLimits(v: unknown, issues: ValidationIssue[]): ConfigLimits | unde
   }
   const out: ConfigLimits = {};
   for (const [key, value] of Object.entries(v)) {
+    if (key === 'max_tokens') {
+      if (Number.isInteger(value) && (value as number) > 0) out.max_tokens = value as number;
+      else issues.push({ field: 'limits.max_tokens', message: `expected a whole number of tokens greater than 0, got ${describe(value)}` });
+      continue;
+    }
     if (key !== 'max_node_runs') {
-      issues.push({ field: `limits.${key}`, message: `unknown limit '${key}' (known: max_node_runs)` });
+      issues.push({
+        field: `limits.${key}`,
+        message: `unknown limit '${key}' (known: max_node_runs, max_tokens)${didYouMean(key, ['max_node_runs', 'max_tokens'])}`,
+      });
       continue;
     }
     const problem = checkMaxNodeRuns(value);
@@ -406,7 +531,7 @@ export function checkContextSchema(v: unknown, issues: ValidationIssue[]): Conte
   }
   const out: ContextSchema = {};
   for (const [field, def] of Object.entries(v)) {
-    const problem = checkSchemaField(def);
+    const problem = isPrototypeName(field) ? prototypeNameMessage('a context field name', field) : checkSchemaField(def);
     if (problem) issues.push({ field: `context_schema.${field}`, message: problem });
     else out[field] = typeof def === 'string' ? { type: def } : (def as Record<string, unknown>);
   }
@@ -427,7 +552,8 @@ function checkIdentities(v: unknown, issues: ValidationIssue[]): Identities | un
     return undefined;
   }
   for (const [name, prompt] of Object.entries(v)) {
-    if (typeof prompt !== 'string')
+    if (isPrototypeName(name)) issues.push({ field: `identities.${name}`, message: prototypeNameMessage('an identity name', name) });
+    else if (typeof prompt !== 'string')
       issues.push({ field: `identities.${name}`, message: `a system prompt must be a string, got ${describe(prompt)}` });
   }
   return v as Identities;

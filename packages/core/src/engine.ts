@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createBuiltinTools, isBuiltinFunction } from './builtins/index.js';
-import { NodeExecutionError, NodeRunLimitError, OperationalValidationError, ToolNodeConfigurationError } from './errors.js';
+import {
+  NodeExecutionError,
+  NodeRunLimitError,
+  OperationalValidationError,
+  TokenBudgetError,
+  ToolNodeConfigurationError,
+} from './errors.js';
 import { countedNodeRuns, type NodeClock, nodeRunLimit, startNodeClock } from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
@@ -203,7 +209,7 @@ export async function loadExecution(
 
 /** Errors whose message already names the workflow and node: not wrapped in NodeExecutionError. */
 const SELF_DESCRIBING_ERRORS =
-  /^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse|NodeTimeout|NodeRunLimit|DeadlineExceeded)/;
+  /^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse|NodeTimeout|NodeRunLimit|TokenBudget|DeadlineExceeded)/;
 
 /** A failed outcome: nothing but the error and its count (the node did not run, or is abandoned). */
 function failedOutcome(nodeName: string, error: Error, countRun = true): NodeOutcome {
@@ -247,9 +253,16 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   const type = run.node.node_type;
   const executor = engine.executors[type];
   const limit = nodeRunLimit(run.context, engine.options.maxNodeRuns);
-  if (countedNodeRuns(run.context) >= limit) {
+  const op = run.context.__operational__;
+  const tokenBudget = typeof op?.max_tokens === 'number' ? op.max_tokens : undefined;
+  const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
+  const overBudget = tokenBudget !== undefined && spent >= tokenBudget;
+  if (countedNodeRuns(run.context) >= limit || overBudget) {
     // Not run, not counted as a run: the execution ends here with an error that names the limit.
-    const outcome = failedOutcome(run.nodeName, new NodeRunLimitError(run.executionId, run.nodeName, limit), false);
+    const error = overBudget
+      ? new TokenBudgetError(run.executionId, run.nodeName, tokenBudget, spent)
+      : new NodeRunLimitError(run.executionId, run.nodeName, limit);
+    const outcome = failedOutcome(run.nodeName, error, false);
     engine.services.telemetry(run.executionId, 'node_error', {
       node_name: run.nodeName,
       node_type: type,
@@ -287,6 +300,15 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
     tool_calls: outcome.update.counters?.tool_calls ?? 0,
   });
+  if (outcome.handledError) {
+    engine.services.telemetry(run.executionId, 'node_error', {
+      node_name: run.nodeName,
+      node_type: type,
+      error: outcome.handledError.message,
+      error_type: outcome.handledError.name,
+      handled_by: outcome.emit,
+    });
+  }
   if (outcome.error) {
     const err = outcome.error;
     engine.services.telemetry(run.executionId, 'node_error', {

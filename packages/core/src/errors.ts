@@ -14,6 +14,8 @@ export interface ConfigLocation {
 /** One problem found while validating a config. */
 export interface ValidationIssue extends ConfigLocation {
   readonly message: string;
+  /** `warning` for what is accepted but reported (an unknown key that is no near miss); absent means an error. */
+  readonly severity?: 'error' | 'warning';
   /** 1-based line and column in the YAML text, when the config was given as text. */
   readonly line?: number;
   readonly column?: number;
@@ -81,6 +83,15 @@ export class ToolNodeConfigurationError extends WorkflowValidationError {
     super(message, options);
     this.name = 'ToolNodeConfigurationError';
     if (typeof message === 'string') this.message = message;
+  }
+}
+
+/** A tool returned a value that is not plain data (a cycle, BigInt, Map, NaN…): the same error on every runtime. */
+export class ToolResultError extends SoeError {
+  override readonly code = 'SOE_TOOL_RESULT';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ToolResultError';
   }
 }
 
@@ -155,9 +166,67 @@ export class TransientError extends SoeError {
   }
 }
 
-/** True when `err` says a retry may help: a TransientError, or any error marked `retryable: true`. */
-export function isRetryable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+/** Names of errors that a later attempt may not meet: throttling, capacity, server side (AWS SDK names). */
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'LimitExceededException',
+  'InternalServerError',
+  'InternalFailure',
+  'InternalError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TransactionInProgressException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'KMSThrottlingException',
+]);
+
+/** Node.js network error codes: the connection, not the request, failed. */
+const TRANSIENT_NET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+]);
+
+/**
+ * The one error classifier of every runtime: true when a retry may help. Transient are errors marked
+ * `retryable: true` (TransientError), AWS SDK errors marked `$retryable` or named for throttling or a
+ * server-side fault, HTTP 429 and 5xx (`$metadata.httpStatusCode`), network failures, and errors whose
+ * `cause` is one of these (a throttled write inside a built-in). An error marked `permanent` never is.
+ * Errors are recognised by shape, not class, because classes differ between bundles.
+ */
+export function isRetryable(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 8) return false;
+  const e = err as {
+    retryable?: unknown;
+    permanent?: unknown;
+    name?: unknown;
+    code?: unknown;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+    cause?: unknown;
+  };
+  if (e.retryable === true) return true;
+  if (e.permanent === true) return false;
+  if (e.$retryable) return true;
+  if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
+  if (typeof e.code === 'string' && TRANSIENT_NET_CODES.has(e.code)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
+  return e.cause !== undefined && e.cause !== err && isRetryable(e.cause, depth + 1);
 }
 
 /**
@@ -230,6 +299,17 @@ export class DeadlineExceededError extends SoeError {
  * An execution reached its limit on node runs (`limits.max_node_runs`, default 10,000; a child counts
  * the runs of its ancestors up to its start). Permanent: the execution ends FAILED, naming the limit.
  */
+export class TokenBudgetError extends SoeError {
+  override readonly code = 'SOE_TOKEN_BUDGET';
+  constructor(executionId: string, node: string, limit: number, spent: number) {
+    super(
+      `execution '${executionId}' spent ${spent} model tokens, its budget of ${limit} (limits.max_tokens), before node '${node}' could run; raise limits.max_tokens in the config if the run is meant to cost this much`,
+    );
+    this.name = 'TokenBudgetError';
+  }
+}
+
+/** @see TokenBudgetError (above): the token budget; this one bounds node runs. */
 export class NodeRunLimitError extends SoeError {
   override readonly code = 'SOE_NODE_RUN_LIMIT';
   readonly limit: number;

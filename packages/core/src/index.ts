@@ -12,11 +12,15 @@ export {
   checkNode,
   checkSchemaField,
   checkWorkflow,
+  isError,
+  MAX_ITERATIONS,
   MAX_NODE_RUNS_LIMIT,
+  MAX_RETRIES,
   MAX_TIMEOUT_SECONDS,
   parseConfig,
   validateConfig,
 } from './config.js';
+export { didYouMean, isPrototypeName, nearMiss } from './config-keys.js';
 export { mergeUpdates, templateVars } from './context-view.js';
 export type { BroadcastSink, EngineOptions, NodeOptions, Nodes, TriggeredNode } from './engine.js';
 export {
@@ -49,8 +53,10 @@ export {
   OperationalValidationError,
   SoeError,
   TemplateError,
+  TokenBudgetError,
   ToolNodeConfigurationError,
   ToolParameterError,
+  ToolResultError,
   TransientError,
   WorkflowValidationError,
 } from './errors.js';
@@ -92,7 +98,7 @@ export {
 export type { UsageSummary } from './providers/usage.js';
 export { summarizeUsage } from './providers/usage.js';
 export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-llm.js';
-export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
+export { checkScriptedSpec, createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
 export type { SetupOptions } from './setup.js';
 export { setupOrchestration } from './setup.js';
 export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates/index.js';

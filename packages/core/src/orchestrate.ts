@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { checkMaxNodeRuns, parseConfig } from './config.js';
 import { isReservedField } from './context-view.js';
-import { OperationalValidationError, WorkflowValidationError } from './errors.js';
+import { OperationalValidationError, type ValidationIssue, WorkflowValidationError } from './errors.js';
 import type { Backends, BroadcastSignalsCaller, ContextSchema, Identities, StoredContext, WorkflowsRegistry } from './types.js';
 
 /** Options of {@link orchestrate}. */
@@ -25,6 +25,8 @@ export interface OrchestrateOptions {
   executionId?: string;
   /** Limits for this run; they override the config's `limits:` section. */
   limits?: { maxNodeRuns?: number };
+  /** Refuse the config's warnings too (unknown keys that are no near miss, such as annotations). */
+  strict?: boolean;
 }
 
 /** What a new execution starts with, checked and resolved but not yet stored. */
@@ -38,6 +40,10 @@ export interface PreparedExecution {
   fields: Record<string, unknown[]>;
   /** The run's node-run limit, when the config or the options set one. */
   maxNodeRuns?: number;
+  /** The run's token budget (`limits.max_tokens`), when the config sets one. */
+  maxTokens?: number;
+  /** What the config validator accepted but reports (unknown keys); absent when there is none. */
+  warnings?: ValidationIssue[];
 }
 
 /**
@@ -47,14 +53,18 @@ export interface PreparedExecution {
 export const MAX_INITIAL_SIGNALS = 1000;
 
 /**
- * Where a value is not plain data (JSON): a function, a symbol, a BigInt or a cycle. Contexts are
+ * Where a value is not plain data (JSON): a function, a symbol, a BigInt, NaN or Infinity, a Map or
+ * Set, or a cycle. Contexts are
  * stored as JSON by every persistent backend, so such a value would be lost or break the write.
  */
 export function findUnserialisable(value: unknown, path: string, seen: Set<object> = new Set()): string | undefined {
   const t = typeof value;
   if (t === 'function' || t === 'symbol' || t === 'bigint') return `${path} is a ${t}, not plain data (JSON)`;
+  if (t === 'number' && !Number.isFinite(value)) return `${path} is ${String(value)}, not plain data (JSON has no NaN or Infinity)`;
   if (t !== 'object' || value === null) return undefined;
   if (seen.has(value as object)) return `${path} refers to itself (a cycle), not plain data (JSON)`;
+  if (value instanceof Map || value instanceof Set)
+    return `${path} is a ${value instanceof Map ? 'Map' : 'Set'}, not plain data (JSON): convert it (Object.fromEntries, Array.from)`;
   seen.add(value as object);
   const entries = Array.isArray(value)
     ? value.map((v, i) => [`[${i}]`, v] as const)
@@ -105,13 +115,17 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   let contextSchema: ContextSchema | undefined;
   let identities: Identities | undefined;
   let maxNodeRuns: number | undefined;
+  let warnings: ValidationIssue[] | undefined;
+  let maxTokens: number | undefined;
   const hasConfig = opts.config !== undefined && opts.config !== null;
   if (hasConfig) {
-    const parsed = parseConfig(opts.config);
+    const parsed = parseConfig(opts.config, { strict: opts.strict === true });
+    warnings = parsed.warnings;
     workflows = parsed.workflows;
     contextSchema = parsed.contextSchema;
     identities = parsed.identities;
     maxNodeRuns = parsed.limits?.max_node_runs;
+    maxTokens = parsed.limits?.max_tokens;
   } else if (opts.inheritConfigFromId) {
     const src = opts.inheritConfigFromId;
     const registry = await backends.workflow.getWorkflowsRegistry(src);
@@ -123,6 +137,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
     contextSchema = (await backends.contextSchema?.getContextSchema(srcMain)) ?? undefined;
     identities = (await backends.identity?.getIdentities(srcMain)) ?? undefined;
     maxNodeRuns = srcCtx.__operational__?.max_node_runs;
+    maxTokens = srcCtx.__operational__?.max_tokens as number | undefined;
   } else {
     throw new WorkflowValidationError([
       { message: 'no config given: pass a config, or inheritConfigFromId to reuse an earlier execution' },
@@ -167,6 +182,8 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   if (contextSchema) prepared.contextSchema = contextSchema;
   if (identities) prepared.identities = identities;
   if (maxNodeRuns !== undefined) prepared.maxNodeRuns = maxNodeRuns;
+  if (maxTokens !== undefined) prepared.maxTokens = maxTokens;
+  if (warnings?.length) prepared.warnings = warnings;
   return prepared;
 }
 
@@ -185,7 +202,14 @@ export async function storeExecution(backends: Backends, p: PreparedExecution): 
     await backends.context.createContext(id, {
       fields: p.fields,
       mainExecutionId: id,
-      ...(p.maxNodeRuns !== undefined ? { limits: { maxNodeRuns: p.maxNodeRuns } } : {}),
+      ...(p.maxNodeRuns !== undefined || p.maxTokens !== undefined
+        ? {
+            limits: {
+              ...(p.maxNodeRuns !== undefined ? { maxNodeRuns: p.maxNodeRuns } : {}),
+              ...(p.maxTokens !== undefined ? { maxTokens: p.maxTokens } : {}),
+            },
+          }
+        : {}),
     });
     await backends.telemetry?.logEvent(id, 'orchestration_start', {
       workflow_name: p.initialWorkflowName,

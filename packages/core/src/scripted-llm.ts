@@ -17,6 +17,7 @@
  * `history`, `tool` (the parameter stage's tool name) or `raw` (the whole prompt text).
  */
 import { parse as parseYaml } from 'yaml';
+import { didYouMean } from './config-keys.js';
 import type { CallLlm } from './types.js';
 
 /** One rule of a scripted model. */
@@ -92,6 +93,38 @@ function scope(prompt: string, head: Record<string, unknown> | null, where: Scri
   }
 }
 
+const SPEC_KEYS = ['rules', 'default', 'description'];
+const RULE_KEYS = ['contains', 'not_contains', 'in', 'stage', 'node', 'times', 'respond', 'responses', 'description'];
+const STAGES = ['router', 'parameter', 'response', 'llm'];
+const SCOPES = ['prompt', 'context', 'history', 'tool', 'raw'];
+
+/**
+ * Refuses unknown keys and values in a scripted model: a misspelt matcher (`nod:` for `node:`) would
+ * otherwise be ignored and the rule would match every call.
+ */
+export function checkScriptedSpec(s: ScriptedModelSpec): void {
+  const problems: string[] = [];
+  for (const key of Object.keys(s))
+    if (!SPEC_KEYS.includes(key)) problems.push(`unknown key '${key}' (expected ${SPEC_KEYS.join(', ')})${didYouMean(key, SPEC_KEYS)}`);
+  for (const [i, r] of (s.rules ?? []).entries()) {
+    const at = `rule ${i + 1}`;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+      problems.push(`${at}: expected a mapping of matchers and an answer`);
+      continue;
+    }
+    for (const key of Object.keys(r))
+      if (!RULE_KEYS.includes(key))
+        problems.push(`${at}: unknown key '${key}' (expected ${RULE_KEYS.join(', ')})${didYouMean(key, RULE_KEYS)}`);
+    if (r.stage !== undefined && !STAGES.includes(r.stage as string))
+      problems.push(`${at}: unknown stage '${String(r.stage)}' (expected ${STAGES.join(', ')})${didYouMean(String(r.stage), STAGES)}`);
+    if (r.in !== undefined && !SCOPES.includes(r.in as string))
+      problems.push(`${at}: unknown in '${String(r.in)}' (expected ${SCOPES.join(', ')})${didYouMean(String(r.in), SCOPES)}`);
+    if (r.times !== undefined && !(Number.isInteger(r.times) && r.times >= 0))
+      problems.push(`${at}: times must be a whole number of at least 0, got ${JSON.stringify(r.times)}`);
+  }
+  if (problems.length) throw new TypeError(`scripted model: ${problems.join('; ')}`);
+}
+
 /** A scripted model that also records the prompts it received. */
 export interface ScriptedLlm {
   callLlm: CallLlm;
@@ -109,6 +142,7 @@ export function createScriptedLlm(spec: ScriptedModelSpec | string): ScriptedLlm
   if (typeof s !== 'object' || s === null) throw new TypeError('a scripted model needs an object with rules and/or default');
   const rules = s.rules ?? [];
   if (!Array.isArray(rules)) throw new TypeError('scripted model: rules must be a list');
+  checkScriptedSpec(s);
   const uses = rules.map(() => 0);
   const prompts: string[] = [];
   const render = (answer: unknown) => (typeof answer === 'string' ? answer : JSON.stringify(answer));

@@ -39,6 +39,11 @@ export type Identities = Record<string, string>;
 export interface ConfigLimits {
   /** Node runs an execution may make, counting its ancestors' runs up to its start. @default 10000 */
   max_node_runs?: number;
+  /**
+   * Model tokens (input + output, as providers report them) the execution may spend. Checked before
+   * every node run: once reached, the execution ends FAILED naming the limit. @default no limit
+   */
+  max_tokens?: number;
 }
 
 /** A config after parsing and validation. */
@@ -47,6 +52,8 @@ export interface ParsedConfig {
   contextSchema?: ContextSchema;
   identities?: Identities;
   limits?: ConfigLimits;
+  /** What was accepted but is worth reporting (unknown keys that are no near miss), with where it is. */
+  warnings?: import('./errors.js').ValidationIssue[];
 }
 
 /** `__operational__` of a stored context. */
@@ -80,7 +87,7 @@ export interface StoredContext {
 }
 
 /** Counters of `__operational__` that updates add to. */
-export type OperationalCounter = 'llm_calls' | 'tool_calls' | 'errors';
+export type OperationalCounter = 'llm_calls' | 'tool_calls' | 'errors' | 'tokens';
 
 /**
  * What a node run (or a broadcast) changes in one execution's context, expressed as commutative
@@ -117,6 +124,8 @@ export interface ExecutionLimits {
   maxNodeRuns?: number;
   /** Node runs of the ancestors when the execution started. */
   ancestorNodeRuns?: number;
+  /** See {@link ConfigLimits.max_tokens}. */
+  maxTokens?: number;
 }
 
 /** Stores execution contexts. */

@@ -1,4 +1,4 @@
-import { validateConfig } from '@soe/core';
+import { isError, validateConfig } from '@soe/core';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
@@ -86,11 +86,11 @@ export async function graphCommand(file: string, opts: GraphOptions): Promise<nu
   const other = issues.filter((i) => i.field !== 'child_workflow_name');
   if (opts.json) await writeOut(`${JSON.stringify({ file, ...graph, issues: other }, null, 2)}\n`);
   else await writeOut(format === 'dot' ? renderDot(graph) : renderMermaid(graph));
-  const problems = [...other.map((i) => ({ ...i, severity: 'error' as const })), ...graph.findings];
+  const problems = [...other.map((i) => ({ ...i, severity: isError(i) ? ('error' as const) : ('warning' as const) })), ...graph.findings];
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   for (const p of problems) writeErr(`${formatProblem(p, p.severity, style, file)}\n`);
-  const errors = other.length + graph.findings.filter((f) => f.severity === 'error').length;
-  const warnings = graph.findings.length - graph.findings.filter((f) => f.severity === 'error').length;
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const warnings = problems.length - errors;
   if (errors || warnings) writeErr(style.dim(`${plural(errors, 'error')}, ${plural(warnings, 'warning')}\n`));
   return errors ? 1 : 0;
 }

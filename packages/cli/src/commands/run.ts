@@ -5,6 +5,7 @@ import { parseContext } from '../input/parse-context.js';
 import { parseRuntime } from '../input/parse-runtime.js';
 import { parseSeconds } from '../input/parse-seconds.js';
 import { parseSignals } from '../input/parse-signals.js';
+import { onInterrupt, routeConsoleToStderr } from '../local/interrupt.js';
 import { saveRunRecord } from '../local/run-record.js';
 import { failureJson } from '../output/report-error.js';
 import { writeOut } from '../output/write-out.js';
@@ -79,11 +80,20 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   const context = await parseContext(opts.context);
   const spec = parseRuntime(opts.runtime);
   const timeoutMs = parseSeconds(opts.timeout, '--timeout') * 1000;
+  const restoreConsole = opts.json ? routeConsoleToStderr() : () => undefined;
+  let executionId: string | undefined;
   const opened = await openLocalRun(spec, { ...opts, timeoutMs });
+  const stopListening = onInterrupt(
+    () => opened.runtime.backends,
+    () => executionId,
+  );
   try {
     traceHeader([`soe run ${file}`, `workflow ${workflow}`, `signals ${signals.join(', ')}`], opened, opts);
     const started = Date.now();
-    const outcome = await opened.runtime.start({ config: wf.text, workflow, signals, context }, (id) => opened.trace.setMain(id));
+    const outcome = await opened.runtime.start({ config: wf.text, workflow, signals, context }, (id) => {
+      executionId = id;
+      opened.trace.setMain(id);
+    });
     const wallMs = Date.now() - started;
     if (spec.kind === 'file') {
       await saveRunRecord(spec.dir, {
@@ -97,6 +107,8 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
     }
     return await reportLocalRun(opened, outcome, wallMs, opts);
   } finally {
+    stopListening();
+    restoreConsole();
     await opened.runtime.close();
   }
 }

@@ -1,4 +1,4 @@
-import { BUILTIN_TOOL_NAMES, type ValidationIssue, validateConfig } from '@soe/core';
+import { BUILTIN_TOOL_NAMES, didYouMean, isError, type ValidationIssue, validateConfig } from '@soe/core';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { messageOf } from '../errors.js';
@@ -16,6 +16,8 @@ export interface ValidateOptions {
   json?: boolean;
   tools?: string;
   color?: boolean;
+  /** Warnings (unknown keys that are no near miss) count as errors. */
+  strict?: boolean;
 }
 
 /** The verdict on one file. */
@@ -34,7 +36,9 @@ Examples:
   $ soe validate workflow.yaml --json
 
 Each problem is printed as FILE:LINE:COLUMN: error: workflow 'w', node 'n', field 'f': what is wrong —
-every problem of every file at once. A valid file gets one "ok" line. Exit code 1 if any file has an error.`;
+every problem of every file at once. A valid file gets one "ok" line. Exit code 1 if any file has an error.
+A key that is a near miss of a known one (conditon, promt) or a trap (if, when, type, tool) is an error;
+any other unknown key (description, tags) is a warning, and an error with --strict.`;
 
 /** Registers `soe validate`. */
 export function registerValidateCommand(program: Command): void {
@@ -46,6 +50,7 @@ export function registerValidateCommand(program: Command): void {
     )
     .argument('<files...>', 'workflow files (YAML)')
     .option('-t, --tools <module>', 'also check tool_name against the tools this module exports (plus the soe_* built-ins)')
+    .option('--strict', 'refuse unknown keys that are otherwise only warnings (annotations such as description)')
     .option('--json', 'print [{ file, ok, issues: [{ message, line, column, workflow, node, field }] }] on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (files: string[], opts: ValidateOptions, cmd: Command) => {
@@ -60,44 +65,49 @@ export async function validateCommand(files: string[], opts: ValidateOptions): P
     ? { all: new Set([...Object.keys(tools.toolsRegistry), ...BUILTIN_TOOL_NAMES]), exported: Object.keys(tools.toolsRegistry) }
     : undefined;
   const verdicts: FileVerdict[] = [];
-  for (const file of files) verdicts.push(await validateFile(file, known));
+  for (const file of files) verdicts.push(await validateFile(file, known, opts.strict === true));
   if (opts.json) {
     await writeOut(`${JSON.stringify(verdicts, null, 2)}\n`);
   } else {
     const style = styleFor(process.stdout, opts.color !== false);
     const lines: string[] = [];
     for (const v of verdicts) {
+      for (const i of v.issues) lines.push(formatProblem(i, isError(i) ? 'error' : 'warning', style, v.file));
+      const warned = v.issues.length ? `, ${plural(v.issues.length, 'warning')}` : '';
       if (v.ok)
         lines.push(
-          `${v.file}: ${style.green('ok')} ${style.dim(`(${plural(v.workflows ?? 0, 'workflow')}, ${plural(v.nodes ?? 0, 'node')})`)}`,
+          `${v.file}: ${style.green('ok')} ${style.dim(`(${plural(v.workflows ?? 0, 'workflow')}, ${plural(v.nodes ?? 0, 'node')}${warned})`)}`,
         );
-      else for (const i of v.issues) lines.push(formatProblem(i, 'error', style, v.file));
     }
     await writeOut(`${lines.join('\n')}\n`);
     const bad = verdicts.filter((v) => !v.ok);
     if (bad.length) {
-      const problems = bad.reduce((n, v) => n + v.issues.length, 0);
+      const problems = bad.reduce((n, v) => n + v.issues.filter(isError).length, 0);
       writeErr(`${plural(problems, 'problem')} in ${plural(bad.length, 'file')} of ${verdicts.length} checked\n`);
     }
   }
   return verdicts.every((v) => v.ok) ? 0 : 1;
 }
 
-async function validateFile(file: string, knownTools: { all: Set<string>; exported: string[] } | undefined): Promise<FileVerdict> {
+async function validateFile(
+  file: string,
+  knownTools: { all: Set<string>; exported: string[] } | undefined,
+  strict: boolean,
+): Promise<FileVerdict> {
   let text: string;
   try {
     text = await readInputFile(file, 'workflow file');
   } catch (e) {
     return { file, ok: false, issues: [{ file, message: messageOf(e) }] };
   }
-  const issues = validateConfig(text, { file });
-  if (!issues.length && knownTools) issues.push(...unknownTools(text, file, knownTools.all, knownTools.exported));
+  const issues = validateConfig(text, { file, strict });
+  if (!issues.some(isError) && knownTools) issues.push(...unknownTools(text, file, knownTools.all, knownTools.exported));
   // In file order, so the list reads top to bottom like the file.
-  if (issues.length)
-    return { file, ok: false, issues: issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)) };
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  if (issues.some(isError)) return { file, ok: false, issues };
   const { workflows } = workflowsOf(parseYaml(text));
   const nodes = Object.values(workflows).reduce<number>((n, w) => n + Object.keys(w as object).length, 0);
-  return { file, ok: true, issues: [], workflows: Object.keys(workflows).length, nodes };
+  return { file, ok: true, issues, workflows: Object.keys(workflows).length, nodes };
 }
 
 /** tool nodes naming tools the module does not export (and that are not built-ins). */
@@ -121,7 +131,7 @@ function unknownTools(text: string, file: string, known: Set<string>, exported: 
           workflow: wf,
           node: name,
           field,
-          message: `tool '${t}' is not exported by the tools module (it exports: ${exported.join(', ') || 'nothing'}) nor a soe_* built-in`,
+          message: `tool '${t}' is not exported by the tools module (it exports: ${exported.join(', ') || 'nothing'}) nor a soe_* built-in${didYouMean(t, known)}`,
           ...(pos ? { line: pos.line, column: pos.column } : {}),
         });
       }

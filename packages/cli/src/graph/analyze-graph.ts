@@ -47,7 +47,7 @@ export interface GraphWorkflow {
 /** Something the graph shows that may be a mistake. */
 export interface GraphFinding {
   severity: 'error' | 'warning';
-  kind: 'missing-child-workflow' | 'unheard-signal' | 'unreachable-node' | 'unstarted-workflow';
+  kind: 'missing-child-workflow' | 'unheard-signal' | 'unreachable-node' | 'unstarted-workflow' | 'unconditional-cycle';
   workflow: string;
   node?: string;
   /** The node's field at fault (`event_triggers`, `event_emissions[1].signal_name`…). */
@@ -191,6 +191,7 @@ export function analyzeGraph(config: unknown, opts: AnalyzeGraphOptions = {}): S
     w.entrySignals = [...entry.get(w.name)!];
   }
   const findings = findingsOf(workflows, byName, initialWorkflow, initialSignals);
+  for (const w of workflows) if (w.started) findings.push(...unconditionalCycles(w));
   if (opts.locate) {
     const prefix = combined ? ['workflows'] : [];
     for (const f of findings) {
@@ -304,4 +305,59 @@ function findingsOf(
     }
   }
   return findings;
+}
+
+/**
+ * Cycles of nodes that trigger each other through emissions without a condition: once entered,
+ * nothing but the node-run limit (`limits.max_node_runs`) ends them. One finding per strongly
+ * connected group of nodes (Tarjan's algorithm), at its first node.
+ */
+export function unconditionalCycles(w: GraphWorkflow): GraphFinding[] {
+  const next = new Map<GraphNode, GraphNode[]>();
+  for (const n of w.nodes) {
+    const signals = new Set(n.emissions.filter((e) => !e.condition && !e.onFailure).map((e) => e.signal));
+    next.set(
+      n,
+      w.nodes.filter((m) => m.triggers.some((t) => signals.has(t))),
+    );
+  }
+  const index = new Map<GraphNode, number>();
+  const low = new Map<GraphNode, number>();
+  const stack: GraphNode[] = [];
+  const onStack = new Set<GraphNode>();
+  const groups: GraphNode[][] = [];
+  let counter = 0;
+  const visit = (n: GraphNode): void => {
+    index.set(n, counter);
+    low.set(n, counter++);
+    stack.push(n);
+    onStack.add(n);
+    for (const m of next.get(n)!) {
+      if (!index.has(m)) {
+        visit(m);
+        low.set(n, Math.min(low.get(n)!, low.get(m)!));
+      } else if (onStack.has(m)) low.set(n, Math.min(low.get(n)!, index.get(m)!));
+    }
+    if (low.get(n) !== index.get(n)) return;
+    const group: GraphNode[] = [];
+    for (let m = stack.pop()!; ; m = stack.pop()!) {
+      onStack.delete(m);
+      group.push(m);
+      if (m === n) break;
+    }
+    if (group.length > 1 || next.get(n)!.includes(n)) groups.push(group);
+  };
+  for (const n of w.nodes) if (!index.has(n)) visit(n);
+  return groups.map((group) => {
+    const ordered = w.nodes.filter((n) => group.includes(n));
+    const first = ordered[0]!;
+    return {
+      severity: 'warning' as const,
+      kind: 'unconditional-cycle' as const,
+      workflow: w.name,
+      node: first.name,
+      field: 'event_emissions',
+      message: `${ordered.map((n) => n.name).join(' → ')} → ${first.name} trigger each other with no condition: once started the loop runs until the node-run limit (limits.max_node_runs) fails the run; put a condition on one of the emissions`,
+    };
+  });
 }

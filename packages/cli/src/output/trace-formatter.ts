@@ -70,7 +70,11 @@ export class TraceFormatter {
         break;
       }
       case 'node_error':
-        lines = [`  ${s.red(`error in ${node}: ${str(e.error_type) ? `${str(e.error_type)}: ` : ''}${str(e.error)}`)}`];
+        lines = [
+          `  ${s.red(`error in ${node}: ${str(e.error_type) ? `${str(e.error_type)}: ` : ''}${str(e.error)}`)}${
+            list(e.handled_by).length ? s.dim(` (handled: emitted ${list(e.handled_by).join(', ')})`) : ''
+          }`,
+        ];
         break;
       case 'condition_error':
         // A condition that raised counts as false: say so, or a missing signal would go unexplained.

@@ -13,6 +13,7 @@ export function contextFromInit(init: ContextInit): StoredContext {
   // Only limits that differ from the defaults are kept, so an ordinary context looks as it always did.
   if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
   if (init.limits?.ancestorNodeRuns) ctx.__operational__.ancestor_node_runs = init.limits.ancestorNodeRuns;
+  if (init.limits?.maxTokens !== undefined) ctx.__operational__.max_tokens = init.limits.maxTokens;
   if (init.parent) ctx.__parent__ = structuredClone(init.parent);
   return ctx;
 }

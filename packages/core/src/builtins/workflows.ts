@@ -7,7 +7,9 @@
  * each other's work. Injected content is validated exactly like a config before anything is stored;
  * a bad injection fails the tool (a BuiltinToolError) and leaves the registry as it was.
  */
-import { checkNode, checkWorkflow } from '../config.js';
+
+import { checkNode, checkWorkflow, isError } from '../config.js';
+import { didYouMean } from '../config-keys.js';
 import type { ValidationIssue } from '../errors.js';
 import type { ToolContext } from '../nodes/types.js';
 import type { EventEmission, NodeConfig, Workflow, WorkflowsRegistry } from '../types.js';
@@ -43,6 +45,13 @@ function requireNode(registry: WorkflowsRegistry, workflowName: string, nodeName
   return wf[nodeName]!;
 }
 
+/** The errors a check finds; warnings (annotations) are accepted on injection as in a config. */
+function errorsOf(check: (issues: ValidationIssue[]) => void): ValidationIssue[] {
+  const all: ValidationIssue[] = [];
+  check(all);
+  return all.filter(isError);
+}
+
 /** Child nodes of `workflow` must name a workflow of `registry` (the registry as it would be after the change). */
 function checkChildTargets(
   workflowName: string,
@@ -57,7 +66,7 @@ function checkChildTargets(
         workflow: workflowName,
         node: nodeName,
         field: 'child_workflow_name',
-        message: `child workflow '${node.child_workflow_name}' not found in this execution (workflows: ${nameList(Object.keys(registry))})`,
+        message: `child workflow '${node.child_workflow_name}' not found in this execution (workflows: ${nameList(Object.keys(registry))})${didYouMean(node.child_workflow_name, Object.keys(registry))}`,
       });
     }
   }
@@ -117,8 +126,7 @@ const injectWorkflow: BuiltinSpec = {
   async run(args, ctx) {
     const name = requireName(args, 'workflow_name');
     const workflow = unwrapWorkflow(name, parseStructured(args.workflow_data, 'workflow_data'));
-    const issues: ValidationIssue[] = [];
-    checkWorkflow(name, workflow, issues);
+    const issues = errorsOf((all) => checkWorkflow(name, workflow, all));
     const registry = await registryOf(ctx);
     if (issues.length === 0) checkChildTargets(name, workflow as Workflow, { ...registry, [name]: workflow as Workflow }, issues);
     if (issues.length) fail(issuesMessage(issues));
@@ -155,8 +163,7 @@ const injectNode: BuiltinSpec = {
     const node = unwrapNode(nodeName, parseStructured(args.node_config_data, 'node_config_data'));
     const registry = await registryOf(ctx);
     const workflow = requireWorkflow(registry, workflowName);
-    const issues: ValidationIssue[] = [];
-    checkNode(workflowName, nodeName, node, issues);
+    const issues = errorsOf((all) => checkNode(workflowName, nodeName, node, all));
     if (issues.length === 0) checkChildTargets(workflowName, { [nodeName]: node }, registry, issues);
     if (issues.length) fail(issuesMessage(issues));
     const existed = Object.hasOwn(workflow, nodeName);
@@ -255,8 +262,7 @@ const addSignal: BuiltinSpec = {
     if (at >= 0) emissions[at] = emission;
     else emissions.push(emission);
     node.event_emissions = emissions;
-    const issues: ValidationIssue[] = [];
-    checkNode(workflowName, nodeName, node, issues);
+    const issues = errorsOf((all) => checkNode(workflowName, nodeName, node, all));
     if (issues.length) fail(issuesMessage(issues));
     // A read-modify-write of one node: two soe_add_signal calls on the same node at the same instant
     // could keep only one; changes to different nodes never interfere.

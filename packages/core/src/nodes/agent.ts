@@ -20,6 +20,44 @@ import { type NodeExecutor, siteOf, startOutcome } from './types.js';
 /** Loop rounds an agent gets when the node does not set `max_iterations`. */
 export const DEFAULT_MAX_ITERATIONS = 10;
 
+/**
+ * Most bytes of an agent's transcript (the conversation history its stages see). Past it, the oldest
+ * tool results are replaced by a marker, so a long loop of large results cannot grow the prompt without bound.
+ */
+export const MAX_TRANSCRIPT_BYTES = 256 * 1024;
+/** Most bytes of one tool result in the transcript; the rest is cut with a marker. */
+const MAX_ENTRY_BYTES = MAX_TRANSCRIPT_BYTES / 4;
+
+const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** Cuts one transcript entry to {@link MAX_ENTRY_BYTES}. */
+function cutEntry(entry: string): string {
+  const size = bytes(entry);
+  if (size <= MAX_ENTRY_BYTES) return entry;
+  const kept = Buffer.from(entry, 'utf8')
+    .subarray(0, MAX_ENTRY_BYTES)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+  return `${kept}… [cut: ${size - bytes(kept)} more bytes]`;
+}
+
+/**
+ * Adds an entry and keeps the transcript under {@link MAX_TRANSCRIPT_BYTES}: the oldest tool results
+ * (entries `[tool …`) are elided first, each replaced by a one-line marker naming the tool.
+ */
+export function pushBounded(transcript: string[], entry: string, maxBytes = MAX_TRANSCRIPT_BYTES): void {
+  transcript.push(cutEntry(entry));
+  let total = transcript.reduce((n, e) => n + bytes(e) + 1, 0);
+  for (let i = 0; i < transcript.length - 1 && total > maxBytes; i++) {
+    const e = transcript[i]!;
+    const tool = /^\[tool ([^\]]+)\]/.exec(e);
+    if (!tool || e.endsWith('elided]')) continue;
+    const marker = `[tool ${tool[1]}] result elided: ${bytes(e)} bytes, to keep the transcript under ${maxBytes} bytes; call the tool again if needed. [elided]`;
+    total -= bytes(e) - bytes(marker);
+    transcript[i] = marker;
+  }
+}
+
 const ROUTER_INSTRUCTIONS =
   'You are the planning step of an agent. Decide the next action: call one of the available tools ' +
   '({"action": "call_tool", "tool_name": "<name>"}) or finish ({"action": "finish"}) when the task can be answered.';
@@ -60,6 +98,7 @@ export const executeAgent: NodeExecutor = async (run, services) => {
   try {
     let finished = false;
     let consecutiveToolErrors = 0;
+    const unknownTools: string[] = [];
     for (let iteration = 1; iteration <= maxIterations && !finished; iteration++) {
       const routerHead = {
         instructions: ROUTER_INSTRUCTIONS,
@@ -92,7 +131,11 @@ export const executeAgent: NodeExecutor = async (run, services) => {
       const toolName = String(decision.tool_name);
       const tool = toolNames.includes(toolName) ? services.resolveTool(toolName) : undefined;
       if (!tool) {
-        transcript.push(`[router] chose tool '${toolName}', which is not available. Available tools: ${toolNames.join(', ') || 'none'}.`);
+        unknownTools.push(toolName);
+        pushBounded(
+          transcript,
+          `[router] chose tool '${toolName}', which is not available. Available tools: ${toolNames.join(', ') || 'none'}.`,
+        );
         continue;
       }
       const schema = tool.parameters ?? { type: 'object' };
@@ -119,19 +162,28 @@ export const executeAgent: NodeExecutor = async (run, services) => {
       try {
         const result = await invokeTool(run, services, outcome, tool, args, { agent: true });
         consecutiveToolErrors = 0;
-        transcript.push(
+        pushBounded(
+          transcript,
           `[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] result: ${JSON.stringify(result ?? null)}`,
         );
       } catch (e) {
         // The node's time is up: no more rounds.
         if (propagate(e) || run.signal?.aborted) throw e;
         consecutiveToolErrors++;
-        transcript.push(`[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] error: ${errorMessage(e)}`);
+        pushBounded(transcript, `[tool ${toolName}] arguments: ${JSON.stringify(args)}\n[tool ${toolName}] error: ${errorMessage(e)}`);
         if (consecutiveToolErrors > s.retries)
           throw new Error(`${what}: tool '${toolName}' failed ${consecutiveToolErrors} times in a row; last error: ${errorMessage(e)}`);
       }
     }
-    if (!finished) throw new Error(`${what}: the agent did not finish within max_iterations (${maxIterations})`);
+    if (!finished) {
+      // Say why: a model that keeps naming a tool the node does not have is a config or prompt problem.
+      const unknown = [...new Set(unknownTools)];
+      throw new Error(
+        unknown.length
+          ? `${what}: the agent chose tool${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => `'${t}'`).join(', ')}, not among its tools (${toolNames.join(', ') || 'none'}), and did not finish within max_iterations (${maxIterations})`
+          : `${what}: the agent did not finish within max_iterations (${maxIterations})`,
+      );
+    }
 
     const choose = s.mode === 'model' ? s.emissions : undefined;
     const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });

@@ -29,7 +29,12 @@ export const executeChild: NodeExecutor = async (run, services) => {
   const op = run.context.__operational__;
   // The runs so far (this one included) travel with the child: a chain of children cannot escape the limit.
   const ancestorNodeRuns = (op?.ancestor_node_runs ?? 0) + nodeRunsOf(run.context) + 1;
-  const limits = { ancestorNodeRuns, ...(op?.max_node_runs !== undefined ? { maxNodeRuns: op.max_node_runs } : {}) };
+  const limits = {
+    ancestorNodeRuns,
+    ...(op?.max_node_runs !== undefined ? { maxNodeRuns: op.max_node_runs } : {}),
+    // A child gets the same token budget, counted on its own (tokens are not summed across the tree).
+    ...(typeof op?.max_tokens === 'number' ? { maxTokens: op.max_tokens } : {}),
+  };
   const make = (index: number, fields: Record<string, unknown[]>, delaySeconds?: number): SpawnedExecution => ({
     executionId: services.newExecutionId(`${run.runKey}#${index}`),
     workflowName: String(node.child_workflow_name),

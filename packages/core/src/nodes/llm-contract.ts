@@ -142,6 +142,9 @@ export async function callUntilValid<T>(opts: {
       if (signal?.aborted) throw signal.reason;
       if (opts.propagate?.(e) || isPermanentModelError(e)) throw e;
       lastError = `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
+      // One retry budget per node call: requests a provider already retried count as the node's attempts,
+      // so node retries × transport attempts do not multiply.
+      attempt += transportAttempts(e) - 1;
       continue;
     }
     opts.hooks.onCall(attempt, Date.now() - started, undefined, reply);
@@ -153,4 +156,10 @@ export async function callUntilValid<T>(opts: {
     }
   }
   throw new LlmResponseError(`${opts.what}: no usable answer after ${opts.retries + 1} attempts; last problem: ${lastError}`);
+}
+
+/** How many requests a failed model call made: a provider's retry policy says so on its final error; otherwise 1. */
+function transportAttempts(e: unknown): number {
+  const n = (e as { attempts?: unknown } | null)?.attempts;
+  return typeof n === 'number' && Number.isInteger(n) && n > 1 ? n : 1;
 }

@@ -134,12 +134,16 @@ export function finishModelNode(
 /** Handles a model failure: the failure signal if the node has one, else a node error. */
 export function failModelNode(outcome: NodeOutcome, s: ModelNodeSettings, error: unknown, services: NodeServices): NodeOutcome {
   if (services.propagateTransient && isRetryable(error)) throw error;
+  const err = error instanceof Error ? error : new Error(String(error));
+  // Every failure counts, handled or not, as for tool nodes, and its reason goes to telemetry (node_error)
+  // and the trace. The output field stays unset: upstream's contract, checked by the conformance suite.
+  addCounter(outcome, 'errors');
   if (s.failureSignal) {
     outcome.emit = [s.failureSignal];
+    outcome.handledError = err;
     return outcome;
   }
-  addCounter(outcome, 'errors');
-  outcome.error = error instanceof Error ? error : new Error(String(error));
+  outcome.error = err;
   return outcome;
 }
 
@@ -148,6 +152,8 @@ export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: Node
   return {
     onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer) {
       addCounter(outcome, 'llm_calls');
+      const tokens = (answer?.usage?.input_tokens ?? 0) + (answer?.usage?.output_tokens ?? 0);
+      if (tokens > 0) addCounter(outcome, 'tokens', tokens);
       void services.telemetry(run.executionId, 'llm_call', {
         node_name: run.nodeName,
         stage,

@@ -1,6 +1,8 @@
+import { didYouMean } from '../config-keys.js';
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
-import { isRetryable, ToolNodeConfigurationError, ToolParameterError } from '../errors.js';
+import { isRetryable, ToolNodeConfigurationError, ToolParameterError, ToolResultError } from '../errors.js';
 import { raceSignal } from '../node-clock.js';
+import { findUnserialisable } from '../orchestrate.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValueAt } from '../templates/index.js';
 import type { ToolCallContext } from '../types.js';
@@ -115,7 +117,7 @@ export async function invokeTool(
 ): Promise<unknown> {
   checkToolArguments(tool, args);
   const started = Date.now();
-  return callToolWithRetries(
+  const result = await callToolWithRetries(
     tool,
     args,
     (attempt, error) => {
@@ -132,6 +134,10 @@ export async function invokeTool(
     },
     tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
   );
+  // Checked here, so every runtime refuses the same values with the same words (backends differ in what they would drop or throw).
+  const bad = findUnserialisable(result, 'the result');
+  if (bad) throw new ToolResultError(`tool '${tool.name}' returned a value that cannot be stored: ${bad}`);
+  return result;
 }
 
 /** An error's message, for storing in the context. */
@@ -156,7 +162,7 @@ export const executeTool: NodeExecutor = async (run, services) => {
         workflow: run.workflowName,
         node: run.nodeName,
         field: 'tool_name',
-        message: `tool '${toolName}' not found in the tools registry (registered: ${services.toolNames().join(', ') || 'none'})`,
+        message: `tool '${toolName}' not found in the tools registry (registered: ${services.toolNames().join(', ') || 'none'})${didYouMean(toolName, services.toolNames())}`,
       },
     ]);
   }
@@ -171,6 +177,7 @@ export const executeTool: NodeExecutor = async (run, services) => {
     if (outputField) appendField(outcome, outputField, errorMessage(e));
     if (tool.failureSignal) {
       outcome.emit = [tool.failureSignal];
+      outcome.handledError = e instanceof Error ? e : new Error(String(e));
       return outcome;
     }
     outcome.error = e instanceof Error ? e : new Error(String(e));

@@ -51,6 +51,8 @@ export interface NodeOutcome {
   extraEmit: string[];
   /** Set when the node failed without a failure signal: the runtime commits the rest, then fails. */
   error?: Error;
+  /** The error a failure signal handled: the run goes on, and the error is recorded (telemetry `node_error`). */
+  handledError?: Error;
 }
 
 /** What a node executor gets. */
@@ -128,7 +130,7 @@ export function appendField(outcome: NodeOutcome, field: string, value: unknown)
 }
 
 /** Adds to a counter in an outcome's update. */
-export function addCounter(outcome: NodeOutcome, counter: 'llm_calls' | 'tool_calls' | 'errors', n = 1): void {
+export function addCounter(outcome: NodeOutcome, counter: 'llm_calls' | 'tool_calls' | 'errors' | 'tokens', n = 1): void {
   const counters = (outcome.update.counters ??= {});
   counters[counter] = (counters[counter] ?? 0) + n;
 }

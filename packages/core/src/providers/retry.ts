@@ -144,10 +144,14 @@ export async function withRetries<T>(call: RetryCall<T>): Promise<T> {
     const delayMs = backoffDelayMs(attempt, policy, failure.retryAfterMs);
     const outOfTime = policy.maxElapsedMs !== undefined && Date.now() - started + delayMs + timeoutMs > policy.maxElapsedMs;
     if (attempt >= maxAttempts || outOfTime) {
-      throw new TransientError(
-        `${call.provider}: ${call.target} failed ${attempt} time${attempt === 1 ? '' : 's'}` +
-          `${outOfTime && attempt < maxAttempts ? ' (out of time for another attempt)' : ''}; last error: ${lastReason}`,
-        { cause: lastError },
+      // `attempts` tells the node how many requests this call spent, so they count against its retries.
+      throw Object.assign(
+        new TransientError(
+          `${call.provider}: ${call.target} failed ${attempt} time${attempt === 1 ? '' : 's'}` +
+            `${outOfTime && attempt < maxAttempts ? ' (out of time for another attempt)' : ''}; last error: ${lastReason}`,
+          { cause: lastError },
+        ),
+        { attempts: attempt },
       );
     }
     call.onRetry?.({ attempt, delayMs, reason: lastReason });

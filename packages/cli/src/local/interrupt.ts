@@ -1,0 +1,60 @@
+import type { Backends } from '@soe/core';
+import { writeErr } from '../output/write-out.js';
+
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+/** How long Ctrl-C waits for the partial summary before exiting anyway. */
+const SUMMARY_WAIT_MS = 2000;
+
+/**
+ * What a run did so far, in one line: node runs per node, model and tool calls, errors and the
+ * signals last broadcast. Read from the stored context; undefined when it cannot be read in time.
+ */
+export async function partialSummary(backends: Backends, executionId: string): Promise<string | undefined> {
+  const read = backends.context.getContext(executionId).then((ctx) => {
+    const op = ctx.__operational__;
+    if (!op) return undefined;
+    const nodes = Object.entries(op.nodes ?? {});
+    const runs = nodes.reduce((n, [, c]) => n + c, 0);
+    return [
+      `${runs} node run${runs === 1 ? '' : 's'}${nodes.length ? ` (${nodes.map(([n, c]) => `${n} ×${c}`).join(', ')})` : ''}`,
+      `${op.llm_calls ?? 0} model calls`,
+      `${op.tool_calls ?? 0} tool calls`,
+      `${op.errors ?? 0} errors`,
+      ...(op.signals?.length ? [`last signals ${op.signals.slice(-5).join(', ')}`] : []),
+    ].join(', ');
+  });
+  const timeout = new Promise<undefined>((done) => setTimeout(() => done(undefined), SUMMARY_WAIT_MS).unref());
+  return Promise.race([read.catch(() => undefined), timeout]);
+}
+
+/**
+ * On Ctrl-C during `soe run`: prints the execution id (once known) and a partial summary to stderr,
+ * then exits 130. Returns the function that removes the handler.
+ */
+export function onInterrupt(backends: () => Backends | undefined, executionId: () => string | undefined): () => void {
+  const handler = async () => {
+    const id = executionId();
+    const b = backends();
+    const summary = id && b ? await partialSummary(b, id) : undefined;
+    writeErr(
+      id
+        ? `\ninterrupted: execution ${id} did not finish${summary ? `; so far: ${summary}` : ''}\n`
+        : '\ninterrupted before the execution started: nothing was stored\n',
+    );
+    process.exit(INTERRUPTED_EXIT_CODE);
+  };
+  process.once('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
+}
+
+/**
+ * Under `--json`, stdout holds one JSON object: what tools print with console.log/info/debug goes
+ * to stderr instead. Returns the function that restores the console.
+ */
+export function routeConsoleToStderr(): () => void {
+  const saved = { log: console.log, info: console.info, debug: console.debug };
+  console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
+  return () => Object.assign(console, saved);
+}

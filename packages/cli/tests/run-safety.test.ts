@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, parseJsonOut, ROOT, requireBuiltCli, runCli } from './helpers.js';
+
+let tmp: string;
+let tools: string;
+const workflow = (tool: string) =>
+  `main:\n  W:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: ${tool}\n    output_field: x\n    event_emissions: [{ signal_name: DONE }]\n`;
+
+beforeAll(() => {
+  requireBuiltCli();
+  tmp = mkdtempSync(join(tmpdir(), 'soe-cli-safety-'));
+  tools = join(tmp, 'tools.mjs');
+  writeFileSync(
+    tools,
+    `export const toolsRegistry = {
+  chatty: () => { console.log('tool says hi'); return 2; },
+  slow: async () => { console.log('started'); await new Promise((r) => setTimeout(r, 60_000)); return 1; },
+};\n`,
+  );
+  writeFileSync(join(tmp, 'chatty.yaml'), workflow('chatty'));
+  writeFileSync(join(tmp, 'slow.yaml'), workflow('slow'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('soe run safety', () => {
+  it('under --json, what a tool prints goes to stderr and stdout stays one JSON object', async () => {
+    const r = await runCli(['run', join(tmp, 'chatty.yaml'), '--tools', tools, '--json']);
+    expect(r.code).toBe(0);
+    expect(parseJsonOut<{ status: string }>(r).status).toBe('completed');
+    expect(r.stderr).toContain('tool says hi');
+  });
+
+  it('on Ctrl-C prints the execution id and a partial summary, and exits 130', async () => {
+    const child = spawn(process.execPath, [BIN, 'run', join(tmp, 'slow.yaml'), '--tools', tools], { cwd: ROOT });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+    });
+    // Interrupt once the tool runs (it prints "started" on the trace's stream or stdout).
+    await new Promise<void>((done) => {
+      const poll = setInterval(() => {
+        if ((stdout + stderr).includes('started')) {
+          clearInterval(poll);
+          done();
+        }
+      }, 50);
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(
+      /interrupted: execution [0-9a-f-]{36} did not finish; so far: 0 node runs, 0 model calls, 0 tool calls, 0 errors, last signals START/,
+    );
+  }, 20_000);
+});
