@@ -2,6 +2,7 @@ import { type CancelResult, cancelExecution, checkSignalRequest, type RedriveRes
 import { RequestValidationError } from './errors.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
 import { createRuntimeServices, type RuntimeDeps, type RuntimeServices } from './runtime-services.js';
+import { checkMessageSize } from './signal-message.js';
 import { createSignalSender } from './signal-sender.js';
 
 /**
@@ -46,6 +47,8 @@ async function handleSignal(
     throw new RequestValidationError(`'signals' must be a non-empty list of signal names, got ${JSON.stringify(signals)}`);
   }
   const signalId = optionalId(request, 'signalId');
+  // A request too large for one message is refused first: no execution state can make it fit.
+  checkMessageSize({ i: '00000000-0000-0000-0000-000000000000', t: executionId, s: signals });
   await checkSignalRequest(services.backends.table, executionId, signals);
   const broadcastId = await send.sendWithId(executionId, signals, signalId !== undefined ? { signalId } : {});
   services.logger.info('signals sent', { executionId, signals, broadcastId, signalId });
