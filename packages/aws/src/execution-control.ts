@@ -120,7 +120,8 @@ export async function redriveExecution(
   const redriven: RedrivenBroadcast[] = [];
   for (const [failedBroadcastId, error] of failures) {
     const signals = records.broadcastSignals(failedBroadcastId);
-    if (!signals) throw new Error(`execution '${records.executionId}': no record of the signals of failed broadcast '${failedBroadcastId}'`);
+    if (!signals)
+      throw new Error(`execution '${records.executionId}': no record of the signals of failed broadcast '${failedBroadcastId}'`);
     const broadcastId = derivedId(failedBroadcastId, 'redrive', redriveKey ?? String(previous + 1));
     redriven.push({ executionId: records.executionId, failedBroadcastId, broadcastId, signals, error });
   }

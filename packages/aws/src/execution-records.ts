@@ -196,7 +196,12 @@ export class ExecutionRecords {
         if (num(item.ord) < clearedOrd) continue;
         broadcastId = sk.slice(SK.handled.length).replace(/#dead-letter$/, '');
       } else continue;
-      const f: RecordedFailure & { broadcastId: string } = { executionId: this.executionId, error: item.e, ord: num(item.ord), broadcastId };
+      const f: RecordedFailure & { broadcastId: string } = {
+        executionId: this.executionId,
+        error: item.e,
+        ord: num(item.ord),
+        broadcastId,
+      };
       if (typeof item.n === 'string') f.node = item.n;
       out.push(f);
     }

@@ -1,5 +1,5 @@
-import { type CancelResult, cancelExecution, checkSignalRequest, type RedriveResult, redriveExecution } from './execution-control.js';
 import { RequestValidationError } from './errors.js';
+import { type CancelResult, cancelExecution, checkSignalRequest, type RedriveResult, redriveExecution } from './execution-control.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';
 import { createRuntimeServices, type RuntimeDeps, type RuntimeServices } from './runtime-services.js';
 import { checkMessageSize } from './signal-message.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type BroadcastSignalsCaller, OperationalValidationError } from '@soe/core';
+import { strList } from './execution-log.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
-import { strList } from './execution-log.js';
 import { derivedId, executionPk, nowMicros, receivedSk, SK } from './table-keys.js';
 
 /** Options of a send from outside. */

@@ -107,7 +107,13 @@ afterAll(async () => {
 });
 
 const start = (config: string) =>
-  orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends: rt.backends, broadcastSignalsCaller: rt.broadcastSignalsCaller });
+  orchestrate({
+    config,
+    initialWorkflowName: 'main',
+    initialSignals: ['START'],
+    backends: rt.backends,
+    broadcastSignalsCaller: rt.broadcastSignalsCaller,
+  });
 
 const settled = async (id: string) => eventually(async () => (await rt.status(id)).inFlight === 0, 20_000, `${id} settled`);
 

@@ -20,7 +20,16 @@ const claim = { claim: { employee: 'Ada', description: 'Flight Berlin-Lisbon, cu
 
 /** Runs the human-approval example up to the approval; resolves to the execution id. */
 async function waitingForApproval(): Promise<string> {
-  const run = await runCli(['run', ...exampleArgs('human-approval'), '--context', JSON.stringify(claim), '--runtime', `file:${dir}`, '--json', '-q']);
+  const run = await runCli([
+    'run',
+    ...exampleArgs('human-approval'),
+    '--context',
+    JSON.stringify(claim),
+    '--runtime',
+    `file:${dir}`,
+    '--json',
+    '-q',
+  ]);
   expect(run.code).toBe(0);
   return parseJsonOut<RunJson>(run).executionId;
 }

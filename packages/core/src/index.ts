@@ -54,6 +54,7 @@ export {
   TransientError,
   WorkflowValidationError,
 } from './errors.js';
+export { cancelExecution, checkExternalSignals, isCancelled } from './execution-control.js';
 export type {
   Broadcast,
   NodeExecutor,
@@ -95,7 +96,6 @@ export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-ll
 export { createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
 export type { SetupOptions } from './setup.js';
 export { setupOrchestration } from './setup.js';
-export { cancelExecution, checkExternalSignals, isCancelled } from './execution-control.js';
 export type { SignalRefusal } from './signal-checks.js';
 export { checkSignalsListened, endedExecutionError, listenedSignals, nearestName, SignalRefusedError } from './signal-checks.js';
 export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates/index.js';

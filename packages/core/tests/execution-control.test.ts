@@ -50,7 +50,13 @@ describe('cancel in process', () => {
       id = executionId;
       await broadcastSignalsCaller(executionId, signals);
     };
-    id = await orchestrate({ config: CHAIN, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller: caller });
+    id = await orchestrate({
+      config: CHAIN,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller: caller,
+    });
     const ctx = await backends.context.getContext(id);
     expect(ctx.first).toEqual(['one']);
     expect(ctx.second).toBeUndefined();
@@ -67,7 +73,13 @@ describe('checked signals in process', () => {
   it('refuses a signal no node listens to, with a did-you-mean on a near miss only', async () => {
     const backends = createInMemoryBackends();
     const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: { first: () => 1, second: () => 2 } });
-    const id = await orchestrate({ config: CHAIN, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller });
+    const id = await orchestrate({
+      config: CHAIN,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
     await expect(checkExternalSignals(backends, id, ['APROVED'])).rejects.toMatchObject({
       name: 'SignalRefusedError',
       code: 'SOE_SIGNAL_REFUSED_NOT_LISTENED',

@@ -65,9 +65,12 @@ export async function cancelCommand(executionId: string, opts: ControlOptions): 
   else {
     const spec = parseRuntime(opts.runtime);
     if (spec.kind !== 'file') {
-      throw new CliError(`soe cancel cannot reach an execution of the ${spec.kind} runtime: its state lived only as long as the soe run that made it`, {
-        hint: 'cancel an execution kept with --runtime file:DIR, or one on a deployed stack (--outputs cdk-outputs.json)',
-      });
+      throw new CliError(
+        `soe cancel cannot reach an execution of the ${spec.kind} runtime: its state lived only as long as the soe run that made it`,
+        {
+          hint: 'cancel an execution kept with --runtime file:DIR, or one on a deployed stack (--outputs cdk-outputs.json)',
+        },
+      );
     }
     requireExistingDir(spec);
     try {

@@ -82,7 +82,8 @@ export async function sendCommand(executionId: string, opts: SendOptions): Promi
   }
   requireExistingDir(spec);
   const record = await loadRunRecord(spec.dir, executionId);
-  if (record?.failed) throw new CliError(endedExecutionError(executionId, 'FAILED', record.failed).message.replace(/; fix the cause.*$/, ''));
+  if (record?.failed)
+    throw new CliError(endedExecutionError(executionId, 'FAILED', record.failed).message.replace(/; fix the cause.*$/, ''));
   if (opts.signalId !== undefined && record?.signalIds?.includes(opts.signalId)) {
     await writeOut(
       opts.json
