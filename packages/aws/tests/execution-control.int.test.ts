@@ -244,3 +244,47 @@ describe('redrive', () => {
     expect((await rt.backends.context.getContext(id)).out).toEqual(['answer']);
   });
 });
+
+describe('redrive after the dead-letter consumer marked FAILED', () => {
+  it('a worker killed each time (no reason recorded by it) → DeadLetterError FAILED → fixed → redrive → IDLE', async () => {
+    let blocking = true;
+    let calls = 0;
+    const killed = await createLocalRuntime({
+      workerTimeoutMs: 1_000,
+      maxReceiveCount: 2,
+      toolsRegistry: {
+        // Never yields while broken: only Lambda's kill stops it, so only the dead-letter consumer records why.
+        flaky: () => {
+          calls++;
+          const until = Date.now() + (blocking ? 1_300 : 0);
+          while (Date.now() < until) {
+            /* busy */
+          }
+          return 'answer';
+        },
+        publish: () => 'done',
+      },
+    });
+    try {
+      const id = await orchestrate({
+        config: FLAKY,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        backends: killed.backends,
+        broadcastSignalsCaller: killed.broadcastSignalsCaller,
+      });
+      const failed = await killed.waitForIdle(id, 45_000);
+      expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/^DeadLetterError: .*\(signals START\)/) });
+      blocking = false;
+      const res = await killed.redrive(id);
+      expect(res.redriven).toMatchObject([{ signals: ['START'], error: expect.stringMatching(/^DeadLetterError/) }]);
+      expect(await killed.waitForIdle(id, 20_000)).toEqual({ status: 'idle' });
+      const ctx = await killed.backends.context.getContext(id);
+      expect(ctx.out).toEqual(['answer']);
+      expect(ctx.__operational__).toMatchObject({ nodes: { Call: 1, After: 1 }, tool_calls: 2 });
+      expect(calls).toBe(3);
+    } finally {
+      await killed.close();
+    }
+  }, 90_000);
+});
