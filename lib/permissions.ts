@@ -16,22 +16,16 @@ import type { SoeFunctionName } from './bundling.js';
  * - Start: `Query` and `GetItem` (inherited config and context, stale workflows), `PutItem` and
  *   `BatchWriteItem` (the execution's items and chunks), `DeleteItem` (takes the signals record back
  *   when the send fails).
- * - Signal: `GetItem` (the execution exists), `PutItem` (the signals record), `DeleteItem` (taken back
- *   when the send fails).
+ * - Signal: `Query` (the status and workflow a signal is checked against, the log's tail for a cancel
+ *   or redrive record), `GetItem` (the execution exists), `PutItem` (the signals record, cancel and
+ *   redrive records), `DeleteItem` (the signals record taken back when the send fails).
  * - Status: `Query` only (the partitions of the execution and its children, telemetry).
  * - DeadLetter: `Query`, `GetItem` (the execution and its failure markers), `PutItem` (marks it FAILED).
  */
 export const TABLE_ACTIONS: Record<SoeFunctionName, readonly string[]> = {
-  Worker: [
-    'dynamodb:BatchWriteItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:GetItem',
-    'dynamodb:PutItem',
-    'dynamodb:Query',
-    'dynamodb:Scan',
-  ],
+  Worker: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'],
   Start: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-  Signal: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  Signal: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Status: ['dynamodb:Query'],
   DeadLetter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
 };

@@ -447,7 +447,8 @@ export class SoeOrchestrator extends Construct {
         alarmDescription:
           `SOE: a message reached the ${what} dead-letter queue. The dead-letter consumer marks its execution FAILED with the reason ` +
           `(its log group: ${this.deadLetterFunction.logGroup.logGroupName}, field executionId). ` +
-          '`soe status <executionId>` shows the error; fix the cause, then `soe redrive <executionId>` sends the failed broadcast again.',
+          '`soe status <executionId>` shows the error; fix the cause, then `soe redrive <executionId>` re-sends the failed broadcast ' +
+          'and clears FAILED (no need to move the dead-lettered message back: it would be dropped).',
         // The consumer empties the queue within seconds, so "messages visible" alone would rarely see
         // a dead letter: count what the consumer received, plus what still waits (a failing consumer).
         metric: new MathExpression({

@@ -170,9 +170,15 @@ describe('every AWS call a handler makes is one its role is allowed', () => {
       initialSignals: ['NOTHING'],
     });
     expect((await settled(inherited)).status).toBe('IDLE');
-    expect((await handlers.signal({ executionId: inherited, signals: ['PING'] })).broadcastId).toEqual(expect.any(String));
+    expect((await handlers.signal({ executionId: inherited, signals: ['ACCEPTED'], signalId: 'once' })).broadcastId).toEqual(
+      expect.any(String),
+    );
+    expect((await handlers.signal({ executionId: inherited, signals: ['PING'] })).error).toBeDefined();
     expect((await handlers.signal({ executionId: 'no-such-execution', signals: ['PING'] })).error).toBeDefined();
     expect((await settled(inherited)).status).toBe('IDLE');
+    // Cancel and redrive: a refused redrive reads, a cancel appends to the log.
+    expect((await handlers.signal({ action: 'redrive', executionId: inherited })).error).toBeDefined();
+    expect((await handlers.signal({ action: 'cancel', executionId: inherited })).status).toBe('CANCELLED');
   }, 60_000);
 
   it.each(['Worker', 'Start', 'Signal', 'Status'] as const)('%s', (fn: keyof Called & SoeFunctionName) => {
@@ -195,7 +201,7 @@ describe('every AWS call a handler makes is one its role is allowed', () => {
     // marked FAILED, soe_delete_*; worker-handler tests reach them.)
     expect([...ops('Worker')]).toEqual(expect.arrayContaining(['Query', 'PutItem', 'BatchWriteItem', 'Scan']));
     expect([...ops('Start')]).toEqual(expect.arrayContaining(['Query', 'GetItem', 'PutItem', 'BatchWriteItem']));
-    expect([...ops('Signal')]).toEqual(expect.arrayContaining(['GetItem', 'PutItem']));
+    expect([...ops('Signal')]).toEqual(expect.arrayContaining(['GetItem', 'PutItem', 'Query']));
     expect([...ops('Status')]).toEqual(['Query']);
     expect(Object.keys(called.Worker.counts().sqs.byOperation)).toEqual(expect.arrayContaining(['SendMessage']));
     // The event source's calls are Lambda's, made with the role: the consume actions cover them.

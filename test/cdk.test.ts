@@ -372,9 +372,12 @@ describe('permissions', () => {
     );
   });
 
-  it('signal: checks the execution, records the signals (and takes them back), sends to the signal queue', () => {
+  it('signal: checks the execution, records the signals (and takes them back), cancels, redrives, sends to the signal queue', () => {
     expect(permissionsOf(synth().template, 'SoeSignalRole')).toEqual(
-      sorted(on(TABLE, 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'), on(SIGNAL_QUEUE, 'sqs:SendMessage')),
+      sorted(
+        on(TABLE, 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'),
+        on(SIGNAL_QUEUE, 'sqs:SendMessage'),
+      ),
     );
   });
 

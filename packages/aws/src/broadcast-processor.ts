@@ -229,8 +229,9 @@ class BroadcastProcessor {
       }
     };
     try {
-      if (fold.failure) {
-        // The execution failed: later broadcasts are dropped, as the in-process engine stops at the first failure.
+      if (fold.failure || fold.cancelled) {
+        // The execution failed or was cancelled: later broadcasts are dropped, as the in-process
+        // engine stops at the first failure (a redrive clears the failure; nothing clears a cancel).
         await settleEarlier();
         if (!fold.handled.has(broadcastId)) this.markers.add(broadcastId);
         return;
@@ -385,6 +386,8 @@ class BroadcastProcessor {
       throw new StopBroadcast();
     }
     await this.settle(committed, !written);
+    // Cancelled while this node ran (its commit folded the cancel record): no further node runs.
+    if (state.fold.cancelled) throw new StopBroadcast();
   }
 
   /** Does what a commit's outbox asks for: follow it now, send it later, or nothing (already handled). */
@@ -434,7 +437,7 @@ class BroadcastProcessor {
       return;
     }
     // A node of the followed broadcast failed: stop the broadcasts that led to it too.
-    if (this.nodeFailure) throw new StopBroadcast();
+    if (this.nodeFailure || this.state.fold.cancelled) throw new StopBroadcast();
   }
 
   /** Applies the outbox effects of the commits so far (appends elsewhere, children), then sends their messages. */

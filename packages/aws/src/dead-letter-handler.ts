@@ -26,7 +26,7 @@ export interface DeadLetterDeps extends Omit<RuntimeDeps, 'queueUrl' | 'toolsReg
 export type DeadLetterHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 /** What {@link recordDeadLetter} found and did. */
-export type DeadLetterOutcome = 'recorded' | 'already-failed' | 'unknown-execution';
+export type DeadLetterOutcome = 'recorded' | 'already-failed' | 'redriven' | 'unknown-execution';
 
 /** The failure recorded for a message that reached a dead-letter queue with no reason recorded. */
 export function deadLetterReason(message: Pick<SignalMessage, 'id' | 'signals'>, receives: number): string {
@@ -47,6 +47,8 @@ export async function recordDeadLetter(
   const table = services.backends.table;
   const records = new ExecutionRecords(message.executionId, await table.queryPartition(executionPk(message.executionId)));
   if (!records.exists) return 'unknown-execution';
+  // A redrive already re-sent this broadcast (the worker recorded its failure before SQS moved it here).
+  if (records.redrives().some((r) => r.r === message.id)) return 'redriven';
   if (records.failure()) return 'already-failed';
   const handled = records.handledIds().has(message.id);
   const sk = handledSk(handled ? `${message.id}#dead-letter` : message.id);
@@ -83,6 +85,7 @@ export function createDeadLetterHandler(deps: DeadLetterDeps): DeadLetterHandler
     const outcome = await recordDeadLetter(services, message, deadLetterReason(message, receives));
     if (outcome === 'recorded') logger.error('dead letter: execution marked FAILED', where);
     else if (outcome === 'already-failed') logger.warn('dead letter: execution already FAILED, its recorded reason kept', where);
+    else if (outcome === 'redriven') logger.warn('dead letter: broadcast already redriven, nothing recorded', where);
     else logger.error('dropped a dead letter for an unknown execution', where);
   };
 

@@ -98,6 +98,8 @@ export class LogFold {
   /** Commits folded by this instance (a snapshot's earlier commits are found through {@link runs}). */
   readonly commits = new Map<number, CommitRecord>();
   failure: RecordedFailure | undefined;
+  /** Set once a cancel record was folded: the worker drops every broadcast from then on. */
+  cancelled = false;
   /** Large values: `field\0index` → where they live. */
   readonly large = new Map<string, ValueRef>();
   /** Large values not loaded (a snapshot left them out): `field\0index` → where they live. */
@@ -139,6 +141,7 @@ export class LogFold {
       fold.unloaded.set(largeKey(field, index), ref);
     }
     if (snap.e) fold.failure = { executionId, ...snap.e };
+    if (snap.x) fold.cancelled = true;
     fold.bytes = jsonSize(snap);
     return fold;
   }
@@ -191,6 +194,17 @@ export class LogFold {
       case LOG_KIND.failure:
         if (typeof item.e === 'string') this.fail({ executionId: this.executionId, error: item.e, ord: num(item.ord) });
         break;
+      case LOG_KIND.cancel:
+        this.cancelled = true;
+        break;
+      case LOG_KIND.redrive:
+        // The failures before it are cleared; the re-sent broadcast's signals are already in the context.
+        this.failure = undefined;
+        if (b) {
+          this.recorded.add(b);
+          this.evidence.add(b);
+        }
+        break;
     }
   }
 
@@ -231,6 +245,7 @@ export class LogFold {
       const { executionId: _, ...e } = this.failure;
       snap.e = e;
     }
+    if (this.cancelled) snap.x = 1;
     return snap;
   }
 

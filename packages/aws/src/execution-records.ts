@@ -154,7 +154,8 @@ export class ExecutionRecords {
     const sb = str(this.items.get(SK.init)?.sb);
     if (sb) out.set(sb, this.executionId);
     for (const [sk] of this.items) if (sk.startsWith(SK.received)) out.set(sk.slice(SK.received.length), this.executionId);
-    for (const item of this.log) if (item.k === LOG_KIND.receipt && typeof item.b === 'string') out.set(item.b, this.executionId);
+    for (const item of this.log)
+      if ((item.k === LOG_KIND.receipt || item.k === LOG_KIND.redrive) && typeof item.b === 'string') out.set(item.b, this.executionId);
     for (const c of this.commits()) for (const o of c.payload().o ?? []) out.set(o.i, o.t);
     return out;
   }
@@ -171,15 +172,72 @@ export class ExecutionRecords {
     return [...this.commits()].flatMap((c) => c.payload().c ?? []);
   }
 
-  /** The earliest recorded failure, if any. */
+  /** The earliest failure not cleared by a redrive, if any. */
   failure(): RecordedFailure | undefined {
-    let first: RecordedFailure | undefined;
+    return this.failures()[0];
+  }
+
+  /**
+   * Failures not cleared by a redrive, earliest first. A redrive clears the log's failures below its
+   * position and the markers written before it (`ord`): what failed after it counts again.
+   */
+  failures(): Array<RecordedFailure & { broadcastId: string }> {
+    const redrive = this.lastOfKind(LOG_KIND.redrive);
+    const clearedSeq = redrive ? seqOf(redrive) : 0;
+    const clearedOrd = redrive ? num(redrive.ord) : 0;
+    const out: Array<RecordedFailure & { broadcastId: string }> = [];
     for (const [sk, item] of this.items) {
-      if (typeof item.e !== 'string' || !(isLogSk(sk) || sk.startsWith(SK.handled))) continue;
-      const f: RecordedFailure = { executionId: this.executionId, error: item.e, ord: num(item.ord) };
+      if (typeof item.e !== 'string') continue;
+      let broadcastId: string;
+      if (isLogSk(sk)) {
+        if (seqOf(item) < clearedSeq) continue;
+        broadcastId = str(item.b) ?? '';
+      } else if (sk.startsWith(SK.handled)) {
+        if (num(item.ord) < clearedOrd) continue;
+        broadcastId = sk.slice(SK.handled.length).replace(/#dead-letter$/, '');
+      } else continue;
+      const f: RecordedFailure & { broadcastId: string } = {
+        executionId: this.executionId,
+        error: item.e,
+        ord: num(item.ord),
+        broadcastId,
+      };
       if (typeof item.n === 'string') f.node = item.n;
-      if (!first || f.ord < first.ord) first = f;
+      out.push(f);
     }
-    return first;
+    return out.sort((a, b) => a.ord - b.ord);
+  }
+
+  /** True once the execution was cancelled. */
+  cancelled(): boolean {
+    return this.lastOfKind(LOG_KIND.cancel) !== undefined;
+  }
+
+  /** Redrive records, in log order. */
+  redrives(): TableItem[] {
+    return this.log.filter((item) => item.k === LOG_KIND.redrive);
+  }
+
+  /** The largest `ord` of any record read (a later record must sort after it). */
+  maxOrd(): number {
+    let max = 0;
+    for (const item of this.items.values()) max = Math.max(max, num(item.ord));
+    return max;
+  }
+
+  /** The signals a broadcast addressed to this execution carried, when a record of it is here. */
+  broadcastSignals(broadcastId: string): string[] | undefined {
+    for (const item of this.log)
+      if ((item.k === LOG_KIND.receipt || item.k === LOG_KIND.redrive) && item.b === broadcastId) return strList(item.s);
+    const received = this.items.get(`${SK.received}${broadcastId}`);
+    if (received) return strList(received.s);
+    if (str(this.items.get(SK.init)?.sb) === broadcastId) return this.init()?.s ?? [];
+    for (const c of this.commits()) for (const o of c.payload().o ?? []) if (o.i === broadcastId) return [...o.s];
+    return undefined;
+  }
+
+  private lastOfKind(kind: string): TableItem | undefined {
+    for (let i = this.log.length - 1; i >= 0; i--) if (this.log[i]!.k === kind) return this.log[i];
+    return undefined;
   }
 }

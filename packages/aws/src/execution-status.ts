@@ -3,7 +3,13 @@ import type { SoeTable } from './soe-table.js';
 import { executionPk } from './table-keys.js';
 
 /** Status values of an execution (with its children). */
-export const EXECUTION_STATUS = { running: 'RUNNING', idle: 'IDLE', failed: 'FAILED', notFound: 'NOT_FOUND' } as const;
+export const EXECUTION_STATUS = {
+  running: 'RUNNING',
+  idle: 'IDLE',
+  failed: 'FAILED',
+  cancelled: 'CANCELLED',
+  notFound: 'NOT_FOUND',
+} as const;
 /** One of {@link EXECUTION_STATUS}. */
 export type ExecutionStatusValue = (typeof EXECUTION_STATUS)[keyof typeof EXECUTION_STATUS];
 
@@ -35,13 +41,15 @@ export interface ExecutionStatus {
  * In flight = sent − handled, over the broadcasts addressed to the execution and its descendants. A
  * commit records its handled mark and its outbox in the same item, so there is no moment where a
  * broadcast counts as handled while what it emitted is not yet counted as sent. FAILED as soon as any
- * record holds an error; RUNNING while anything is in flight; IDLE otherwise.
+ * record holds an error not cleared by a redrive; RUNNING while anything is in flight; IDLE otherwise.
+ * CANCELLED, before all of these, once the execution was cancelled (see execution-control.ts).
  */
 export async function getExecutionStatus(table: SoeTable, executionId: string): Promise<ExecutionStatus> {
   const sent = new Map<string, string>();
   const handled = new Set<string>();
   const visited = new Set<string>();
   let failure: RecordedFailure | undefined;
+  let cancelled = false;
   let queue = [executionId];
   while (queue.length) {
     // Children of one level are read in parallel.
@@ -53,6 +61,7 @@ export async function getExecutionStatus(table: SoeTable, executionId: string): 
       if (records.executionId === executionId && !records.exists) {
         return { status: EXECUTION_STATUS.notFound, error: `execution '${executionId}' not found`, inFlight: 0, executions: 0 };
       }
+      if (records.executionId === executionId) cancelled = records.cancelled();
       for (const [id, target] of records.sentBroadcasts()) sent.set(id, target);
       for (const id of records.handledIds()) handled.add(id);
       const f = records.failure();
@@ -63,6 +72,7 @@ export async function getExecutionStatus(table: SoeTable, executionId: string): 
   let inFlight = 0;
   for (const [id, target] of sent) if (visited.has(target) && !handled.has(id)) inFlight++;
   const base = { inFlight, executions: visited.size };
+  if (cancelled) return { status: EXECUTION_STATUS.cancelled, ...base };
   if (failure) {
     const out: ExecutionStatus = { status: EXECUTION_STATUS.failed, error: failure.error, failedExecutionId: failure.executionId, ...base };
     if (failure.node) out.failedNode = failure.node;

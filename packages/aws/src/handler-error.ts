@@ -35,6 +35,7 @@ export function isClientError(e: unknown): boolean {
     name === 'UnknownExecutionError' ||
     name === 'TemplateError' ||
     name === 'RequestValidationError' ||
+    name === 'SignalRefusedError' ||
     name === 'LimitExceededError'
   );
 }

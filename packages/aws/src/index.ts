@@ -30,6 +30,8 @@ export {
   UnknownExecutionError,
   ValueTooLargeError,
 } from './errors.js';
+export type { CancelResult, RedrivenBroadcast, RedriveResult } from './execution-control.js';
+export { cancelExecution, checkSignalRequest, redriveExecution } from './execution-control.js';
 export type { CommitRecord, RecordedFailure } from './execution-log.js';
 export { appendAtTail, LARGE_VALUE_BYTES, LogFold, readLogAfter } from './execution-log.js';
 export { ExecutionRecords } from './execution-records.js';
@@ -81,6 +83,7 @@ export {
   parseSignalMessage,
   remainingDelaySeconds,
 } from './signal-message.js';
+export type { SendOptions } from './signal-sender.js';
 export { createSignalSender } from './signal-sender.js';
 export type { SoeTableOptions, TableItem } from './soe-table.js';
 export { isConditionFailed, SoeTable, TABLE_TTL_ATTRIBUTE } from './soe-table.js';

@@ -66,6 +66,13 @@ export const LOG_KIND = {
   config: 'w',
   /** A broadcast failed outside a node run (or used up its retries): the execution is FAILED. */
   failure: 'x',
+  /** The execution was cancelled: workers drop its broadcasts from here on (see execution-control.ts). */
+  cancel: 'c',
+  /**
+   * A redrive: clears the failures recorded before it and re-sends a failed broadcast under a new id
+   * (`b`, derived from the failed one `r`), whose signals (`s`) are already in the context.
+   */
+  redrive: 'd',
 } as const;
 /** One of {@link LOG_KIND}. */
 export type LogKind = (typeof LOG_KIND)[keyof typeof LOG_KIND];
@@ -95,6 +102,8 @@ export interface SnapshotPayload {
   s: string[];
   /** The first failure, if the execution failed. */
   e?: { error: string; node?: string; ord: number };
+  /** Set when the execution was cancelled. */
+  x?: 1;
 }
 
 /** The payload of an execution's first context record. */

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { type BroadcastSignalsCaller, OperationalValidationError } from '@soe/core';
+import { strList } from './execution-log.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
-import { executionPk, nowMicros, receivedSk, SK } from './table-keys.js';
+import { derivedId, executionPk, nowMicros, receivedSk, SK } from './table-keys.js';
+
+/** Options of a send from outside. */
+export interface SendOptions {
+  /** Makes a repeated send apply once: the broadcast id derives from it (and the execution id). */
+  signalId?: string;
+}
 
 /**
  * Creates the broadcast caller for signals from outside the workers (orchestrate's initial signals,
@@ -15,18 +22,24 @@ import { executionPk, nowMicros, receivedSk, SK } from './table-keys.js';
  */
 export function createSignalSender(
   services: RuntimeServices,
-): BroadcastSignalsCaller & { sendWithId(executionId: string, signals: string[]): Promise<string> } {
+): BroadcastSignalsCaller & { sendWithId(executionId: string, signals: string[], opts?: SendOptions): Promise<string> } {
   const table = services.backends.table;
-  const sendWithId = async (executionId: string, signals: string[]): Promise<string> => {
+  const sendWithId = async (executionId: string, signals: string[], opts: SendOptions = {}): Promise<string> => {
     if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string' && s !== '')) {
       throw new TypeError(`signals must be a list of signal names, got ${JSON.stringify(signals)}`);
     }
     const pk = executionPk(executionId);
     if (!(await table.get(pk, SK.init)))
       throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
-    const id = randomUUID();
+    const id = opts.signalId !== undefined ? derivedId(executionId, 'signal', opts.signalId) : randomUUID();
     const sk = receivedSk(id);
-    await table.put({ pk, sk, ord: nowMicros(), s: [...signals] });
+    if (opts.signalId === undefined) await table.put({ pk, sk, ord: nowMicros(), s: [...signals] });
+    else if (!(await table.putIfAbsent({ pk, sk, ord: nowMicros(), s: [...signals] }))) {
+      // Sent before under this signalId: it applies once. The message goes again (the worker handles a
+      // broadcast id once) in case the first sender stopped between its record and its message.
+      await sendSignalMessages(services.sqs, services.queues, [{ i: id, t: executionId, s: strList((await table.get(pk, sk))?.s) }]);
+      return id;
+    }
     try {
       await sendSignalMessages(services.sqs, services.queues, [{ i: id, t: executionId, s: [...signals] }]);
     } catch (e) {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerControlCommands } from './commands/control.js';
 import { registerGraphCommand } from './commands/graph.js';
 import { registerRemoteCommands } from './commands/remote.js';
 import { registerRunCommand } from './commands/run.js';
@@ -39,6 +40,7 @@ export function createProgram(): Command {
   registerTraceCommand(program);
   registerSendCommand(program);
   registerRemoteCommands(program);
+  registerControlCommands(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

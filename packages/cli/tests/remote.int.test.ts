@@ -22,6 +22,7 @@ let dir: string;
 let outputs: string;
 let remote: string[];
 const blobs: string[] = [];
+let flakyFixed = false;
 
 interface StatusJson {
   executionId: string;
@@ -44,7 +45,12 @@ beforeAll(async () => {
     blobs.push(v);
     return v;
   };
-  runtime = await aws.createLocalRuntime({ callLlm, toolsRegistry: { ...tools, blob } });
+  // `flaky` fails transiently until `fixed`: its run ends FAILED once the queue's retries run out.
+  const flaky = () => {
+    if (!flakyFixed) throw new core.TransientError('service unavailable');
+    return 'answer';
+  };
+  runtime = await aws.createLocalRuntime({ callLlm, toolsRegistry: { ...tools, blob, flaky }, backoffSeconds: () => 0 });
   const { dynamo, sqs, tableName, queueUrl, delayQueueUrl } = runtime.emulators;
   const deps = { dynamo, sqs, tableName, queueUrl, delayQueueUrl, logger: aws.silentLogger };
   const yaml = readFileSync(join(ROOT, WORKFLOW), 'utf8');
@@ -184,6 +190,49 @@ describe('remote commands against a stack served over Lambda Invoke', () => {
     );
     expect(r.stderr).toMatch(/hint: check the flags/);
   });
+
+  it('send refuses a signal no node listens to (exit 1); cancel → CANCELLED, later sends refused', async () => {
+    const started = await runCli(['start', WORKFLOW, '--context', JSON.stringify(CLAIM), ...remote], { env });
+    const id = started.stdout.trim();
+    expect((await runCli(['wait', id, '--interval', '0.05', ...remote], { env })).code).toBe(0);
+    const typo = await runCli(['send', id, '--signals', 'APROVED', ...remote], { env });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain(
+      "SignalRefusedError: execution '" + id + "': no node of workflow 'expenses' listens to 'APROVED' (did you mean 'APPROVED'?)",
+    );
+    const cancelled = await runCli(['cancel', id, ...remote], { env });
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toBe(`cancelled ${id}\n`);
+    expect(server.invocations.at(-1)).toMatchObject({ functionName: 'soe-signal', payload: { action: 'cancel', executionId: id } });
+    const status = await runCli(['status', id, '--no-color', ...remote], { env });
+    expect(status.stdout).toMatch(/^status\s+CANCELLED \(cancelled: nothing more runs, signals are refused\)$/m);
+    const late = await runCli(['send', id, '--signals', 'APPROVED', ...remote], { env });
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain(`was cancelled: it accepts no more signals`);
+  });
+
+  it('redrive: a tool failing until fixed ends FAILED; after the fix, soe redrive runs it to IDLE', async () => {
+    const file = join(dir, 'flaky.yaml');
+    writeFileSync(file, 'main:\n  Call:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: flaky\n    output_field: out\n');
+    flakyFixed = false;
+    const id = (await runCli(['start', file, ...remote], { env })).stdout.trim();
+    const failed = await runCli(['wait', id, '--interval', '0.1', '--timeout', '60', '--json', ...remote], { env });
+    expect(failed.code).toBe(1);
+    expect(parseJsonOut<StatusJson>(failed)).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/service unavailable/) });
+    // The cause is fixed: the redrive re-sends the broadcast whose retries ran out.
+    flakyFixed = true;
+    const redriven = await runCli(['redrive', id, ...remote], { env });
+    expect(redriven.code, redriven.stderr).toBe(0);
+    expect(redriven.stdout).toMatch(
+      new RegExp(`^redriven START in ${id} \\(broadcast \\S+ → \\S+\\), clearing: .*service unavailable`, 'm'),
+    );
+    const done = parseJsonOut<StatusJson>(await runCli(['wait', id, '--interval', '0.05', '--json', ...remote], { env }));
+    expect(done.status).toBe('IDLE');
+    expect(newest(done.context!, 'out')).toBe('answer');
+    const again = await runCli(['redrive', id, ...remote], { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`execution '${id}' is IDLE, not FAILED: only a failed execution can be redriven`);
+  }, 90_000);
 
   it('a signal to an execution that does not exist is refused by the signal function', async () => {
     const r = await runCli(['send', 'no-such-execution', '--signals', 'APPROVED', ...remote], { env });

@@ -373,6 +373,8 @@ export async function processBroadcast(
   engine.services.telemetry(executionId, 'signals_broadcast', { signals });
   for (const { name, config } of triggeredNodes(workflow, signals)) {
     const context = await readContext(backends, executionId);
+    // Cancelled (in process or on a file runtime; see execution-control.ts): no further node runs.
+    if (context.__operational__?.cancelled) return;
     const run: NodeRun = {
       executionId,
       workflowName,

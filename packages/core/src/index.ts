@@ -60,6 +60,7 @@ export {
   TransientError,
   WorkflowValidationError,
 } from './errors.js';
+export { cancelExecution, checkExternalSignals, isCancelled } from './execution-control.js';
 export type {
   Broadcast,
   NodeExecutor,
@@ -101,6 +102,8 @@ export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-ll
 export { checkScriptedSpec, createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
 export type { SetupOptions } from './setup.js';
 export { setupOrchestration } from './setup.js';
+export type { SignalRefusal } from './signal-checks.js';
+export { checkSignalsListened, endedExecutionError, listenedSignals, nearestName, SignalRefusedError } from './signal-checks.js';
 export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates/index.js';
 export type {
   Backends,

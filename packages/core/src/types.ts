@@ -87,7 +87,8 @@ export interface StoredContext {
 }
 
 /** Counters of `__operational__` that updates add to. */
-export type OperationalCounter = 'llm_calls' | 'tool_calls' | 'errors' | 'tokens';
+/** `cancelled` is set (to 1) by a cancel of the in-process and file runtimes: see execution-control.ts. */
+export type OperationalCounter = 'llm_calls' | 'tool_calls' | 'errors' | 'tokens' | 'cancelled';
 
 /**
  * What a node run (or a broadcast) changes in one execution's context, expressed as commutative

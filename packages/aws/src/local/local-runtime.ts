@@ -2,10 +2,11 @@ import type { BroadcastSignalsCaller, CallLlm, ToolsRegistry } from '@soe/core';
 import type { DynamoBackends } from '../create-dynamo-backends.js';
 import { createDeadLetterHandler, type DeadLetterHandler } from '../dead-letter-handler.js';
 import { SimulatedCrashError } from '../errors.js';
+import { type CancelResult, cancelExecution, checkSignalRequest, type RedriveResult, redriveExecution } from '../execution-control.js';
 import { type ExecutionStatus, getExecutionStatus } from '../execution-status.js';
 import type { RequestCounter } from '../request-counter.js';
 import { createRuntimeServices, type RuntimeServices, type SoeLogger } from '../runtime-services.js';
-import { createSignalSender } from '../signal-sender.js';
+import { createSignalSender, type SendOptions } from '../signal-sender.js';
 import { createWorkerHandler, type WorkerHandler } from '../worker-handler.js';
 import { type ChaosOptions, createChaos } from './chaos.js';
 import { InvocationScopes } from './invocation-scope.js';
@@ -54,7 +55,7 @@ export interface LocalLogEntry {
 
 /** The result of {@link LocalRuntime.waitForIdle}. */
 export interface IdleResult {
-  status: 'idle' | 'failed';
+  status: 'idle' | 'failed' | 'cancelled';
   error?: string;
 }
 
@@ -68,6 +69,15 @@ export interface LocalRuntime {
   waitForIdle(executionId: string, timeoutMs?: number): Promise<IdleResult>;
   /** The execution's status right now. */
   status(executionId: string): Promise<ExecutionStatus>;
+  /**
+   * Sends signals as the signal function does: refused (nothing sent) for a FAILED or CANCELLED
+   * execution and for signals no node listens to; `signalId` makes a repeated send apply once.
+   */
+  signal(executionId: string, signals: string[], opts?: SendOptions): Promise<string>;
+  /** Cancels the execution and its children (the signal function's `cancel`). */
+  cancel(executionId: string): Promise<CancelResult>;
+  /** Re-sends the failed broadcast(s) of a FAILED execution and clears FAILED (the signal function's `redrive`). */
+  redrive(executionId: string, redriveId?: string): Promise<RedriveResult>;
   /** Stops the pollers and the emulators. */
   close(): Promise<void>;
   /** The emulators, clients, table and queues. */
@@ -190,16 +200,24 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
 
   const status = (executionId: string) => getExecutionStatus(services.backends.table, executionId);
 
+  const sender = createSignalSender(services);
   return {
     backends: services.backends,
-    broadcastSignalsCaller: createSignalSender(services),
+    broadcastSignalsCaller: sender,
     status,
+    async signal(executionId, signals, sendOpts) {
+      await checkSignalRequest(services.backends.table, executionId, signals);
+      return sender.sendWithId(executionId, signals, sendOpts);
+    },
+    cancel: (executionId) => cancelExecution(services, executionId),
+    redrive: (executionId, redriveId) => redriveExecution(services, executionId, redriveId),
     async waitForIdle(executionId, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       let idleSeen = 0;
       for (;;) {
         const s = await status(executionId);
         if (s.status === 'FAILED') return { status: 'failed', error: s.error };
+        if (s.status === 'CANCELLED') return { status: 'cancelled', error: `CancelledError: execution '${executionId}' was cancelled` };
         if (s.status === 'NOT_FOUND')
           return { status: 'failed', error: `OperationalValidationError: execution '${executionId}' not found` };
         // Two idle readings in a row: a reader that pages through partitions while a worker commits

@@ -54,8 +54,8 @@ Examples:
   $ soe status 6f1c… --status-function my-stack-Status --region eu-west-1
 
 RUNNING while signals of the execution or its children are in flight, IDLE when none are (finished, or
-waiting for a signal from outside), FAILED with the error and the node, NOT_FOUND. Exit code 0 unless FAILED
-or NOT_FOUND. --context shows each field's newest value; --history the whole histories. A status answer is
+waiting for a signal from outside), FAILED with the error and the node (soe redrive once the cause is fixed),
+CANCELLED (soe cancel), NOT_FOUND. Exit code 0 unless FAILED or NOT_FOUND. --context shows each field's newest value; --history the whole histories. A status answer is
 capped at 5 MiB (Lambda answers at most 6 MB): soe follows its cursors until it has everything asked for.
 ${REMOTE_HELP}`;
 
@@ -64,7 +64,7 @@ Examples:
   $ soe wait 6f1c… --outputs cdk-outputs.json
   $ soe wait 6f1c… --timeout 600 --interval 5 --json
 
-Polls the status function until the execution is IDLE (exit 0) or FAILED / NOT_FOUND (exit 1), then prints
+Polls the status function until the execution is IDLE (exit 0) or FAILED / CANCELLED / NOT_FOUND (exit 1), then prints
 the status with the context. Exit 1 as well when --timeout passes first.
 ${REMOTE_HELP}`;
 
@@ -92,7 +92,9 @@ export function registerRemoteCommands(program: Command): void {
   const status = program
     .command('status')
     .summary('show the status of an execution on a deployed stack')
-    .description('Show the status of an execution on a deployed stack (RUNNING, IDLE, FAILED, NOT_FOUND), through its status function.')
+    .description(
+      'Show the status of an execution on a deployed stack (RUNNING, IDLE, FAILED, CANCELLED, NOT_FOUND), through its status function.',
+    )
     .argument('<execution-id>', 'the id soe start printed')
     .option('--context', "also show the context (each field's newest value)")
     .option('--history [fields]', "also every field's whole history (or only these fields, comma-separated)")

@@ -103,6 +103,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
         ...(opened.tools ? { tools: opened.tools.path } : {}),
         ...(opened.model.spec ? { llm: opened.model.spec } : {}),
         startedAt: new Date(started).toISOString(),
+        ...(outcome.status === 'failed' ? { failed: outcome.error ?? 'failed' } : {}),
       });
     }
     return await reportLocalRun(opened, outcome, wallMs, opts);

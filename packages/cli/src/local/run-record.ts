@@ -12,6 +12,10 @@ export interface RunRecord {
   /** The `--llm` spec (file paths absolute), if one was given. */
   llm?: string;
   startedAt: string;
+  /** Set when the run (or a later send) failed: `soe send` refuses signals from then on. */
+  failed?: string;
+  /** `--signal-id`s of the sends applied so far: a repeated send applies once. */
+  signalIds?: string[];
 }
 
 const file = (dir: string, id: string) => join(dir, 'cli-runs', `${encodeURIComponent(id)}.json`);
@@ -29,4 +33,12 @@ export async function loadRunRecord(dir: string, executionId: string): Promise<R
   } catch {
     return undefined;
   }
+}
+
+/** Changes the record of an execution (nothing when `soe run` did not start it). */
+export async function updateRunRecord(dir: string, executionId: string, change: (r: RunRecord) => void): Promise<void> {
+  const record = await loadRunRecord(dir, executionId);
+  if (!record) return;
+  change(record);
+  await saveRunRecord(dir, record);
 }

@@ -14,7 +14,9 @@ export function renderRemoteStatus(s: RemoteStatus, style: Style, extra: { timed
       ? style.dim('(no signal in flight: done, or waiting for a signal from outside)')
       : s.status === 'RUNNING'
         ? style.dim(extra.timedOut ? '(still running when the wait timed out)' : '(signals in flight)')
-        : '';
+        : s.status === 'CANCELLED'
+          ? style.dim('(cancelled: nothing more runs, signals are refused)')
+          : '';
   row('status', `${color(s.status)} ${what}`.trimEnd());
   row('execution', s.executionId);
   row('in flight', String(s.inFlight ?? 0));

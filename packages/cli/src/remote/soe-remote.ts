@@ -16,7 +16,7 @@ export interface RemoteStartRequest {
 /** The status function's answer. */
 export interface RemoteStatus {
   executionId: string;
-  status: 'RUNNING' | 'IDLE' | 'FAILED' | 'NOT_FOUND';
+  status: 'RUNNING' | 'IDLE' | 'FAILED' | 'CANCELLED' | 'NOT_FOUND';
   inFlight: number;
   error?: string;
   failedNode?: string;
@@ -79,6 +79,15 @@ export interface WaitResult {
   timedOut: boolean;
 }
 
+/** One broadcast a redrive re-sent. */
+export interface RemoteRedriven {
+  executionId: string;
+  failedBroadcastId: string;
+  broadcastId: string;
+  signals: string[];
+  error: string;
+}
+
 /** A deployed SOE stack, driven through its start, signal and status functions. */
 export class SoeRemote {
   private readonly invoker: LambdaInvoker;
@@ -105,10 +114,22 @@ export class SoeRemote {
     return out.executionId;
   }
 
-  /** Sends signals to an execution; resolves to the broadcast id. */
-  async signal(executionId: string, signals: string[]): Promise<string | undefined> {
-    const out = await this.call('signal', { executionId, signals });
+  /** Sends signals to an execution (once per `signalId`, when given); resolves to the broadcast id. */
+  async signal(executionId: string, signals: string[], signalId?: string): Promise<string | undefined> {
+    const out = await this.call('signal', { executionId, signals, ...(signalId !== undefined ? { signalId } : {}) });
     return typeof out.broadcastId === 'string' ? out.broadcastId : undefined;
+  }
+
+  /** Cancels an execution and its children (the signal function's `cancel`); resolves to how many were cancelled now. */
+  async cancel(executionId: string): Promise<number> {
+    const out = await this.call('signal', { action: 'cancel', executionId });
+    return typeof out.cancelled === 'number' ? out.cancelled : 0;
+  }
+
+  /** Redrives a FAILED execution (the signal function's `redrive`); resolves to the broadcasts re-sent. */
+  async redrive(executionId: string, redriveId: string): Promise<RemoteRedriven[]> {
+    const out = await this.call('signal', { action: 'redrive', executionId, redriveId });
+    return Array.isArray(out.redriven) ? (out.redriven as RemoteRedriven[]) : [];
   }
 
   /** One status answer (a single page: see {@link statusAll} for everything asked for). */
