@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type BroadcastSignalsCaller, OperationalValidationError } from '@soe/core';
+import type { InitPayload } from './record-types.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
+import { writeStatusFact } from './status-facts.js';
 import { executionPk, nowMicros, receivedSk, SK } from './table-keys.js';
 
 /**
@@ -22,16 +24,22 @@ export function createSignalSender(
       throw new TypeError(`signals must be a list of signal names, got ${JSON.stringify(signals)}`);
     }
     const pk = executionPk(executionId);
-    if (!(await table.get(pk, SK.init)))
-      throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
+    const init = await table.get(pk, SK.init);
+    if (!init) throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
+    const main = (await table.payloadOf<InitPayload>(init)).m ?? executionId;
     const id = randomUUID();
     const sk = receivedSk(id);
-    await table.put({ pk, sk, ord: nowMicros(), s: [...signals] });
+    // The status fact (sent) is written before the message exists, so no poll sees the run idle while it is queued.
+    const [, factKeys] = await Promise.all([
+      table.put({ pk, sk, ord: nowMicros(), s: [...signals] }),
+      writeStatusFact(table, main, { executionId, sent: [[id, executionId]] }, { id }),
+    ]);
     try {
       await sendSignalMessages(services.sqs, services.queues, [{ i: id, t: executionId, s: [...signals] }]);
     } catch (e) {
-      // Never sent: take the record back so the signals are not shown and the status is not stuck RUNNING.
-      await table.delete(pk, sk).catch(() => undefined);
+      // Never sent: take the records back so the signals are not shown and the status is not stuck RUNNING.
+      const undo = [table.delete(pk, sk), ...factKeys.map((k) => table.delete(executionPk(main), k))];
+      await Promise.all(undo.map((p) => p.catch(() => undefined)));
       throw e;
     }
     return id;

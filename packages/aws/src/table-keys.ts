@@ -19,6 +19,8 @@
  * |                          | position (node-run commits with their telemetry, received signals, direct |
  * |                          | updates, registry changes, failures); see execution-log.ts             |
  * | `P#<seq>`                | a snapshot of the fold up to log position `<seq>` (cold starts)        |
+ * | `S#<executionId>#<id>`   | a status fact of the run (on the main execution): broadcasts sent and  |
+ * |                          | handled, children, a failure; see status-facts.ts                      |
  * | `SCHEMA`                 | context schema (on the main execution)                                 |
  * | `W#<workflowName>`       | one workflow of the registry (node map + node order)                   |
  * | `WFCUR`                  | the name of the workflow the execution runs                            |
@@ -52,6 +54,7 @@ export const SK = {
   identities: 'IDENT',
   log: 'L#',
   snapshot: 'P#',
+  statusFact: 'S#',
   schema: 'SCHEMA',
   workflow: 'W#',
   currentWorkflow: 'WFCUR',
