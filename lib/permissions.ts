@@ -12,24 +12,18 @@ import type { SoeFunctionName } from './bundling.js';
  *   that lost a conditional race, current workflow, identities, schema), `PutItem` (log records with
  *   `attribute_not_exists`, markers, telemetry, node injection, identity and schema entries by
  *   compare-and-swap), `DeleteItem` (`soe_delete_*` built-ins), `BatchWriteItem` (payload chunks, history,
- *   workflows, telemetry, chunk clean-up), `Scan` (`soe_list_contexts` only).
+ *   workflows, telemetry, chunk clean-up). No `Scan`: `soe_list_contexts` reads the run's status facts
+ *   (a Query of the main execution's partition).
  * - Start: `Query` and `GetItem` (inherited config and context, stale workflows), `PutItem` and
  *   `BatchWriteItem` (the execution's items and chunks), `DeleteItem` (takes the signals record back
  *   when the send fails).
- * - Signal: `GetItem` (the execution exists), `PutItem` (the signals record), `DeleteItem` (taken back
+ * - Signal: `GetItem` (the execution exists), `PutItem` (the signals record and its status fact), `DeleteItem` (taken back
  *   when the send fails).
- * - Status: `Query` only (the partitions of the execution and its children, telemetry).
+ * - Status: `Query` only (the run's status facts, the init record of a child, the context, telemetry).
  * - DeadLetter: `Query`, `GetItem` (the execution and its failure markers), `PutItem` (marks it FAILED).
  */
 export const TABLE_ACTIONS: Record<SoeFunctionName, readonly string[]> = {
-  Worker: [
-    'dynamodb:BatchWriteItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:GetItem',
-    'dynamodb:PutItem',
-    'dynamodb:Query',
-    'dynamodb:Scan',
-  ],
+  Worker: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Start: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Signal: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
   Status: ['dynamodb:Query'],

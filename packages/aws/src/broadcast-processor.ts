@@ -35,14 +35,14 @@ import {
   triggeredNodes,
   type Workflow,
 } from '@soe/core';
-import { initRecord } from './dynamo-context-backend.js';
+import { initRecord, mainOfInit } from './dynamo-context-backend.js';
 import type { BufferedTelemetry } from './dynamo-telemetry-backend.js';
 import { workflowItems } from './dynamo-workflow-backend.js';
 import { classifyError, describeError, UnknownExecutionError, ValueTooLargeError } from './errors.js';
 import { appendAtTail, type CommitRecord } from './execution-log.js';
 import { ExecutionState, stateCacheOf } from './execution-state.js';
 import { createPartitionBackends } from './partition-backends.js';
-import { type ChildSpec, type CommitPayload, type InitPayload, LOG_KIND, type OutboxEntry, type ReceiptPayload } from './record-types.js';
+import { type ChildSpec, type CommitPayload, LOG_KIND, type OutboxEntry, type ReceiptPayload } from './record-types.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
 import type { TableItem } from './soe-table.js';
@@ -165,7 +165,7 @@ export async function recordRetriesExhausted(
   // In the log, so a worker holding the execution sees the failure too; it marks the broadcast handled.
   const record = failureRecord(broadcastId, error);
   await appendAtTail(table, pk, record, undefined);
-  const main = (await table.payloadOf<InitPayload>(init)).m ?? executionId;
+  const main = mainOfInit(executionId, init);
   await writeStatusFact(table, main, { executionId, handled: [broadcastId], error: { error, ord: Number(record.ord) } });
   return true;
 }

@@ -15,8 +15,13 @@ export function initRecord(executionId: string, init: ContextInit, startBroadcas
   if (init.limits) payload.l = init.limits;
   const item: TableItem = { pk: executionPk(executionId), sk: SK.init, ord: 0 };
   if (startBroadcastId) item.sb = startBroadcastId;
+  // In the clear (the payload may be chunked): the signal sender and the status find the run's facts by it.
+  if (init.mainExecutionId !== executionId) item.m = init.mainExecutionId;
   return { item, payload };
 }
+
+/** The main execution of an execution, from its init item. */
+export const mainOfInit = (executionId: string, initItem: TableItem): string => (typeof initItem.m === 'string' ? initItem.m : executionId);
 
 /**
  * Contexts in DynamoDB as records, not as one item: each change is its own record in the execution's

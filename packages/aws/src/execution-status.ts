@@ -1,4 +1,4 @@
-import type { InitPayload } from './record-types.js';
+import { mainOfInit } from './dynamo-context-backend.js';
 import type { SoeTable } from './soe-table.js';
 import { RunFacts } from './status-facts.js';
 import { executionPk, SK } from './table-keys.js';
@@ -26,8 +26,8 @@ export interface ExecutionStatus {
 /**
  * Derives the status of an execution and its descendants from the run's status facts (see
  * status-facts.ts), never from a counter that a redelivery could move twice: one Query of the main
- * execution's `S#` range, whatever the contexts hold and however many children the run has (plus one
- * GetItem of the init record when the execution is not a main one, or has no facts yet).
+ * execution's `S#` range, whatever the contexts hold and however many children the run has (plus a
+ * Query of the init record's key when the execution is not a main one, or has no facts yet).
  *
  * In flight = sent − handled, over the broadcasts addressed to the execution and its descendants. A
  * worker writes a commit's handled marks and its outbox in the same fact item, and every fact before
@@ -39,9 +39,10 @@ export async function getExecutionStatus(table: SoeTable, executionId: string): 
   let facts = await RunFacts.read(table, executionId);
   if (!facts.executions.has(executionId)) {
     // Not a main execution with facts: find the run it belongs to.
-    const init = await table.get(executionPk(executionId), SK.init);
+    // A Query of the init record's key (not a GetItem): the status role reads with Query only.
+    const [init] = await table.queryPartition(executionPk(executionId), SK.init, { ProjectionExpression: 'sk, m' });
     if (!init) return { status: EXECUTION_STATUS.notFound, error: `execution '${executionId}' not found`, inFlight: 0, executions: 0 };
-    const main = (await table.payloadOf<InitPayload>(init)).m ?? executionId;
+    const main = mainOfInit(executionId, init);
     if (main !== executionId) facts = await RunFacts.read(table, main);
   }
   const tree = facts.subtree(executionId);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type BroadcastSignalsCaller, OperationalValidationError } from '@soe/core';
-import type { InitPayload } from './record-types.js';
+import { mainOfInit } from './dynamo-context-backend.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
 import { writeStatusFact } from './status-facts.js';
@@ -26,7 +26,7 @@ export function createSignalSender(
     const pk = executionPk(executionId);
     const init = await table.get(pk, SK.init);
     if (!init) throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
-    const main = (await table.payloadOf<InitPayload>(init)).m ?? executionId;
+    const main = mainOfInit(executionId, init);
     const id = randomUUID();
     const sk = receivedSk(id);
     // The status fact (sent) is written before the message exists, so no poll sees the run idle while it is queued.
