@@ -37,7 +37,7 @@ import {
 } from '@soe/core';
 import { initRecord, mainOfInit } from './dynamo-context-backend.js';
 import type { BufferedTelemetry } from './dynamo-telemetry-backend.js';
-import { workflowItems } from './dynamo-workflow-backend.js';
+import { DynamoWorkflowBackend } from './dynamo-workflow-backend.js';
 import { classifyError, describeError, UnknownExecutionError, ValueTooLargeError } from './errors.js';
 import { appendAtTail, type CommitRecord } from './execution-log.js';
 import { ExecutionState, stateCacheOf } from './execution-state.js';
@@ -512,7 +512,7 @@ class BroadcastProcessor {
   }
 
   /**
-   * Creates a child execution: its registry (copied from the parent), workflow name, then its first
+   * Creates a child execution: a reference to its registry version, its workflow name, then its first
    * context record — the commit point, written only if absent. When re-applying an earlier delivery's
    * outbox, an existing child is left alone (it may have changed its registry since).
    */
@@ -520,10 +520,13 @@ class BroadcastProcessor {
     const table = this.services.backends.table;
     const pk = executionPk(child.id);
     if (existing && (await table.get(pk, SK.init))) return;
-    const registry =
-      child.src === this.own ? this.state.config.registry : await this.services.backends.workflow.getWorkflowsRegistry(child.src);
+    const workflows = this.services.backends.workflow;
+    const registry = child.src === this.own ? this.state.config.registry : await workflows.getWorkflowsRegistry(child.src);
+    // The child references an immutable version of the registry (written once per container and
+    // content) instead of getting a copy of every workflow.
+    const version = registry ? await workflows.publishVersion(registry) : undefined;
     await table.batchWrite([
-      ...Object.entries(registry ?? {}).flatMap(([name, wf]) => workflowItems(child.id, name, wf)),
+      ...(version ? [DynamoWorkflowBackend.referenceItem(child.id, version)] : []),
       { pk, sk: SK.currentWorkflow, v: child.wf },
     ]);
     const { item, payload } = initRecord(

@@ -1,13 +1,16 @@
 /**
  * Status from status facts and the run-level list of executions: a poll and a listing cost a Query of
  * the main execution's `S#` range, whatever the contexts hold and however many children the run has.
+ * Children reference one immutable registry version instead of getting a copy of the registry.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { orchestrate } from '@soe/core';
 import { describe, expect, it } from 'vitest';
 import { DynamoContextBackend } from '../src/dynamo-context-backend.js';
-import { createLocalRuntime, createRequestCounter, getExecutionStatus, SoeTable } from '../src/index.js';
+import { DynamoWorkflowBackend } from '../src/dynamo-workflow-backend.js';
+import { createLocalRuntime, createRequestCounter, executionPk, getExecutionStatus, SoeTable } from '../src/index.js';
+import { registryVersionPk, SK } from '../src/table-keys.js';
 
 const CHILDREN = 50;
 const CONFIG = `
@@ -44,8 +47,8 @@ workflows:
       event_emissions: [{ signal_name: ITEM_DONE }]
 `;
 
-describe('status facts', () => {
-  it(`polls a run of ${CHILDREN} children and a 512 KB context with one small Query, and lists the run without a scan`, async () => {
+describe('status facts, run-level list, shared registry versions', () => {
+  it(`polls a run of ${CHILDREN} children and a 512 KB context with one small Query, and lists the run without a scan; children share one registry version`, async () => {
     const rt = await createLocalRuntime({ toolsRegistry: { double: ({ n }: { n: number }) => n * 2 } });
     const client = new DynamoDBClient({
       region: 'us-east-1',
@@ -89,6 +92,27 @@ describe('status facts', () => {
       expect(counter.counts().dynamodb.byOperation).toEqual({ Query: 1 });
 
       expect(await getExecutionStatus(table, 'no-such-execution')).toMatchObject({ status: 'NOT_FOUND' });
+
+      // The registry is one immutable version that every child references, not a copy per child.
+      const workflows = new DynamoWorkflowBackend(table);
+      const refs = await Promise.all(children.map((c) => table.get(executionPk(c), SK.registryVersion)));
+      const versions = new Set(refs.map((r) => r?.rv));
+      expect(versions.size).toBe(1);
+      const [version] = [...versions] as string[];
+      for (const c of children.slice(0, 5)) expect(await table.queryPartition(executionPk(c), SK.workflow)).toEqual([]);
+      const shared = await workflows.getWorkflowsRegistry(children[0]!);
+      expect(Object.keys(shared ?? {}).sort()).toEqual(['item', 'main']);
+      expect(shared).toEqual(await workflows.getWorkflowsRegistry(id));
+
+      // A change to one child gives it records of its own; the version and the other children keep theirs.
+      const extra = { node_type: 'router' as const, event_triggers: ['LATER'], event_emissions: [{ signal_name: 'NEVER' }] };
+      await workflows.putNode(children[0]!, 'item', 'Extra', extra);
+      expect((await workflows.getWorkflowsRegistry(children[0]!))?.item?.Extra).toEqual(extra);
+      expect(Object.keys((await workflows.getWorkflowsRegistry(children[0]!)) ?? {}).sort()).toEqual(['item', 'main']);
+      expect(await table.get(executionPk(children[0]!), SK.registryVersion)).toBeUndefined();
+      expect((await workflows.getWorkflowsRegistry(children[1]!))?.item?.Extra).toBeUndefined();
+      const stored = await table.queryPartition(registryVersionPk(version!), SK.workflow);
+      expect(stored.map((i) => i.sk).sort()).toEqual(['W#item', 'W#main']);
     } finally {
       client.destroy();
       await rt.close();
