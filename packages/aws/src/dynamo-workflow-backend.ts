@@ -10,6 +10,8 @@ const legacy = (item: TableItem): WorkflowPayload => workflowPayload(legacyWorkf
 
 /** Registry versions this container has read or written (immutable: content-addressed), newest last. */
 const versions = new Map<string, WorkflowsRegistry>();
+/** Versions being written by this container, so concurrent children wait for one write. */
+const publishing = new Map<string, Promise<void>>();
 /** Versions kept per container: a version is read once per container, not once per execution. */
 const VERSIONS_KEPT = 64;
 
@@ -44,6 +46,17 @@ export class DynamoWorkflowBackend implements WorkflowBackend {
   async publishVersion(registry: WorkflowsRegistry): Promise<string> {
     const hash = registryVersionOf(registry);
     if (versions.has(hash)) return hash;
+    // A fan-out creates its children at once: they share one write of the version.
+    let pending = publishing.get(hash);
+    if (!pending) {
+      pending = this.storeVersion(hash, registry).finally(() => publishing.delete(hash));
+      publishing.set(hash, pending);
+    }
+    await pending;
+    return hash;
+  }
+
+  private async storeVersion(hash: string, registry: WorkflowsRegistry): Promise<void> {
     const pk = registryVersionPk(hash);
     const [present] = await this.table.queryPartition(pk, SK.workflow, { Limit: 1, ProjectionExpression: 'sk' });
     if (!present) {
@@ -52,7 +65,6 @@ export class DynamoWorkflowBackend implements WorkflowBackend {
       );
     }
     keepVersion(hash, structuredClone(registry));
-    return hash;
   }
 
   /** The items that make an execution use a registry version (no `W#` records of its own). */
