@@ -257,6 +257,7 @@ async function main() {
 
     // ---- the scenarios of the cost table
     const rows = [];
+    let statusPoll;
     for (const n of CHAINS) {
       const r = await measure(toolChain(n), { value: { n: 0 } });
       if (r.ran !== n) throw new Error(`tool chain @${n}: expected ${n} node runs, got ${r.ran}`);
@@ -267,6 +268,8 @@ async function main() {
       // Fan + one Gather per child report + one Double per child.
       if (r.ran !== 1 + 2 * FAN_OUT) throw new Error(`fan-out @${FAN_OUT}: expected ${1 + 2 * FAN_OUT} node runs, got ${r.ran}`);
       rows.push(row('fan-out', FAN_OUT, r));
+      statusPoll = await measureStatusPoll(r.id, client, emulators, FAN_OUT);
+      statusPoll.item_bytes_written_per_child = Math.round(r.worker.dynamodb.itemBytesWritten / FAN_OUT);
     }
     {
       const n = CHAINS[0];
@@ -275,11 +278,39 @@ async function main() {
       rows.push(row('tool chain, unused 1 MB value', n, r));
     }
 
-    print(rows);
+    print(rows, statusPoll);
   } finally {
     for (const c of clients) c.destroy();
     await runtime.close();
   }
+}
+
+/**
+ * One status poll of a settled run, counted on a client of its own: today's reader (the run's status
+ * facts) next to what the previous reader read (every partition of the run tree, whole).
+ */
+async function measureStatusPoll(id, client, emulators, children) {
+  const counter = createRequestCounter();
+  const dynamo = client(DynamoDBClient, { endpoint: emulators.dynamoEndpoint });
+  counter.attach(dynamo);
+  const backends = createDynamoBackends({ client: dynamo, tableName: emulators.tableName });
+  const s = await getExecutionStatus(backends.table, id);
+  if (s.status !== 'IDLE' || s.executions !== children + 1) throw new Error(`status poll: ${JSON.stringify(s)}`);
+  const facts = counter.counts().dynamodb;
+  counter.reset();
+  // The previous reader: one Query of each execution's whole partition, level by level.
+  let level = [id];
+  while (level.length) {
+    const records = await Promise.all(level.map((e) => backends.context.records(e)));
+    level = records.flatMap((r) => r.children());
+  }
+  const partitions = counter.counts().dynamodb;
+  const figures = (c) => ({
+    requests: Object.values(c.byOperation).reduce((a, b) => a + b, 0),
+    item_bytes_read: c.bytesRead,
+    read_units: c.readUnits,
+  });
+  return { children, facts: figures(facts), whole_partitions: figures(partitions) };
 }
 
 /** Per-node figures of one measured execution. */
@@ -351,7 +382,7 @@ function row(scenario, n, r) {
   };
 }
 
-function print(rows) {
+function print(rows, statusPoll) {
   const pad = (s, n) => String(s).padEnd(n);
   const lpad = (s, n) => String(s).padStart(n);
   const all = rows;
@@ -411,7 +442,20 @@ function print(rows) {
     `  read/node 400 vs 50: ${f(checks.read_per_node_400_over_50, 3)}x | 400 chain worker: $${f(checks.usd_per_million_400_chain_worker)}/M | read/node 1 MB chain vs plain: ${f(checks.read_per_node_1mb_over_plain, 3)}x | 1 MB value written: ${f(checks.bytes_written_for_1mb_value_over_its_size, 3)}x its size`,
   );
 
-  console.log(`\n${JSON.stringify({ node: process.version, prices: PRICE, lambda_gb: LAMBDA_GB, rows, checks })}`);
+  if (statusPoll) {
+    const { facts: a, whole_partitions: b } = statusPoll;
+    console.log(`\nOne status poll of the settled fan-out of ${statusPoll.children} (strongly consistent)`);
+    console.log(`${pad('reader', 40)}${lpad('requests', 9)}${lpad('item B read', 13)}${lpad('RRU', 7)}`);
+    console.log(
+      `${pad('status facts (S# of the main execution)', 40)}${lpad(a.requests, 9)}${lpad(a.item_bytes_read, 13)}${lpad(a.read_units, 7)}`,
+    );
+    console.log(
+      `${pad('every partition of the tree (previous)', 40)}${lpad(b.requests, 9)}${lpad(b.item_bytes_read, 13)}${lpad(b.read_units, 7)}`,
+    );
+    console.log(`item bytes the worker wrote per child of the fan-out: ${statusPoll.item_bytes_written_per_child}`);
+  }
+
+  console.log(`\n${JSON.stringify({ node: process.version, prices: PRICE, lambda_gb: LAMBDA_GB, rows, checks, status_poll: statusPoll })}`);
 }
 
 main().then(

@@ -12,18 +12,19 @@ import type { SoeFunctionName } from './bundling.js';
  *   that lost a conditional race, current workflow, identities, schema), `PutItem` (log records with
  *   `attribute_not_exists`, markers, telemetry, node injection, identity and schema entries by
  *   compare-and-swap), `DeleteItem` (`soe_delete_*` built-ins), `BatchWriteItem` (payload chunks, history,
- *   workflows, telemetry, chunk clean-up), `Scan` (`soe_list_contexts` only).
+ *   workflows, telemetry, chunk clean-up). No `Scan`: `soe_list_contexts` reads the run's status facts
+ *   (a Query of the main execution's partition).
  * - Start: `Query` and `GetItem` (inherited config and context, stale workflows), `PutItem` and
  *   `BatchWriteItem` (the execution's items and chunks), `DeleteItem` (takes the signals record back
  *   when the send fails).
  * - Signal: `Query` (the status and workflow a signal is checked against, the log's tail for a cancel
- *   or redrive record), `GetItem` (the execution exists), `PutItem` (the signals record, cancel and
- *   redrive records), `DeleteItem` (the signals record taken back when the send fails).
- * - Status: `Query` only (the partitions of the execution and its children, telemetry).
+ *   or redrive record), `GetItem` (the execution exists), `PutItem` (the signals record, its status
+ *   fact, cancel and redrive records), `DeleteItem` (the signals record taken back when the send fails).
+ * - Status: `Query` only (the run's status facts, the init record of a child, the context, telemetry).
  * - DeadLetter: `Query`, `GetItem` (the execution and its failure markers), `PutItem` (marks it FAILED).
  */
 export const TABLE_ACTIONS: Record<SoeFunctionName, readonly string[]> = {
-  Worker: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'],
+  Worker: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Start: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Signal: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Status: ['dynamodb:Query'],

@@ -35,9 +35,9 @@ import {
   triggeredNodes,
   type Workflow,
 } from '@soe/core';
-import { initRecord } from './dynamo-context-backend.js';
+import { initRecord, mainOfInit } from './dynamo-context-backend.js';
 import type { BufferedTelemetry } from './dynamo-telemetry-backend.js';
-import { workflowItems } from './dynamo-workflow-backend.js';
+import { DynamoWorkflowBackend } from './dynamo-workflow-backend.js';
 import { classifyError, describeError, UnknownExecutionError, ValueTooLargeError } from './errors.js';
 import { appendAtTail, type CommitRecord } from './execution-log.js';
 import { ExecutionState, stateCacheOf } from './execution-state.js';
@@ -46,6 +46,7 @@ import { type ChildSpec, type CommitPayload, LOG_KIND, type OutboxEntry, type Re
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
 import type { TableItem } from './soe-table.js';
+import { type StatusFact, writeStatusFact } from './status-facts.js';
 import { derivedId, executionPk, foreignSk, handledSk, nowMicros, SK } from './table-keys.js';
 
 /** Fault-injection and observation points of the worker. */
@@ -142,7 +143,9 @@ export async function processSignalMessage(
     // A failure outside any node run (no workflow, an unusable write): record it on the broadcast so
     // the status shows FAILED, then settle what was committed so nothing stays in flight.
     const error = describeError(e);
-    await appendAtTail(table, state.pk, failureRecord(message.id, error), undefined);
+    const record = failureRecord(message.id, error);
+    await appendAtTail(table, state.pk, record, undefined);
+    proc.noteFailure(message.id, error, Number(record.ord));
     await proc.flush().catch(() => undefined);
     return { status: 'failed', error };
   }
@@ -157,9 +160,13 @@ export async function recordRetriesExhausted(
 ): Promise<boolean> {
   const table = services.backends.table;
   const pk = executionPk(executionId);
-  if (!(await table.get(pk, SK.init))) return false;
+  const init = await table.get(pk, SK.init);
+  if (!init) return false;
   // In the log, so a worker holding the execution sees the failure too; it marks the broadcast handled.
-  await appendAtTail(table, pk, failureRecord(broadcastId, error), undefined);
+  const record = failureRecord(broadcastId, error);
+  await appendAtTail(table, pk, record, undefined);
+  const main = mainOfInit(executionId, init);
+  await writeStatusFact(table, main, { executionId, handled: [broadcastId], error: { error, ord: Number(record.ord) } });
   return true;
 }
 
@@ -181,6 +188,8 @@ class BroadcastProcessor {
   private readonly effects: Effect[] = [];
   private readonly sends: OutboxEntry[] = [];
   private readonly markers = new Set<string>();
+  /** Status facts gathered since the last write of them (see status-facts.ts). */
+  private fact: StatusFact;
   private followBudget: number;
   private readonly own: string;
   /** Set when a node of this message failed without a failure signal (the execution is now FAILED). */
@@ -192,6 +201,7 @@ class BroadcastProcessor {
     private readonly opts: ProcessorOptions,
   ) {
     this.own = state.executionId;
+    this.fact = { executionId: this.own };
     // Events of a node run ride in its commit record; the rest is written as one item at the end.
     this.telemetry = opts.telemetry === false ? NO_TELEMETRY : services.backends.telemetry.buffer();
     const backends = createPartitionBackends(services.backends, state, this.telemetry);
@@ -440,10 +450,36 @@ class BroadcastProcessor {
     if (this.nodeFailure || this.state.fold.cancelled) throw new StopBroadcast();
   }
 
+  /** Records a failure outside any node run in the status facts (written with the next flush). */
+  noteFailure(broadcastId: string, error: string, ord: number): void {
+    (this.fact.handled ??= []).push(broadcastId);
+    this.fact.error ??= { error, ord };
+  }
+
+  /** Adds what a commit says for the status (handled marks, outbox, children, failure) to the pending fact. */
+  private factOf(record: CommitRecord): void {
+    const f = this.fact;
+    const p = record.payload();
+    if (record.handles.length) (f.handled ??= []).push(...record.handles);
+    for (const o of p.o ?? []) (f.sent ??= []).push([o.i, o.t]);
+    for (const c of p.c ?? []) (f.children ??= []).push(c.id);
+    const e = record.item.e;
+    if (typeof e === 'string' && !f.error) f.error = { error: e, node: record.nodeName, ord: Number(record.item.ord ?? 0) };
+  }
+
+  /** Writes the pending status fact into the main execution's partition (before anything it lists is sent). */
+  private async writeFact(): Promise<void> {
+    const fact = this.fact;
+    this.fact = { executionId: this.own };
+    await writeStatusFact(this.services.backends.table, this.state.mainExecutionId(), fact);
+  }
+
   /** Applies the outbox effects of the commits so far (appends elsewhere, children), then sends their messages. */
   private async applyPending(): Promise<void> {
     const table = this.services.backends.table;
     const writes: Array<Promise<unknown>> = [];
+    for (const { record } of this.effects) this.factOf(record);
+    writes.push(this.writeFact());
     for (const { record, existing } of this.effects) {
       const p = record.payload();
       // Written before the broadcast they travel with is sent; the key is deterministic, so applying twice changes nothing.
@@ -462,6 +498,8 @@ class BroadcastProcessor {
 
   /** Applies and sends what is pending, writes handled markers and the telemetry. */
   async flush(): Promise<void> {
+    // Handled markers go into the same fact as the last commits (one write for both).
+    if (this.markers.size) (this.fact.handled ??= []).push(...this.markers);
     await this.applyPending();
     const table = this.services.backends.table;
     const markers = [...this.markers];
@@ -477,7 +515,7 @@ class BroadcastProcessor {
   }
 
   /**
-   * Creates a child execution: its registry (copied from the parent), workflow name, then its first
+   * Creates a child execution: a reference to its registry version, its workflow name, then its first
    * context record — the commit point, written only if absent. When re-applying an earlier delivery's
    * outbox, an existing child is left alone (it may have changed its registry since).
    */
@@ -485,10 +523,13 @@ class BroadcastProcessor {
     const table = this.services.backends.table;
     const pk = executionPk(child.id);
     if (existing && (await table.get(pk, SK.init))) return;
-    const registry =
-      child.src === this.own ? this.state.config.registry : await this.services.backends.workflow.getWorkflowsRegistry(child.src);
+    const workflows = this.services.backends.workflow;
+    const registry = child.src === this.own ? this.state.config.registry : await workflows.getWorkflowsRegistry(child.src);
+    // The child references an immutable version of the registry (written once per container and
+    // content) instead of getting a copy of every workflow.
+    const version = registry ? await workflows.publishVersion(registry) : undefined;
     await table.batchWrite([
-      ...Object.entries(registry ?? {}).flatMap(([name, wf]) => workflowItems(child.id, name, wf)),
+      ...(version ? [DynamoWorkflowBackend.referenceItem(child.id, version)] : []),
       { pk, sk: SK.currentWorkflow, v: child.wf },
     ]);
     const { item, payload } = initRecord(

@@ -12,6 +12,7 @@ import { describeError } from './errors.js';
 import { ExecutionRecords } from './execution-records.js';
 import { createRuntimeServices, type RuntimeDeps, type RuntimeServices } from './runtime-services.js';
 import { parseSignalMessage, type SignalMessage } from './signal-message.js';
+import { writeStatusFact } from './status-facts.js';
 import { executionPk, handledSk, nowMicros } from './table-keys.js';
 import { DEFAULT_MAX_RECEIVE_COUNT } from './worker-redelivery.js';
 
@@ -53,7 +54,13 @@ export async function recordDeadLetter(
   const handled = records.handledIds().has(message.id);
   const sk = handledSk(handled ? `${message.id}#dead-letter` : message.id);
   // Only if absent: a redelivered dead letter, or a worker that settled the broadcast meanwhile, wins.
-  await table.putIfAbsent({ pk: records.pk, sk, ord: nowMicros(), e: error });
+  const ord = nowMicros();
+  await table.putIfAbsent({ pk: records.pk, sk, ord, e: error });
+  await writeStatusFact(table, records.mainExecutionId(), {
+    executionId: message.executionId,
+    handled: [message.id],
+    error: { error, ord },
+  });
   return 'recorded';
 }
 

@@ -4,6 +4,7 @@ import { appendAtTail } from './execution-log.js';
 import { ExecutionRecords } from './execution-records.js';
 import { type InitPayload, LOG_KIND } from './record-types.js';
 import type { SoeTable, TableItem } from './soe-table.js';
+import { RunFacts, writeStatusFact } from './status-facts.js';
 import { executionPk, historyPk, SK, telemetryPk } from './table-keys.js';
 
 /** The payload and item of an execution's init record. */
@@ -14,8 +15,13 @@ export function initRecord(executionId: string, init: ContextInit, startBroadcas
   if (init.limits) payload.l = init.limits;
   const item: TableItem = { pk: executionPk(executionId), sk: SK.init, ord: 0 };
   if (startBroadcastId) item.sb = startBroadcastId;
+  // In the clear (the payload may be chunked): the signal sender and the status find the run's facts by it.
+  if (init.mainExecutionId !== executionId) item.m = init.mainExecutionId;
   return { item, payload };
 }
+
+/** The main execution of an execution, from its init item. */
+export const mainOfInit = (executionId: string, initItem: TableItem): string => (typeof initItem.m === 'string' ? initItem.m : executionId);
 
 /**
  * Contexts in DynamoDB as records, not as one item: each change is its own record in the execution's
@@ -37,6 +43,8 @@ export class DynamoContextBackend implements ContextBackend {
   async createContext(executionId: string, init: ContextInit): Promise<void> {
     const { item, payload } = initRecord(executionId, init);
     await this.table.putRecord(item, payload, { ifAbsent: false });
+    // Lists the execution among its run's (soe_list_contexts, status of the run) without a scan.
+    await writeStatusFact(this.table, init.mainExecutionId, { executionId }, { id: 'created', always: true });
   }
 
   async getContext(executionId: string): Promise<StoredContext> {
@@ -72,8 +80,17 @@ export class DynamoContextBackend implements ContextBackend {
     }
   }
 
-  /** Every execution id (a table scan: for `soe_list_contexts`, not for hot paths). */
-  async listContexts(): Promise<string[]> {
+  /**
+   * The executions of a run: the main one, every child it or its descendants created, and every
+   * execution created in the run (`soe_copy_context`), from the run's status facts — one Query of the
+   * main execution's partition. Without `mainExecutionId`, every execution of the table by a Scan: for
+   * operators and tests only (the worker's role has no `dynamodb:Scan`).
+   */
+  async listContexts(mainExecutionId?: string): Promise<string[]> {
+    if (mainExecutionId !== undefined) {
+      const facts = await RunFacts.read(this.table, mainExecutionId, 'x, c');
+      return [mainExecutionId, ...[...facts.executions].filter((id) => id !== mainExecutionId)];
+    }
     const out: string[] = [];
     let start: Record<string, unknown> | undefined;
     const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');

@@ -19,6 +19,7 @@ import { LOG_KIND } from './record-types.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
 import type { SoeTable } from './soe-table.js';
+import { writeStatusFact } from './status-facts.js';
 import { commitOrd, derivedId, executionPk } from './table-keys.js';
 
 /** What a cancel did. */
@@ -81,6 +82,8 @@ export async function cancelExecution(services: Pick<RuntimeServices, 'backends'
           await appendAtTail(table, records.pk, { k: LOG_KIND.cancel, ord: commitOrd(records.maxOrd()) }, undefined);
           cancelled++;
         }
+        // Status reads the run's facts: say it there too (again on a repeat, which changes nothing).
+        await writeStatusFact(table, records.mainExecutionId(), { executionId: records.executionId, cancelled: true });
         next.push(...records.children());
       }),
     );
@@ -126,11 +129,19 @@ export async function redriveExecution(
     redriven.push({ executionId: records.executionId, failedBroadcastId, broadcastId, signals, error });
   }
   if (!redriven.length) throw new Error(`execution '${records.executionId}' is FAILED but names no failed broadcast to redrive`);
-  let ord = commitOrd(records.maxOrd());
+  const clearedBefore = commitOrd(records.maxOrd());
+  let ord = clearedBefore;
   for (const r of redriven) {
     const item = { k: LOG_KIND.redrive, b: r.broadcastId, r: r.failedBroadcastId, s: r.signals, e0: r.error, ord: ord++ };
     await appendAtTail(table, records.pk, redriveKey ? { ...item, rq: redriveKey } : item, undefined);
   }
+  // Status reads the run's facts: the failures are cleared and the re-sent broadcasts are in flight
+  // (written before the messages exist, so no poll reads the run IDLE while they are queued).
+  await writeStatusFact(table, records.mainExecutionId(), {
+    executionId: records.executionId,
+    clearedBefore,
+    sent: redriven.map((r) => [r.broadcastId, r.executionId] as [string, string]),
+  });
   await sendSignalMessages(
     services.sqs,
     services.queues,

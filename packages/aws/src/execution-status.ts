@@ -1,6 +1,7 @@
-import { ExecutionRecords, type RecordedFailure } from './execution-records.js';
+import { mainOfInit } from './dynamo-context-backend.js';
 import type { SoeTable } from './soe-table.js';
-import { executionPk } from './table-keys.js';
+import { RunFacts } from './status-facts.js';
+import { executionPk, SK } from './table-keys.js';
 
 /** Status values of an execution (with its children). */
 export const EXECUTION_STATUS = {
@@ -29,50 +30,38 @@ export interface ExecutionStatus {
 }
 
 /**
- * Derives the status of an execution and its descendants from records, never from a counter that a
- * redelivery could move twice:
- *
- * - sent: every broadcast recorded in a node run's outbox, a child's start broadcast, every `C#S#`
- *   record of signals sent from outside, and every receipt (`s`) in the log;
- * - handled: every `B#` marker and every broadcast a log record marks handled (the run's own broadcast
- *   when it was the last triggered node, emitted signals that trigger nothing, a broadcast that failed
- *   outside a node run).
+ * Derives the status of an execution and its descendants from the run's status facts (see
+ * status-facts.ts), never from a counter that a redelivery could move twice: one Query of the main
+ * execution's `S#` range, whatever the contexts hold and however many children the run has (plus a
+ * Query of the init record's key when the execution is not a main one, or has no facts yet).
  *
  * In flight = sent − handled, over the broadcasts addressed to the execution and its descendants. A
- * commit records its handled mark and its outbox in the same item, so there is no moment where a
- * broadcast counts as handled while what it emitted is not yet counted as sent. FAILED as soon as any
- * record holds an error not cleared by a redrive; RUNNING while anything is in flight; IDLE otherwise.
- * CANCELLED, before all of these, once the execution was cancelled (see execution-control.ts).
+ * worker writes a commit's handled marks and its outbox in the same fact item, and every fact before
+ * the messages it lists go to SQS, so there is no moment where a broadcast counts as handled while
+ * what it emitted is not yet counted as sent. FAILED as soon as a fact holds an error (the earliest)
+ * that no redrive cleared; RUNNING while anything is in flight; IDLE otherwise. CANCELLED, before all
+ * of these, once the execution was cancelled (see execution-control.ts).
  */
 export async function getExecutionStatus(table: SoeTable, executionId: string): Promise<ExecutionStatus> {
-  const sent = new Map<string, string>();
-  const handled = new Set<string>();
-  const visited = new Set<string>();
-  let failure: RecordedFailure | undefined;
-  let cancelled = false;
-  let queue = [executionId];
-  while (queue.length) {
-    // Children of one level are read in parallel.
-    const level = queue.filter((id) => !visited.has(id));
-    for (const id of level) visited.add(id);
-    const all = await Promise.all(level.map(async (id) => new ExecutionRecords(id, await table.queryPartition(executionPk(id)))));
-    queue = [];
-    for (const records of all) {
-      if (records.executionId === executionId && !records.exists) {
-        return { status: EXECUTION_STATUS.notFound, error: `execution '${executionId}' not found`, inFlight: 0, executions: 0 };
-      }
-      if (records.executionId === executionId) cancelled = records.cancelled();
-      for (const [id, target] of records.sentBroadcasts()) sent.set(id, target);
-      for (const id of records.handledIds()) handled.add(id);
-      const f = records.failure();
-      if (f && (!failure || f.ord < failure.ord)) failure = f;
-      queue.push(...records.children());
-    }
+  let facts = await RunFacts.read(table, executionId);
+  if (!facts.executions.has(executionId)) {
+    // Not a main execution with facts: find the run it belongs to.
+    // A Query of the init record's key (not a GetItem): the status role reads with Query only.
+    const [init] = await table.queryPartition(executionPk(executionId), SK.init, { ProjectionExpression: 'sk, m' });
+    if (!init) return { status: EXECUTION_STATUS.notFound, error: `execution '${executionId}' not found`, inFlight: 0, executions: 0 };
+    const main = mainOfInit(executionId, init);
+    if (main !== executionId) facts = await RunFacts.read(table, main);
   }
+  const tree = facts.subtree(executionId);
   let inFlight = 0;
-  for (const [id, target] of sent) if (visited.has(target) && !handled.has(id)) inFlight++;
-  const base = { inFlight, executions: visited.size };
-  if (cancelled) return { status: EXECUTION_STATUS.cancelled, ...base };
+  for (const [id, target] of facts.sent) if (tree.has(target) && !facts.handled.has(id)) inFlight++;
+  let failure: RunFacts['failures'][number] | undefined;
+  for (const f of facts.failures) {
+    if (!tree.has(f.executionId) || f.ord < (facts.cleared.get(f.executionId) ?? 0)) continue;
+    if (!failure || f.ord < failure.ord) failure = f;
+  }
+  const base = { inFlight, executions: tree.size };
+  if (facts.cancelled.has(executionId)) return { status: EXECUTION_STATUS.cancelled, ...base };
   if (failure) {
     const out: ExecutionStatus = { status: EXECUTION_STATUS.failed, error: failure.error, failedExecutionId: failure.executionId, ...base };
     if (failure.node) out.failedNode = failure.node;

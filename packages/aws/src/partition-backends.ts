@@ -50,7 +50,8 @@ export function createPartitionBackends(
       await base.context.updateContext(id, update);
       if (id === own) await state.catchUp();
     },
-    listContexts: () => base.context.listContexts(),
+    // The executions of this run: a Query of the main execution's status facts, never a table scan.
+    listContexts: (mainExecutionId) => base.context.listContexts(mainExecutionId ?? state.mainExecutionId()),
   };
 
   const workflow: WorkflowBackend = {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type BroadcastSignalsCaller, OperationalValidationError } from '@soe/core';
+import { mainOfInit } from './dynamo-context-backend.js';
 import { strList } from './execution-log.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
+import { writeStatusFact } from './status-facts.js';
 import { derivedId, executionPk, nowMicros, receivedSk, SK } from './table-keys.js';
 
 /** Options of a send from outside. */
@@ -29,22 +31,29 @@ export function createSignalSender(
       throw new TypeError(`signals must be a list of signal names, got ${JSON.stringify(signals)}`);
     }
     const pk = executionPk(executionId);
-    if (!(await table.get(pk, SK.init)))
-      throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
+    const init = await table.get(pk, SK.init);
+    if (!init) throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context`);
+    const main = mainOfInit(executionId, init);
     const id = opts.signalId !== undefined ? derivedId(executionId, 'signal', opts.signalId) : randomUUID();
     const sk = receivedSk(id);
-    if (opts.signalId === undefined) await table.put({ pk, sk, ord: nowMicros(), s: [...signals] });
-    else if (!(await table.putIfAbsent({ pk, sk, ord: nowMicros(), s: [...signals] }))) {
-      // Sent before under this signalId: it applies once. The message goes again (the worker handles a
-      // broadcast id once) in case the first sender stopped between its record and its message.
+    if (opts.signalId !== undefined && !(await table.putIfAbsent({ pk, sk, ord: nowMicros(), s: [...signals] }))) {
+      // Sent before under this signalId: it applies once. The fact and the message go again (the
+      // worker handles a broadcast id once) in case the first sender stopped between its record and its message.
+      await writeStatusFact(table, main, { executionId, sent: [[id, executionId]] }, { id });
       await sendSignalMessages(services.sqs, services.queues, [{ i: id, t: executionId, s: strList((await table.get(pk, sk))?.s) }]);
       return id;
     }
+    // The status fact (sent) is written before the message exists, so no poll sees the run idle while it is queued.
+    const [, factKeys] = await Promise.all([
+      opts.signalId === undefined ? table.put({ pk, sk, ord: nowMicros(), s: [...signals] }) : Promise.resolve(),
+      writeStatusFact(table, main, { executionId, sent: [[id, executionId]] }, { id }),
+    ]);
     try {
       await sendSignalMessages(services.sqs, services.queues, [{ i: id, t: executionId, s: [...signals] }]);
     } catch (e) {
-      // Never sent: take the record back so the signals are not shown and the status is not stuck RUNNING.
-      await table.delete(pk, sk).catch(() => undefined);
+      // Never sent: take the records back so the signals are not shown and the status is not stuck RUNNING.
+      const undo = [table.delete(pk, sk), ...factKeys.map((k) => table.delete(executionPk(main), k))];
+      await Promise.all(undo.map((p) => p.catch(() => undefined)));
       throw e;
     }
     return id;

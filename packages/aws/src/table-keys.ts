@@ -19,15 +19,20 @@
  * |                          | position (node-run commits with their telemetry, received signals, direct |
  * |                          | updates, registry changes, failures); see execution-log.ts             |
  * | `P#<seq>`                | a snapshot of the fold up to log position `<seq>` (cold starts)        |
+ * | `S#<executionId>#<id>`   | a status fact of the run (on the main execution): broadcasts sent and  |
+ * |                          | handled, children, a failure; see status-facts.ts                      |
  * | `SCHEMA`                 | context schema (on the main execution)                                 |
  * | `W#<workflowName>`       | one workflow of the registry (node map + node order)                   |
  * | `WFCUR`                  | the name of the workflow the execution runs                            |
+ * | `WFVER`                  | `rv`: the registry version (`V#<rv>`) the execution uses while it has  |
+ * |                          | no `W#` records of its own (children reference their parent's)         |
  * | `X#<owner sk>#<nonce>#<n>` | a chunk of a record's payload that did not fit in one item           |
  *
  * `B#` sorts before `C#` and `L#` on purpose: a status reader that pages through a partition sees a
  * handled marker no later than the records written before it (see execution-status.ts).
  *
- * Other partitions: `T#<executionId>` telemetry logged outside node runs (one item per worker message,
+ * Other partitions: `V#<hash>` an immutable registry version (`W#<name>` records, content-addressed),
+ * `T#<executionId>` telemetry logged outside node runs (one item per worker message,
  * with a TTL), and `H#<key>` conversation history (one item per message).
  */
 import { createHash } from 'node:crypto';
@@ -37,6 +42,8 @@ export const KEY = { pk: 'pk', sk: 'sk' } as const;
 
 /** Partition key of an execution. */
 export const executionPk = (executionId: string): string => `E#${executionId}`;
+/** Partition key of an immutable registry version (shared by the executions that reference it). */
+export const registryVersionPk = (hash: string): string => `V#${hash}`;
 /** Partition key of an execution's telemetry. */
 export const telemetryPk = (executionId: string): string => `T#${executionId}`;
 /** Partition key of a conversation history. */
@@ -52,9 +59,11 @@ export const SK = {
   identities: 'IDENT',
   log: 'L#',
   snapshot: 'P#',
+  statusFact: 'S#',
   schema: 'SCHEMA',
   workflow: 'W#',
   currentWorkflow: 'WFCUR',
+  registryVersion: 'WFVER',
   chunk: 'X#',
 } as const;
 

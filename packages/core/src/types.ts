@@ -142,8 +142,11 @@ export interface ContextBackend {
   readContext?(executionId: string): Promise<StoredContext>;
   /** Applies an update atomically. */
   updateContext(executionId: string, update: ContextUpdate): Promise<void>;
-  /** Ids of stored executions (for `soe_list_contexts`). */
-  listContexts?(): Promise<string[]>;
+  /**
+   * Ids of stored executions (for `soe_list_contexts`). With `mainExecutionId`, a backend may list only
+   * the executions of that run (a store shared by many runs should: it need not read the others).
+   */
+  listContexts?(mainExecutionId?: string): Promise<string[]>;
   /** Removes everything stored for an execution (a start that failed midway is undone with it). */
   deleteContext?(executionId: string): Promise<void>;
 }

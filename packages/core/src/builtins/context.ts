@@ -193,7 +193,7 @@ const listContexts: BuiltinSpec = {
         ? Math.min(args.limit, MAX_LIST_LIMIT)
         : DEFAULT_LIST_LIMIT;
     const backend = ctx.backends.context;
-    const others = backend.listContexts ? (await backend.listContexts()).filter((id) => id !== ctx.executionId) : [];
+    const others = backend.listContexts ? (await backend.listContexts(ctx.mainExecutionId)).filter((id) => id !== ctx.executionId) : [];
     const ids = args.include_current === false ? others : [ctx.executionId, ...others];
     const contexts: Record<string, unknown>[] = [];
     let truncated = false;
