@@ -22,11 +22,24 @@ beforeAll(() => {
 };\n`,
   );
   writeFileSync(join(tmp, 'chatty.yaml'), workflow('chatty'));
+  // A model call that never settles and holds nothing open: Node would exit 0 with no result.
+  writeFileSync(join(tmp, 'hung-model.mjs'), 'export const toolsRegistry = {};\nexport const callLlm = () => new Promise(() => {});\n');
+  writeFileSync(
+    join(tmp, 'hung-model.yaml'),
+    'main:\n  Ask:\n    node_type: llm\n    event_triggers: [START]\n    prompt: hi\n    output_field: answer\n',
+  );
   writeFileSync(join(tmp, 'slow.yaml'), workflow('slow'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('soe run safety', () => {
+  it('never exits 0 without a result: a call that never settles ends with exit 1, the id and what ran', async () => {
+    const r = await runCli(['run', join(tmp, 'hung-model.yaml'), '--tools', join(tmp, 'hung-model.mjs'), '-q']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the run stopped making progress: execution [0-9a-f-]{36} did not finish/);
+    expect(r.stderr).toContain('timeout_seconds');
+  });
+
   it('under --json, what a tool prints goes to stderr and stdout stays one JSON object', async () => {
     const r = await runCli(['run', join(tmp, 'chatty.yaml'), '--tools', tools, '--json']);
     expect(r.code).toBe(0);

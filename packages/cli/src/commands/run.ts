@@ -5,7 +5,7 @@ import { parseContext } from '../input/parse-context.js';
 import { parseRuntime } from '../input/parse-runtime.js';
 import { parseSeconds } from '../input/parse-seconds.js';
 import { parseSignals } from '../input/parse-signals.js';
-import { onInterrupt, routeConsoleToStderr } from '../local/interrupt.js';
+import { onInterrupt, onStall, routeConsoleToStderr } from '../local/interrupt.js';
 import { saveRunRecord } from '../local/run-record.js';
 import { failureJson } from '../output/report-error.js';
 import { writeOut } from '../output/write-out.js';
@@ -83,10 +83,18 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   const restoreConsole = opts.json ? routeConsoleToStderr() : () => undefined;
   let executionId: string | undefined;
   const opened = await openLocalRun(spec, { ...opts, timeoutMs });
-  const stopListening = onInterrupt(
+  const stopInterrupt = onInterrupt(
     () => opened.runtime.backends,
     () => executionId,
   );
+  const stopStall = onStall(
+    () => opened.runtime.backends,
+    () => executionId,
+  );
+  const stopListening = () => {
+    stopInterrupt();
+    stopStall();
+  };
   try {
     traceHeader([`soe run ${file}`, `workflow ${workflow}`, `signals ${signals.join(', ')}`], opened, opts);
     const started = Date.now();

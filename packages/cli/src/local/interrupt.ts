@@ -58,3 +58,28 @@ export function routeConsoleToStderr(): () => void {
   console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
   return () => Object.assign(console, saved);
 }
+
+/** Exit code of a run that stopped making progress (a call that never settles and nothing else to wait for). */
+export const STALLED_EXIT_CODE = 1;
+
+/**
+ * Node exits (with code 0) when nothing is left to wait for, even while a tool or model call's
+ * promise never settles. During `soe run` that would end the command silently with no result, so
+ * this says what happened, with the execution id and a partial summary, and exits 1. Returns the
+ * function that removes the handler.
+ */
+export function onStall(backends: () => Backends | undefined, executionId: () => string | undefined): () => void {
+  const handler = async () => {
+    const id = executionId();
+    const b = backends();
+    const summary = id && b ? await partialSummary(b, id) : undefined;
+    writeErr(
+      `\nerror: the run stopped making progress${id ? `: execution ${id} did not finish` : ''}. A tool or model ` +
+        `call never settled and nothing else was left to wait for; give the node a timeout_seconds` +
+        `${summary ? `\nso far: ${summary}` : ''}\n`,
+    );
+    process.exit(STALLED_EXIT_CODE);
+  };
+  process.once('beforeExit', handler);
+  return () => process.off('beforeExit', handler);
+}
