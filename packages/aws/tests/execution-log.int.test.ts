@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { type OrchestrateOptions, prepareExecution, storeExecution, type ToolsRegistry } from '@soe/core';
+import type { ToolsRegistry } from '@soe/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createDynamoBackends,
@@ -20,14 +20,7 @@ import {
   startLocalEmulators,
   type WorkerDeps,
 } from '../src/index.js';
-import { lambdaContext, recordingLogger, signalBody, sqsEvent, sqsRecord } from './helpers.js';
-
-/** Stores an execution without sending its signals: the test delivers them itself. */
-async function store(opts: OrchestrateOptions): Promise<string> {
-  const prepared = await prepareExecution(opts);
-  await storeExecution(opts.backends, prepared);
-  return prepared.executionId;
-}
+import { lambdaContext, recordingLogger, signalBody, sqsEvent, sqsRecord, store } from './helpers.js';
 
 let emulators: LocalEmulators;
 let queueUrl: string;

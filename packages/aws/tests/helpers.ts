@@ -1,5 +1,6 @@
 /** Shared test helpers: emulators, event factories, a recording logger. */
 import { randomUUID } from 'node:crypto';
+import { type OrchestrateOptions, prepareExecution, storeExecution } from '@soe/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { LocalLogEntry, SoeLogger } from '../src/index.js';
 
@@ -73,4 +74,11 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Stores an execution without sending its signals: the test delivers them to the handler itself. */
+export async function store(opts: OrchestrateOptions): Promise<string> {
+  const prepared = await prepareExecution(opts);
+  await storeExecution(opts.backends, prepared);
+  return prepared.executionId;
 }

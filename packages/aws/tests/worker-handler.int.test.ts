@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { type OrchestrateOptions, prepareExecution, storeExecution, type ToolsRegistry, TransientError } from '@soe/core';
+import { type ToolsRegistry, TransientError } from '@soe/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDynamoBackends,
@@ -15,7 +15,7 @@ import {
   startLocalEmulators,
   type WorkerDeps,
 } from '../src/index.js';
-import { lambdaContext, recordingLogger, signalBody, sqsEvent, sqsRecord } from './helpers.js';
+import { lambdaContext, recordingLogger, signalBody, sqsEvent, sqsRecord, store } from './helpers.js';
 
 let emulators: LocalEmulators;
 /** A standard queue: nothing consumes it here, so the tests can read what the worker sent. */
@@ -49,13 +49,6 @@ workflows:
       context_parameter_field: input
       output_field: second
 `;
-
-/** Stores an execution without sending its signals: the test delivers them to the handler itself. */
-async function store(opts: OrchestrateOptions): Promise<string> {
-  const prepared = await prepareExecution(opts);
-  await storeExecution(opts.backends, prepared);
-  return prepared.executionId;
-}
 
 /** A worker; by default one broadcast per message (no following), so the tests see every hop. */
 function setup(tools: ToolsRegistry, extra: Partial<WorkerDeps> = {}) {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { type OrchestrateOptions, prepareExecution, storeExecution, type ToolsRegistry } from '@soe/core';
+import type { ToolsRegistry } from '@soe/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDeadLetterHandler,
@@ -19,7 +19,7 @@ import {
   startLocalEmulators,
   type WorkerDeps,
 } from '../src/index.js';
-import { lambdaContext, recordingLogger, signalBody, sqsEvent, sqsRecord } from './helpers.js';
+import { lambdaContext, recordingLogger, signalBody, sqsEvent, sqsRecord, store } from './helpers.js';
 
 let emulators: LocalEmulators;
 let queueUrl: string;
@@ -48,13 +48,6 @@ workflows:
       output_field: result
       event_emissions: [{ signal_name: WORKED }]${node}
 `;
-
-/** Stores an execution without sending its signals: the tests hand the worker its messages themselves. */
-async function store(opts: OrchestrateOptions): Promise<string> {
-  const prepared = await prepareExecution(opts);
-  await storeExecution(opts.backends, prepared);
-  return prepared.executionId;
-}
 
 function setup(tools: ToolsRegistry, extra: Partial<WorkerDeps> = {}) {
   const logger = recordingLogger();
