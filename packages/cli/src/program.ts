@@ -6,7 +6,8 @@ import { registerRunCommand } from './commands/run.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerTraceCommand } from './commands/trace.js';
 import { registerValidateCommand } from './commands/validate.js';
-import { reportError } from './output/report-error.js';
+import { failureJson, reportError } from './output/report-error.js';
+import { writeOut } from './output/write-out.js';
 
 /** The version printed by `soe --version`. */
 export const CLI_VERSION = '0.1.0';
@@ -55,8 +56,12 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    // Commander has already printed its own messages (help, version, unknown options).
-    if (e instanceof CommanderError) return e.exitCode;
+    // Commander has already printed its own messages (help, version, unknown options) on stderr;
+    // under --json a refused command line still owes stdout its one JSON object.
+    if (e instanceof CommanderError) {
+      if (e.exitCode !== 0 && argv.includes('--json')) await writeOut(`${JSON.stringify(failureJson(e))}\n`);
+      return e.exitCode;
+    }
     return reportError(e, !argv.includes('--no-color'));
   }
 }

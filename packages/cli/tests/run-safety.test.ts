@@ -40,6 +40,23 @@ describe('soe run safety', () => {
     expect(r.stderr).toContain('timeout_seconds');
   });
 
+  it('under --json, a run that stalls still prints one JSON object naming the execution', async () => {
+    const r = await runCli(['run', join(tmp, 'hung-model.yaml'), '--tools', join(tmp, 'hung-model.mjs'), '--json']);
+    expect(r.code).toBe(1);
+    const out = parseJsonOut<{ status: string; executionId: string; error: string }>(r);
+    expect(out.status).toBe('stalled');
+    expect(out.executionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(out.error).toContain('stopped making progress');
+  });
+
+  it('under --json, a command line commander refuses still prints one JSON object', async () => {
+    const r = await runCli(['run', join(tmp, 'chatty.yaml'), '--no-such-flag', '--json']);
+    expect(r.code).toBe(1);
+    const out = parseJsonOut<{ status: string; executionId: null; error: string }>(r);
+    expect(out).toMatchObject({ status: 'failed', executionId: null });
+    expect(out.error).toContain("unknown option '--no-such-flag'");
+  });
+
   it('under --json, what a tool prints goes to stderr and stdout stays one JSON object', async () => {
     const r = await runCli(['run', join(tmp, 'chatty.yaml'), '--tools', tools, '--json']);
     expect(r.code).toBe(0);
@@ -47,8 +64,9 @@ describe('soe run safety', () => {
     expect(r.stderr).toContain('tool says hi');
   });
 
-  it('on Ctrl-C prints the execution id and a partial summary, and exits 130', async () => {
-    const child = spawn(process.execPath, [BIN, 'run', join(tmp, 'slow.yaml'), '--tools', tools], { cwd: ROOT });
+  it.each([false, true])('on Ctrl-C prints the execution id and a partial summary, and exits 130 (--json: %s)', async (json) => {
+    const args = [BIN, 'run', join(tmp, 'slow.yaml'), '--tools', tools, ...(json ? ['--json'] : [])];
+    const child = spawn(process.execPath, args, { cwd: ROOT });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d) => {
@@ -72,5 +90,10 @@ describe('soe run safety', () => {
     expect(stderr).toMatch(
       /interrupted: execution [0-9a-f-]{36} did not finish; so far: 0 node runs, 0 model calls, 0 tool calls, 0 errors, last signals START/,
     );
+    if (json) {
+      const out = JSON.parse(stdout) as { status: string; executionId: string };
+      expect(out.status).toBe('interrupted');
+      expect(out.executionId).toMatch(/^[0-9a-f-]{36}$/);
+    }
   }, 20_000);
 });

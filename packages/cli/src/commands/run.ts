@@ -86,10 +86,12 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   const stopInterrupt = onInterrupt(
     () => opened.runtime.backends,
     () => executionId,
+    opts.json,
   );
   const stopStall = onStall(
     () => opened.runtime.backends,
     () => executionId,
+    opts.json,
   );
   const stopListening = () => {
     stopInterrupt();

@@ -1,5 +1,10 @@
 import type { Backends } from '@soe/core';
-import { writeErr } from '../output/write-out.js';
+import { writeErr, writeOut } from '../output/write-out.js';
+
+/** The `--json` document of a run that ended before its result: the promise of one object on stdout holds. */
+async function writeUnfinishedJson(executionId: string | undefined, status: 'interrupted' | 'stalled', error: string) {
+  await writeOut(`${JSON.stringify({ executionId: executionId ?? null, status, context: {}, signals: [], events: [], error })}\n`);
+}
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -33,16 +38,20 @@ export async function partialSummary(backends: Backends, executionId: string): P
  * On Ctrl-C during `soe run`: prints the execution id (once known) and a partial summary to stderr,
  * then exits 130. Returns the function that removes the handler.
  */
-export function onInterrupt(backends: () => Backends | undefined, executionId: () => string | undefined): () => void {
+export function onInterrupt(
+  backends: () => Backends | undefined,
+  executionId: () => string | undefined,
+  json = false,
+): () => void {
   const handler = async () => {
     const id = executionId();
     const b = backends();
     const summary = id && b ? await partialSummary(b, id) : undefined;
-    writeErr(
-      id
-        ? `\ninterrupted: execution ${id} did not finish${summary ? `; so far: ${summary}` : ''}\n`
-        : '\ninterrupted before the execution started: nothing was stored\n',
-    );
+    const message = id
+      ? `interrupted: execution ${id} did not finish${summary ? `; so far: ${summary}` : ''}`
+      : 'interrupted before the execution started: nothing was stored';
+    writeErr(`\n${message}\n`);
+    if (json) await writeUnfinishedJson(id, 'interrupted', message);
     process.exit(INTERRUPTED_EXIT_CODE);
   };
   process.once('SIGINT', handler);
@@ -68,16 +77,20 @@ export const STALLED_EXIT_CODE = 1;
  * this says what happened, with the execution id and a partial summary, and exits 1. Returns the
  * function that removes the handler.
  */
-export function onStall(backends: () => Backends | undefined, executionId: () => string | undefined): () => void {
+export function onStall(
+  backends: () => Backends | undefined,
+  executionId: () => string | undefined,
+  json = false,
+): () => void {
   const handler = async () => {
     const id = executionId();
     const b = backends();
     const summary = id && b ? await partialSummary(b, id) : undefined;
-    writeErr(
-      `\nerror: the run stopped making progress${id ? `: execution ${id} did not finish` : ''}. A tool or model ` +
-        `call never settled and nothing else was left to wait for; give the node a timeout_seconds` +
-        `${summary ? `\nso far: ${summary}` : ''}\n`,
-    );
+    const message =
+      `the run stopped making progress${id ? `: execution ${id} did not finish` : ''}. A tool or model ` +
+      'call never settled and nothing else was left to wait for; give the node a timeout_seconds';
+    writeErr(`\nerror: ${message}${summary ? `\nso far: ${summary}` : ''}\n`);
+    if (json) await writeUnfinishedJson(id, 'stalled', message);
     process.exit(STALLED_EXIT_CODE);
   };
   process.once('beforeExit', handler);
