@@ -153,6 +153,38 @@ describe('errors say what to do', () => {
     );
   });
 
+  it('a syntax error in a tools module names the user file, line and column, not the CLI', async () => {
+    const file = join(dir, 'broken.mjs');
+    writeFileSync(file, 'export const tools = {\n  add: ({ a, b }) => a + ,\n};\n');
+    const r = await runCli(['run', 'examples/routing/workflow.yaml', '--tools', file]);
+    expectError(r, /failed to load: Unexpected token ','/);
+    expect(r.stderr).toContain(`at ${file}:2:`);
+    expect(r.stderr).toContain('add: ({ a, b }) => a + ,');
+    expect(r.stderr).not.toMatch(/load-tools-module/);
+  });
+
+  it('a tools module that throws while loading names the line that threw', async () => {
+    const file = join(dir, 'throws.mjs');
+    writeFileSync(file, 'export const tools = {};\nconfigureClient();\n');
+    const r = await runCli(['run', 'examples/routing/workflow.yaml', '--tools', file]);
+    expectError(r, /configureClient is not defined/);
+    expect(r.stderr).toContain(`at ${file}:2:1`);
+  });
+
+  it('SOE_DEBUG=1 prints the stack of a throwing tool, down to the user file', async () => {
+    const tools = join(dir, 'throwing-tool.mjs');
+    writeFileSync(tools, "export const tools = {\n  boom: () => { throw new Error('kaboom'); },\n};\n");
+    const wf = join(dir, 'boom.yaml');
+    writeFileSync(wf, 'main:\n  A:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: boom\n');
+    const debug = await runCli(['run', wf, '--tools', tools, '-q'], { env: { SOE_DEBUG: '1' } });
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toContain("SOE_DEBUG: tool 'boom' threw");
+    expect(debug.stderr).toContain(`${tools}:2:`);
+    const plain = await runCli(['run', wf, '--tools', tools, '-q']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).not.toContain('SOE_DEBUG: tool');
+  });
+
   it('a TypeScript tools module outside tsx', async () => {
     const file = join(dir, 'tools.ts');
     writeFileSync(file, 'export const tools: Record<string, unknown> = {};\n');

@@ -64,36 +64,40 @@ describe('soe run safety', () => {
     expect(r.stderr).toContain('tool says hi');
   });
 
-  it.each([false, true])('on Ctrl-C prints the execution id and a partial summary, and exits 130 (--json: %s)', async (json) => {
-    const args = [BIN, 'run', join(tmp, 'slow.yaml'), '--tools', tools, ...(json ? ['--json'] : [])];
-    const child = spawn(process.execPath, args, { cwd: ROOT });
-    let stderr = '';
-    let stdout = '';
-    child.stderr.on('data', (d) => {
-      stderr += String(d);
-    });
-    child.stdout.on('data', (d) => {
-      stdout += String(d);
-    });
-    // Interrupt once the tool runs (it prints "started" on the trace's stream or stdout).
-    await new Promise<void>((done) => {
-      const poll = setInterval(() => {
-        if ((stdout + stderr).includes('started')) {
-          clearInterval(poll);
-          done();
-        }
-      }, 50);
-    });
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((done) => child.on('close', done));
-    expect(code).toBe(130);
-    expect(stderr).toMatch(
-      /interrupted: execution [0-9a-f-]{36} did not finish; so far: 0 node runs, 0 model calls, 0 tool calls, 0 errors, last signals START/,
-    );
-    if (json) {
-      const out = JSON.parse(stdout) as { status: string; executionId: string };
-      expect(out.status).toBe('interrupted');
-      expect(out.executionId).toMatch(/^[0-9a-f-]{36}$/);
-    }
-  }, 20_000);
+  it.each([false, true])(
+    'on Ctrl-C prints the execution id and a partial summary, and exits 130 (--json: %s)',
+    async (json) => {
+      const args = [BIN, 'run', join(tmp, 'slow.yaml'), '--tools', tools, ...(json ? ['--json'] : [])];
+      const child = spawn(process.execPath, args, { cwd: ROOT });
+      let stderr = '';
+      let stdout = '';
+      child.stderr.on('data', (d) => {
+        stderr += String(d);
+      });
+      child.stdout.on('data', (d) => {
+        stdout += String(d);
+      });
+      // Interrupt once the tool runs (it prints "started" on the trace's stream or stdout).
+      await new Promise<void>((done) => {
+        const poll = setInterval(() => {
+          if ((stdout + stderr).includes('started')) {
+            clearInterval(poll);
+            done();
+          }
+        }, 50);
+      });
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((done) => child.on('close', done));
+      expect(code).toBe(130);
+      expect(stderr).toMatch(
+        /interrupted: execution [0-9a-f-]{36} did not finish; so far: 0 node runs, 0 model calls, 0 tool calls, 0 errors, last signals START/,
+      );
+      if (json) {
+        const out = JSON.parse(stdout) as { status: string; executionId: string };
+        expect(out.status).toBe('interrupted');
+        expect(out.executionId).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    },
+    20_000,
+  );
 });

@@ -2,6 +2,7 @@ import type { TelemetryEvent } from '@soe/core';
 import { describeRuntime, type RuntimeSpec } from '../input/parse-runtime.js';
 import { type CliRuntime, openCliRuntime, type RunOutcome } from '../local/cli-runtime.js';
 import { collectExecution } from '../local/collect-execution.js';
+import { withModelStacks, withToolStacks } from '../local/debug-tools.js';
 import { loadToolsModule, type ToolsModule } from '../local/load-tools-module.js';
 import { type ResolvedModel, resolveModel } from '../local/resolve-model.js';
 import { hintForRunError, initialSignalsOf, type RunReport, renderRunReport, runJson, waitingNodes } from '../output/run-report.js';
@@ -39,9 +40,11 @@ export async function openLocalRun(
     : (executionId: string, event: TelemetryEvent) => {
         for (const line of trace.format(executionId, event)) writeErr(`${line}\n`);
       };
+  const debug = Boolean(process.env.SOE_DEBUG);
+  const toolsRegistry = tools && debug ? withToolStacks(tools.toolsRegistry) : tools?.toolsRegistry;
   const runtime = await openCliRuntime(spec, {
-    callLlm: model.callLlm,
-    toolsRegistry: tools?.toolsRegistry,
+    callLlm: model.callLlm && debug ? withModelStacks(model.callLlm) : model.callLlm,
+    toolsRegistry,
     onEvent,
     timeoutMs: opts.timeoutMs,
   });

@@ -38,11 +38,7 @@ export async function partialSummary(backends: Backends, executionId: string): P
  * On Ctrl-C during `soe run`: prints the execution id (once known) and a partial summary to stderr,
  * then exits 130. Returns the function that removes the handler.
  */
-export function onInterrupt(
-  backends: () => Backends | undefined,
-  executionId: () => string | undefined,
-  json = false,
-): () => void {
+export function onInterrupt(backends: () => Backends | undefined, executionId: () => string | undefined, json = false): () => void {
   const handler = async () => {
     const id = executionId();
     const b = backends();
@@ -77,11 +73,7 @@ export const STALLED_EXIT_CODE = 1;
  * this says what happened, with the execution id and a partial summary, and exits 1. Returns the
  * function that removes the handler.
  */
-export function onStall(
-  backends: () => Backends | undefined,
-  executionId: () => string | undefined,
-  json = false,
-): () => void {
+export function onStall(backends: () => Backends | undefined, executionId: () => string | undefined, json = false): () => void {
   const handler = async () => {
     const id = executionId();
     const b = backends();

@@ -3,6 +3,7 @@ import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CallLlm, ToolsRegistry } from '@soe/core';
 import { CliError, InputFileError, messageOf } from '../errors.js';
+import { moduleErrorLocation } from './module-error-location.js';
 
 /** What a `--tools` module gives the engine. */
 export interface ToolsModule {
@@ -44,7 +45,8 @@ export async function loadToolsModule(file: string): Promise<ToolsModule> {
         cause: e,
       });
     }
-    throw new CliError(`tools module '${file}' failed to load: ${messageOf(e)}`, {
+    const where = moduleErrorLocation(path, e);
+    throw new CliError(`tools module '${file}' failed to load: ${messageOf(e)}${where ? `\n  at ${where}` : ''}`, {
       hint: 'fix the error above; the module must be an ES module (use .mjs, or "type": "module" in its package.json)',
       cause: e,
     });
