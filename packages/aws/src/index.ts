@@ -20,10 +20,13 @@ export { BufferedTelemetry, DEFAULT_TELEMETRY_TTL_DAYS, DynamoTelemetryBackend, 
 export { DynamoWorkflowBackend } from './dynamo-workflow-backend.js';
 export type { ErrorClass } from './errors.js';
 export {
+  ContentionError,
   classifyError,
   describeError,
+  InconsistentReadError,
   LimitExceededError,
   MalformedMessageError,
+  QueueSendError,
   RequestValidationError,
   SimulatedCrashError,
   SoeAwsError,
