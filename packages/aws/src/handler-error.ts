@@ -30,8 +30,8 @@ export function toHandlerError(e: unknown): HandlerError {
 
 /**
  * True for errors caused by the request (kind `invalid_input`: bad config, unknown ids, refused
- * signals, limits): answered, not thrown. A `TypeError` is answered too: the handlers check the
- * fields they know, not every level of nesting, and a request of the wrong shape shows up as one.
+ * signals, limits): answered, not thrown. A `TypeError` is answered too: the signal sender refuses
+ * signals that are not a list of names with one (`createSignalSender`, a public API that keeps it).
  */
 export function isClientError(e: unknown): boolean {
   return isInvalidInput(e) || e instanceof TypeError;
