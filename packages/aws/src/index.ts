@@ -1,3 +1,4 @@
+/** The public surface of `@soe/aws`: handler factories, DynamoDB backends, the local runtime, errors. */
 export type { ProcessorOptions, ProcessResult, WorkerHooks } from './broadcast-processor.js';
 export {
   DEFAULT_FOLLOW_NODES,

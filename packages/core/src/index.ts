@@ -1,3 +1,4 @@
+/** The public surface of `@soe/core`. */
 export { applyUpdate, contextFromInit, isEmptyUpdate, newOperational } from './backends/apply-update.js';
 export { createLocalBackends } from './backends/file.js';
 export type { InMemoryBackends, SimpleBackends } from './backends/memory.js';
