@@ -35,19 +35,20 @@ import {
   triggeredNodes,
   type Workflow,
 } from '@soe/core';
+import { buildCommit } from './commit-builder.js';
 import { initRecord, mainOfInit } from './dynamo-context-backend.js';
 import type { BufferedTelemetry } from './dynamo-telemetry-backend.js';
 import { DynamoWorkflowBackend } from './dynamo-workflow-backend.js';
-import { classifyError, describeError, UnknownExecutionError, ValueTooLargeError } from './errors.js';
+import { classifyError, describeError, UnknownExecutionError } from './errors.js';
 import { appendAtTail, type CommitRecord } from './execution-log.js';
 import { ExecutionState, stateCacheOf } from './execution-state.js';
 import { createPartitionBackends } from './partition-backends.js';
-import { type ChildSpec, type CommitPayload, LOG_KIND, type OutboxEntry, type ReceiptPayload } from './record-types.js';
+import { type ChildSpec, LOG_KIND, type OutboxEntry, type ReceiptPayload } from './record-types.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { sendSignalMessages } from './signal-message.js';
 import type { TableItem } from './soe-table.js';
 import { type StatusFact, writeStatusFact } from './status-facts.js';
-import { derivedId, executionPk, foreignSk, handledSk, nowMicros, SK } from './table-keys.js';
+import { executionPk, foreignSk, handledSk, nowMicros, SK } from './table-keys.js';
 
 /** Fault-injection and observation points of the worker. */
 export interface WorkerHooks {
@@ -298,91 +299,20 @@ class BroadcastProcessor {
     );
   }
 
-  /** The first appended value over the size limit, if any. */
-  private oversized(updates: Array<[string, ContextUpdate]>): ValueTooLargeError | undefined {
-    for (const [executionId, u] of updates) {
-      for (const [field, values] of Object.entries(u.fields ?? {})) {
-        for (const v of values) {
-          const bytes = Buffer.byteLength(JSON.stringify(v ?? null));
-          if (bytes > this.opts.maxValueBytes) return new ValueTooLargeError(executionId, field, bytes, this.opts.maxValueBytes);
-        }
-      }
-    }
-    return undefined;
-  }
-
   /** Commits one node run as one record at the next log position (see {@link ExecutionState.append}). */
   private async commit(broadcastId: string, run: NodeRun, outcome: NodeOutcome, isLast: boolean, settled: Set<number>): Promise<void> {
     const state = this.state;
-    let error = outcome.error;
-    let update: ContextUpdate = { ...outcome.update };
-    let foreign = outcome.foreignUpdates;
-    const tooBig = this.oversized([[this.own, update], ...foreign.map((f) => [f.executionId, f.update] as [string, ContextUpdate])]);
-    if (tooBig) {
-      // The value cannot be stored: the node fails with an error that names the field, and nothing it appended is kept.
-      error = tooBig;
-      update = { nodes: update.nodes, counters: { ...update.counters, errors: (update.counters?.errors ?? 0) + (outcome.error ? 0 : 1) } };
-      foreign = [];
-    }
-    const entries: OutboxEntry[] = [];
-    const children: ChildSpec[] = [];
-    const handles: string[] = [];
-    if (!error) {
-      if (outcome.emit.length) {
-        const id = derivedId(run.runKey, 'emit');
-        update.signals = [...(update.signals ?? []), ...outcome.emit];
-        entries.push({ i: id, t: this.own, s: [...outcome.emit] });
-        const wf = this.workflow();
-        if (wf && triggeredNodes(wf, outcome.emit).length === 0) handles.push(id);
-      }
-      outcome.outbox.forEach((b, n) => {
-        entries.push({
-          i: derivedId(run.runKey, 'out', n),
-          t: b.executionId,
-          s: [...b.signals],
-          ...(b.delaySeconds ? { d: b.delaySeconds } : {}),
-        });
-      });
-      outcome.spawns.forEach((c, n) => {
-        const id = derivedId(run.runKey, 'child', n);
-        entries.push({ i: id, t: c.executionId, s: [...c.signals], ...(c.delaySeconds ? { d: c.delaySeconds } : {}) });
-        children.push({
-          id: c.executionId,
-          wf: c.workflowName,
-          src: c.sourceExecutionId,
-          f: c.fields,
-          m: c.mainExecutionId,
-          p: c.parent,
-          b: id,
-          s: [...c.signals],
-          ...(c.limits ? { l: c.limits } : {}),
-        });
-      });
-    }
-    if (isLast || error) handles.push(broadcastId);
-    const payload: CommitPayload = { u: update };
-    const gated = foreign.map((f) => {
-      // Appends to another execution travel with a broadcast to it: the target folds them in when it
-      // receives that broadcast, as in process, not earlier (a fan-in router then counts its inputs one
-      // by one). Without one, a broadcast with no signals carries them.
-      let gate = entries.find((o) => o.t === f.executionId && !children.some((c) => c.id === o.t));
-      if (!gate) {
-        gate = { i: derivedId(run.runKey, 'append', f.executionId), t: f.executionId, s: [] };
-        entries.push(gate);
-      }
-      return { t: f.executionId, u: f.update, w: gate.i };
+    const { attributes, payload } = buildCommit({
+      executionId: this.own,
+      broadcastId,
+      nodeName: run.nodeName,
+      runKey: run.runKey,
+      outcome,
+      workflow: this.workflow(),
+      isLast,
+      maxValueBytes: this.opts.maxValueBytes,
+      events: this.telemetry.take(this.own),
     });
-    if (entries.length) payload.o = entries;
-    if (gated.length) payload.f = gated;
-    if (children.length) payload.c = children;
-    const events = this.telemetry.take(this.own);
-    if (events.length) payload.t = events;
-    const attributes: TableItem = { k: LOG_KIND.run, b: broadcastId, n: run.nodeName, rk: run.runKey };
-    if (handles.length) attributes.h = handles;
-    if (error) {
-      attributes.e = describeError(error);
-      attributes.ord = nowMicros();
-    }
     // A concurrent delivery that committed this run first wins: its record is the truth, ours is discarded.
     const written = await state.append(attributes, payload, () => state.fold.runs.has(run.runKey));
     const committed = (await state.commitOf(run.runKey))!;

@@ -1,3 +1,4 @@
+/** The DynamoDB backends of every runtime store (context, workflows, identities, schema, telemetry, history), created on one shared table. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Backends } from '@soe/core';

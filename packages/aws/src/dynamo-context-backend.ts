@@ -1,3 +1,4 @@
+/** Execution contexts in DynamoDB: the init record, and the ContextBackend that reads and appends to an execution's log. */
 import type { ContextBackend, ContextInit, ContextUpdate, StoredContext } from '@soe/core';
 import { OperationalValidationError } from '@soe/core';
 import { appendAtTail } from './execution-log.js';

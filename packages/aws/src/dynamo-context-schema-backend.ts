@@ -1,3 +1,4 @@
+/** The context schema of a run in DynamoDB (the main execution's `SCHEMA` record). */
 import type { ContextSchema, ContextSchemaBackend } from '@soe/core';
 import type { SoeTable } from './soe-table.js';
 import { contextSchemaFromItem, legacyContextSchema } from './stored-config.js';

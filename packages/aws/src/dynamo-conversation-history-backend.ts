@@ -1,3 +1,4 @@
+/** Conversation histories of model nodes in DynamoDB: one item per message under `H#<key>`. */
 import { randomUUID } from 'node:crypto';
 import type { ConversationHistoryBackend, ConversationMessage } from '@soe/core';
 import { decodePayload, hasEncodedPayload, recordItems, type SoeTable, type TableItem } from './soe-table.js';

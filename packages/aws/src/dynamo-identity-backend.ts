@@ -1,3 +1,4 @@
+/** Identities (system prompts) of a run in DynamoDB (the main execution's `IDENT` record). */
 import type { Identities, IdentityBackend } from '@soe/core';
 import type { SoeTable } from './soe-table.js';
 import { identitiesFromItem, legacyIdentities } from './stored-config.js';

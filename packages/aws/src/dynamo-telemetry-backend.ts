@@ -1,3 +1,4 @@
+/** Telemetry events in DynamoDB (`T#<executionId>`, with a TTL), and the buffer the worker writes them through. */
 import { randomUUID } from 'node:crypto';
 import type { TelemetryBackend, TelemetryEvent } from '@soe/core';
 import { readLogAfter } from './execution-log.js';

@@ -1,3 +1,4 @@
+/** Workflow registries in DynamoDB: `W#` records per execution, immutable content-addressed versions under `V#<hash>`. */
 import { createHash } from 'node:crypto';
 import type { NodeConfig, Workflow, WorkflowBackend, WorkflowsRegistry } from '@soe/core';
 import { recordItems, type SoeTable, type TableItem } from './soe-table.js';

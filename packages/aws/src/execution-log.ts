@@ -22,6 +22,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ContextUpdate, StoredContext } from '@soe/core';
 import { applyUpdate, contextFromInit } from '@soe/core';
+import { ContentionError, InconsistentReadError } from './errors.js';
 import {
   type CommitPayload,
   type InitPayload,
@@ -69,13 +70,9 @@ export const strList = (v: unknown): string[] => {
 /** The log position of a log item. */
 export const seqOf = (item: TableItem): number => (typeof item.q === 'number' ? item.q : seqOfSk(String(item.sk)));
 
-/** Thrown when a log read shows a gap: the order argument is broken (retryable: a read may have raced a page boundary). */
-export class LogGapError extends Error {
-  readonly retryable = true;
-  constructor(executionId: string, expected: number, got: number) {
-    super(`execution '${executionId}': log position ${expected} expected, found ${got}`);
-    this.name = 'InternalError';
-  }
+/** A log read shows a gap: the order argument is broken (transient: a read may have raced a page boundary). */
+function logGap(executionId: string, expected: number, got: number): InconsistentReadError {
+  return new InconsistentReadError(`execution '${executionId}': log position ${expected} expected, found ${got}`);
 }
 
 /**
@@ -155,7 +152,7 @@ export class LogFold {
   apply(item: TableItem, payload: unknown): void {
     const seq = seqOf(item);
     if (seq <= this.head) return;
-    if (seq !== this.head + 1) throw new LogGapError(this.executionId, this.head + 1, seq);
+    if (seq !== this.head + 1) throw logGap(this.executionId, this.head + 1, seq);
     this.head = seq;
     this.bytes += 200 + (typeof item.d === 'string' ? item.d.length : 0) + (item.dz instanceof Uint8Array ? item.dz.length * 3 : 0);
     const b = str(item.b);
@@ -349,7 +346,7 @@ export async function appendAtTail(table: SoeTable, pk: string, attributes: Tabl
     if (await table.putRecord({ ...attributes, pk, sk: logSk(seq), q: seq }, payload, { ifAbsent: true })) return seq;
     tail = await logTail(table, pk);
   }
-  throw Object.assign(new Error(`could not append to the log of ${pk}: too much contention`), { name: 'ThrottlingException' });
+  throw new ContentionError(`could not append to the log of ${pk}: too much contention`);
 }
 
 /** The last item (by sort key) between two sort keys: one request, strongly consistent. */

@@ -7,6 +7,7 @@
  */
 import type { ContextSchema, Identities, NodeConfig, WorkflowsRegistry } from '@soe/core';
 import type { DynamoBackends } from './create-dynamo-backends.js';
+import { ContentionError } from './errors.js';
 import { type CommitRecord, commitRecord, LogFold, lastItem, readLogAfter } from './execution-log.js';
 import { type CommitPayload, type InitPayload, LOG_KIND, type SnapshotPayload } from './record-types.js';
 import type { TableItem } from './soe-table.js';
@@ -118,9 +119,7 @@ export class ExecutionState {
       // Many writers on one log at once (a fan-in under load): spread their next claims a little.
       if (attempt >= 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
     }
-    throw Object.assign(new Error(`could not append to the log of execution '${this.executionId}': too much contention`), {
-      name: 'ThrottlingException',
-    });
+    throw new ContentionError(`could not append to the log of execution '${this.executionId}': too much contention`);
   }
 
   /** Records that the configuration changed (after the worker changed it), so other holders reload it. */

@@ -1,3 +1,4 @@
+/** An execution's status (RUNNING, IDLE, FAILED, CANCELLED, NOT_FOUND), derived from the run's status facts. */
 import { mainOfInit } from './dynamo-context-backend.js';
 import type { SoeTable } from './soe-table.js';
 import { RunFacts } from './status-facts.js';

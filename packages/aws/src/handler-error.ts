@@ -1,3 +1,6 @@
+/** How the start, signal and status handlers answer a request they refuse, instead of throwing. */
+import { isInvalidInput } from '@soe/core';
+
 /** The error object the start, signal and status handlers return instead of throwing. */
 export interface HandlerError {
   error: {
@@ -25,17 +28,11 @@ export function toHandlerError(e: unknown): HandlerError {
   return out;
 }
 
-/** True for errors caused by the request (bad input, unknown ids): answered, not thrown. */
+/**
+ * True for errors caused by the request (kind `invalid_input`: bad config, unknown ids, refused
+ * signals, limits): answered, not thrown. A `TypeError` is answered too: the signal sender refuses
+ * signals that are not a list of names with one (`createSignalSender`, a public API that keeps it).
+ */
 export function isClientError(e: unknown): boolean {
-  const name = (e as { name?: unknown } | null)?.name;
-  return (
-    e instanceof TypeError ||
-    name === 'WorkflowValidationError' ||
-    name === 'OperationalValidationError' ||
-    name === 'UnknownExecutionError' ||
-    name === 'TemplateError' ||
-    name === 'RequestValidationError' ||
-    name === 'SignalRefusedError' ||
-    name === 'LimitExceededError'
-  );
+  return isInvalidInput(e) || e instanceof TypeError;
 }

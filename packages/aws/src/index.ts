@@ -1,3 +1,4 @@
+/** The public surface of `@soe/aws`: handler factories, DynamoDB backends, the local runtime, errors. */
 export type { ProcessorOptions, ProcessResult, WorkerHooks } from './broadcast-processor.js';
 export {
   DEFAULT_FOLLOW_NODES,
@@ -20,10 +21,13 @@ export { BufferedTelemetry, DEFAULT_TELEMETRY_TTL_DAYS, DynamoTelemetryBackend, 
 export { DynamoWorkflowBackend } from './dynamo-workflow-backend.js';
 export type { ErrorClass } from './errors.js';
 export {
+  ContentionError,
   classifyError,
   describeError,
+  InconsistentReadError,
   LimitExceededError,
   MalformedMessageError,
+  QueueSendError,
   RequestValidationError,
   SimulatedCrashError,
   SoeAwsError,

@@ -1,3 +1,4 @@
+/** Backends a worker hands the engine for one execution: reads from the execution state it holds, writes through to the table. */
 import type {
   Backends,
   ContextBackend,

@@ -1,3 +1,4 @@
+/** What the handlers share: clients, backends, queues and logger, built once from the handler dependencies. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';

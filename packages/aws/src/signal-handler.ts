@@ -1,3 +1,4 @@
+/** The signal function: sends signals to an execution from outside, and cancels or redrives it. */
 import { RequestValidationError } from './errors.js';
 import { type CancelResult, cancelExecution, checkSignalRequest, type RedriveResult, redriveExecution } from './execution-control.js';
 import { type HandlerError, isClientError, toHandlerError } from './handler-error.js';

@@ -2,7 +2,7 @@
  * The SQS message that carries a broadcast. Only ids and signal names travel; data stays in DynamoDB.
  */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { LimitExceededError, MalformedMessageError } from './errors.js';
+import { LimitExceededError, MalformedMessageError, QueueSendError } from './errors.js';
 import type { OutboxEntry } from './record-types.js';
 
 /** Body of a signal message, version 1. */
@@ -172,9 +172,11 @@ async function sendBatches(sqs: SQSClient, queueUrl: string, entries: OutboxEntr
     );
     if (res.Failed?.length) {
       const f = res.Failed[0]!;
-      const err = new Error(`SQS refused ${res.Failed.length} of ${batch.length} messages: ${f.Code} ${f.Message ?? ''}`);
       // A sender fault (bad request) would fail again; anything else is worth a retry.
-      throw Object.assign(err, { name: f.SenderFault ? 'SqsSendError' : 'ServiceUnavailable', retryable: !f.SenderFault });
+      throw new QueueSendError(
+        `SQS refused ${res.Failed.length} of ${batch.length} messages: ${f.Code} ${f.Message ?? ''}`,
+        f.SenderFault === true,
+      );
     }
   }
 }

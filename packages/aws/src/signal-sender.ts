@@ -1,3 +1,4 @@
+/** Sends signals from outside a worker (start, `soe send`): records them and the status fact, then queues the message. */
 import { randomUUID } from 'node:crypto';
 import { type BroadcastSignalsCaller, OperationalValidationError } from '@soe/core';
 import { mainOfInit } from './dynamo-context-backend.js';

@@ -16,6 +16,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { ContentionError, InconsistentReadError } from './errors.js';
 import { SK } from './table-keys.js';
 
 /** A stored item as the document client returns it. */
@@ -198,8 +199,7 @@ export class SoeTable {
     for (let i = 0; i < requests.length; i += 25) {
       let pending = requests.slice(i, i + 25);
       for (let attempt = 0; pending.length; attempt++) {
-        if (attempt > 8)
-          throw Object.assign(new Error('BatchWriteItem left items unprocessed after 8 retries'), { name: 'ThrottlingException' });
+        if (attempt > 8) throw new ContentionError('BatchWriteItem left items unprocessed after 8 retries');
         if (attempt) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
         const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
         pending = (res.UnprocessedItems?.[this.tableName] as Array<Record<string, unknown>> | undefined) ?? [];
@@ -292,7 +292,7 @@ export class SoeTable {
       if (old && chunkKeysOf(old).length) await this.batchWrite([], chunkKeysOf(old)).catch(() => undefined);
       return true;
     }
-    throw Object.assign(new Error(`could not change ${pk}/${sk}: too much contention`), { name: 'ThrottlingException' });
+    throw new ContentionError(`could not change ${pk}/${sk}: too much contention`);
   }
 
   /** Deletes a record and its chunks; resolves false when there was none. */
@@ -357,11 +357,8 @@ export function decodePayload<T>(item: TableItem, chunkOf: (sk: string) => Table
     for (let n = 0; n < item.ch; n++) {
       const chunk = chunkOf(chunkSk(String(item.sk), item.cn, n));
       if (!chunk || !(chunk.c instanceof Uint8Array)) {
-        // Retryable: a record rewritten between two reads (an injected node) leaves the old chunks behind.
-        throw Object.assign(new Error(`record '${String(item.sk)}' of '${String(item.pk)}' misses payload chunk ${n}`), {
-          name: 'MissingChunkError',
-          retryable: true,
-        });
+        // Transient: a record rewritten between two reads (an injected node) leaves the old chunks behind.
+        throw new InconsistentReadError(`record '${String(item.sk)}' of '${String(item.pk)}' misses payload chunk ${n}`);
       }
       parts.push(chunk.c);
     }

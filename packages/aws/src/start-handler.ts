@@ -1,3 +1,4 @@
+/** The start function: checks a start request whole, stores the new execution and sends its initial signals. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareExecution, storeExecution, type ValidationIssue } from '@soe/core';

@@ -1,3 +1,4 @@
+/** The status function: an execution's status, and its context and events in pages that fit Lambda's answer limit. */
 import { type StoredContext, summarizeUsage, type TelemetryEvent, type UsageSummary } from '@soe/core';
 import { RequestValidationError } from './errors.js';
 import { type ExecutionStatusValue, getExecutionStatus } from './execution-status.js';

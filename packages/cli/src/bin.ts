@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/** The `soe` executable: runs the command line and exits once output is flushed. */
 import { main } from './program.js';
 
 // Exit explicitly once stdout is flushed: SDK clients and sockets must not keep a finished command alive.

@@ -1,3 +1,4 @@
+/** The public surface of the `soe` command package: the program, its errors, graph analysis, the local runtimes and the remote client. */
 export { CliError, InputFileError, InvalidConfigError, RemoteError, UsageError } from './errors.js';
 export type {
   AnalyzeGraphOptions,

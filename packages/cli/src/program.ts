@@ -1,3 +1,4 @@
+/** The `soe` program: every command registered on one commander program, and `main`. */
 import { Command, CommanderError } from 'commander';
 import { registerControlCommands } from './commands/control.js';
 import { registerGraphCommand } from './commands/graph.js';

@@ -1,3 +1,4 @@
+/** Known config keys and did-you-mean suggestions for unknown ones. */
 import { distance } from 'fastest-levenshtein';
 
 /**

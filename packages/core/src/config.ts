@@ -1,3 +1,4 @@
+/** Parses and validates a config (workflows, schema, identities, limits) into located problems. */
 import { LineCounter, parseDocument } from 'yaml';
 import { didYouMean, isPrototypeName, judgeUnknownKey, prototypeNameMessage } from './config-keys.js';
 import { type ValidationIssue, WorkflowValidationError } from './errors.js';

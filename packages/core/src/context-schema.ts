@@ -1,3 +1,4 @@
+/** JSON Schemas of context fields, from a config's `context_schema`. */
 import type { ContextSchema, JSONSchema } from './types.js';
 
 const TYPE_MAP: Record<string, string | undefined> = {

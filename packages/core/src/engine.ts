@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createBuiltinTools, isBuiltinFunction } from './builtins/index.js';
 import {
+  errorKind,
   NodeExecutionError,
   NodeRunLimitError,
+  namesItsLocation,
   OperationalValidationError,
   TokenBudgetError,
   ToolNodeConfigurationError,
@@ -207,10 +209,6 @@ export async function loadExecution(
   return { context, workflowName, workflow };
 }
 
-/** Errors whose message already names the workflow and node: not wrapped in NodeExecutionError. */
-const SELF_DESCRIBING_ERRORS =
-  /^(Workflow|Operational|ToolNode|ToolParameter|Template|LlmResponse|NodeTimeout|NodeRunLimit|TokenBudget|DeadlineExceeded)/;
-
 /** A failed outcome: nothing but the error and its count (the node did not run, or is abandoned). */
 function failedOutcome(nodeName: string, error: Error, countRun = true): NodeOutcome {
   const outcome = startOutcome(nodeName);
@@ -284,7 +282,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     clock = startNodeClock(run, engine.options.deadline?.());
     outcome = await Promise.race([executor({ ...run, signal: clock.signal }, engine.services), clock.backstop]);
   } catch (e) {
-    if (engine.services.propagateTransient && (e as { retryable?: boolean })?.retryable === true) throw e;
+    if (engine.services.propagateTransient && errorKind(e) === 'transient') throw e;
     const error = e instanceof Error ? e : new Error(String(e));
     outcome = clock?.signal.aborted && e === clock.signal.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
   } finally {
@@ -317,7 +315,8 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
       error: err.message,
       error_type: err.name,
     });
-    if (!(err instanceof NodeExecutionError) && !SELF_DESCRIBING_ERRORS.test(err.name)) {
+    // An error that already says where it happened keeps its words; any other gets the workflow and node.
+    if (!namesItsLocation(err)) {
       outcome.error = new NodeExecutionError(
         run.nodeName,
         `workflow '${run.workflowName}', node '${run.nodeName}' failed: ${err.message}`,

@@ -1,7 +1,42 @@
 /**
- * Errors raised by the engine. Every class sets `name` (errors cross bundle boundaries, so callers
- * match on `name` or on `retryable`, not only on `instanceof`) and says whether retrying can help.
+ * Errors raised by the engine, and the one classifier every runtime sorts errors with ({@link errorKind}).
+ * Every class has a `kind` (what went wrong, and so what a runtime does about it) and a marker that
+ * survives bundling: `instanceof` works across two copies of this module (a Lambda bundle and the
+ * user's tools bundle), as Temporal's `SymbolBasedInstanceOfError` does.
  */
+
+/**
+ * What went wrong, which decides what a runtime does:
+ * - `invalid_input`: the caller's request or config is at fault (a workflow, a template, a signal, an
+ *   unknown execution). Answered to the caller, nothing is stored, never retried.
+ * - `node_failure`: a node could not do its work (its tool threw, the model's answers were unusable,
+ *   it timed out, a limit stopped it). The node's failure signal fires, or the execution ends FAILED.
+ * - `transient`: a retry may succeed (throttling, 5xx, network, a worker's deadline). Runtimes retry.
+ * - `internal`: anything else: an error SOE does not recognise, or a broken invariant. Permanent.
+ */
+export type ErrorKind = 'invalid_input' | 'node_failure' | 'transient' | 'internal';
+
+const ERROR_KINDS: ReadonlySet<string> = new Set<ErrorKind>(['invalid_input', 'node_failure', 'transient', 'internal']);
+
+/** A class, for {@link markErrorClass}. */
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * Makes `instanceof cls` true for instances of `cls` made by any copy of the module that defines it
+ * (a bundled copy, a second install): the prototype carries a registry symbol (`Symbol.for`, shared by
+ * every module instance in the process) and `instanceof` checks it. Call once per class, with a name
+ * unique across SOE; a subclass that is not marked falls back to the ordinary prototype check.
+ */
+export function markErrorClass(cls: ErrorClass, name: string): void {
+  const marker = Symbol.for(`soe.error.${name}`);
+  Object.defineProperty(cls.prototype, marker, { value: true });
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      if (this === cls) return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    },
+  });
+}
 
 /** Where in a config a problem sits, in the workflow author's terms. */
 export interface ConfigLocation {
@@ -21,14 +56,26 @@ export interface ValidationIssue extends ConfigLocation {
   readonly column?: number;
 }
 
-/** Base class of every SOE error. `retryable` is false unless retrying can plausibly succeed. */
+/** Base class of every SOE error: its {@link ErrorKind} says what a runtime does with it. */
 export class SoeError extends Error {
   readonly code: string = 'SOE_ERROR';
-  readonly retryable: boolean = false;
+  readonly kind: ErrorKind = 'internal';
+  /** True when the message already says where (workflow, node, field): the engine does not wrap it in {@link NodeExecutionError}. */
+  readonly namesLocation: boolean = false;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'SoeError';
   }
+  /** True when retrying can plausibly succeed: the kind is `transient`. */
+  get retryable(): boolean {
+    return this.kind === 'transient';
+  }
+}
+markErrorClass(SoeError, 'SoeError');
+
+/** True for an error of SOE (of any copy of the package: the check survives bundling). */
+export function isSoeError(err: unknown): err is SoeError {
+  return err instanceof SoeError;
 }
 
 /** Formats a location as `workflow 'w', node 'n', field 'f'`. */
@@ -44,6 +91,8 @@ export function describeLocation(loc: ConfigLocation): string {
 /** A config (workflows, schema, identities) was rejected. Lists every problem found, not just the first. */
 export class WorkflowValidationError extends SoeError {
   override readonly code: string = 'SOE_INVALID_WORKFLOW';
+  override readonly kind: ErrorKind = 'invalid_input';
+  override readonly namesLocation: boolean = true;
   readonly issues: readonly ValidationIssue[];
   constructor(issues: readonly ValidationIssue[] | string, options?: ErrorOptions) {
     const list: ValidationIssue[] = typeof issues === 'string' ? [{ message: issues }] : [...issues];
@@ -62,15 +111,19 @@ export class WorkflowValidationError extends SoeError {
     this.issues = list;
   }
 }
+markErrorClass(WorkflowValidationError, 'WorkflowValidationError');
 
 /** The execution's state is missing or not usable (unknown execution id, no `__operational__`). */
 export class OperationalValidationError extends SoeError {
   override readonly code = 'SOE_INVALID_STATE';
+  override readonly kind: ErrorKind = 'invalid_input';
+  override readonly namesLocation: boolean = true;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'OperationalValidationError';
   }
 }
+markErrorClass(OperationalValidationError, 'OperationalValidationError');
 
 /**
  * A tool node names a tool that is not in the registry, or a registry entry is not callable. A
@@ -85,19 +138,24 @@ export class ToolNodeConfigurationError extends WorkflowValidationError {
     if (typeof message === 'string') this.message = message;
   }
 }
+markErrorClass(ToolNodeConfigurationError, 'ToolNodeConfigurationError');
 
 /** A tool returned a value that is not plain data (a cycle, BigInt, Map, NaN…): the same error on every runtime. */
 export class ToolResultError extends SoeError {
   override readonly code = 'SOE_TOOL_RESULT';
+  override readonly kind: ErrorKind = 'node_failure';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'ToolResultError';
   }
 }
+markErrorClass(ToolResultError, 'ToolResultError');
 
 /** A tool's arguments do not match its JSON Schema. Names the tool and the field. */
 export class ToolParameterError extends SoeError {
   override readonly code = 'SOE_TOOL_PARAMETERS';
+  override readonly kind: ErrorKind = 'node_failure';
+  override readonly namesLocation: boolean = true;
   readonly toolName: string;
   readonly field: string | undefined;
   constructor(toolName: string, message: string, field?: string, options?: ErrorOptions) {
@@ -107,24 +165,31 @@ export class ToolParameterError extends SoeError {
     this.field = field;
   }
 }
+markErrorClass(ToolParameterError, 'ToolParameterError');
 
 /** A template failed to parse or to render, or tried to leave the sandbox. */
 export class TemplateError extends SoeError {
   override readonly code = 'SOE_TEMPLATE';
+  override readonly kind: ErrorKind = 'invalid_input';
+  override readonly namesLocation: boolean = true;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'TemplateError';
   }
 }
+markErrorClass(TemplateError, 'TemplateError');
 
 /** The model's answers could not be used after every retry, and the node has no failure signal. */
 export class LlmResponseError extends SoeError {
   override readonly code = 'SOE_LLM_RESPONSE';
+  override readonly kind: ErrorKind = 'node_failure';
+  override readonly namesLocation: boolean = true;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'LlmResponseError';
   }
 }
+markErrorClass(LlmResponseError, 'LlmResponseError');
 
 /**
  * A built-in tool refused its input: something it was asked to use was not found (a workflow, node,
@@ -134,6 +199,7 @@ export class LlmResponseError extends SoeError {
  */
 export class BuiltinToolError extends SoeError {
   override readonly code = 'SOE_BUILTIN_REFUSED';
+  override readonly kind: ErrorKind = 'node_failure';
   /** The built-in that refused (`soe_inject_node`, …), when known. */
   readonly toolName: string | undefined;
   constructor(message: string, toolName?: string, options?: ErrorOptions) {
@@ -142,10 +208,13 @@ export class BuiltinToolError extends SoeError {
     this.toolName = toolName;
   }
 }
+markErrorClass(BuiltinToolError, 'BuiltinToolError');
 
 /** A node failed while running (no failure signal to route the failure). */
 export class NodeExecutionError extends SoeError {
   override readonly code = 'SOE_NODE_FAILED';
+  override readonly kind: ErrorKind = 'node_failure';
+  override readonly namesLocation: boolean = true;
   readonly node: string;
   readonly workflow: string | undefined;
   constructor(node: string, message: string, workflow?: string, options?: ErrorOptions) {
@@ -155,79 +224,18 @@ export class NodeExecutionError extends SoeError {
     this.workflow = workflow;
   }
 }
+markErrorClass(NodeExecutionError, 'NodeExecutionError');
 
 /** An error that a retry may cure (throttling, timeouts, 5xx). Runtimes retry these; others are permanent. */
 export class TransientError extends SoeError {
   override readonly code = 'SOE_TRANSIENT';
-  override readonly retryable = true;
+  override readonly kind: ErrorKind = 'transient';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'TransientError';
   }
 }
-
-/** Names of errors that a later attempt may not meet: throttling, capacity, server side (AWS SDK names). */
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'LimitExceededException',
-  'InternalServerError',
-  'InternalFailure',
-  'InternalError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'TransactionInProgressException',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'KMSThrottlingException',
-]);
-
-/** Node.js network error codes: the connection, not the request, failed. */
-const TRANSIENT_NET_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-]);
-
-/**
- * The one error classifier of every runtime: true when a retry may help. Transient are errors marked
- * `retryable: true` (TransientError), AWS SDK errors marked `$retryable` or named for throttling or a
- * server-side fault, HTTP 429 and 5xx (`$metadata.httpStatusCode`), network failures, and errors whose
- * `cause` is one of these (a throttled write inside a built-in). An error marked `permanent` never is.
- * Errors are recognised by shape, not class, because classes differ between bundles.
- */
-export function isRetryable(err: unknown, depth = 0): boolean {
-  if (typeof err !== 'object' || err === null || depth > 8) return false;
-  const e = err as {
-    retryable?: unknown;
-    permanent?: unknown;
-    name?: unknown;
-    code?: unknown;
-    $retryable?: unknown;
-    $metadata?: { httpStatusCode?: unknown };
-    cause?: unknown;
-  };
-  if (e.retryable === true) return true;
-  if (e.permanent === true) return false;
-  if (e.$retryable) return true;
-  if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
-  if (typeof e.code === 'string' && TRANSIENT_NET_CODES.has(e.code)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
-  return e.cause !== undefined && e.cause !== err && isRetryable(e.cause, depth + 1);
-}
+markErrorClass(TransientError, 'TransientError');
 
 /**
  * A model provider refused a call in a way that no retry cures: the API key was rejected, the model
@@ -237,6 +245,7 @@ export function isRetryable(err: unknown, depth = 0): boolean {
  */
 export class ModelProviderError extends SoeError {
   override readonly code = 'SOE_MODEL_PROVIDER';
+  override readonly kind: ErrorKind = 'node_failure';
   /** Marks the error as permanent for code that matches on a marker rather than on the class. */
   readonly permanent = true;
   /** `openai`, `bedrock`, `scripted`… */
@@ -250,16 +259,7 @@ export class ModelProviderError extends SoeError {
     this.status = opts.status;
   }
 }
-
-/**
- * True when `err` is a permanent model-provider error (matched by name or marker, so it works across
- * bundles): retrying the call, inside the node or through the queue, cannot help.
- */
-export function isPermanentModelError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: unknown; permanent?: unknown; retryable?: unknown };
-  return e.retryable !== true && (e.name === 'ModelProviderError' || e.permanent === true);
-}
+markErrorClass(ModelProviderError, 'ModelProviderError');
 
 /**
  * A node ran past its `timeout_seconds` (tools default to 300 s). Permanent: the node fails with
@@ -267,6 +267,8 @@ export function isPermanentModelError(err: unknown): boolean {
  */
 export class NodeTimeoutError extends SoeError {
   override readonly code = 'SOE_NODE_TIMEOUT';
+  override readonly kind: ErrorKind = 'node_failure';
+  override readonly namesLocation: boolean = true;
   readonly node: string;
   readonly timeoutSeconds: number;
   constructor(workflow: string, node: string, timeoutSeconds: number, options?: ErrorOptions) {
@@ -276,6 +278,7 @@ export class NodeTimeoutError extends SoeError {
     this.timeoutSeconds = timeoutSeconds;
   }
 }
+markErrorClass(NodeTimeoutError, 'NodeTimeoutError');
 
 /**
  * A node did not finish before the runtime's deadline (on AWS: the worker invocation's remaining time
@@ -283,7 +286,8 @@ export class NodeTimeoutError extends SoeError {
  */
 export class DeadlineExceededError extends SoeError {
   override readonly code = 'SOE_DEADLINE_EXCEEDED';
-  override readonly retryable = true;
+  override readonly kind: ErrorKind = 'transient';
+  override readonly namesLocation: boolean = true;
   readonly node: string;
   constructor(workflow: string, node: string, options?: ErrorOptions) {
     super(
@@ -294,6 +298,7 @@ export class DeadlineExceededError extends SoeError {
     this.node = node;
   }
 }
+markErrorClass(DeadlineExceededError, 'DeadlineExceededError');
 
 /**
  * An execution reached its limit on node runs (`limits.max_node_runs`, default 10,000; a child counts
@@ -301,6 +306,8 @@ export class DeadlineExceededError extends SoeError {
  */
 export class TokenBudgetError extends SoeError {
   override readonly code = 'SOE_TOKEN_BUDGET';
+  override readonly kind: ErrorKind = 'node_failure';
+  override readonly namesLocation: boolean = true;
   constructor(executionId: string, node: string, limit: number, spent: number) {
     super(
       `execution '${executionId}' spent ${spent} model tokens, its budget of ${limit} (limits.max_tokens), before node '${node}' could run; raise limits.max_tokens in the config if the run is meant to cost this much`,
@@ -308,10 +315,13 @@ export class TokenBudgetError extends SoeError {
     this.name = 'TokenBudgetError';
   }
 }
+markErrorClass(TokenBudgetError, 'TokenBudgetError');
 
 /** @see TokenBudgetError (above): the token budget; this one bounds node runs. */
 export class NodeRunLimitError extends SoeError {
   override readonly code = 'SOE_NODE_RUN_LIMIT';
+  override readonly kind: ErrorKind = 'node_failure';
+  override readonly namesLocation: boolean = true;
   readonly limit: number;
   constructor(executionId: string, node: string, limit: number, options?: ErrorOptions) {
     super(
@@ -321,4 +331,159 @@ export class NodeRunLimitError extends SoeError {
     this.name = 'NodeRunLimitError';
     this.limit = limit;
   }
+}
+markErrorClass(NodeRunLimitError, 'NodeRunLimitError');
+
+// ---- The classifier: the one place that sorts errors, SOE's and everyone else's. ----
+
+/**
+ * Names of errors a later attempt may not meet: the AWS SDK's throttling and transient names (the lists
+ * of `@smithy/core/retry`'s service-error classification, which a test keeps in step) and the
+ * server-side faults of the services SOE calls.
+ */
+const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
+  // throttling (smithy THROTTLING_ERROR_CODES)
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+  'KMSThrottlingException',
+  // timeouts (smithy TRANSIENT_ERROR_CODES)
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  // server-side faults (DynamoDB, SQS, Secrets Manager, Bedrock)
+  'InternalServerError',
+  'InternalServerException',
+  'InternalFailure',
+  'InternalError',
+  'InternalServiceError',
+  'InternalServiceErrorException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+]);
+
+/** Node.js / undici error codes meaning the connection failed, not the request (smithy's and undici's). */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** How deep {@link errorKind} follows `cause` links (a cycle or a very long chain stops there). */
+const MAX_CAUSE_DEPTH = 8;
+
+/** The fields the classifier reads from an error it does not own (AWS SDK v3, Node.js, fetch). */
+interface ErrorShape {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  retryable?: unknown;
+  permanent?: unknown;
+  kind?: unknown;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: unknown; clockSkewCorrected?: unknown };
+  cause?: unknown;
+}
+
+/** True when `err` (or its cause) is a network failure: `fetch failed`, a reset or refused connection. */
+export function isNetworkError(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as ErrorShape).cause, depth++) {
+    const code = (e as ErrorShape).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    if (e instanceof TypeError && e.message === 'fetch failed') return true;
+  }
+  return false;
+}
+
+/** True for an error a retry may cure that is not SOE's: AWS SDK v3 throttling, timeouts, 5xx, 429, network. */
+function isForeignTransient(e: ErrorShape): boolean {
+  if (e.$retryable) return true;
+  if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (e instanceof TypeError && e.message === 'fetch failed') return true;
+  // The SDK corrected its clock after a skew error: the next attempt is signed right.
+  if (e.$metadata?.clockSkewCorrected === true) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return typeof status === 'number' && (status >= 500 || status === 429);
+}
+
+/**
+ * The one error classifier of every runtime (the engine, the AWS worker and handlers, the providers).
+ * - An SOE error (of any bundled copy) has its class's kind; a `node_failure` or `internal` one whose
+ *   `cause` is transient (a throttled write inside a built-in) is transient, unless it is marked
+ *   `permanent` (a provider error never is, whatever its cause).
+ * - `AbortError`: the caller cancelled the operation (a node's timeout, a deadline, a shutdown). As in
+ *   the AWS SDK's retry strategy it is never transient for itself: it takes the kind of its cause (the
+ *   abort reason) when it has one, else `internal`.
+ * - Errors marked `retryable: true` or `$retryable`, the AWS SDK's throttling and timeout names,
+ *   server-side faults, HTTP 429 and 5xx (`$metadata.httpStatusCode`) and network failures are
+ *   `transient`, as are errors whose `cause` is.
+ * - Anything else is `internal`.
+ * Foreign errors are recognised by shape, not class: the SDK's classes differ between bundles.
+ */
+export function errorKind(err: unknown): ErrorKind {
+  return kindOf(err, 0);
+}
+
+function kindOf(err: unknown, depth: number): ErrorKind {
+  if (typeof err !== 'object' || err === null || depth > MAX_CAUSE_DEPTH) return 'internal';
+  const e = err as ErrorShape;
+  const causeKind = (): ErrorKind | undefined => (e.cause !== undefined && e.cause !== err ? kindOf(e.cause, depth + 1) : undefined);
+  if (isSoeError(err)) {
+    const kind: ErrorKind = typeof e.kind === 'string' && ERROR_KINDS.has(e.kind) ? (e.kind as ErrorKind) : 'internal';
+    if (kind === 'transient' || kind === 'invalid_input' || e.permanent === true) return kind;
+    return causeKind() === 'transient' ? 'transient' : kind;
+  }
+  if (e.name === 'AbortError') return causeKind() ?? 'internal';
+  if (e.retryable === true) return 'transient';
+  if (e.permanent === true) return 'internal';
+  if (isForeignTransient(e)) return 'transient';
+  return causeKind() === 'transient' ? 'transient' : 'internal';
+}
+
+/** True when a retry may help: {@link errorKind} is `transient`. */
+export function isRetryable(err: unknown): boolean {
+  return errorKind(err) === 'transient';
+}
+
+/** True for errors caused by the caller's request or config: answered to the caller, never retried. */
+export function isInvalidInput(err: unknown): boolean {
+  return errorKind(err) === 'invalid_input';
+}
+
+/**
+ * True when `err` is a permanent model-provider error (a {@link ModelProviderError} of any bundled copy,
+ * or an error marked `permanent`): retrying the call, inside the node or through the queue, cannot help.
+ */
+export function isPermanentModelError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  return (err instanceof ModelProviderError || (err as ErrorShape).permanent === true) && errorKind(err) !== 'transient';
+}
+
+/** True when the error's message already names where it happened (see {@link SoeError.namesLocation}). */
+export function namesItsLocation(err: unknown): boolean {
+  return isSoeError(err) && err.namesLocation === true;
 }

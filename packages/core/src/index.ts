@@ -1,3 +1,4 @@
+/** The public surface of `@soe/core`. */
 export { applyUpdate, contextFromInit, isEmptyUpdate, newOperational } from './backends/apply-update.js';
 export { createLocalBackends } from './backends/file.js';
 export type { InMemoryBackends, SimpleBackends } from './backends/memory.js';
@@ -38,18 +39,24 @@ export {
   runNode,
   triggeredNodes,
 } from './engine.js';
-export type { ConfigLocation, ValidationIssue } from './errors.js';
+export type { ConfigLocation, ErrorKind, ValidationIssue } from './errors.js';
 export {
   BuiltinToolError,
   DeadlineExceededError,
   describeLocation,
+  errorKind,
+  isInvalidInput,
+  isNetworkError,
   isPermanentModelError,
   isRetryable,
+  isSoeError,
   LlmResponseError,
   ModelProviderError,
+  markErrorClass,
   NodeExecutionError,
   NodeRunLimitError,
   NodeTimeoutError,
+  namesItsLocation,
   OperationalValidationError,
   SoeError,
   TemplateError,
@@ -92,7 +99,6 @@ export {
   DEFAULT_MODEL_MAX_ATTEMPTS,
   DEFAULT_MODEL_MAX_DELAY_MS,
   DEFAULT_MODEL_TIMEOUT_MS,
-  isNetworkError,
   parseRetryAfterMs,
   withRetries,
 } from './providers/retry.js';

@@ -1,3 +1,4 @@
+/** Starts an execution: checks the config and options, stores the new execution and sends its first signals. */
 import { randomUUID } from 'node:crypto';
 import { checkMaxNodeRuns, parseConfig } from './config.js';
 import { isReservedField } from './context-view.js';

@@ -1,3 +1,4 @@
+/** JSON Schema validation (ajv) with messages that name the field. */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { JSONSchema } from './types.js';
 

@@ -2,7 +2,7 @@
  * Checks on signals sent from outside an execution (an external event, a human approval): every
  * runtime refuses the same requests with the same words, before anything is stored.
  */
-import { SoeError } from './errors.js';
+import { type ErrorKind, markErrorClass, SoeError } from './errors.js';
 import type { Workflow } from './types.js';
 
 /** Why a signal request was refused. */
@@ -11,6 +11,7 @@ export type SignalRefusal = 'failed' | 'cancelled' | 'not-listened' | 'not-faile
 /** A signal, cancel or redrive request the execution's state does not allow. Nothing was stored. */
 export class SignalRefusedError extends SoeError {
   override readonly code: string;
+  override readonly kind: ErrorKind = 'invalid_input';
   constructor(
     message: string,
     readonly reason: SignalRefusal,
@@ -20,6 +21,7 @@ export class SignalRefusedError extends SoeError {
     this.code = `SOE_SIGNAL_REFUSED_${reason.toUpperCase().replace('-', '_')}`;
   }
 }
+markErrorClass(SignalRefusedError, 'SignalRefusedError');
 
 /** Every signal some node of the workflow listens to (its `event_triggers`), in node order. */
 export function listenedSignals(workflow: Workflow): string[] {

@@ -1,3 +1,4 @@
+/** Starts the embedded emulators on loopback (dynalite for DynamoDB, fauxqs for SQS) with the table and queues the runtime expects. */
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';

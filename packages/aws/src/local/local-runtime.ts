@@ -1,3 +1,4 @@
+/** The local AWS runtime: the real handlers on the embedded emulators, with workers polling the queues (no Docker, no account). */
 import type { BroadcastSignalsCaller, CallLlm, ToolsRegistry } from '@soe/core';
 import type { DynamoBackends } from '../create-dynamo-backends.js';
 import { createDeadLetterHandler, type DeadLetterHandler } from '../dead-letter-handler.js';

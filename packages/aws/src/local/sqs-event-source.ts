@@ -1,3 +1,4 @@
+/** Polls a queue of the emulators and hands batches to the worker handler as Lambda's SQS event source would (with optional chaos). */
 import { randomUUID } from 'node:crypto';
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';

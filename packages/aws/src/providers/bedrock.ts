@@ -13,7 +13,7 @@ import {
 import {
   type AttemptFailure,
   type CallLlm,
-  isNetworkError,
+  errorKind,
   type LlmAnswer,
   ModelProviderError,
   modelSettings,
@@ -51,18 +51,12 @@ export interface BedrockCallerOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Errors a later attempt may not meet. */
-const RETRYABLE_NAMES = new Set([
-  'ThrottlingException',
-  'ServiceUnavailableException',
-  'InternalServerException',
+/** Bedrock's own errors a later attempt may not meet; throttling, 5xx and network are @soe/core's `errorKind`. */
+const BEDROCK_TRANSIENT_NAMES = new Set([
   'ModelNotReadyException',
   'ModelTimeoutException',
   'ModelErrorException',
   'ServiceQuotaExceededException',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
 ]);
 
 /** The caller's AWS credentials, not the model, were refused. */
@@ -77,7 +71,6 @@ const CREDENTIAL_NAMES = new Set([
 interface AwsErrorShape {
   name?: unknown;
   message?: unknown;
-  $retryable?: unknown;
   $metadata?: { httpStatusCode?: unknown };
 }
 
@@ -113,7 +106,7 @@ export function createBedrockCaller(opts: BedrockCallerOptions = {}): CallLlm {
       const said = typeof e.message === 'string' && e.message ? e.message : String(err);
       const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
       const reason = `${name || 'Error'}${status ? ` (HTTP ${status})` : ''}: ${said}`;
-      if (RETRYABLE_NAMES.has(name) || e.$retryable || (status !== undefined && (status >= 500 || status === 429)) || isNetworkError(err)) {
+      if (BEDROCK_TRANSIENT_NAMES.has(name) || errorKind(err) === 'transient') {
         return { retryable: true, reason };
       }
       const fail = (message: string) => ({ retryable: false, error: new ModelProviderError('bedrock', message, { status, cause: err }) });

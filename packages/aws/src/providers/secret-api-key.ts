@@ -3,7 +3,7 @@
  * the key never sits in the function's environment, and a rotated key is picked up within `ttlMs`.
  */
 import { GetSecretValueCommand, type GetSecretValueCommandOutput, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { isNetworkError, ModelProviderError, TransientError } from '@soe/core';
+import { errorKind, ModelProviderError, TransientError } from '@soe/core';
 
 /** How long a key read from the secret is reused before it is read again. */
 export const DEFAULT_SECRET_TTL_MS = 5 * 60_000;
@@ -52,14 +52,6 @@ export function apiKeyFromSecret(secretString: string, secretId: string): string
   return text;
 }
 
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'InternalServiceError',
-  'InternalServiceErrorException',
-  'TimeoutError',
-  'RequestTimeout',
-]);
-
 /**
  * Creates a function that returns the API key held in a Secrets Manager secret, cached for `ttlMs`.
  * Concurrent calls share one read. Throttling, 5xx and network failures throw `TransientError`
@@ -81,11 +73,11 @@ export function createSecretApiKeyReader(opts: SecretApiKeyReaderOptions): () =>
     try {
       out = await client.send(new GetSecretValueCommand({ SecretId: opts.secretId }));
     } catch (err) {
-      const e = err as { name?: unknown; message?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: unknown } };
+      const e = err as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
       const name = typeof e.name === 'string' ? e.name : 'Error';
       const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
       const reason = `${name}: ${typeof e.message === 'string' ? e.message : String(err)}`;
-      if (TRANSIENT_NAMES.has(name) || e.$retryable || (status !== undefined && (status >= 500 || status === 429)) || isNetworkError(err)) {
+      if (errorKind(err) === 'transient') {
         throw new TransientError(`secrets: cannot read the API key from secret '${opts.secretId}' right now (${reason})`, { cause: err });
       }
       throw new ModelProviderError(

@@ -1,3 +1,4 @@
+/** `soe cancel` and `soe redrive`: stop an execution, or re-send the broadcast that failed it. */
 import { randomUUID } from 'node:crypto';
 import { cancelExecution, createLocalBackends } from '@soe/core';
 import type { Command } from 'commander';

@@ -1,3 +1,4 @@
+/** `soe graph`: a config's signal graph as Mermaid or DOT, with its findings. */
 import { isError, validateConfig } from '@soe/core';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';

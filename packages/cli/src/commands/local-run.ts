@@ -1,3 +1,4 @@
+/** What `soe run` and a local `soe send` share: opening a runtime with the tools, the model and the live trace. */
 import type { TelemetryEvent } from '@soe/core';
 import { describeRuntime, type RuntimeSpec } from '../input/parse-runtime.js';
 import { type CliRuntime, openCliRuntime, type RunOutcome } from '../local/cli-runtime.js';

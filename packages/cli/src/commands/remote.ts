@@ -1,3 +1,4 @@
+/** `soe start`, `soe status` and `soe wait` against a deployed stack. */
 import type { Command } from 'commander';
 import { CliError, UsageError } from '../errors.js';
 import { loadWorkflowFile, pickWorkflow } from '../input/load-workflow-file.js';

@@ -1,3 +1,4 @@
+/** `soe run`: runs a workflow file locally (memory, file:DIR or the local AWS runtime) and reports the result. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadWorkflowFile, pickWorkflow } from '../input/load-workflow-file.js';

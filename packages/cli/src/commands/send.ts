@@ -1,3 +1,4 @@
+/** `soe send`: sends signals to an execution, local or deployed. */
 import { type Backends, checkExternalSignals, endedExecutionError } from '@soe/core';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';

@@ -1,3 +1,4 @@
+/** `soe trace`: prints an execution's telemetry as a trace. */
 import { createLocalBackends, type TelemetryEvent } from '@soe/core';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';

@@ -1,3 +1,4 @@
+/** `soe validate`: checks workflow files and prints every problem with its place. */
 import { BUILTIN_TOOL_NAMES, didYouMean, isError, type ValidationIssue, validateConfig } from '@soe/core';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';

@@ -1,3 +1,4 @@
+/** The signal graph of a config: which node emits what and who listens, children, and findings (unheard signals, unreachable nodes). */
 import { closestName } from './closest-name.js';
 import type { Locator } from './yaml-locator.js';
 

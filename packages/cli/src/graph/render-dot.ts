@@ -1,3 +1,4 @@
+/** Renders a signal graph as Graphviz DOT. */
 import type { SignalGraph } from './analyze-graph.js';
 import { flags } from './render-mermaid.js';
 

@@ -1,3 +1,4 @@
+/** Renders a signal graph as a Mermaid flowchart. */
 import type { GraphFinding, SignalGraph } from './analyze-graph.js';
 
 const label = (text: string) => text.replace(/#/g, '#35;').replace(/"/g, '#quot;');

@@ -1,3 +1,4 @@
+/** Finds the line and column of a config path in YAML text, for located error messages. */
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 
 /** A 1-based position in a text file. */

@@ -1,3 +1,4 @@
+/** Reads and validates the workflow file a command is given. */
 import { type ParsedConfig, parseConfig, WorkflowValidationError } from '@soe/core';
 import { InvalidConfigError, UsageError } from '../errors.js';
 import { readInputFile } from './read-input-file.js';

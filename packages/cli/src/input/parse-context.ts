@@ -1,3 +1,4 @@
+/** Parses `--context` (inline JSON or `@file.json`) into initial field values. */
 import { UsageError } from '../errors.js';
 import { readInputFile } from './read-input-file.js';
 

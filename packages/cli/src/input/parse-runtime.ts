@@ -1,3 +1,4 @@
+/** Parses `--runtime` (memory, file:DIR, local-aws). */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';

@@ -1,3 +1,4 @@
+/** Parses flags given in seconds. */
 import { UsageError } from '../errors.js';
 
 /** Parses a positive number of seconds from a flag. */

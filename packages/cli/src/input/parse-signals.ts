@@ -1,3 +1,4 @@
+/** Parses `--signals` into signal names. */
 import { UsageError } from '../errors.js';
 
 /** The signal sent when `--signals` is not given. */

@@ -1,3 +1,4 @@
+/** Reads a file the user named, with errors that say what to do. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputFileError, messageOf } from '../errors.js';

@@ -1,3 +1,4 @@
+/** The runtimes `soe run` and `soe send` drive (memory, file:DIR, local AWS) behind one interface. */
 import {
   type Backends,
   type BroadcastSignalsCaller,

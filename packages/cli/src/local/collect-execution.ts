@@ -1,3 +1,4 @@
+/** Gathers an execution and its children (contexts and events) for the report of a run. */
 import type { Backends, StoredContext, TelemetryEvent } from '@soe/core';
 
 /** A telemetry event with the execution it belongs to (children's events sit beside their parent's). */

@@ -1,3 +1,4 @@
+/** Polls a telemetry backend for new events (the local AWS runtime's workers log out of this process's sight). */
 import type { TelemetryBackend, TelemetryEvent } from '@soe/core';
 import type { TelemetryListener } from './tracing-telemetry.js';
 

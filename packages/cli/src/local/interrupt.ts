@@ -1,3 +1,4 @@
+/** What `soe run` does on Ctrl-C: says what the run did so far and exits with 130. */
 import type { Backends } from '@soe/core';
 import { writeErr, writeOut } from '../output/write-out.js';
 

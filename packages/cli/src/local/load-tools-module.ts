@@ -1,3 +1,4 @@
+/** Loads the `--tools` module: its tools registry, model and workflows. */
 import { access } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

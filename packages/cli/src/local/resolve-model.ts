@@ -1,3 +1,4 @@
+/** Picks the model of a local run: `--llm`, the tools module, or the environment. */
 import { resolve } from 'node:path';
 import { type CallLlm, createModelProvider, type ModelProviderSpec, parseModelProviderSpec } from '@soe/core';
 import { CliError, messageOf, UsageError } from '../errors.js';

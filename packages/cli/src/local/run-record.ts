@@ -1,3 +1,4 @@
+/** What `soe run` on a file runtime remembers about an execution, so `soe send` can reuse it. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 

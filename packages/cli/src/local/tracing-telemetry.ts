@@ -1,3 +1,4 @@
+/** A telemetry backend that also hands each event to a listener: the live trace of `soe run`. */
 import type { TelemetryBackend, TelemetryEvent } from '@soe/core';
 
 /** Called with every event as it is logged. */

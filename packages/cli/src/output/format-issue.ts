@@ -1,3 +1,4 @@
+/** Formats a config problem as a compiler-style `file:line:column: error: …` line. */
 import { describeLocation, type ValidationIssue } from '@soe/core';
 import type { Style } from './style.js';
 

@@ -1,3 +1,4 @@
+/** Prints the status of a deployed execution, and its exit code. */
 import type { RemoteStatus } from '../remote/soe-remote.js';
 import { formatValue } from './format-value.js';
 import type { Style } from './style.js';

@@ -1,3 +1,4 @@
+/** Prints an error the way every command does, as text or `--json`. */
 import { CliError, InvalidConfigError, messageOf } from '../errors.js';
 import { formatProblem } from './format-issue.js';
 import { styleFor } from './style.js';

@@ -1,3 +1,4 @@
+/** The report of a run: its status, context, signals and events, as text or `--json`. */
 import type { Backends, StoredContext } from '@soe/core';
 import { summarizeUsage } from '@soe/core';
 import { externalSignals, graphNode } from '../graph/analyze-graph.js';

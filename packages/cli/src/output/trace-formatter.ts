@@ -1,3 +1,4 @@
+/** Formats telemetry events as the lines of a trace. */
 import type { TelemetryEvent } from '@soe/core';
 import { formatDuration, formatValue, plural, shortId } from './format-value.js';
 import type { Style } from './style.js';

@@ -1,3 +1,4 @@
+/** Invokes the deployed functions and turns their failures into clear errors. */
 import { messageOf, RemoteError } from '../errors.js';
 import type { FunctionKind, RemoteOptions } from './remote-options.js';
 

@@ -1,3 +1,4 @@
+/** The flags that say where a deployed stack is. */
 import type { Command } from 'commander';
 
 /** Flags that say where a deployed stack is. */

@@ -1,3 +1,4 @@
+/** Finds the deployed function names: the flag, the environment, or the CDK outputs file. */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliError } from '../errors.js';

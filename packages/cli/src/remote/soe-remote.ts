@@ -1,3 +1,4 @@
+/** A client of a deployed stack: start, signal and status requests, with every page followed. */
 import type { StoredContext, TelemetryEvent } from '@soe/core';
 import { RemoteError } from '../errors.js';
 import { LambdaInvoker } from './lambda-invoker.js';

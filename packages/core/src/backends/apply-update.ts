@@ -1,3 +1,4 @@
+/** How an update applies to a stored context (appends, counters, signals), shared by every backend. */
 import type { ContextInit, ContextUpdate, OperationalState, StoredContext } from '../types.js';
 
 /** A fresh `__operational__` record. */

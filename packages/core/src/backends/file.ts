@@ -1,3 +1,4 @@
+/** Backends on JSON files under a directory (`soe run --runtime file:DIR`). */
 import { join } from 'node:path';
 import { createStoreBackends, type SimpleBackends } from './memory.js';
 import { FileStore } from './store.js';

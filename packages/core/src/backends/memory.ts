@@ -1,3 +1,4 @@
+/** Backends over a record store: in memory (tests, `soe run`) or on files. */
 import type {
   Backends,
   ContextBackend,

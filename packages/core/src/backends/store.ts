@@ -1,3 +1,4 @@
+/** The record stores under the simple backends: a Map, or one JSON file per key. */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -1,3 +1,4 @@
+/** The `soe_*` built-in tools as a tools registry the engine can use. */
 import type { ToolEntry } from '../types.js';
 import { contextBuiltins } from './context.js';
 import { contextSchemaBuiltins } from './context-schema.js';

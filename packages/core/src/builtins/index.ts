@@ -1,3 +1,4 @@
+/** The built-in tools: the registry factory, their names and the bundled docs. */
 export { createBuiltinTools } from './create-builtin-tools.js';
 export type { BundledDoc } from './docs-bundle.js';
 export { EXPLORE_ACTIONS, exploreDocs } from './explore-docs.js';

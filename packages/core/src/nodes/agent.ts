@@ -1,3 +1,4 @@
+/** The agent node: a model loop that calls tools until it answers. */
 import { templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';

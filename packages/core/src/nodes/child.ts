@@ -1,3 +1,4 @@
+/** The child node: starts child executions of another workflow (one, or one per item). */
 import { accumulate, historyOf, templateVars } from '../context-view.js';
 import type { ParentLink, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere } from './emissions.js';

@@ -1,3 +1,4 @@
+/** A node's emissions and their conditions. */
 import { evaluateCondition, isTemplate } from '../templates/index.js';
 import type { EventEmission, TemplateVars } from '../types.js';
 import type { NodeRun, NodeServices } from './types.js';

@@ -1,3 +1,4 @@
+/** The llm node: one model call whose answer is checked and stored. */
 import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';

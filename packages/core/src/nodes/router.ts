@@ -1,3 +1,4 @@
+/** The router node: emits the signals whose conditions hold. */
 import { templateVars } from '../context-view.js';
 import { emissionsOf, emitWhere } from './emissions.js';
 import { type NodeExecutor, startOutcome } from './types.js';

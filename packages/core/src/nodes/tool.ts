@@ -1,3 +1,4 @@
+/** The tool node: calls a registered tool with checked arguments and stores its result. */
 import { didYouMean } from '../config-keys.js';
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError, ToolResultError } from '../errors.js';

@@ -1,3 +1,4 @@
+/** What a node executor gets (the run, the services) and returns (its outcome). */
 import type { TemplateSite } from '../templates/index.js';
 import type { Backends, CallLlm, ContextUpdate, ExecutionLimits, NodeConfig, StoredContext, ToolEntry } from '../types.js';
 

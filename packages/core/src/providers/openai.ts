@@ -2,10 +2,10 @@
  * A `CallLlm` for OpenAI-compatible chat-completions APIs (OpenAI, Azure OpenAI's v1 endpoint, vLLM,
  * Ollama, LM Studio, LiteLLM, OpenRouter…) over the global `fetch`: no SDK, no dependency.
  */
-import { ModelProviderError } from '../errors.js';
+import { isNetworkError, ModelProviderError } from '../errors.js';
 import type { CallLlm, LlmAnswer } from '../types.js';
 import { modelSettings, splitSystemPrompt } from './messages.js';
-import { type AttemptFailure, isNetworkError, parseRetryAfterMs, type RetryPolicy, withRetries } from './retry.js';
+import { type AttemptFailure, parseRetryAfterMs, type RetryPolicy, withRetries } from './retry.js';
 
 /** Where requests go when neither the options nor `OPENAI_BASE_URL` say otherwise. */
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
