@@ -4,7 +4,7 @@ import { exampleArgs, parseJsonOut, type RunJson, requireBuiltCli, runCli } from
 
 beforeAll(requireBuiltCli);
 
-// The same runs as examples.test.ts, through the Lambda handlers on the embedded DynamoDB and SQS
+// The same runs as examples.int.test.ts, through the Lambda handlers on the embedded DynamoDB and SQS
 // emulators: each `soe run --runtime local-aws` starts its own emulators on free ports.
 describe('soe run: every example on the local AWS runtime', () => {
   for (const c of EXAMPLE_CASES) {
