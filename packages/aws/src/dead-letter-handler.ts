@@ -14,12 +14,12 @@ import { createRuntimeServices, type RuntimeDeps, type RuntimeServices } from '.
 import { parseSignalMessage, type SignalMessage } from './signal-message.js';
 import { writeStatusFact } from './status-facts.js';
 import { executionPk, handledSk, nowMicros } from './table-keys.js';
-import { DEFAULT_MAX_RECEIVE_COUNT } from './worker-redelivery.js';
+import { DEFAULT_MAX_RECEIVE_COUNT } from './env-contract.js';
 
 /** Dependencies of {@link createDeadLetterHandler}. `queueUrl` is not used (any value will do). */
 export interface DeadLetterDeps extends Omit<RuntimeDeps, 'queueUrl' | 'toolsRegistry' | 'callLlm'> {
   queueUrl?: string;
-  /** The source queues' redrive `maxReceiveCount`, for the message. @default 3 */
+  /** The source queues' redrive `maxReceiveCount`, for the message. @default 5 */
   maxReceiveCount?: number;
 }
 

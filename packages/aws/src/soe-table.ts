@@ -17,6 +17,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { SK } from './table-keys.js';
+import { TABLE_TTL_ATTRIBUTE } from './env-contract.js';
 
 /** A stored item as the document client returns it. */
 export type TableItem = Record<string, unknown>;
@@ -29,7 +30,7 @@ export const CHUNK_BYTES = 350_000;
 export const COMPRESS_MIN_BYTES = 4_096;
 
 /** The table's TTL attribute (epoch seconds): DynamoDB deletes an item some time after it passes. */
-export const TABLE_TTL_ATTRIBUTE = 'ttl';
+export { TABLE_TTL_ATTRIBUTE };
 
 /** Options of {@link SoeTable}. */
 export interface SoeTableOptions {

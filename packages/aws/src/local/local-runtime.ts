@@ -12,6 +12,7 @@ import { type ChaosOptions, createChaos } from './chaos.js';
 import { InvocationScopes } from './invocation-scope.js';
 import { type LocalEmulators, startLocalEmulators } from './local-emulators.js';
 import { LocalSqsEventSource } from './sqs-event-source.js';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../env-contract.js';
 
 /** Options of {@link createLocalRuntime}. */
 export interface LocalRuntimeOptions {
@@ -130,7 +131,7 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
     throw new RangeError(`createLocalRuntime: workerTimeoutMs must be a positive number of milliseconds, got ${workerTimeoutMs}`);
   }
   const emulators = await startLocalEmulators({
-    maxReceiveCount: opts.maxReceiveCount ?? 5,
+    maxReceiveCount: opts.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
     // As AWS recommends for an SQS event source: six times the function timeout.
     ...(workerTimeoutMs !== undefined ? { visibilityTimeoutSeconds: Math.max(1, Math.ceil((6 * workerTimeoutMs) / 1000)) } : {}),
   });

@@ -3,6 +3,7 @@
  * supports messages (Claude, Llama, Mistral, Nova…), the identity as the `system` block, the node's
  * `temperature` / `max_tokens` as `inferenceConfig`, token usage from the answer.
  */
+import { ENV } from '../env-contract.js';
 import {
   BedrockRuntimeClient,
   ConverseCommand,
@@ -92,9 +93,9 @@ interface AwsErrorShape {
  */
 export function createBedrockCaller(opts: BedrockCallerOptions = {}): CallLlm {
   const env = opts.env ?? process.env;
-  const region = opts.region ?? (env.SOE_BEDROCK_REGION || undefined);
+  const region = opts.region ?? (env[ENV.bedrockRegion] || undefined);
   const defaults = {
-    model: opts.model ?? (env.SOE_MODEL_ID || env.BEDROCK_MODEL_ID || undefined),
+    model: opts.model ?? (env[ENV.modelId] || env.BEDROCK_MODEL_ID || undefined),
     temperature: opts.temperature,
     maxTokens: opts.maxTokens,
   };
