@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll } from 'vitest';
-import { SoeOrchestrator, type SoeOrchestratorProps } from '../lib/soe-orchestrator.js';
+import { SoeOrchestrator, type SoeOrchestratorProps } from '@soe/cdk';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -11,7 +11,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { SoeOrchestrator, type SoeOrchestratorProps } from '../lib/soe-orchestrator.js';
+import { SoeOrchestrator, type SoeOrchestratorProps } from '@soe/cdk';
 import { SoeStack } from '../lib/soe-stack.js';
 import { newApp } from './cdk-helpers.js';
 

@@ -10,7 +10,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { bedrockModelArns, SoeOrchestrator } from '../lib/soe-orchestrator.js';
+import { bedrockModelArns, SoeOrchestrator } from '@soe/cdk';
 import { actionsOf, newApp, ROOT, resourceOf, statementsOf, synth, tempFiles, VALID_WORKFLOW } from './cdk-helpers.js';
 
 const TABLE = 'SoeTable';
