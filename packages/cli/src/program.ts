@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerControlCommands } from './commands/control.js';
 import { registerGraphCommand } from './commands/graph.js';
+import { registerInitCommand } from './commands/init.js';
 import { registerRemoteCommands } from './commands/remote.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSendCommand } from './commands/send.js';
@@ -20,6 +21,7 @@ Examples:
   $ soe send <execution-id> --signals APPROVED --runtime file:.soe-data
   $ soe trace <execution-id> --runtime file:.soe-data
   $ soe start workflow.yaml --outputs cdk-outputs.json --wait                  # a deployed stack
+  $ soe init my-project                                                        # a project of your own
 
 Run \`soe <command> --help\` for a command's flags and examples.`;
 
@@ -41,6 +43,7 @@ export function createProgram(): Command {
   registerSendCommand(program);
   registerRemoteCommands(program);
   registerControlCommands(program);
+  registerInitCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

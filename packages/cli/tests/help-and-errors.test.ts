@@ -31,7 +31,7 @@ describe('--help', () => {
     for (const flag of ['--workflow', '--signals', '--context', '--tools', '--llm', '--runtime', '--json'])
       expect(r.stdout).toContain(flag);
     expect(r.stdout).toContain('memory | file:DIR | local-aws');
-    expect(r.stdout).toContain("NODE_OPTIONS='--import tsx'");
+    expect(r.stdout).toContain('A TypeScript module\n(.ts, .mts) works as it is');
   });
 
   it('the remote commands say where function names come from', async () => {
@@ -153,10 +153,13 @@ describe('errors say what to do', () => {
     );
   });
 
-  it('a TypeScript tools module outside tsx', async () => {
+  it('a TypeScript tools module with a syntax error names the file and line', async () => {
     const file = join(dir, 'tools.ts');
-    writeFileSync(file, 'export const tools: Record<string, unknown> = {};\n');
-    expectError(await runCli(['run', 'examples/routing/workflow.yaml', '--tools', file]), /is TypeScript/, /NODE_OPTIONS='--import tsx'/);
+    writeFileSync(file, 'export const tools: Record<string, unknown> = {\n  a: (x: number) => x +,\n};\n');
+    const r = await runCli(['run', 'examples/routing/workflow.yaml', '--tools', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`soe: error: tools module '${file}' failed to load`);
+    expect(r.stderr).toContain(`${file}:2:`);
   });
 
   it('an invalid workflow file is reported with its locations before anything runs', async () => {
