@@ -5,7 +5,13 @@
  */
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { DEFAULT_TOOLS_ENTRY, esbuildOptions, FUNCTION_ENTRIES, type SoeBundling, type SoeFunctionName } from '../packages/cdk/src/bundling.js';
+import {
+  DEFAULT_TOOLS_ENTRY,
+  esbuildOptions,
+  FUNCTION_ENTRIES,
+  type SoeBundling,
+  type SoeFunctionName,
+} from '../packages/cdk/src/bundling.js';
 
 /** Size targets of issue 11, in bytes of `index.js`: what a cold start loads. */
 export const SIZE_TARGETS: Record<SoeFunctionName, number> = {

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalEmulators, LocalSqsEventSource, RequestCounter } from '@soe/aws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSUME_ACTIONS, SEND_ACTIONS, type SoeFunctionName, TABLE_ACTIONS, VISIBILITY_ACTIONS } from '@soe/cdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './cdk-helpers.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

@@ -8,13 +8,13 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DEFAULT_MAX_RECEIVE_COUNT } from './env-contract.js';
 import { describeError } from './errors.js';
 import { ExecutionRecords } from './execution-records.js';
 import { createRuntimeServices, type RuntimeDeps, type RuntimeServices } from './runtime-services.js';
 import { parseSignalMessage, type SignalMessage } from './signal-message.js';
 import { writeStatusFact } from './status-facts.js';
 import { executionPk, handledSk, nowMicros } from './table-keys.js';
-import { DEFAULT_MAX_RECEIVE_COUNT } from './env-contract.js';
 
 /** Dependencies of {@link createDeadLetterHandler}. `queueUrl` is not used (any value will do). */
 export interface DeadLetterDeps extends Omit<RuntimeDeps, 'queueUrl' | 'toolsRegistry' | 'callLlm'> {

@@ -8,6 +8,7 @@ import { executionPk, nowMicros, telemetryPk } from './table-keys.js';
 
 /** How long telemetry is kept by default (DynamoDB's TTL deletes it afterwards, free of charge), and the TTL attribute. */
 export { DEFAULT_TELEMETRY_TTL_DAYS, TABLE_TTL_ATTRIBUTE as TTL_ATTRIBUTE } from './env-contract.js';
+
 /** Events per stored item: keeps an item far below 400 KB even with verbose events. */
 const EVENTS_PER_ITEM = 200;
 

@@ -16,8 +16,8 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { SK } from './table-keys.js';
 import { TABLE_TTL_ATTRIBUTE } from './env-contract.js';
+import { SK } from './table-keys.js';
 
 /** A stored item as the document client returns it. */
 export type TableItem = Record<string, unknown>;

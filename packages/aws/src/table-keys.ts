@@ -35,8 +35,8 @@
  * `T#<executionId>` telemetry logged outside node runs (one item per worker message,
  * with a TTL), and `H#<key>` conversation history (one item per message).
  */
-import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './env-contract.js';
 import { createHash } from 'node:crypto';
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './env-contract.js';
 
 /** Attribute names of the table's key. */
 export const KEY = { pk: TABLE_PARTITION_KEY, sk: TABLE_SORT_KEY } as const;

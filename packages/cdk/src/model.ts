@@ -14,7 +14,11 @@ export function scriptedModelBundlePath(file: string): string {
 }
 
 /** The `SOE_MODEL_*` environment of the worker (packages/aws/src/providers/create-call-llm.ts). */
-export function modelEnvironment(props: SoeOrchestratorProps, settings: Settings, scriptedModel: string | undefined): Record<string, string> {
+export function modelEnvironment(
+  props: SoeOrchestratorProps,
+  settings: Settings,
+  scriptedModel: string | undefined,
+): Record<string, string> {
   if (!props.modelProvider) return {};
   const env: Record<string, string> = {
     // Lambda runs handlers with /var/task as the working directory: the rules file sits there.

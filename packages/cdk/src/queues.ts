@@ -4,8 +4,8 @@
  * user's signal queue and dead-letter queue, given as `existingQueueObj` / `existingDeadLetterQueueObj`.
  */
 import { Duration } from 'aws-cdk-lib';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { DeduplicationScope, FifoThroughputLimit, type IQueue, Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { API_FUNCTION_TIMEOUT_SECONDS, DLQ_RETENTION_DAYS, VISIBILITY_TIMEOUT_FACTOR } from './defaults.js';

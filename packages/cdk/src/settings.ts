@@ -142,24 +142,28 @@ export function resolveSettings(props: SoeOrchestratorProps): Settings {
 function checkExistingResources(props: SoeOrchestratorProps, fail: (message: string) => never): void {
   if (props.existingTableObj && props.tableProps)
     fail('give existingTableObj or tableProps, not both: tableProps shape the table the construct creates');
-  const keys = props.tableProps as { partitionKey?: { name: string }; sortKey?: { name: string }; timeToLiveAttribute?: string } | undefined;
+  const keys = props.tableProps as
+    | { partitionKey?: { name: string }; sortKey?: { name: string }; timeToLiveAttribute?: string }
+    | undefined;
   if (keys?.partitionKey && keys.partitionKey.name !== TABLE_PARTITION_KEY)
     fail(`tableProps.partitionKey must be '${TABLE_PARTITION_KEY}' (the runtime's key schema), got '${keys.partitionKey.name}'`);
   if (keys?.sortKey && keys.sortKey.name !== TABLE_SORT_KEY)
     fail(`tableProps.sortKey must be '${TABLE_SORT_KEY}' (the runtime's key schema), got '${keys.sortKey.name}'`);
   if (keys?.timeToLiveAttribute !== undefined && keys.timeToLiveAttribute !== TABLE_TTL_ATTRIBUTE)
-    fail(`tableProps.timeToLiveAttribute must be '${TABLE_TTL_ATTRIBUTE}' (the attribute the runtime writes), got '${keys.timeToLiveAttribute}'`);
+    fail(
+      `tableProps.timeToLiveAttribute must be '${TABLE_TTL_ATTRIBUTE}' (the attribute the runtime writes), got '${keys.timeToLiveAttribute}'`,
+    );
   if (props.existingQueueObj && props.queueProps)
     fail('give existingQueueObj or queueProps, not both: queueProps shape the queue the construct creates');
   if (props.existingQueueObj && !props.existingDeadLetterQueueObj)
     fail('existingQueueObj needs existingDeadLetterQueueObj: the dead-letter consumer reads the queue its redrive policy sends to');
-  if (props.existingDeadLetterQueueObj && !props.existingQueueObj)
-    fail('existingDeadLetterQueueObj is only used with existingQueueObj');
+  if (props.existingDeadLetterQueueObj && !props.existingQueueObj) fail('existingDeadLetterQueueObj is only used with existingQueueObj');
   for (const [name, q] of [
     ['existingQueueObj', props.existingQueueObj],
     ['existingDeadLetterQueueObj', props.existingDeadLetterQueueObj],
   ] as const) {
-    if (q && !q.fifo) fail(`${name} must be a FIFO queue (one message group per execution keeps its broadcasts in order), got ${q.node.path}`);
+    if (q && !q.fifo)
+      fail(`${name} must be a FIFO queue (one message group per execution keeps its broadcasts in order), got ${q.node.path}`);
   }
   if (props.queueProps?.fifo === false) fail('queueProps.fifo cannot be false: the signal queue is FIFO');
   if (props.queueProps?.deadLetterQueue)

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { ENV, runtimeEnvironment } from '@soe/aws/env';
 import { Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, type Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -13,10 +14,15 @@ import { Architecture, RecursiveLoop, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { FilterPattern, LogGroup, MetricFilter, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { ENV, runtimeEnvironment } from '@soe/aws/env';
 import { Construct } from 'constructs';
 import { DEFAULT_TOOLS_ENTRY, findLockFile, functionEntry, nodejsBundling, type SoeBundling, type SoeFunctionName } from './bundling.js';
-import { API_FUNCTION_MEMORY_MB, API_FUNCTION_TIMEOUT_SECONDS, BUNDLED_WORKFLOWS_DIR, DEAD_LETTER_MAX_CONCURRENCY, MAX_BATCH_SIZE } from './defaults.js';
+import {
+  API_FUNCTION_MEMORY_MB,
+  API_FUNCTION_TIMEOUT_SECONDS,
+  BUNDLED_WORKFLOWS_DIR,
+  DEAD_LETTER_MAX_CONCURRENCY,
+  MAX_BATCH_SIZE,
+} from './defaults.js';
 import { checkScriptedModelFile, type DeployedWorkflow, loadDeployedWorkflows } from './deployed-files.js';
 import { bedrockModelArns, modelEnvironment, scriptedModelBundlePath } from './model.js';
 import {
@@ -33,8 +39,8 @@ import { resolveSettings } from './settings.js';
 import type { SoeOrchestratorProps } from './soe-orchestrator-props.js';
 import { createTable } from './table.js';
 
-export type { SoeOrchestratorProps } from './soe-orchestrator-props.js';
 export { bedrockModelArns } from './model.js';
+export type { SoeOrchestratorProps } from './soe-orchestrator-props.js';
 
 /**
  * SOE on AWS: the DynamoDB table, the signal queues, the worker, the start, signal and status

@@ -24,7 +24,16 @@ describe('soe init', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`created ${dir}`);
     expect(r.stdout).toMatch(/npm install\n\s+npm run run/);
-    for (const f of ['.gitignore', 'package.json', 'cdk.json', 'bin/app.ts', 'src/tools.ts', 'models/scripted-model.yaml', 'workflows/hello.yaml', 'test/workflow.test.ts']) {
+    for (const f of [
+      '.gitignore',
+      'package.json',
+      'cdk.json',
+      'bin/app.ts',
+      'src/tools.ts',
+      'models/scripted-model.yaml',
+      'workflows/hello.yaml',
+      'test/workflow.test.ts',
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
@@ -38,7 +47,17 @@ describe('soe init', () => {
 
     // The command of the scaffold's `npm run run`, from the project folder.
     const run = await runCli(
-      ['run', 'workflows/hello.yaml', '--tools', 'src/tools.ts', '--llm', 'scripted:models/scripted-model.yaml', '--context', '{"name": "Ada"}', '--json'],
+      [
+        'run',
+        'workflows/hello.yaml',
+        '--tools',
+        'src/tools.ts',
+        '--llm',
+        'scripted:models/scripted-model.yaml',
+        '--context',
+        '{"name": "Ada"}',
+        '--json',
+      ],
       { cwd: dir },
     );
     const out = parseJsonOut<{ status: string; context: Record<string, unknown> }>(run);
@@ -80,13 +99,19 @@ describe('failures exit 1 and name what failed', () => {
   it('with --json, a tools module that fails still gives one JSON object and exit 1', async () => {
     const r = await runCli(['run', 'examples/routing/workflow.yaml', '--tools', join(tmp, 'throws.mjs'), '--json']);
     expect(r.code).toBe(1);
-    expect(parseJsonOut<{ status: string; error: string }>(r)).toMatchObject({ status: 'failed', error: expect.stringContaining('no API key') });
+    expect(parseJsonOut<{ status: string; error: string }>(r)).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('no API key'),
+    });
   });
 
   it('a missing emulator module is named, with the install command', () => {
-    const missing = Object.assign(new Error("Cannot find package 'dynalite' imported from /x/node_modules/@soe/aws/dist/local/local-emulators.js"), {
-      code: 'ERR_MODULE_NOT_FOUND',
-    });
+    const missing = Object.assign(
+      new Error("Cannot find package 'dynalite' imported from /x/node_modules/@soe/aws/dist/local/local-emulators.js"),
+      {
+        code: 'ERR_MODULE_NOT_FOUND',
+      },
+    );
     const e = localRuntimeError(missing);
     expect(e.exitCode).toBe(1);
     expect(e.message).toBe("the local AWS runtime cannot start: the module 'dynalite' is not installed");

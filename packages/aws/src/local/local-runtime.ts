@@ -1,6 +1,7 @@
 import type { BroadcastSignalsCaller, CallLlm, ToolsRegistry } from '@soe/core';
 import type { DynamoBackends } from '../create-dynamo-backends.js';
 import { createDeadLetterHandler, type DeadLetterHandler } from '../dead-letter-handler.js';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../env-contract.js';
 import { SimulatedCrashError } from '../errors.js';
 import { type CancelResult, cancelExecution, checkSignalRequest, type RedriveResult, redriveExecution } from '../execution-control.js';
 import { type ExecutionStatus, getExecutionStatus } from '../execution-status.js';
@@ -12,7 +13,6 @@ import { type ChaosOptions, createChaos } from './chaos.js';
 import { InvocationScopes } from './invocation-scope.js';
 import { type LocalEmulators, startLocalEmulators } from './local-emulators.js';
 import { LocalSqsEventSource } from './sqs-event-source.js';
-import { DEFAULT_MAX_RECEIVE_COUNT } from '../env-contract.js';
 
 /** Options of {@link createLocalRuntime}. */
 export interface LocalRuntimeOptions {

@@ -3,7 +3,7 @@
  * supports messages (Claude, Llama, Mistral, Nova…), the identity as the `system` block, the node's
  * `temperature` / `max_tokens` as `inferenceConfig`, token usage from the answer.
  */
-import { ENV } from '../env-contract.js';
+
 import {
   BedrockRuntimeClient,
   ConverseCommand,
@@ -22,6 +22,7 @@ import {
   splitSystemPrompt,
   withRetries,
 } from '@soe/core';
+import { ENV } from '../env-contract.js';
 
 /** The part of a Bedrock runtime client the caller uses (a real `BedrockRuntimeClient`, or a fake in tests). */
 export interface ConverseClient {

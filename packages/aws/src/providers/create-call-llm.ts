@@ -3,7 +3,7 @@
  * (`scripted:FILE`, `openai[:MODEL]`) plus `bedrock[:MODEL_ID]`, an OpenAI key read from Secrets
  * Manager, and the Lambda worker's environment contract (`SOE_MODEL_*`).
  */
-import { ENV } from '../env-contract.js';
+
 import {
   type CallLlm,
   createModelProvider,
@@ -15,6 +15,7 @@ import {
   type RetryPolicy,
   type ScriptedProviderSpec,
 } from '@soe/core';
+import { ENV } from '../env-contract.js';
 import { type BedrockCallerOptions, createBedrockCaller } from './bedrock.js';
 import { createSecretApiKeyReader, type SecretValueClient } from './secret-api-key.js';
 

@@ -1,6 +1,7 @@
 /** The CDK app: `npm run deploy` (cdk deploy) puts the workflows of workflows/ on AWS Lambda, DynamoDB and SQS. */
-import { App } from 'aws-cdk-lib';
+
 import { SoeStack } from '@soe/cdk';
+import { App } from 'aws-cdk-lib';
 
 const app = new App();
 new SoeStack(app, '__STACK_NAME__', {

@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { createScriptedLlm, orchestrate, setupOrchestration } from '@soe/core';
 import { createLocalRuntime } from '@soe/aws/local';
+import { createScriptedLlm, orchestrate, setupOrchestration } from '@soe/core';
 import { toolsRegistry } from '../src/tools.ts';
 
 const config = readFileSync(new URL('../workflows/hello.yaml', import.meta.url), 'utf8');
-const model = () => createScriptedLlm(readFileSync(new URL('../models/scripted-model.yaml', import.meta.url), 'utf8'));
+const model = () => createScriptedLlm(readFileSync(new URL('../models/scripted-model.yaml', import.meta.url), 'utf8')).callLlm;
 const start = { config, initialWorkflowName: 'main', initialSignals: ['START'], initialContext: { name: 'Ada' } };
 
 /** The latest value of a context field (every field keeps its history). */
