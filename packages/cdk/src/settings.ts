@@ -4,6 +4,7 @@
  */
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_CONCURRENCY,
@@ -134,12 +135,12 @@ export function resolveSettings(props: SoeOrchestratorProps): Settings {
     fail(`openAiBaseUrl must be an http(s) URL, got '${props.openAiBaseUrl}'`);
   }
   if (provider === undefined && props.modelId !== undefined) fail(`modelId is set but modelProvider is not`);
-  checkExistingResources(props, fail);
+  checkExistingResources(props, settings, fail);
   return settings;
 }
 
 /** The existing-resource props: which go together, which exclude each other (Solutions Constructs' rules). */
-function checkExistingResources(props: SoeOrchestratorProps, fail: (message: string) => never): void {
+function checkExistingResources(props: SoeOrchestratorProps, settings: Settings, fail: (message: string) => never): void {
   if (props.existingTableObj && props.tableProps)
     fail('give existingTableObj or tableProps, not both: tableProps shape the table the construct creates');
   const keys = props.tableProps as
@@ -164,6 +165,19 @@ function checkExistingResources(props: SoeOrchestratorProps, fail: (message: str
   ] as const) {
     if (q && !q.fifo)
       fail(`${name} must be a FIFO queue (one message group per execution keeps its broadcasts in order), got ${q.node.path}`);
+  }
+  // A queue defined in this app says where it redrives: it must be the given dead-letter queue, after
+  // the receives the worker is told (it marks the execution FAILED on the last one).
+  const redrive = props.existingQueueObj instanceof Queue ? props.existingQueueObj.deadLetterQueue : undefined;
+  if (props.existingQueueObj instanceof Queue && !redrive)
+    fail('existingQueueObj has no dead-letter queue: give it deadLetterQueue { queue: existingDeadLetterQueueObj, maxReceiveCount }');
+  if (redrive && redrive.queue !== props.existingDeadLetterQueueObj)
+    fail(`existingQueueObj redrives to ${redrive.queue.node.path}, not to existingDeadLetterQueueObj`);
+  if (redrive && !Token.isUnresolved(redrive.maxReceiveCount) && redrive.maxReceiveCount !== settings.maxReceiveCount) {
+    fail(
+      `existingQueueObj redrives after ${redrive.maxReceiveCount} receives but maxReceiveCount is ${settings.maxReceiveCount}: ` +
+        `set maxReceiveCount: ${redrive.maxReceiveCount} (the worker marks the execution FAILED on the last receive)`,
+    );
   }
   if (props.queueProps?.fifo === false) fail('queueProps.fifo cannot be false: the signal queue is FIFO');
   if (props.queueProps?.deadLetterQueue)
