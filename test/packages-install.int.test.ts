@@ -228,6 +228,19 @@ describe('the packages, installed into an empty project', () => {
     const test = await run(process.execPath, ['--import', 'tsx', '--test', 'scaffold/test/workflow.test.ts'], project, env);
     expect(test.code, test.stdout + test.stderr).toBe(0);
     expect(test.stdout).toMatch(/# pass 2/);
+    // Its CDK app synthesizes (as `cdk synth` runs it; bundling skipped here, the next test bundles):
+    // the workflows, the tools module and the scripted model are checked at synth.
+    const outdir = join(work, 'scaffold.out');
+    const app = await run(process.execPath, ['--import', 'tsx', 'bin/app.ts'], join(project, 'scaffold'), {
+      ...env,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }),
+    });
+    expect(app.code, app.stderr).toBe(0);
+    const stack = JSON.parse(readFileSync(join(outdir, 'Scaffold.template.json'), 'utf8')) as {
+      Outputs: Record<string, { Value: unknown }>;
+    };
+    expect(stack.Outputs.DeployedWorkflows?.Value).toBe('hello');
   }, 300_000);
 
   it('cdk synth of a four-line app importing SoeOrchestrator from @soe/cdk has the worker, start, signal and status functions', async () => {
