@@ -1,6 +1,2 @@
-/** What the functions get when the deployment names no user module: no tools, no model, no workflows. */
-import type { CallLlm, ToolsRegistry } from '@soe/core';
-
-export const toolsRegistry: ToolsRegistry | undefined = undefined;
-export const callLlm: CallLlm | undefined = undefined;
-export const workflows: Record<string, string | object> | undefined = undefined;
+/** What the functions import as `soe-user-tools` when a deployment names no module; ships in `@soe/cdk` (packages/cdk/src/functions/). */
+export { callLlm, toolsRegistry, workflows } from '@soe/cdk/functions/default-user-tools';

@@ -1,10 +1,2 @@
-/** Signal Lambda: `{ executionId, signals }` → sends the signals to a running execution. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { createSignalHandler, readRuntimeEnv } from '@soe/aws';
-
-const dynamo = new DynamoDBClient({});
-// Send to the queue endpoint of the region (or AWS_ENDPOINT_URL_SQS), not to the host in a queue URL.
-const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-
-export const handler = createSignalHandler({ dynamo, sqs, ...readRuntimeEnv() });
+/** The signal Lambda entry point ships in `@soe/cdk` (packages/cdk/src/functions/signal.ts); this file wires it for a NodejsFunction of your own. */
+export { handler } from '@soe/cdk/functions/signal';

@@ -1,11 +1,2 @@
-/** Start Lambda: `{ config | workflowName, initialWorkflowName, initialSignals, … }` → `{ executionId }`. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { createStartHandler, readRuntimeEnv } from '@soe/aws';
-import { workflows } from 'soe-user-tools';
-
-const dynamo = new DynamoDBClient({});
-// Send to the queue endpoint of the region (or AWS_ENDPOINT_URL_SQS), not to the host in a queue URL.
-const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-
-export const handler = createStartHandler({ dynamo, sqs, ...readRuntimeEnv(), workflows, workflowsDir: process.env.WORKFLOWS_DIR });
+/** The start Lambda entry point ships in `@soe/cdk` (packages/cdk/src/functions/start.ts); this file wires it for a NodejsFunction of your own. */
+export { handler } from '@soe/cdk/functions/start';

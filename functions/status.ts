@@ -1,10 +1,2 @@
-/** Status Lambda: `{ executionId, includeContext?, events? }` → `{ status, error?, context?, events? }`. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { createStatusHandler, readRuntimeEnv } from '@soe/aws';
-
-const dynamo = new DynamoDBClient({});
-// Send to the queue endpoint of the region (or AWS_ENDPOINT_URL_SQS), not to the host in a queue URL.
-const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-
-export const handler = createStatusHandler({ dynamo, sqs, ...readRuntimeEnv() });
+/** The status Lambda entry point ships in `@soe/cdk` (packages/cdk/src/functions/status.ts); this file wires it for a NodejsFunction of your own. */
+export { handler } from '@soe/cdk/functions/status';

@@ -1,56 +1,29 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+/**
+ * This repository's ready stack: `SoeStack` of `@soe/cdk` deploying the demo (workflows/, the demo
+ * tools and scripted model of deploy/demo/) unless context says otherwise. `bin/app.ts` deploys it.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SoeStack as PackagedSoeStack, type SoeStackProps } from '@soe/cdk';
 import type { Construct } from 'constructs';
-import { orchestratorPropsFromContext } from './app-context.js';
-import { SoeOrchestrator, type SoeOrchestratorProps } from './soe-orchestrator.js';
 
-/** Properties of {@link SoeStack}: the stack's own plus everything {@link SoeOrchestratorProps} offers. */
-export interface SoeStackProps extends StackProps {
-  /**
-   * The orchestrator's settings.
-   * @default - read from context (`-c soe:modelProvider=…`, see lib/app-context.ts): the demo of
-   * workflows/ and deploy/demo/ unless told otherwise
-   */
-  readonly orchestrator?: SoeOrchestratorProps;
-}
+/** The repository root (where cdk.json is). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** What the ready stack deploys when no context says otherwise: the demo in workflows/ and deploy/demo/. */
+export const READY_STACK_DEFAULTS = {
+  workflowsDir: join(ROOT, 'workflows'),
+  toolsEntry: join(ROOT, 'deploy/demo/tools.ts'),
+  modelProvider: 'scripted',
+  scriptedModelFile: join(ROOT, 'deploy/demo/scripted-model.yaml'),
+} as const;
 
 /**
- * A ready stack: one {@link SoeOrchestrator} and outputs naming what a client calls — the functions, the
- * table and the queues. `bin/app.ts` deploys it as `Soe`.
- * @example
- * new SoeStack(app, 'Soe', { orchestrator: { workflowsDir: 'workflows', modelProvider: 'bedrock', modelId } });
+ * The ready stack with the demo as its defaults: `-c soe:modelProvider=bedrock -c soe:modelId=…`,
+ * `-c soe:workflowsDir=…`, `-c soe:toolsEntry=…` replace them (see `orchestratorPropsFromContext`).
  */
-export class SoeStack extends Stack {
-  public readonly orchestrator: SoeOrchestrator;
-
+export class SoeStack extends PackagedSoeStack {
   constructor(scope: Construct, id: string, props: SoeStackProps = {}) {
-    super(scope, id, {
-      description: 'SOE: signal-driven orchestration of LLM and agent workflows (DynamoDB, SQS, Lambda)',
-      ...props,
-    });
-    const soe = new SoeOrchestrator(this, 'Soe', props.orchestrator ?? orchestratorPropsFromContext(this));
-    this.orchestrator = soe;
-
-    const out = (outputId: string, value: string, description: string) => new CfnOutput(this, outputId, { value, description });
-    out(
-      'StartFunctionName',
-      soe.startFunction.functionName,
-      'Invoke with {"workflowName"|"config", "initialWorkflowName", "initialSignals", "initialContext"?}',
-    );
-    out('SignalFunctionName', soe.signalFunction.functionName, 'Invoke with {"executionId", "signals"}');
-    out('StatusFunctionName', soe.statusFunction.functionName, 'Invoke with {"executionId", "includeContext"?}');
-    out('WorkerFunctionName', soe.workerFunction.functionName, 'The SQS worker');
-    out('WorkerLogGroupName', soe.workerFunction.logGroup.logGroupName, 'The worker logs (aws logs tail <this>)');
-    out('TableName', soe.table.tableName, 'DynamoDB table of executions, context records and telemetry');
-    out('QueueUrl', soe.queue.queueUrl, 'FIFO signal queue');
-    out('DeadLetterQueueUrl', soe.deadLetterQueue.queueUrl, 'Dead-letter queue of the signal queue');
-    out('DelayQueueUrl', soe.delayQueue.queueUrl, 'Delay queue (spawn_interval)');
-    out('DelayDeadLetterQueueUrl', soe.delayDeadLetterQueue.queueUrl, 'Dead-letter queue of the delay queue');
-    out('DeadLetterFunctionName', soe.deadLetterFunction.functionName, 'Marks the execution of every dead-lettered message FAILED');
-    out(
-      'DeadLetterLogGroupName',
-      soe.deadLetterFunction.logGroup.logGroupName,
-      'The dead-letter consumer logs: which executions it marked FAILED, and why',
-    );
-    out('DeployedWorkflows', soe.deployedWorkflows.join(',') || '-', 'Workflow files the start function knows by name');
+    super(scope, id, { contextDefaults: READY_STACK_DEFAULTS, ...props });
   }
 }

@@ -1,12 +1,17 @@
 /**
  * `npm run bundle-sizes [-- --bundle-aws-sdk] [-- --source-maps] [-- --json]`: bundles every function
- * entry with the construct's esbuild settings (lib/bundling.ts) and prints what each one ships, with
+ * entry with the construct's esbuild settings (packages/cdk/src/bundling.ts) and prints what each one ships, with
  * the largest packages inside. No files are written.
  */
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { esbuildOptions, FUNCTION_ENTRIES, REPO_ROOT, type SoeBundling, type SoeFunctionName } from '../lib/bundling.js';
+import {
+  DEFAULT_TOOLS_ENTRY,
+  esbuildOptions,
+  FUNCTION_ENTRIES,
+  type SoeBundling,
+  type SoeFunctionName,
+} from '../packages/cdk/src/bundling.js';
 
 /** Size targets of issue 11, in bytes of `index.js`: what a cold start loads. */
 export const SIZE_TARGETS: Record<SoeFunctionName, number> = {
@@ -32,7 +37,7 @@ export interface BundleSize {
 
 /** The default bundling of the construct: the default tools module, no source maps, the runtime's SDK. */
 export const DEFAULT_BUNDLING: SoeBundling = {
-  toolsEntry: join(REPO_ROOT, 'functions', 'default-user-tools.ts'),
+  toolsEntry: DEFAULT_TOOLS_ENTRY,
   sourceMaps: false,
   bundleAwsSdk: false,
 };

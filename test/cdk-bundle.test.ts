@@ -9,9 +9,9 @@ import { cpSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } fr
 import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { LocalEmulators, LocalSqsEventSource } from '@soe/aws';
+import { RUNTIME_PROVIDED } from '@soe/cdk';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUNTIME_PROVIDED } from '../lib/bundling.js';
 import { SoeStack } from '../lib/soe-stack.js';
 import { measureBundle, SIZE_TARGETS } from '../scripts/bundle-sizes.js';
 import { newApp, ROOT, tempDir } from './cdk-helpers.js';

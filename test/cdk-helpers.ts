@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SoeOrchestrator, type SoeOrchestratorProps } from '@soe/cdk';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll } from 'vitest';
-import { SoeOrchestrator, type SoeOrchestratorProps } from '../lib/soe-orchestrator.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -1,5 +1,5 @@
 /**
- * The IAM actions the construct grants (lib/permissions.ts) against the calls the handlers really make:
+ * The IAM actions the construct grants (packages/cdk/src/permissions.ts) against the calls the handlers really make:
  * each handler of `@soe/aws` runs on clients of its own, against the embedded emulators, through runs
  * that reach every kind of write (node runs, injection, identities and history, children with a
  * spawn_interval, soe_list_contexts, inheritance, signals, status with events). Every operation seen
@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalEmulators, LocalSqsEventSource, RequestCounter } from '@soe/aws';
+import { CONSUME_ACTIONS, SEND_ACTIONS, type SoeFunctionName, TABLE_ACTIONS, VISIBILITY_ACTIONS } from '@soe/cdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SoeFunctionName } from '../lib/bundling.js';
-import { CONSUME_ACTIONS, SEND_ACTIONS, TABLE_ACTIONS, VISIBILITY_ACTIONS } from '../lib/permissions.js';
 import { ROOT } from './cdk-helpers.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

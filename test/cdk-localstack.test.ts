@@ -95,7 +95,7 @@ describe('README deployment sections', () => {
   });
 
   it('names the stack outputs the stack has', () => {
-    const stack = readFileSync(join(ROOT, 'lib/soe-stack.ts'), 'utf8');
+    const stack = readFileSync(join(ROOT, 'packages/cdk/src/soe-stack.ts'), 'utf8');
     const outputs = [...stack.matchAll(/out\(\s*'(\w+)'/g)].map((m) => m[1]!);
     for (const o of outputs) expect(doc, o).toContain(`\`${o}\``);
     for (const [, o] of doc.matchAll(/\.Soe\.(\w+)/g)) expect(outputs, o).toContain(o);

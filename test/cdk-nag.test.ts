@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SoeOrchestrator, type SoeOrchestratorProps } from '@soe/cdk';
 import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { SoeOrchestrator, type SoeOrchestratorProps } from '../lib/soe-orchestrator.js';
 import { SoeStack } from '../lib/soe-stack.js';
 import { newApp } from './cdk-helpers.js';
 

@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bedrockModelArns, SoeOrchestrator } from '@soe/cdk';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { bedrockModelArns, SoeOrchestrator } from '../lib/soe-orchestrator.js';
 import { actionsOf, newApp, ROOT, resourceOf, statementsOf, synth, tempFiles, VALID_WORKFLOW } from './cdk-helpers.js';
 
 const TABLE = 'SoeTable';

@@ -8,18 +8,18 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DEFAULT_MAX_RECEIVE_COUNT } from './env-contract.js';
 import { describeError } from './errors.js';
 import { ExecutionRecords } from './execution-records.js';
 import { createRuntimeServices, type RuntimeDeps, type RuntimeServices } from './runtime-services.js';
 import { parseSignalMessage, type SignalMessage } from './signal-message.js';
 import { writeStatusFact } from './status-facts.js';
 import { executionPk, handledSk, nowMicros } from './table-keys.js';
-import { DEFAULT_MAX_RECEIVE_COUNT } from './worker-redelivery.js';
 
 /** Dependencies of {@link createDeadLetterHandler}. `queueUrl` is not used (any value will do). */
 export interface DeadLetterDeps extends Omit<RuntimeDeps, 'queueUrl' | 'toolsRegistry' | 'callLlm'> {
   queueUrl?: string;
-  /** The source queues' redrive `maxReceiveCount`, for the message. @default 3 */
+  /** The source queues' redrive `maxReceiveCount`, for the message. @default 5 */
   maxReceiveCount?: number;
 }
 

@@ -1,15 +1,15 @@
 /** Telemetry events in DynamoDB (`T#<executionId>`, with a TTL), and the buffer the worker writes them through. */
 import { randomUUID } from 'node:crypto';
 import type { TelemetryBackend, TelemetryEvent } from '@soe/core';
+import { DEFAULT_TELEMETRY_TTL_DAYS, TABLE_TTL_ATTRIBUTE as TTL_ATTRIBUTE } from './env-contract.js';
 import { readLogAfter } from './execution-log.js';
 import { type CommitPayload, LOG_KIND } from './record-types.js';
 import type { SoeTable } from './soe-table.js';
 import { executionPk, nowMicros, telemetryPk } from './table-keys.js';
 
-/** How long telemetry is kept by default: DynamoDB's TTL deletes it afterwards, free of charge. */
-export const DEFAULT_TELEMETRY_TTL_DAYS = 30;
-/** The TTL attribute of telemetry items (the table's TimeToLiveSpecification must name it). */
-export const TTL_ATTRIBUTE = 'ttl';
+/** How long telemetry is kept by default (DynamoDB's TTL deletes it afterwards, free of charge), and the TTL attribute. */
+export { DEFAULT_TELEMETRY_TTL_DAYS, TABLE_TTL_ATTRIBUTE as TTL_ATTRIBUTE } from './env-contract.js';
+
 /** Events per stored item: keeps an item far below 400 KB even with verbose events. */
 const EVENTS_PER_ITEM = 200;
 

@@ -1,4 +1,10 @@
-/** The public surface of `@soe/aws`: handler factories, DynamoDB backends, the local runtime, errors. */
+/**
+ * `@soe/aws`: SOE on AWS Lambda — DynamoDB backends, SQS signal dispatch, the handler factories the
+ * Lambda entry points call, model providers and the environment contract (also `@soe/aws/env`). The
+ * local runtime on embedded emulators is `@soe/aws/local`; its exports are repeated here for the
+ * contract of API.md (`createLocalRuntime` from the main entry), and a bundler drops them from a
+ * function that does not call them.
+ */
 export type { ProcessorOptions, ProcessResult, WorkerHooks } from './broadcast-processor.js';
 export {
   DEFAULT_FOLLOW_NODES,
@@ -19,6 +25,16 @@ export { DynamoIdentityBackend } from './dynamo-identity-backend.js';
 export type { DynamoTelemetryOptions } from './dynamo-telemetry-backend.js';
 export { BufferedTelemetry, DEFAULT_TELEMETRY_TTL_DAYS, DynamoTelemetryBackend, TTL_ATTRIBUTE } from './dynamo-telemetry-backend.js';
 export { DynamoWorkflowBackend } from './dynamo-workflow-backend.js';
+export type { ModelProvider, RuntimeEnvSettings, SoeEnvName } from './env-contract.js';
+export {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  ENV,
+  MODEL_PROVIDERS,
+  runtimeEnvironment,
+  TABLE_PARTITION_KEY,
+  TABLE_SORT_KEY,
+  WORKFLOW_FILE_EXTENSIONS,
+} from './env-contract.js';
 export type { ErrorClass } from './errors.js';
 export {
   ContentionError,
@@ -104,6 +120,6 @@ export { GroupBlockedError, GroupOrderedBatch } from './worker-batch-order.js';
 export type { WorkerDeps, WorkerHandler } from './worker-handler.js';
 export { createWorkerHandler } from './worker-handler.js';
 export type { RedeliveryOptions } from './worker-redelivery.js';
-export { DEFAULT_MAX_RECEIVE_COUNT, defaultBackoffSeconds, RedeliveryPolicy, receiveCountOf } from './worker-redelivery.js';
+export { defaultBackoffSeconds, RedeliveryPolicy, receiveCountOf } from './worker-redelivery.js';
 export type { TimeBudgetOptions } from './worker-time-budget.js';
 export { defaultNodeReserveMs, TimeBudget, TimeBudgetExhaustedError } from './worker-time-budget.js';

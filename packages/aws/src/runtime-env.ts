@@ -1,3 +1,4 @@
+import { ENV } from './env-contract.js';
 import { RequestValidationError } from './errors.js';
 
 /** What the deployed functions read from their environment. */
@@ -11,11 +12,14 @@ export interface RuntimeEnv {
   telemetryTtlDays?: number;
   /** Days every item of an execution is kept (DynamoDB TTL); unset: kept until deleted. */
   executionRetentionDays?: number;
+  /** The start function's folder of deployed workflow files. */
+  workflowsDir?: string;
 }
 
 /**
  * Reads the settings the stack gives every function: `TABLE_NAME`, `QUEUE_URL` (required),
- * `DELAY_QUEUE_URL`, `MAX_RECEIVE_COUNT`, `TELEMETRY_TTL_DAYS`, `SOE_EXECUTION_RETENTION_DAYS`. Throws at cold start, naming the
+ * `DELAY_QUEUE_URL`, `MAX_RECEIVE_COUNT`, `TELEMETRY_TTL_DAYS`, `SOE_EXECUTION_RETENTION_DAYS`, `WORKFLOWS_DIR`
+ * (the names of {@link ENV}, the contract the construct writes). Throws at cold start, naming the
  * variable, instead of failing on the first request.
  * @example
  * export const handler = createWorkerHandler({ dynamo, sqs, ...readRuntimeEnv(), toolsRegistry });
@@ -34,13 +38,16 @@ export function readRuntimeEnv(env: Record<string, string | undefined> = process
       throw new RequestValidationError(`environment variable ${name} must be a positive number, got '${v}'`);
     return n;
   };
-  const out: RuntimeEnv = { tableName: required('TABLE_NAME'), queueUrl: required('QUEUE_URL') };
-  if (env.DELAY_QUEUE_URL) out.delayQueueUrl = env.DELAY_QUEUE_URL;
-  const max = number('MAX_RECEIVE_COUNT');
+  const out: RuntimeEnv = { tableName: required(ENV.tableName), queueUrl: required(ENV.queueUrl) };
+  const delay = env[ENV.delayQueueUrl];
+  if (delay) out.delayQueueUrl = delay;
+  const max = number(ENV.maxReceiveCount);
   if (max !== undefined) out.maxReceiveCount = max;
-  const ttl = number('TELEMETRY_TTL_DAYS');
+  const ttl = number(ENV.telemetryTtlDays);
   if (ttl !== undefined) out.telemetryTtlDays = ttl;
-  const retention = number('SOE_EXECUTION_RETENTION_DAYS');
+  const retention = number(ENV.executionRetentionDays);
   if (retention !== undefined) out.executionRetentionDays = retention;
+  const workflowsDir = env[ENV.workflowsDir];
+  if (workflowsDir) out.workflowsDir = workflowsDir;
   return out;
 }

@@ -17,6 +17,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ContentionError, InconsistentReadError } from './errors.js';
+import { TABLE_TTL_ATTRIBUTE } from './env-contract.js';
 import { SK } from './table-keys.js';
 
 /** A stored item as the document client returns it. */
@@ -30,7 +31,7 @@ export const CHUNK_BYTES = 350_000;
 export const COMPRESS_MIN_BYTES = 4_096;
 
 /** The table's TTL attribute (epoch seconds): DynamoDB deletes an item some time after it passes. */
-export const TABLE_TTL_ATTRIBUTE = 'ttl';
+export { TABLE_TTL_ATTRIBUTE };
 
 /** Options of {@link SoeTable}. */
 export interface SoeTableOptions {

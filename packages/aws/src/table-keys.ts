@@ -36,9 +36,10 @@
  * with a TTL), and `H#<key>` conversation history (one item per message).
  */
 import { createHash } from 'node:crypto';
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './env-contract.js';
 
 /** Attribute names of the table's key. */
-export const KEY = { pk: 'pk', sk: 'sk' } as const;
+export const KEY = { pk: TABLE_PARTITION_KEY, sk: TABLE_SORT_KEY } as const;
 
 /** Partition key of an execution. */
 export const executionPk = (executionId: string): string => `E#${executionId}`;

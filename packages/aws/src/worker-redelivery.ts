@@ -11,19 +11,20 @@
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { recordRetriesExhausted } from './broadcast-processor.js';
+import { DEFAULT_MAX_RECEIVE_COUNT } from './env-contract.js';
 import { describeError } from './errors.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { parseSignalMessage } from './signal-message.js';
 
-/** Default receives before SQS moves a message to the dead-letter queue. */
-export const DEFAULT_MAX_RECEIVE_COUNT = 3;
+/** Default receives before SQS moves a message to the dead-letter queue (the environment contract's). */
+export { DEFAULT_MAX_RECEIVE_COUNT };
 
 /** Default backoff: 5 s, 10 s, 20 s, … capped at 15 minutes. */
 export const defaultBackoffSeconds = (receiveCount: number): number => Math.min(900, 5 * 2 ** Math.max(0, receiveCount - 1));
 
 /** Options of {@link RedeliveryPolicy}. */
 export interface RedeliveryOptions {
-  /** Must match the queue's redrive policy. @default 3 */
+  /** Must match the queue's redrive policy. @default 5 */
   maxReceiveCount?: number;
   /** Seconds a record stays invisible after a transient failure on its n-th receive. */
   backoffSeconds?: (receiveCount: number) => number;

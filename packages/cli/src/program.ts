@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerControlCommands } from './commands/control.js';
 import { registerGraphCommand } from './commands/graph.js';
+import { registerInitCommand } from './commands/init.js';
 import { registerRemoteCommands } from './commands/remote.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSendCommand } from './commands/send.js';
@@ -22,6 +23,7 @@ Examples:
   $ soe send <execution-id> --signals APPROVED --runtime file:.soe-data
   $ soe trace <execution-id> --runtime file:.soe-data
   $ soe start workflow.yaml --outputs cdk-outputs.json --wait                  # a deployed stack
+  $ soe init my-project                                                        # a project of your own
 
 Run \`soe <command> --help\` for a command's flags and examples.`;
 
@@ -43,6 +45,7 @@ export function createProgram(): Command {
   registerSendCommand(program);
   registerRemoteCommands(program);
   registerControlCommands(program);
+  registerInitCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../env-contract.js';
 
 /** Options of {@link startLocalEmulators}. */
 export interface LocalEmulatorsOptions {
@@ -42,7 +43,7 @@ export interface LocalEmulators {
 
 /**
  * Imports a module by a name only known at run time: a bundler building a Lambda from `@soe/aws`
- * cannot follow it, so the emulators (development dependencies) never end up in a function bundle.
+ * cannot follow it, so the emulators (dependencies of `@soe/aws`, used only here) never end up in a function bundle.
  */
 const load = <T>(name: string): Promise<T> => import(name) as Promise<T>;
 
@@ -83,7 +84,7 @@ export async function startLocalEmulators(opts: LocalEmulatorsOptions = {}): Pro
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const tableName = opts.tableName ?? 'soe';
   const queueName = opts.queueName ?? 'soe-signals';
-  const maxReceiveCount = opts.maxReceiveCount ?? 5;
+  const maxReceiveCount = opts.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
 
   const { default: dynalite } = await load<typeof import('dynalite')>('dynalite');
   const dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

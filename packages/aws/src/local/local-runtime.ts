@@ -2,6 +2,7 @@
 import type { BroadcastSignalsCaller, CallLlm, ToolsRegistry } from '@soe/core';
 import type { DynamoBackends } from '../create-dynamo-backends.js';
 import { createDeadLetterHandler, type DeadLetterHandler } from '../dead-letter-handler.js';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../env-contract.js';
 import { SimulatedCrashError } from '../errors.js';
 import { type CancelResult, cancelExecution, checkSignalRequest, type RedriveResult, redriveExecution } from '../execution-control.js';
 import { type ExecutionStatus, getExecutionStatus } from '../execution-status.js';
@@ -131,7 +132,7 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
     throw new RangeError(`createLocalRuntime: workerTimeoutMs must be a positive number of milliseconds, got ${workerTimeoutMs}`);
   }
   const emulators = await startLocalEmulators({
-    maxReceiveCount: opts.maxReceiveCount ?? 5,
+    maxReceiveCount: opts.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
     // As AWS recommends for an SQS event source: six times the function timeout.
     ...(workerTimeoutMs !== undefined ? { visibilityTimeoutSeconds: Math.max(1, Math.ceil((6 * workerTimeoutMs) / 1000)) } : {}),
   });

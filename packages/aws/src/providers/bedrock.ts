@@ -3,6 +3,7 @@
  * supports messages (Claude, Llama, Mistral, Nova…), the identity as the `system` block, the node's
  * `temperature` / `max_tokens` as `inferenceConfig`, token usage from the answer.
  */
+
 import {
   BedrockRuntimeClient,
   ConverseCommand,
@@ -21,6 +22,7 @@ import {
   splitSystemPrompt,
   withRetries,
 } from '@soe/core';
+import { ENV } from '../env-contract.js';
 
 /** The part of a Bedrock runtime client the caller uses (a real `BedrockRuntimeClient`, or a fake in tests). */
 export interface ConverseClient {
@@ -85,9 +87,9 @@ interface AwsErrorShape {
  */
 export function createBedrockCaller(opts: BedrockCallerOptions = {}): CallLlm {
   const env = opts.env ?? process.env;
-  const region = opts.region ?? (env.SOE_BEDROCK_REGION || undefined);
+  const region = opts.region ?? (env[ENV.bedrockRegion] || undefined);
   const defaults = {
-    model: opts.model ?? (env.SOE_MODEL_ID || env.BEDROCK_MODEL_ID || undefined),
+    model: opts.model ?? (env[ENV.modelId] || env.BEDROCK_MODEL_ID || undefined),
     temperature: opts.temperature,
     maxTokens: opts.maxTokens,
   };

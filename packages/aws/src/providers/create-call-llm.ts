@@ -3,6 +3,7 @@
  * (`scripted:FILE`, `openai[:MODEL]`) plus `bedrock[:MODEL_ID]`, an OpenAI key read from Secrets
  * Manager, and the Lambda worker's environment contract (`SOE_MODEL_*`).
  */
+
 import {
   type CallLlm,
   createModelProvider,
@@ -14,6 +15,7 @@ import {
   type RetryPolicy,
   type ScriptedProviderSpec,
 } from '@soe/core';
+import { ENV } from '../env-contract.js';
 import { type BedrockCallerOptions, createBedrockCaller } from './bedrock.js';
 import { createSecretApiKeyReader, type SecretValueClient } from './secret-api-key.js';
 
@@ -90,17 +92,17 @@ export function modelSpecFromEnv(
   env: Record<string, string | undefined> = process.env,
   deps: CallLlmFromEnvDeps = {},
 ): CallLlmSpec | undefined {
-  const text = env.SOE_MODEL_PROVIDER?.trim();
+  const text = env[ENV.modelProvider]?.trim();
   if (!text) return undefined;
   const parsed = parseModelProviderSpec(text);
   const retry: RetryPolicy = {};
-  const timeoutMs = positiveInt(env, 'SOE_MODEL_TIMEOUT_MS');
-  const maxAttempts = positiveInt(env, 'SOE_MODEL_MAX_ATTEMPTS');
-  const maxElapsedMs = positiveInt(env, 'SOE_MODEL_MAX_ELAPSED_MS');
+  const timeoutMs = positiveInt(env, ENV.modelTimeoutMs);
+  const maxAttempts = positiveInt(env, ENV.modelMaxAttempts);
+  const maxElapsedMs = positiveInt(env, ENV.modelMaxElapsedMs);
   if (timeoutMs !== undefined) retry.timeoutMs = timeoutMs;
   if (maxAttempts !== undefined) retry.maxAttempts = maxAttempts;
   if (maxElapsedMs !== undefined) retry.maxElapsedMs = maxElapsedMs;
-  const model = (parsed.provider !== 'scripted' ? parsed.model : undefined) ?? (env.SOE_MODEL_ID?.trim() || undefined);
+  const model = (parsed.provider !== 'scripted' ? parsed.model : undefined) ?? (env[ENV.modelId]?.trim() || undefined);
   switch (parsed.provider) {
     case 'bedrock':
       return {
@@ -108,7 +110,7 @@ export function modelSpecFromEnv(
         env,
         retry,
         ...(model ? { model } : {}),
-        ...(env.SOE_BEDROCK_REGION ? { region: env.SOE_BEDROCK_REGION } : {}),
+        ...(env[ENV.bedrockRegion] ? { region: env[ENV.bedrockRegion] } : {}),
         ...(deps.bedrockClient ? { client: deps.bedrockClient } : {}),
       };
     case 'openai':
@@ -117,8 +119,8 @@ export function modelSpecFromEnv(
         env,
         retry,
         ...(model ? { model } : {}),
-        ...(env.SOE_OPENAI_BASE_URL ? { baseUrl: env.SOE_OPENAI_BASE_URL } : {}),
-        ...(env.SOE_MODEL_SECRET_ARN ? { secretArn: env.SOE_MODEL_SECRET_ARN } : {}),
+        ...(env[ENV.openAiBaseUrl] ? { baseUrl: env[ENV.openAiBaseUrl] } : {}),
+        ...(env[ENV.modelSecretArn] ? { secretArn: env[ENV.modelSecretArn] } : {}),
         ...(deps.secretsClient ? { secretsClient: deps.secretsClient } : {}),
       };
     default:

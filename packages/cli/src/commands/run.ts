@@ -38,7 +38,7 @@ Exit code 0 when the run completed (nothing left in flight), 1 when it failed.
 
 --tools MODULE is an ES module exporting \`tools\` (or a default export): { name: fn | { fn, description, parameters,
 maxRetries, failureSignal, processAccumulated } }, and optionally callLlm(prompt, nodeConfig). A TypeScript module
-works when soe runs under tsx: NODE_OPTIONS='--import tsx' soe run … --tools tools.ts
+(.ts, .mts) works as it is: soe strips its types when it loads it (no build step, no tsconfig needed).
 The model is --llm, else the module's callLlm, else SOE_MODEL_PROVIDER (same specs as --llm).`;
 
 /** Registers `soe run`. */
@@ -53,7 +53,7 @@ export function registerRunCommand(program: Command): void {
     .option('-w, --workflow <name>', 'workflow to start (default: the first in the file)')
     .option('-s, --signals <list>', 'initial signals, comma-separated', 'START')
     .option('-c, --context <json|@file>', 'initial context: a JSON object inline, or @file.json')
-    .option('-t, --tools <module>', 'ES module exporting `tools` (and optionally `callLlm`)')
+    .option('-t, --tools <module>', 'ES or TypeScript module exporting `tools` (and optionally `callLlm`)')
     .option('--llm <spec>', 'model: scripted:FILE | openai[:MODEL] | bedrock[:MODEL_ID]')
     .option('-r, --runtime <runtime>', 'memory | file:DIR | local-aws', 'memory')
     .option('--json', 'print one JSON object { executionId, status, context, signals, events } on stdout')

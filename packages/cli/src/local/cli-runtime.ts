@@ -118,17 +118,33 @@ async function ensureExecution(backends: Backends, executionId: string, spec: Ru
   }
 }
 
-async function openLocalAws(spec: RuntimeSpec, opts: CliRuntimeOptions): Promise<CliRuntime> {
-  let aws: typeof import('@soe/aws');
-  try {
-    aws = await import('@soe/aws');
-  } catch (e) {
-    throw new CliError(`the local AWS runtime is not available: ${messageOf(e)}`, {
-      hint: 'build the workspace first (npm run build); the emulators dynalite and fauxqs are development dependencies of @soe/aws',
+/**
+ * The error of a local AWS runtime that could not start. A missing module (an install without the
+ * emulators, which are dependencies of `@soe/aws`) is named with the command that installs it.
+ */
+export function localRuntimeError(e: unknown): CliError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const missing = /Cannot find (?:package|module) '([^']+)'/.exec(messageOf(e))?.[1];
+  if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && missing) {
+    return new CliError(`the local AWS runtime cannot start: the module '${missing}' is not installed`, {
+      hint: 'install the AWS runtime with its emulators (npm install @soe/aws; it depends on dynalite and fauxqs), or use --runtime memory',
       cause: e,
     });
   }
-  const runtime = await aws.createLocalRuntime({ callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry });
+  return new CliError(`the local AWS runtime cannot start: ${messageOf(e)}`, {
+    hint: 'it runs DynamoDB and SQS emulators on 127.0.0.1 (dynalite, fauxqs); --runtime memory runs the same workflow without them',
+    cause: e,
+  });
+}
+
+async function openLocalAws(spec: RuntimeSpec, opts: CliRuntimeOptions): Promise<CliRuntime> {
+  let runtime: import('@soe/aws/local').LocalRuntime;
+  try {
+    const local = await import('@soe/aws/local');
+    runtime = await local.createLocalRuntime({ callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry });
+  } catch (e) {
+    throw localRuntimeError(e);
+  }
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const caller: BroadcastSignalsCaller = runtime.broadcastSignalsCaller;
   const settle = async (executionId: string): Promise<RunOutcome> => {

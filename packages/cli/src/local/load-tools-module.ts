@@ -1,10 +1,11 @@
 /** Loads the `--tools` module: its tools registry, model and workflows. */
+import { spawnSync } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CallLlm, ToolsRegistry } from '@soe/core';
+import { tsImport } from 'tsx/esm/api';
 import { CliError, InputFileError, messageOf } from '../errors.js';
-import { moduleErrorLocation } from './module-error-location.js';
 
 /** What a `--tools` module gives the engine. */
 export interface ToolsModule {
@@ -18,7 +19,30 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 
 /**
- * Imports a tools module: an ES module (or TypeScript when the process runs under tsx) exporting
+ * Where in the module `url` a load failure happened, as `path:line[:column]`: the stack frame of an
+ * error thrown while the module ran, or, for a syntax error (whose message names no file), the line
+ * Node's syntax check reports. tsx's messages for TypeScript name the place already.
+ */
+export function loadErrorLocation(e: unknown, url: string): string | undefined {
+  const stack = e instanceof Error ? e.stack : undefined;
+  const at = stack?.indexOf(`${url}:`) ?? -1;
+  const m = stack && at >= 0 ? /^:(\d+)(?::(\d+))?/.exec(stack.slice(at + url.length)) : null;
+  if (m) return `${fileURLToPath(url)}:${m[1]}${m[2] ? `:${m[2]}` : ''}`;
+  // Node 20 keeps an ES module's syntax error position out of the error it rejects with; its own
+  // syntax check prints it (`<path>:<line>` on the first line of stderr).
+  if (e instanceof SyntaxError) {
+    const path = fileURLToPath(url);
+    const check = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+    const first = (check.stderr ?? '').split('\n', 1)[0] ?? '';
+    const line = first.startsWith(`${path}:`) ? first.slice(path.length + 1) : '';
+    if (/^\d+$/.test(line)) return `${path}:${line}`;
+  }
+  return undefined;
+}
+
+/**
+ * Imports a tools module: an ES module, or TypeScript (`.ts`, `.mts`, `.cts`, `.tsx`; types are
+ * stripped by tsx, which needs no tsconfig and no build step), exporting
  * `tools` (or `toolsRegistry`, or a default export) — a registry of functions or `{ fn, … }` entries —
  * and optionally `callLlm`.
  * @example
@@ -36,19 +60,14 @@ export async function loadToolsModule(file: string): Promise<ToolsModule> {
     });
   }
   let mod: Record<string, unknown>;
+  const url = pathToFileURL(path).href;
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    // tsImport keeps its loader to this one import: the rest of the process is not affected.
+    mod = (TS_EXTENSIONS.has(extname(path)) ? await tsImport(url, import.meta.url) : await import(url)) as Record<string, unknown>;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && TS_EXTENSIONS.has(extname(path))) {
-      throw new CliError(`tools module '${file}' is TypeScript, and Node cannot import TypeScript by itself`, {
-        hint: `run the command under tsx: NODE_OPTIONS='--import tsx' soe run … --tools ${file} (or compile it to .mjs)`,
-        cause: e,
-      });
-    }
-    const where = moduleErrorLocation(path, e);
-    throw new CliError(`tools module '${file}' failed to load: ${messageOf(e)}${where ? `\n  at ${where}` : ''}`, {
-      hint: 'fix the error above; the module must be an ES module (use .mjs, or "type": "module" in its package.json)',
+    const at = loadErrorLocation(e, url);
+    throw new CliError(`tools module '${file}' failed to load: ${messageOf(e)}${at ? ` (at ${at})` : ''}`, {
+      hint: 'fix the error above; the module must be an ES module (.mjs, .ts, or "type": "module" in its package.json)',
       cause: e,
     });
   }

@@ -1,7 +1,21 @@
 /**
  * Defaults of {@link SoeOrchestratorProps}, in one place so the docs, the construct and the tests agree.
  * Units are in the names; durations are plain numbers here and become `Duration`s in the construct.
+ * What the functions must agree on (variable names, maxReceiveCount, the table's keys and TTL
+ * attribute, the model providers) is the runtime's environment contract, `@soe/aws/env`, re-exported
+ * here and not re-declared.
  */
+export {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  DEFAULT_TELEMETRY_TTL_DAYS,
+  ENV,
+  MODEL_PROVIDERS,
+  type ModelProvider,
+  TABLE_PARTITION_KEY,
+  TABLE_SORT_KEY,
+  TABLE_TTL_ATTRIBUTE,
+  WORKFLOW_FILE_EXTENSIONS,
+} from '@soe/aws/env';
 
 /** Worker Lambda timeout. Long enough for a few model calls with retries (see docs/models: 60 s per attempt). */
 export const DEFAULT_WORKER_TIMEOUT_SECONDS = 300;
@@ -29,8 +43,6 @@ export const MAX_MAX_CONCURRENCY = 1000;
 /** Concurrency of the dead-letter consumer per dead-letter queue: the lowest Lambda accepts; dead letters are rare. */
 export const DEAD_LETTER_MAX_CONCURRENCY = 2;
 
-/** Receives before a message moves to its dead-letter queue (also given to the worker as MAX_RECEIVE_COUNT). */
-export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 /**
  * Queue visibility timeout = this × worker timeout. AWS guidance for SQS event sources: at least six
  * times the function timeout, so a message is not handed to a second worker while Lambda still retries
@@ -42,25 +54,9 @@ export const DEFAULT_RETENTION_DAYS = 4;
 /** Dead-letter queues keep messages as long as SQS allows, for inspection and redrive. */
 export const DLQ_RETENTION_DAYS = 14;
 
-/** Days until a telemetry item expires (DynamoDB TTL on the `ttl` attribute). */
-export const DEFAULT_TELEMETRY_TTL_DAYS = 30;
-
 /** Worker model calls give up this share of the worker timeout (SOE_MODEL_MAX_ELAPSED_MS), leaving time to commit. */
 export const MODEL_ELAPSED_SHARE = 0.8;
 
 /** Where the functions find files the construct copies into their bundle (relative to the Lambda task root). */
 export const BUNDLED_WORKFLOWS_DIR = 'workflows';
 export const BUNDLED_SCRIPTED_MODEL_BASENAME = 'scripted-model';
-
-/** Key names of the table, as `@soe/aws` writes them (packages/aws/README.md, "Infrastructure it expects"). */
-export const TABLE_PARTITION_KEY = 'pk';
-export const TABLE_SORT_KEY = 'sk';
-/** TTL attribute of telemetry items, and of every item of an execution with `executionRetention` (`TTL_ATTRIBUTE` of `@soe/aws`). */
-export const TABLE_TTL_ATTRIBUTE = 'ttl';
-
-/** Model providers the construct can configure (the `SOE_MODEL_PROVIDER` contract of `@soe/aws`). */
-export const MODEL_PROVIDERS = ['scripted', 'openai', 'bedrock'] as const;
-export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
-
-/** File extensions the start handler reads from a workflows directory. */
-export const WORKFLOW_FILE_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;

@@ -1,38 +1,42 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+/**
+ * Settings of the ready stack from CDK context (`cdk deploy -c soe:modelProvider=bedrock …`), so one
+ * app serves several deployments without code changes.
+ */
+import { resolve } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { MODEL_PROVIDERS, type ModelProvider } from './defaults.js';
-import type { SoeOrchestratorProps } from './soe-orchestrator.js';
-
-/** The project root (where cdk.json is): relative paths given as context are resolved against it. */
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** What the ready stack deploys when no context says otherwise: the demo in workflows/ and deploy/demo/. */
-export const READY_STACK_DEFAULTS = {
-  workflowsDir: 'workflows',
-  toolsEntry: 'deploy/demo/tools.ts',
-  modelProvider: 'scripted',
-  scriptedModelFile: 'deploy/demo/scripted-model.yaml',
-} as const;
+import type { SoeOrchestratorProps } from './soe-orchestrator-props.js';
 
 /**
- * The context keys `bin/app.ts` reads (`cdk deploy -c soe:modelProvider=bedrock -c soe:modelId=…`):
+ * What the ready stack deploys when a context key is not given: paths (absolute, or relative to the
+ * working directory — where cdk.json is) and a model provider (`scripted`, `openai`, `bedrock` or `none`).
+ */
+export interface ContextDefaults {
+  readonly workflowsDir?: string;
+  readonly toolsEntry?: string;
+  readonly modelProvider?: string;
+  readonly scriptedModelFile?: string;
+}
+
+/**
+ * The orchestrator's props from context (`cdk deploy -c soe:modelProvider=bedrock -c soe:modelId=…`);
+ * paths are resolved against the working directory (where cdk.json is). Keys not given fall back to
+ * `defaults` (SOE's own repository passes its demo), else to none:
  *
  * | key | meaning | default |
  * | --- | --- | --- |
- * | `soe:stackName` | the stack's name | `Soe` |
- * | `soe:workflowsDir` | folder of deployed workflow files (`none`: no folder) | `workflows` |
- * | `soe:toolsEntry` | the user's tools module | `deploy/demo/tools.ts` |
- * | `soe:modelProvider` | `scripted`, `openai`, `bedrock` or `none` | `scripted` |
- * | `soe:scriptedModelFile` | rules of the scripted model | `deploy/demo/scripted-model.yaml` |
+ * | `soe:workflowsDir` | folder of deployed workflow files (`none`: no folder) | none |
+ * | `soe:toolsEntry` | the user's tools module | none: the `soe_*` built-ins only |
+ * | `soe:modelProvider` | `scripted`, `openai`, `bedrock` or `none` | none |
+ * | `soe:scriptedModelFile` | rules of the scripted model | none |
  * | `soe:modelId` | Bedrock model / inference profile id, or OpenAI model name | none |
  * | `soe:modelSecretName` or `soe:modelSecretArn` | the secret holding the OpenAI key | none |
  * | `soe:openAiBaseUrl` | OpenAI-compatible API root | api.openai.com |
  * | `soe:removalPolicy` | `retain` or `destroy` (table and dead-letter queues) | `retain` |
  */
-export function orchestratorPropsFromContext(scope: Construct): SoeOrchestratorProps {
+export function orchestratorPropsFromContext(scope: Construct, defaults: ContextDefaults = {}): SoeOrchestratorProps {
   const ctx = (key: string): string | undefined => {
     const v = scope.node.tryGetContext(`soe:${key}`);
     if (v === undefined || v === null || v === '') return undefined;
@@ -40,9 +44,9 @@ export function orchestratorPropsFromContext(scope: Construct): SoeOrchestratorP
   };
   const path = (key: string, fallback?: string): string | undefined => {
     const v = ctx(key) ?? fallback;
-    return v === undefined || v === 'none' ? undefined : resolve(PROJECT_ROOT, v);
+    return v === undefined || v === 'none' ? undefined : resolve(v);
   };
-  const providerText = ctx('modelProvider') ?? READY_STACK_DEFAULTS.modelProvider;
+  const providerText = ctx('modelProvider') ?? defaults.modelProvider ?? 'none';
   if (providerText !== 'none' && !(MODEL_PROVIDERS as readonly string[]).includes(providerText)) {
     throw new Error(`context soe:modelProvider must be one of ${MODEL_PROVIDERS.join(', ')} or none, got '${providerText}'`);
   }
@@ -59,10 +63,10 @@ export function orchestratorPropsFromContext(scope: Construct): SoeOrchestratorP
   if (secretName) modelSecret = Secret.fromSecretNameV2(scope, 'ModelSecret', secretName);
 
   const props: SoeOrchestratorProps = {
-    workflowsDir: path('workflowsDir', READY_STACK_DEFAULTS.workflowsDir),
-    toolsEntry: path('toolsEntry', READY_STACK_DEFAULTS.toolsEntry),
+    workflowsDir: path('workflowsDir', defaults.workflowsDir),
+    toolsEntry: path('toolsEntry', defaults.toolsEntry),
     modelProvider,
-    scriptedModelFile: modelProvider === 'scripted' ? path('scriptedModelFile', READY_STACK_DEFAULTS.scriptedModelFile) : undefined,
+    scriptedModelFile: modelProvider === 'scripted' ? path('scriptedModelFile', defaults.scriptedModelFile) : undefined,
     modelId: ctx('modelId'),
     modelSecret,
     openAiBaseUrl: ctx('openAiBaseUrl'),
