@@ -14,6 +14,8 @@ interface DocCommand {
   doc: string;
   line: number;
   words: string[];
+  /** Set after a `cd` in the same block: the line runs in a project of the user's (`soe init`'s). */
+  inProject?: string;
 }
 
 const SHELL_FENCES = new Set(['sh', 'bash', 'shell', 'console']);
@@ -61,19 +63,33 @@ function commandsOf(doc: string): DocCommand[] {
   const out: DocCommand[] = [];
   let inShell = false;
   let inFence = false;
+  let project: string | undefined;
   for (let i = 0; i < lines.length; i++) {
     const fence = /^\s*```(\w*)/.exec(lines[i]);
     if (fence) {
       inShell = !inFence && SHELL_FENCES.has(fence[1]);
       inFence = !inFence;
+      project = undefined;
       continue;
     }
     if (!inShell) continue;
     const start = i;
     let text = lines[i].replace(/^\s*\$\s+/, '');
     while (text.trimEnd().endsWith('\\') && i + 1 < lines.length) text = `${text.trimEnd().slice(0, -1)} ${lines[++i]}`;
-    const words = shellWords(text);
-    if (words.length) out.push({ doc: relative(ROOT, doc), line: start + 1, words });
+    // `a && b` is two commands; `cd DIR` moves the rest of the block into the user's project.
+    const all = shellWords(text);
+    const commands: string[][] = [[]];
+    for (const w of all)
+      if (w === '&&') commands.push([]);
+      else commands.at(-1)?.push(w);
+    for (const words of commands) {
+      if (!words.length) continue;
+      if (words[0] === 'cd' && words[1]) {
+        project = words[1];
+        continue;
+      }
+      out.push({ doc: relative(ROOT, doc), line: start + 1, words, ...(project ? { inProject: project } : {}) });
+    }
   }
   return out;
 }
@@ -82,7 +98,7 @@ function commandsOf(doc: string): DocCommand[] {
 function soeArgs(words: string[]): string[] | undefined {
   let i = 0;
   while (i < words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[i])) i++;
-  if (words[i] === 'npx' && words[i + 1] === 'soe') return words.slice(i + 2);
+  if (words[i] === 'npx' && (words[i + 1] === 'soe' || words[i + 1] === '@soe/cli')) return words.slice(i + 2);
   return undefined;
 }
 
@@ -119,7 +135,8 @@ function expandGlob(arg: string): string[] {
 const ALL = documents().flatMap(commandsOf);
 const SOE = ALL.flatMap((c) => {
   const args = soeArgs(c.words);
-  return args ? [{ ...c, args, why: whyNotRunnable(args) }] : [];
+  if (!args) return [];
+  return [{ ...c, args, why: c.inProject ? `runs in the user's project (${c.inProject})` : whyNotRunnable(args) }];
 });
 const label = (c: DocCommand) => `${c.doc}:${c.line}: ${c.words.join(' ')}`;
 
@@ -170,10 +187,22 @@ describe('documented commands', () => {
     }
   });
 
-  const scripts = Object.keys(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>);
-  const npmRuns = ALL.filter((c) => c.words[0] === 'npm' && (c.words[1] === 'run' || c.words[1] === 'start'));
-  it.each(npmRuns.map((c) => [label(c), c] as const))('names a script of package.json: %s', (_, c) => {
-    expect(scripts).toContain(c.words[1] === 'start' ? 'start' : c.words[2]);
+  const scriptsOf = (dir: string) =>
+    Object.keys(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts as Record<string, string>);
+  // Lines after `cd` into a project name the scripts of the project `soe init` writes.
+  let scaffold: string | undefined;
+  const scaffoldScripts = async () => {
+    if (!scaffold) {
+      scaffold = join(dir, 'scaffold');
+      const r = await runCli(['init', scaffold]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    return scriptsOf(scaffold);
+  };
+  const npmRuns = ALL.filter((c) => c.words[0] === 'npm' && (c.words[1] === 'run' || c.words[1] === 'start' || c.words[1] === 'test'));
+  it.each(npmRuns.map((c) => [label(c), c] as const))('names a script of package.json: %s', async (_, c) => {
+    const scripts = c.inProject ? await scaffoldScripts() : scriptsOf(ROOT);
+    expect(scripts).toContain(c.words[1] === 'run' ? c.words[2] : c.words[1]);
   });
 
   it('LocalStack commands read the outputs file that npm run local:deploy writes', () => {
