@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createBuiltinTools, isBuiltinFunction } from './builtins/index.js';
+import { isBuiltinFunction } from './builtin-mark.js';
 import {
   NodeExecutionError,
   NodeRunLimitError,
@@ -72,18 +72,13 @@ export interface BroadcastSink {
   skip?(executionId: string, run: NodeRun): Promise<boolean>;
 }
 
-const builtinExecutors: Partial<Record<NodeType, NodeExecutor>> = {
+const builtinExecutors: Readonly<Partial<Record<NodeType, NodeExecutor>>> = {
   router: executeRouter,
   tool: executeTool,
   llm: executeLlm,
   agent: executeAgent,
   child: executeChild,
 };
-
-/** Registers extra node executors (agent, child) so every engine created afterwards has them. */
-export function registerNodeExecutor(type: NodeType, executor: NodeExecutor): void {
-  builtinExecutors[type] = executor;
-}
 
 /** Checks and normalizes a registry entry (a function, or an entry with `fn`). */
 export function resolveToolEntry(name: string, raw: unknown, builtin = false): ResolvedTool {
@@ -356,6 +351,48 @@ function pick(fields: Record<string, unknown[]> | undefined, names: string[]): R
   return Object.keys(out).length ? out : undefined;
 }
 
+/** A broadcast once started: its signals recorded, the nodes it triggers known, the next one to run. */
+interface StartedBroadcast {
+  workflowName: string;
+  nodes: TriggeredNode[];
+  next: number;
+}
+
+/** Starts a broadcast: loads the execution, records the signals (unless the runtime does) and logs it. */
+async function beginBroadcast(engine: Engine, executionId: string, signals: string[], recordSignals: boolean): Promise<StartedBroadcast> {
+  const { backends } = engine;
+  const { workflowName, workflow } = await loadExecution(backends, executionId);
+  if (recordSignals) await backends.context.updateContext(executionId, { signals });
+  engine.services.telemetry(executionId, 'signals_broadcast', { signals });
+  return { workflowName, nodes: triggeredNodes(workflow, signals), next: 0 };
+}
+
+/**
+ * The run of a broadcast's next triggered node, against the freshest context: undefined when the
+ * execution was cancelled (no further node runs), else the run, ready for the sink's skip check.
+ */
+async function nextRun(
+  engine: Engine,
+  executionId: string,
+  signals: string[],
+  started: StartedBroadcast,
+  runKeyPrefix: string | undefined,
+): Promise<NodeRun | undefined> {
+  const { name, config } = started.nodes[started.next++]!;
+  const context = await readContext(engine.backends, executionId);
+  // Cancelled (in process or on a file runtime; see execution-control.ts): no further node runs.
+  if (context.__operational__?.cancelled) return undefined;
+  return {
+    executionId,
+    workflowName: started.workflowName,
+    nodeName: name,
+    node: config,
+    context,
+    signals,
+    runKey: `${runKeyPrefix ?? randomUUID()}#${name}`,
+  };
+}
+
 /**
  * Handles one broadcast: records the signals (unless the sink records them itself), runs each
  * triggered node in order against the freshest context and hands each outcome to the sink.
@@ -367,27 +404,48 @@ export async function processBroadcast(
   sink: BroadcastSink,
   opts: { recordSignals: boolean; runKeyPrefix?: string } = { recordSignals: true },
 ): Promise<void> {
-  const { backends } = engine;
-  const { workflowName, workflow } = await loadExecution(backends, executionId);
-  if (opts.recordSignals) await backends.context.updateContext(executionId, { signals });
-  engine.services.telemetry(executionId, 'signals_broadcast', { signals });
-  for (const { name, config } of triggeredNodes(workflow, signals)) {
-    const context = await readContext(backends, executionId);
-    // Cancelled (in process or on a file runtime; see execution-control.ts): no further node runs.
-    if (context.__operational__?.cancelled) return;
-    const run: NodeRun = {
-      executionId,
-      workflowName,
-      nodeName: name,
-      node: config,
-      context,
-      signals,
-      runKey: `${opts.runKeyPrefix ?? randomUUID()}#${name}`,
-    };
+  const started = await beginBroadcast(engine, executionId, signals, opts.recordSignals);
+  while (started.next < started.nodes.length) {
+    const run = await nextRun(engine, executionId, signals, started, opts.runKeyPrefix);
+    if (!run) return;
     if (sink.skip && (await sink.skip(executionId, run))) continue;
     const outcome = await runNode(engine, run);
     await sink.commit(executionId, run, outcome);
   }
+}
+
+/** Applies a node run's effects in process: its updates, its ancestors' updates, its children. A failed run rejects. */
+async function applyInProcess(engine: Engine, executionId: string, outcome: NodeOutcome): Promise<void> {
+  const { backends } = engine;
+  await backends.context.updateContext(executionId, outcome.update);
+  for (const f of outcome.foreignUpdates) await backends.context.updateContext(f.executionId, f.update);
+  for (const child of outcome.spawns) await createChildExecution(backends, child);
+  if (outcome.error) throw outcome.error;
+}
+
+/** A broadcast a node run sends, with how long to wait before it starts. */
+interface Send {
+  executionId: string;
+  signals: string[];
+  delayMs: number;
+}
+
+/**
+ * What a committed node run sends, in order: its own signals, then those to its parents, then its
+ * children's initial signals. spawn_interval delays are offsets from the first spawn, so each child
+ * waits only the difference from the one before.
+ */
+function sendsOf(executionId: string, outcome: NodeOutcome): Send[] {
+  const out: Send[] = [];
+  if (outcome.emit.length) out.push({ executionId, signals: outcome.emit, delayMs: 0 });
+  for (const b of outcome.outbox) out.push({ executionId: b.executionId, signals: b.signals, delayMs: 0 });
+  let waited = 0;
+  for (const child of outcome.spawns) {
+    const delay = child.delaySeconds ?? 0;
+    out.push({ executionId: child.executionId, signals: child.signals, delayMs: delay > waited ? (delay - waited) * 1000 : 0 });
+    waited = Math.max(waited, delay);
+  }
+  return out;
 }
 
 /**
@@ -398,24 +456,16 @@ export async function processBroadcast(
 export function inProcessSink(engine: Engine, caller: BroadcastSignalsCaller): BroadcastSink {
   return {
     async commit(executionId, _run, outcome) {
-      const { backends } = engine;
-      await backends.context.updateContext(executionId, outcome.update);
-      for (const f of outcome.foreignUpdates) await backends.context.updateContext(f.executionId, f.update);
-      for (const child of outcome.spawns) await createChildExecution(backends, child);
-      if (outcome.error) throw outcome.error;
-      if (outcome.emit.length) await caller(executionId, outcome.emit);
-      for (const b of outcome.outbox) await caller(b.executionId, b.signals);
-      let waited = 0;
-      for (const child of outcome.spawns) {
-        // spawn_interval: delays are offsets from the first spawn, so sleep only the difference.
-        const delay = child.delaySeconds ?? 0;
-        if (delay > waited) await new Promise((r) => setTimeout(r, (delay - waited) * 1000));
-        waited = Math.max(waited, delay);
-        await caller(child.executionId, child.signals);
+      await applyInProcess(engine, executionId, outcome);
+      for (const send of sendsOf(executionId, outcome)) {
+        if (send.delayMs) await sleep(send.delayMs);
+        await caller(send.executionId, send.signals);
       }
     },
   };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Stores a child execution: its registry (copied from the parent), workflow name and context. */
 export async function createChildExecution(backends: Backends, child: import('./nodes/types.js').SpawnedExecution): Promise<void> {
@@ -442,45 +492,41 @@ export function createEngine(
   return { engine, nodes, broadcastSignalsCaller };
 }
 
-/** Runs a broadcast and, depth-first, everything it leads to, in process. */
-function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
-  return processBroadcast(engine, executionId, [...signals], engine.inProcessSink);
+/** A broadcast on the in-process drain's stack: not started yet, or started with nodes left to run. */
+interface PendingBroadcast extends Send {
+  started?: StartedBroadcast;
 }
 
 /**
- * Creates the node executors and an in-process broadcast caller over the given backends.
- * @example
- * const { nodes, broadcastSignalsCaller } = createAllNodes(backends, { callLlm, toolsRegistry });
+ * Runs a broadcast and, depth-first, everything it leads to, in process: everything a node's signals
+ * cause happens before the next node of the same broadcast runs, as the upstream engine's recursion
+ * does. An explicit stack instead of recursion, so a finished broadcast is dropped at once rather than
+ * kept alive (with its context reads and outcomes) until every broadcast it led to has finished.
  */
-export function createAllNodes(
-  backends: Backends,
-  opts: NodeOptions = {},
-): { nodes: Nodes; broadcastSignalsCaller: BroadcastSignalsCaller } {
-  const { nodes, broadcastSignalsCaller } = createEngine(backends, { ...opts, builtinTools: defaultBuiltins() });
-  return { nodes, broadcastSignalsCaller };
-}
-
-let builtinsProvider: () => Record<string, ToolEntry> = createBuiltinTools;
-/** Sets where the default built-in tools come from (the built-ins module registers itself). */
-export function setBuiltinsProvider(provider: () => Record<string, ToolEntry>): void {
-  builtinsProvider = provider;
-}
-/** The built-in tools every engine gets. */
-export function defaultBuiltins(): Record<string, ToolEntry> {
-  return builtinsProvider();
-}
-
-/**
- * Sends signals to an execution and runs everything they trigger, in process, with the nodes from
- * {@link createAllNodes}. Resolves when the cascade is done.
- */
-export async function broadcastSignals(executionId: string, signals: string[], nodes: Nodes, backends: Backends): Promise<void> {
-  const engine = nodes.engine;
-  if (!engine) throw new TypeError('broadcastSignals: nodes must come from createAllNodes()');
-  if (engine.backends !== backends) {
-    // Different backends than the nodes were made with: run on those, with the same tools and model.
-    const other = createEngine(backends, engine.options);
-    return drainBroadcast(other.engine, executionId, signals);
+export async function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
+  const stack: PendingBroadcast[] = [{ executionId, signals: [...signals], delayMs: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (!top.started) {
+      if (top.delayMs) await sleep(top.delayMs);
+      top.started = await beginBroadcast(engine, top.executionId, top.signals, true);
+    }
+    if (top.started.next >= top.started.nodes.length) {
+      stack.pop();
+      continue;
+    }
+    const run = await nextRun(engine, top.executionId, top.signals, top.started, undefined);
+    if (!run) {
+      stack.pop();
+      continue;
+    }
+    const outcome = await runNode(engine, run);
+    await applyInProcess(engine, top.executionId, outcome);
+    // Pushed last first, so the node's own signals run first, then the parents', then the children's.
+    const sends = sendsOf(top.executionId, outcome);
+    for (let i = sends.length - 1; i >= 0; i--) {
+      const send = sends[i]!;
+      stack.push({ executionId: send.executionId, signals: [...send.signals], delayMs: send.delayMs });
+    }
   }
-  return drainBroadcast(engine, executionId, signals);
 }
