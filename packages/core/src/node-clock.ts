@@ -5,6 +5,7 @@
  * Every tool and model call gets the node's `AbortSignal`; each call is also raced against it, and the
  * node's whole run is raced against it with a short grace, so a call that ignores the signal still ends.
  */
+import { sumNodeRuns } from './backends/apply-update.js';
 import { DeadlineExceededError, NodeTimeoutError } from './errors.js';
 import type { NodeRun } from './nodes/types.js';
 import type { NodeConfig, StoredContext } from './types.js';
@@ -28,9 +29,7 @@ export function nodeTimeoutSeconds(node: NodeConfig): number | undefined {
 /** Node runs the execution has made so far, its ancestors' runs (up to its start) included. */
 export function countedNodeRuns(context: StoredContext): number {
   const op = context.__operational__;
-  let n = op?.ancestor_node_runs ?? 0;
-  for (const c of Object.values(op?.nodes ?? {})) n += c;
-  return n;
+  return (op?.ancestor_node_runs ?? 0) + (op?.nodes ? sumNodeRuns(op.nodes) : 0);
 }
 
 /** The node-run limit that applies to an execution. */

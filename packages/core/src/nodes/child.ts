@@ -1,3 +1,4 @@
+import { sumNodeRuns } from '../backends/apply-update.js';
 import { accumulate, historyOf, templateVars } from '../context-view.js';
 import type { ParentLink, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere } from './emissions.js';
@@ -66,7 +67,6 @@ export const executeChild: NodeExecutor = async (run, services) => {
 
 /** Node runs an execution has made (the sum of `__operational__.nodes`). */
 export function nodeRunsOf(context: StoredContext): number {
-  let n = 0;
-  for (const c of Object.values(context.__operational__?.nodes ?? {})) n += c;
-  return n;
+  const nodes = context.__operational__?.nodes;
+  return nodes ? sumNodeRuns(nodes) : 0;
 }
