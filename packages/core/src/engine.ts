@@ -22,6 +22,8 @@ import type {
   NodeConfig,
   NodeType,
   StoredContext,
+  TelemetryBackend,
+  TelemetryNode,
   ToolEntry,
   ToolsRegistry,
   Workflow,
@@ -126,7 +128,7 @@ export class Engine {
       toolNames: () => [...new Set([...Object.keys(this.userTools), ...Object.keys(this.builtinTools)])],
       newExecutionId: opts.newExecutionId ?? (() => randomUUID()),
       propagateTransient: opts.propagateTransient ?? false,
-      telemetry: telemetry ? (id, type, data) => telemetry.logEvent(id, type, data).catch(() => undefined) : async () => undefined,
+      telemetry: telemetryOf(telemetry),
     };
     this.inProcessSink = inProcessSink(this, (id, signals) => drainBroadcast(this, id, signals));
   }
@@ -144,6 +146,74 @@ export class Engine {
     if (tool) this.resolved.set(name, tool);
     return tool;
   }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The engine's telemetry call: a synchronous `record` where the backend has one (no promise, no event
+ * object per event), else `logEvent`, whose failures never fail a node.
+ */
+function telemetryOf(telemetry: TelemetryBackend | undefined): NodeServices['telemetry'] {
+  if (!telemetry) return () => RESOLVED;
+  if (typeof telemetry.record === 'function') {
+    const record = telemetry.record.bind(telemetry);
+    return (id, type, data) => {
+      try {
+        record(id, type, Date.now(), undefined, -1, data === undefined ? undefined : { ...data });
+      } catch {
+        // Telemetry never fails a node.
+      }
+      return RESOLVED;
+    };
+  }
+  return (id, type, data) => telemetry.logEvent(id, type, data).catch(() => undefined);
+}
+
+/** The subjects of a node's telemetry events, made once per node config and shared by all its events. */
+interface NodeSubjects {
+  workflowName: string;
+  /** node_name, node_type, workflow_name: what `node_execution` says. */
+  started: TelemetryNode;
+  /** node_name, node_type: what `node_completed` and `node_error` say. */
+  node: TelemetryNode;
+}
+const subjects = new WeakMap<NodeConfig, NodeSubjects>();
+
+function subjectsOf(run: NodeRun): NodeSubjects {
+  let s = subjects.get(run.node);
+  if (!s || s.workflowName !== run.workflowName || s.node.node_name !== run.nodeName) {
+    const node = Object.freeze({ node_name: run.nodeName, node_type: run.node.node_type });
+    s = { workflowName: run.workflowName, node, started: Object.freeze({ ...node, workflow_name: run.workflowName }) };
+    subjects.set(run.node, s);
+  }
+  return s;
+}
+
+/**
+ * Records one of the engine's own node events: through the backend's `record` with the node's shared
+ * subject, or as a `logEvent` with the node's fields spread in (the same event either way).
+ */
+function recordNodeEvent(
+  engine: Engine,
+  run: NodeRun,
+  type: string,
+  subject: TelemetryNode,
+  durationMs: number,
+  data: Record<string, unknown> | undefined,
+): void {
+  const telemetry = engine.backends.telemetry;
+  if (!telemetry) return;
+  if (typeof telemetry.record === 'function') {
+    try {
+      telemetry.record(run.executionId, type, Date.now(), subject, durationMs, data);
+    } catch {
+      // Telemetry never fails a node.
+    }
+    return;
+  }
+  const fields = durationMs >= 0 ? { ...subject, duration_ms: durationMs, ...data } : { ...subject, ...data };
+  telemetry.logEvent(run.executionId, type, fields).catch(() => undefined);
 }
 
 /** Reads the context for the engine (read-only, uncopied where the backend allows). */
@@ -258,19 +328,11 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
       ? new TokenBudgetError(run.executionId, run.nodeName, tokenBudget, spent)
       : new NodeRunLimitError(run.executionId, run.nodeName, limit);
     const outcome = failedOutcome(run.nodeName, error, false);
-    engine.services.telemetry(run.executionId, 'node_error', {
-      node_name: run.nodeName,
-      node_type: type,
-      error: outcome.error!.message,
-      error_type: outcome.error!.name,
-    });
+    recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });
     return outcome;
   }
-  engine.services.telemetry(run.executionId, 'node_execution', {
-    node_name: run.nodeName,
-    node_type: type,
-    workflow_name: run.workflowName,
-  });
+  const subject = subjectsOf(run);
+  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, undefined);
   let outcome: NodeOutcome;
   const started = Date.now();
   let clock: NodeClock | undefined;
@@ -286,19 +348,14 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     clock?.dispose();
   }
   await propagateToParents(engine, run, outcome);
-  engine.services.telemetry(run.executionId, 'node_completed', {
-    node_name: run.nodeName,
-    node_type: type,
-    duration_ms: Date.now() - started,
+  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started, {
     emitted: outcome.emit,
     ok: !outcome.error,
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
     tool_calls: outcome.update.counters?.tool_calls ?? 0,
   });
   if (outcome.handledError) {
-    engine.services.telemetry(run.executionId, 'node_error', {
-      node_name: run.nodeName,
-      node_type: type,
+    recordNodeEvent(engine, run, 'node_error', subject.node, -1, {
       error: outcome.handledError.message,
       error_type: outcome.handledError.name,
       handled_by: outcome.emit,
@@ -306,12 +363,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   }
   if (outcome.error) {
     const err = outcome.error;
-    engine.services.telemetry(run.executionId, 'node_error', {
-      node_name: run.nodeName,
-      node_type: type,
-      error: err.message,
-      error_type: err.name,
-    });
+    recordNodeEvent(engine, run, 'node_error', subject.node, -1, { error: err.message, error_type: err.name });
     if (!(err instanceof NodeExecutionError) && !SELF_DESCRIBING_ERRORS.test(err.name)) {
       outcome.error = new NodeExecutionError(
         run.nodeName,

@@ -131,6 +131,7 @@ export type {
   StoredContext,
   TelemetryBackend,
   TelemetryEvent,
+  TelemetryNode,
   TemplateVars,
   ToolCallContext,
   ToolEntry,
