@@ -33,6 +33,13 @@ export function shareRegistry(registry: WorkflowsRegistry): WorkflowsRegistry {
   return copy;
 }
 
+/** Makes a registry nobody else holds shared, in place (a config parsed from text): frozen, not copied. */
+export function adoptRegistry(registry: WorkflowsRegistry): WorkflowsRegistry {
+  deepFreeze(registry);
+  shared.add(registry);
+  return registry;
+}
+
 function sealRegistry(registry: WorkflowsRegistry): WorkflowsRegistry {
   Object.freeze(registry);
   shared.add(registry);
