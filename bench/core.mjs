@@ -4,7 +4,7 @@
 // issue asks about (each taken within this one run), then everything as JSON.
 //
 // The machine is shared: figures are CPU time (process.cpuUsage), warmed up, the median of
-// BENCH_REPEATS runs; compare ratios within one run rather than absolute figures across runs.
+// BENCH_REPEATS runs (more for small workloads, up to BENCH_MIN_CPU_MS of CPU each); compare ratios within one run rather than absolute figures across runs.
 //
 // With SOE_UPSTREAM=/path/to/upstream/checkout, the shared workloads also run through the upstream
 // Python engine (bench/upstream.py, with python3) and the table shows how many times faster we are.
@@ -18,6 +18,7 @@ import { createAllNodes, createInMemoryBackends, orchestrate, prepareExecution, 
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 7);
+const MIN_CPU_MS = Number(process.env.BENCH_MIN_CPU_MS ?? 500);
 
 // ---- workloads ---------------------------------------------------------------------------------
 
@@ -118,7 +119,11 @@ function workloads() {
 
 // ---- one run -------------------------------------------------------------------------------------
 
-async function start(w, backends, broadcastSignalsCaller) {
+/**
+ * Starts a workload; resolves to the run itself (what is measured). A workload with a long history
+ * stores its execution first (not measured: orchestrate wraps one initial value) and runs it from there.
+ */
+async function prepare(w, backends, broadcastSignalsCaller) {
   const opts = {
     config: w.yaml,
     initialWorkflowName: 'bench',
@@ -127,23 +132,22 @@ async function start(w, backends, broadcastSignalsCaller) {
     backends,
     broadcastSignalsCaller,
   };
-  if (!w.history) return orchestrate(opts);
-  // A field with a long history: stored as such, then started (orchestrate wraps one initial value).
+  if (!w.history) return () => orchestrate(opts);
   const prepared = await prepareExecution(opts);
   prepared.fields.value = Array.from({ length: w.history }, (_, i) => ({ n: i - w.history }));
   await storeExecution(backends, prepared);
-  await broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);
-  return prepared.executionId;
+  return () => broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);
 }
 
 async function runOnce(w) {
   const backends = createInMemoryBackends();
   const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: tools, callLlm });
+  const run = await prepare(w, backends, broadcastSignalsCaller);
   globalThis.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  await start(w, backends, broadcastSignalsCaller);
+  await run();
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -185,8 +189,15 @@ const results = [];
 for (const w of list) {
   await runOnce(w); // warm-up: JIT, template cache
   await runOnce(w);
+  // At least REPEATS runs, and enough of them for half a second of CPU: a small workload takes a few
+  // milliseconds, and a median of many runs is steadier on a shared machine.
   const runs = [];
-  for (let r = 0; r < REPEATS; r++) runs.push(await runOnce(w));
+  let spent = 0;
+  while (runs.length < REPEATS || (spent < MIN_CPU_MS && runs.length < 200)) {
+    const r = await runOnce(w);
+    runs.push(r);
+    spent += r.cpuMs;
+  }
   const cpuMs = median(runs.map((r) => r.cpuMs));
   results.push({
     workload: w.name,
