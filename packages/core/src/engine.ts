@@ -339,7 +339,8 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   try {
     if (!executor) throw new Error(`no executor for node_type '${type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
-    outcome = await Promise.race([executor({ ...run, signal: clock.signal }, engine.services), clock.backstop]);
+    const work = executor({ ...run, signal: clock.signal }, engine.services);
+    outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
   } catch (e) {
     if (engine.services.propagateTransient && (e as { retryable?: boolean })?.retryable === true) throw e;
     const error = e instanceof Error ? e : new Error(String(e));

@@ -40,12 +40,18 @@ export function nodeRunLimit(context: StoredContext, engineDefault?: number): nu
 /** A signal that never fires (a node with no time limit). */
 const NEVER = new AbortController().signal;
 
+/** The clock of a node with no time limit (shared: it holds no timer and no promise). */
+const UNBOUNDED: NodeClock = { signal: NEVER, backstop: undefined, dispose: () => undefined };
+
 /** The running clock of one node run. */
 export interface NodeClock {
   /** Aborted with a NodeTimeoutError or DeadlineExceededError when the node's time is up. */
   signal: AbortSignal;
-  /** Rejects with the signal's reason {@link NODE_ABORT_GRACE_MS} after it fires; never resolves. */
-  backstop: Promise<never>;
+  /**
+   * Rejects with the signal's reason {@link NODE_ABORT_GRACE_MS} after it fires; never resolves.
+   * Undefined when the node has no time limit: there is nothing to race.
+   */
+  backstop: Promise<never> | undefined;
   /** Stops the timers. */
   dispose(): void;
 }
@@ -61,7 +67,7 @@ export function startNodeClock(run: NodeRun, deadline: number | undefined): Node
   const byDeadline = deadline ?? Number.POSITIVE_INFINITY;
   if (byDeadline <= now) throw new DeadlineExceededError(run.workflowName, run.nodeName);
   const end = Math.min(byTimeout, byDeadline);
-  if (!Number.isFinite(end)) return { signal: NEVER, backstop: new Promise<never>(() => undefined), dispose: () => undefined };
+  if (!Number.isFinite(end)) return UNBOUNDED;
   const controller = new AbortController();
   const reason = () =>
     byTimeout <= byDeadline
