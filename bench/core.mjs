@@ -52,7 +52,7 @@ const readingRouter = (i) => ({
 
 const fields = (n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, `value ${i}`]));
 
-function fanOut(children, unusedNodes) {
+function fanOut(unusedNodes) {
   const workflows = {
     bench: {
       Spawn: {
@@ -109,7 +109,7 @@ function workloads() {
       },
     );
   for (const r of [0, 1000])
-    add('fan-out 100 children, unused registry nodes', r, fanOut(100, r), {
+    add('fan-out 100 children, unused registry nodes', r, fanOut(r), {
       nodeRuns: 201,
       context: { items: Array.from({ length: 100 }, (_, i) => ({ i })) },
       shared: true,
