@@ -61,7 +61,7 @@ export const executeChild: NodeExecutor = async (run, services) => {
     node_name: run.nodeName,
     children: outcome.spawns.map((c) => c.executionId),
   });
-  outcome.emit = emitWhere(run, services, emissionsOf(node), templateVars(run.context, outcome.update));
+  outcome.emit = emitWhere(run, services, emissionsOf(node), () => templateVars(run.context, outcome.update));
   return outcome;
 };
 
