@@ -215,7 +215,11 @@ const upstream = runUpstream(list);
 if (upstream) for (const r of results) if (upstream[r.workload]) r.upstream_nodes_per_s = upstream[r.workload];
 
 const row = (g, s) => results.find((r) => r.group === g && r.size === s);
-const ratio = (a, b) => +(a.nodes_per_s / b.nodes_per_s).toFixed(2);
+// From the medians and from the best runs: on a busy machine the best runs show the engine's own cost.
+const ratio = (a, b) => ({
+  median: +(a.nodes_per_s / b.nodes_per_s).toFixed(2),
+  best: +(a.best_nodes_per_s / b.best_nodes_per_s).toFixed(2),
+});
 const ratios = {
   'router chain 800 / 100': ratio(row('router chain', 800), row('router chain', 100)),
   'router chain 3200 / 100': ratio(row('router chain', 3200), row('router chain', 100)),
@@ -239,6 +243,6 @@ for (const r of results) {
     `${pad(r.workload, 52)}${pad(r.node_runs, 11)}${pad(r.cpu_ms, 10)}${pad(r.nodes_per_s, 10)}${pad(r.best_nodes_per_s, 10)}${pad(r.retained_bytes_per_node, 8)}${vs}`,
   );
 }
-console.log('\nratios within this run (nodes/s; 1.0 = flat):');
-for (const [k, v] of Object.entries(ratios)) console.log(`  ${pad(k, 40)}${v}`);
+console.log('\nratios within this run (nodes/s; 1.0 = flat): from the medians, from the best runs');
+for (const [k, v] of Object.entries(ratios)) console.log(`  ${pad(k, 40)}${pad(v.median, 6)}${v.best}`);
 console.log(`\n${JSON.stringify({ node: process.version, repeats: REPEATS, results, ratios })}`);
