@@ -66,6 +66,8 @@ export type { LocalEmulators, LocalEmulatorsOptions } from './local/local-emulat
 export { createSoeTable, startLocalEmulators } from './local/local-emulators.js';
 export type { IdleResult, LocalLogEntry, LocalRuntime, LocalRuntimeOptions } from './local/local-runtime.js';
 export { createLocalRuntime } from './local/local-runtime.js';
+export type { RequestCounter, RequestCounts, ServiceCounts } from './local/request-counter.js';
+export { createRequestCounter } from './local/request-counter.js';
 export type { LocalSqsEventSourceOptions } from './local/sqs-event-source.js';
 export { LocalSqsEventSource } from './local/sqs-event-source.js';
 export type { BedrockCallerOptions, ConverseClient } from './providers/bedrock.js';
@@ -85,8 +87,6 @@ export type {
   ValueRef,
 } from './record-types.js';
 export { LOG_KIND } from './record-types.js';
-export type { RequestCounter, RequestCounts, ServiceCounts } from './request-counter.js';
-export { createRequestCounter } from './request-counter.js';
 export type { RuntimeEnv } from './runtime-env.js';
 export { readRuntimeEnv } from './runtime-env.js';
 export type { RuntimeDeps, RuntimeServices, SoeLogger } from './runtime-services.js';

@@ -2,7 +2,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequestCounter, type LocalEmulators, SoeTable, startLocalEmulators } from '../src/index.js';
-import { itemSize } from '../src/request-counter.js';
+import { itemSize } from '../src/local/request-counter.js';
 
 describe('request counter', () => {
   let em: LocalEmulators;

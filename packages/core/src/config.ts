@@ -1,5 +1,6 @@
 /** Parses and validates a config (workflows, schema, identities, limits) into located problems. */
 import { LineCounter, parseDocument } from 'yaml';
+import { cachedConfig, configKey, parseYamlFast, rememberConfig } from './config-cache.js';
 import { didYouMean, isPrototypeName, judgeUnknownKey, prototypeNameMessage } from './config-keys.js';
 import { type ValidationIssue, WorkflowValidationError } from './errors.js';
 import { validateTemplate } from './templates/index.js';
@@ -44,6 +45,23 @@ interface Source {
  * Every problem is collected; if there is any, throws one {@link WorkflowValidationError} listing them all.
  */
 export function parseConfig(config: unknown, options: ParseConfigOptions = {}): ParsedConfig {
+  if (typeof config !== 'string') return parseConfigValue(config, options);
+  // Text: the same text with the same options gives the same config, so it is parsed once.
+  const key = configKey(config, options.strict === true, options.file);
+  const hit = cachedConfig(key);
+  if (hit) return hit;
+  const fast = parseYamlFast(config);
+  if (fast) {
+    const issues: ValidationIssue[] = [];
+    const parsed = checkConfig(fast.value, issues);
+    if (issues.length === 0) return rememberConfig(key, config, parsed);
+    // Something to report: the position-keeping parse below says where.
+  }
+  return rememberConfig(key, config, parseConfigValue(config, options));
+}
+
+/** Parses (YAML with positions) and validates; throws with every issue located. */
+function parseConfigValue(config: unknown, options: ParseConfigOptions): ParsedConfig {
   const { value, source } = loadConfigValue(config, options);
   const issues: ValidationIssue[] = [];
   const parsed = checkConfig(value, issues);

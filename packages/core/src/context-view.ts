@@ -20,35 +20,153 @@ export function historyOf(ctx: StoredContext, field: string): unknown[] {
  * The context as templates see it: each field's newest value, `__operational__` and `__parent__` as
  * stored, and the histories for `| accumulated`. `pending` overlays changes the current node has made
  * but not yet committed (its output, its own run count), so its conditions see them.
- * Costs O(number of fields): histories and the signal list are shared, not copied.
+ *
+ * Both are lazy, read-only views over the stored context: building them costs the same whatever the
+ * context's size, a field costs something only when a template reads it, and a history with pending
+ * values appended is put together only when a template reads that history.
  */
 export function templateVars(ctx: StoredContext, pending?: ContextUpdate, extra?: Record<string, unknown>): TemplateVars {
-  const context: Record<string, unknown> = {};
-  const history: Record<string, unknown[]> = {};
-  for (const key of Object.keys(ctx)) {
-    const v = ctx[key];
-    if (isReservedField(key)) context[key] = v;
-    else if (Array.isArray(v)) {
-      history[key] = v;
-      if (v.length) context[key] = v[v.length - 1];
+  const view = new ContextView(ctx, pending);
+  const context = new Proxy(Object.create(null) as Record<string, unknown>, new NewestValues(view));
+  const history = new Proxy(Object.create(null) as Record<string, unknown[]>, new Histories(view));
+  return extra ? { ...extra, context, history } : { context, history };
+}
+
+/** A stored context with a node's pending update over it. */
+class ContextView {
+  readonly fields: Record<string, unknown[]> | undefined;
+  #operational: OperationalState | undefined | null = null;
+  #histories: Map<string, unknown[]> | undefined;
+  constructor(
+    readonly ctx: StoredContext,
+    readonly pending: ContextUpdate | undefined,
+  ) {
+    this.fields = pending?.fields;
+  }
+
+  /** The pending values of a field, when there are any. */
+  pendingValues(key: string): unknown[] | undefined {
+    const values = this.fields !== undefined && Object.hasOwn(this.fields, key) ? this.fields[key] : undefined;
+    return values?.length ? values : undefined;
+  }
+
+  /** `__operational__` with the pending counts added (made once, on first read). */
+  operational(): OperationalState | undefined {
+    if (this.#operational === null) this.#operational = overlayOperational(this.ctx.__operational__, this.pending);
+    return this.#operational;
+  }
+
+  /** What `context.<key>` reads: present or not, and the value. */
+  newest(key: string): unknown {
+    if (key === '__operational__') return this.operational();
+    const values = this.pendingValues(key);
+    if (values) return values[values.length - 1];
+    if (!Object.hasOwn(this.ctx, key)) return undefined;
+    const v = this.ctx[key];
+    if (isReservedField(key)) return v;
+    return Array.isArray(v) && v.length ? v[v.length - 1] : undefined;
+  }
+
+  hasNewest(key: string): boolean {
+    if (this.pendingValues(key)) return true;
+    if (!Object.hasOwn(this.ctx, key)) return false;
+    const v = this.ctx[key];
+    return isReservedField(key) || (Array.isArray(v) && v.length > 0);
+  }
+
+  /** Field names in stored order, then fields only the pending update has. */
+  keys(withReserved: boolean, includeEmpty: boolean): string[] {
+    const out: string[] = [];
+    for (const key of Object.keys(this.ctx)) {
+      const v = this.ctx[key];
+      if (isReservedField(key)) {
+        if (withReserved) out.push(key);
+      } else if (Array.isArray(v) && (includeEmpty || v.length > 0 || this.pendingValues(key))) out.push(key);
     }
+    if (this.fields)
+      for (const key of Object.keys(this.fields)) if (this.pendingValues(key) && !Object.hasOwn(this.ctx, key)) out.push(key);
+    return out;
   }
-  if (pending?.fields) {
-    for (const [k, values] of Object.entries(pending.fields)) {
-      if (!values.length) continue;
-      history[k] = [...(history[k] ?? []), ...values];
-      context[k] = values[values.length - 1];
+
+  /** A field's history with its pending values: the stored list itself when there are none (never copied then). */
+  history(key: string): unknown[] | undefined {
+    const values = this.pendingValues(key);
+    const stored =
+      !isReservedField(key) && Object.hasOwn(this.ctx, key) && Array.isArray(this.ctx[key]) ? (this.ctx[key] as unknown[]) : undefined;
+    if (!values) return stored;
+    this.#histories ??= new Map();
+    let joined = this.#histories.get(key);
+    if (!joined) {
+      joined = stored ? stored.concat(values) : [...values];
+      this.#histories.set(key, joined);
     }
+    return joined;
   }
-  const op = ctx.__operational__;
-  if (op && (pending?.nodes || pending?.signals || pending?.counters)) {
-    const next: OperationalState = { ...op };
-    if (pending.nodes) next.nodes = overlayCounts(op.nodes, pending.nodes);
-    if (pending.signals?.length) next.signals = [...op.signals, ...pending.signals];
-    if (pending.counters) for (const [k, c] of Object.entries(pending.counters)) next[k] = ((op[k] as number) ?? 0) + (c ?? 0);
-    context.__operational__ = next;
+}
+
+const descriptor = (value: unknown): PropertyDescriptor => ({ value, writable: false, enumerable: true, configurable: true });
+
+/** Proxy traps of the `context` view: each field's newest value. Read-only. */
+class NewestValues implements ProxyHandler<Record<string, unknown>> {
+  constructor(private readonly view: ContextView) {}
+  get(_t: Record<string, unknown>, key: string | symbol): unknown {
+    return typeof key === 'string' ? this.view.newest(key) : undefined;
   }
-  return { ...extra, context, history };
+  has(_t: Record<string, unknown>, key: string | symbol): boolean {
+    return typeof key === 'string' && this.view.hasNewest(key);
+  }
+  ownKeys(): string[] {
+    return this.view.keys(true, false);
+  }
+  getOwnPropertyDescriptor(_t: Record<string, unknown>, key: string | symbol): PropertyDescriptor | undefined {
+    return typeof key === 'string' && this.view.hasNewest(key) ? descriptor(this.view.newest(key)) : undefined;
+  }
+  set(): boolean {
+    return false;
+  }
+  defineProperty(): boolean {
+    return false;
+  }
+  deleteProperty(): boolean {
+    return false;
+  }
+}
+
+/** Proxy traps of the `history` view: each field's whole history. Read-only. */
+class Histories implements ProxyHandler<Record<string, unknown[]>> {
+  constructor(private readonly view: ContextView) {}
+  get(_t: Record<string, unknown[]>, key: string | symbol): unknown[] | undefined {
+    return typeof key === 'string' ? this.view.history(key) : undefined;
+  }
+  has(_t: Record<string, unknown[]>, key: string | symbol): boolean {
+    return typeof key === 'string' && this.view.history(key) !== undefined;
+  }
+  ownKeys(): string[] {
+    return this.view.keys(false, true);
+  }
+  getOwnPropertyDescriptor(_t: Record<string, unknown[]>, key: string | symbol): PropertyDescriptor | undefined {
+    const h = typeof key === 'string' ? this.view.history(key) : undefined;
+    return h === undefined ? undefined : descriptor(h);
+  }
+  set(): boolean {
+    return false;
+  }
+  defineProperty(): boolean {
+    return false;
+  }
+  deleteProperty(): boolean {
+    return false;
+  }
+}
+
+/** `__operational__` as the node sees it: the stored record with its own pending counts and signals added. */
+function overlayOperational(op: OperationalState | undefined, pending: ContextUpdate | undefined): OperationalState | undefined {
+  if (!op || !(pending?.nodes || pending?.signals || pending?.counters)) return op;
+  const next: OperationalState = { ...op };
+  if (pending.nodes) next.nodes = overlayCounts(op.nodes, pending.nodes);
+  if (pending.signals?.length) next.signals = [...op.signals, ...pending.signals];
+  if (pending.counters) for (const [k, c] of Object.entries(pending.counters)) next[k] = ((op[k] as number) ?? 0) + (c ?? 0);
+  return next;
 }
 
 /**

@@ -1,5 +1,6 @@
+/** The engine: runs the nodes a broadcast triggers and returns their outcomes, for every runtime. */
 import { randomUUID } from 'node:crypto';
-import { createBuiltinTools, isBuiltinFunction } from './builtins/index.js';
+import { isBuiltinFunction } from './builtin-mark.js';
 import {
   errorKind,
   NodeExecutionError,
@@ -24,6 +25,8 @@ import type {
   NodeConfig,
   NodeType,
   StoredContext,
+  TelemetryBackend,
+  TelemetryNode,
   ToolEntry,
   ToolsRegistry,
   Workflow,
@@ -74,18 +77,13 @@ export interface BroadcastSink {
   skip?(executionId: string, run: NodeRun): Promise<boolean>;
 }
 
-const builtinExecutors: Partial<Record<NodeType, NodeExecutor>> = {
+const builtinExecutors: Readonly<Partial<Record<NodeType, NodeExecutor>>> = {
   router: executeRouter,
   tool: executeTool,
   llm: executeLlm,
   agent: executeAgent,
   child: executeChild,
 };
-
-/** Registers extra node executors (agent, child) so every engine created afterwards has them. */
-export function registerNodeExecutor(type: NodeType, executor: NodeExecutor): void {
-  builtinExecutors[type] = executor;
-}
 
 /** Checks and normalizes a registry entry (a function, or an entry with `fn`). */
 export function resolveToolEntry(name: string, raw: unknown, builtin = false): ResolvedTool {
@@ -133,7 +131,7 @@ export class Engine {
       toolNames: () => [...new Set([...Object.keys(this.userTools), ...Object.keys(this.builtinTools)])],
       newExecutionId: opts.newExecutionId ?? (() => randomUUID()),
       propagateTransient: opts.propagateTransient ?? false,
-      telemetry: telemetry ? (id, type, data) => telemetry.logEvent(id, type, data).catch(() => undefined) : async () => undefined,
+      telemetry: telemetryOf(telemetry),
     };
     this.inProcessSink = inProcessSink(this, (id, signals) => drainBroadcast(this, id, signals));
   }
@@ -151,6 +149,74 @@ export class Engine {
     if (tool) this.resolved.set(name, tool);
     return tool;
   }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The engine's telemetry call: a synchronous `record` where the backend has one (no promise, no event
+ * object per event), else `logEvent`, whose failures never fail a node.
+ */
+function telemetryOf(telemetry: TelemetryBackend | undefined): NodeServices['telemetry'] {
+  if (!telemetry) return () => RESOLVED;
+  if (typeof telemetry.record === 'function') {
+    const record = telemetry.record.bind(telemetry);
+    return (id, type, data) => {
+      try {
+        record(id, type, Date.now(), undefined, -1, data === undefined ? undefined : { ...data });
+      } catch {
+        // Telemetry never fails a node.
+      }
+      return RESOLVED;
+    };
+  }
+  return (id, type, data) => telemetry.logEvent(id, type, data).catch(() => undefined);
+}
+
+/** The subjects of a node's telemetry events, made once per node config and shared by all its events. */
+interface NodeSubjects {
+  workflowName: string;
+  /** node_name, node_type, workflow_name: what `node_execution` says. */
+  started: TelemetryNode;
+  /** node_name, node_type: what `node_completed` and `node_error` say. */
+  node: TelemetryNode;
+}
+const subjects = new WeakMap<NodeConfig, NodeSubjects>();
+
+function subjectsOf(run: NodeRun): NodeSubjects {
+  let s = subjects.get(run.node);
+  if (!s || s.workflowName !== run.workflowName || s.node.node_name !== run.nodeName) {
+    const node = Object.freeze({ node_name: run.nodeName, node_type: run.node.node_type });
+    s = { workflowName: run.workflowName, node, started: Object.freeze({ ...node, workflow_name: run.workflowName }) };
+    subjects.set(run.node, s);
+  }
+  return s;
+}
+
+/**
+ * Records one of the engine's own node events: through the backend's `record` with the node's shared
+ * subject, or as a `logEvent` with the node's fields spread in (the same event either way).
+ */
+function recordNodeEvent(
+  engine: Engine,
+  run: NodeRun,
+  type: string,
+  subject: TelemetryNode,
+  durationMs: number,
+  data: Record<string, unknown> | undefined,
+): void {
+  const telemetry = engine.backends.telemetry;
+  if (!telemetry) return;
+  if (typeof telemetry.record === 'function') {
+    try {
+      telemetry.record(run.executionId, type, Date.now(), subject, durationMs, data);
+    } catch {
+      // Telemetry never fails a node.
+    }
+    return;
+  }
+  const fields = durationMs >= 0 ? { ...subject, duration_ms: durationMs, ...data } : { ...subject, ...data };
+  telemetry.logEvent(run.executionId, type, fields).catch(() => undefined);
 }
 
 /** Reads the context for the engine (read-only, uncopied where the backend allows). */
@@ -261,26 +327,19 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
       ? new TokenBudgetError(run.executionId, run.nodeName, tokenBudget, spent)
       : new NodeRunLimitError(run.executionId, run.nodeName, limit);
     const outcome = failedOutcome(run.nodeName, error, false);
-    engine.services.telemetry(run.executionId, 'node_error', {
-      node_name: run.nodeName,
-      node_type: type,
-      error: outcome.error!.message,
-      error_type: outcome.error!.name,
-    });
+    recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });
     return outcome;
   }
-  engine.services.telemetry(run.executionId, 'node_execution', {
-    node_name: run.nodeName,
-    node_type: type,
-    workflow_name: run.workflowName,
-  });
+  const subject = subjectsOf(run);
+  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, undefined);
   let outcome: NodeOutcome;
   const started = Date.now();
   let clock: NodeClock | undefined;
   try {
     if (!executor) throw new Error(`no executor for node_type '${type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
-    outcome = await Promise.race([executor({ ...run, signal: clock.signal }, engine.services), clock.backstop]);
+    const work = executor({ ...run, signal: clock.signal }, engine.services);
+    outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
   } catch (e) {
     if (engine.services.propagateTransient && errorKind(e) === 'transient') throw e;
     const error = e instanceof Error ? e : new Error(String(e));
@@ -289,19 +348,14 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     clock?.dispose();
   }
   await propagateToParents(engine, run, outcome);
-  engine.services.telemetry(run.executionId, 'node_completed', {
-    node_name: run.nodeName,
-    node_type: type,
-    duration_ms: Date.now() - started,
+  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started, {
     emitted: outcome.emit,
     ok: !outcome.error,
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
     tool_calls: outcome.update.counters?.tool_calls ?? 0,
   });
   if (outcome.handledError) {
-    engine.services.telemetry(run.executionId, 'node_error', {
-      node_name: run.nodeName,
-      node_type: type,
+    recordNodeEvent(engine, run, 'node_error', subject.node, -1, {
       error: outcome.handledError.message,
       error_type: outcome.handledError.name,
       handled_by: outcome.emit,
@@ -309,12 +363,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   }
   if (outcome.error) {
     const err = outcome.error;
-    engine.services.telemetry(run.executionId, 'node_error', {
-      node_name: run.nodeName,
-      node_type: type,
-      error: err.message,
-      error_type: err.name,
-    });
+    recordNodeEvent(engine, run, 'node_error', subject.node, -1, { error: err.message, error_type: err.name });
     // An error that already says where it happened keeps its words; any other gets the workflow and node.
     if (!namesItsLocation(err)) {
       outcome.error = new NodeExecutionError(
@@ -355,6 +404,48 @@ function pick(fields: Record<string, unknown[]> | undefined, names: string[]): R
   return Object.keys(out).length ? out : undefined;
 }
 
+/** A broadcast once started: its signals recorded, the nodes it triggers known, the next one to run. */
+interface StartedBroadcast {
+  workflowName: string;
+  nodes: TriggeredNode[];
+  next: number;
+}
+
+/** Starts a broadcast: loads the execution, records the signals (unless the runtime does) and logs it. */
+async function beginBroadcast(engine: Engine, executionId: string, signals: string[], recordSignals: boolean): Promise<StartedBroadcast> {
+  const { backends } = engine;
+  const { workflowName, workflow } = await loadExecution(backends, executionId);
+  if (recordSignals) await backends.context.updateContext(executionId, { signals });
+  engine.services.telemetry(executionId, 'signals_broadcast', { signals });
+  return { workflowName, nodes: triggeredNodes(workflow, signals), next: 0 };
+}
+
+/**
+ * The run of a broadcast's next triggered node, against the freshest context: undefined when the
+ * execution was cancelled (no further node runs), else the run, ready for the sink's skip check.
+ */
+async function nextRun(
+  engine: Engine,
+  executionId: string,
+  signals: string[],
+  started: StartedBroadcast,
+  runKeyPrefix: string | undefined,
+): Promise<NodeRun | undefined> {
+  const { name, config } = started.nodes[started.next++]!;
+  const context = await readContext(engine.backends, executionId);
+  // Cancelled (in process or on a file runtime; see execution-control.ts): no further node runs.
+  if (context.__operational__?.cancelled) return undefined;
+  return {
+    executionId,
+    workflowName: started.workflowName,
+    nodeName: name,
+    node: config,
+    context,
+    signals,
+    runKey: `${runKeyPrefix ?? randomUUID()}#${name}`,
+  };
+}
+
 /**
  * Handles one broadcast: records the signals (unless the sink records them itself), runs each
  * triggered node in order against the freshest context and hands each outcome to the sink.
@@ -366,27 +457,48 @@ export async function processBroadcast(
   sink: BroadcastSink,
   opts: { recordSignals: boolean; runKeyPrefix?: string } = { recordSignals: true },
 ): Promise<void> {
-  const { backends } = engine;
-  const { workflowName, workflow } = await loadExecution(backends, executionId);
-  if (opts.recordSignals) await backends.context.updateContext(executionId, { signals });
-  engine.services.telemetry(executionId, 'signals_broadcast', { signals });
-  for (const { name, config } of triggeredNodes(workflow, signals)) {
-    const context = await readContext(backends, executionId);
-    // Cancelled (in process or on a file runtime; see execution-control.ts): no further node runs.
-    if (context.__operational__?.cancelled) return;
-    const run: NodeRun = {
-      executionId,
-      workflowName,
-      nodeName: name,
-      node: config,
-      context,
-      signals,
-      runKey: `${opts.runKeyPrefix ?? randomUUID()}#${name}`,
-    };
+  const started = await beginBroadcast(engine, executionId, signals, opts.recordSignals);
+  while (started.next < started.nodes.length) {
+    const run = await nextRun(engine, executionId, signals, started, opts.runKeyPrefix);
+    if (!run) return;
     if (sink.skip && (await sink.skip(executionId, run))) continue;
     const outcome = await runNode(engine, run);
     await sink.commit(executionId, run, outcome);
   }
+}
+
+/** Applies a node run's effects in process: its updates, its ancestors' updates, its children. A failed run rejects. */
+async function applyInProcess(engine: Engine, executionId: string, outcome: NodeOutcome): Promise<void> {
+  const { backends } = engine;
+  await backends.context.updateContext(executionId, outcome.update);
+  for (const f of outcome.foreignUpdates) await backends.context.updateContext(f.executionId, f.update);
+  for (const child of outcome.spawns) await createChildExecution(backends, child);
+  if (outcome.error) throw outcome.error;
+}
+
+/** A broadcast a node run sends, with how long to wait before it starts. */
+interface Send {
+  executionId: string;
+  signals: string[];
+  delayMs: number;
+}
+
+/**
+ * What a committed node run sends, in order: its own signals, then those to its parents, then its
+ * children's initial signals. spawn_interval delays are offsets from the first spawn, so each child
+ * waits only the difference from the one before.
+ */
+function sendsOf(executionId: string, outcome: NodeOutcome): Send[] {
+  const out: Send[] = [];
+  if (outcome.emit.length) out.push({ executionId, signals: outcome.emit, delayMs: 0 });
+  for (const b of outcome.outbox) out.push({ executionId: b.executionId, signals: b.signals, delayMs: 0 });
+  let waited = 0;
+  for (const child of outcome.spawns) {
+    const delay = child.delaySeconds ?? 0;
+    out.push({ executionId: child.executionId, signals: child.signals, delayMs: delay > waited ? (delay - waited) * 1000 : 0 });
+    waited = Math.max(waited, delay);
+  }
+  return out;
 }
 
 /**
@@ -397,24 +509,16 @@ export async function processBroadcast(
 export function inProcessSink(engine: Engine, caller: BroadcastSignalsCaller): BroadcastSink {
   return {
     async commit(executionId, _run, outcome) {
-      const { backends } = engine;
-      await backends.context.updateContext(executionId, outcome.update);
-      for (const f of outcome.foreignUpdates) await backends.context.updateContext(f.executionId, f.update);
-      for (const child of outcome.spawns) await createChildExecution(backends, child);
-      if (outcome.error) throw outcome.error;
-      if (outcome.emit.length) await caller(executionId, outcome.emit);
-      for (const b of outcome.outbox) await caller(b.executionId, b.signals);
-      let waited = 0;
-      for (const child of outcome.spawns) {
-        // spawn_interval: delays are offsets from the first spawn, so sleep only the difference.
-        const delay = child.delaySeconds ?? 0;
-        if (delay > waited) await new Promise((r) => setTimeout(r, (delay - waited) * 1000));
-        waited = Math.max(waited, delay);
-        await caller(child.executionId, child.signals);
+      await applyInProcess(engine, executionId, outcome);
+      for (const send of sendsOf(executionId, outcome)) {
+        if (send.delayMs) await sleep(send.delayMs);
+        await caller(send.executionId, send.signals);
       }
     },
   };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Stores a child execution: its registry (copied from the parent), workflow name and context. */
 export async function createChildExecution(backends: Backends, child: import('./nodes/types.js').SpawnedExecution): Promise<void> {
@@ -441,45 +545,41 @@ export function createEngine(
   return { engine, nodes, broadcastSignalsCaller };
 }
 
-/** Runs a broadcast and, depth-first, everything it leads to, in process. */
-function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
-  return processBroadcast(engine, executionId, [...signals], engine.inProcessSink);
+/** A broadcast on the in-process drain's stack: not started yet, or started with nodes left to run. */
+interface PendingBroadcast extends Send {
+  started?: StartedBroadcast;
 }
 
 /**
- * Creates the node executors and an in-process broadcast caller over the given backends.
- * @example
- * const { nodes, broadcastSignalsCaller } = createAllNodes(backends, { callLlm, toolsRegistry });
+ * Runs a broadcast and, depth-first, everything it leads to, in process: everything a node's signals
+ * cause happens before the next node of the same broadcast runs, as the upstream engine's recursion
+ * does. An explicit stack instead of recursion, so a finished broadcast is dropped at once rather than
+ * kept alive (with its context reads and outcomes) until every broadcast it led to has finished.
  */
-export function createAllNodes(
-  backends: Backends,
-  opts: NodeOptions = {},
-): { nodes: Nodes; broadcastSignalsCaller: BroadcastSignalsCaller } {
-  const { nodes, broadcastSignalsCaller } = createEngine(backends, { ...opts, builtinTools: defaultBuiltins() });
-  return { nodes, broadcastSignalsCaller };
-}
-
-let builtinsProvider: () => Record<string, ToolEntry> = createBuiltinTools;
-/** Sets where the default built-in tools come from (the built-ins module registers itself). */
-export function setBuiltinsProvider(provider: () => Record<string, ToolEntry>): void {
-  builtinsProvider = provider;
-}
-/** The built-in tools every engine gets. */
-export function defaultBuiltins(): Record<string, ToolEntry> {
-  return builtinsProvider();
-}
-
-/**
- * Sends signals to an execution and runs everything they trigger, in process, with the nodes from
- * {@link createAllNodes}. Resolves when the cascade is done.
- */
-export async function broadcastSignals(executionId: string, signals: string[], nodes: Nodes, backends: Backends): Promise<void> {
-  const engine = nodes.engine;
-  if (!engine) throw new TypeError('broadcastSignals: nodes must come from createAllNodes()');
-  if (engine.backends !== backends) {
-    // Different backends than the nodes were made with: run on those, with the same tools and model.
-    const other = createEngine(backends, engine.options);
-    return drainBroadcast(other.engine, executionId, signals);
+export async function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
+  const stack: PendingBroadcast[] = [{ executionId, signals: [...signals], delayMs: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (!top.started) {
+      if (top.delayMs) await sleep(top.delayMs);
+      top.started = await beginBroadcast(engine, top.executionId, top.signals, true);
+    }
+    if (top.started.next >= top.started.nodes.length) {
+      stack.pop();
+      continue;
+    }
+    const run = await nextRun(engine, top.executionId, top.signals, top.started, undefined);
+    if (!run) {
+      stack.pop();
+      continue;
+    }
+    const outcome = await runNode(engine, run);
+    await applyInProcess(engine, top.executionId, outcome);
+    // Pushed last first, so the node's own signals run first, then the parents', then the children's.
+    const sends = sendsOf(top.executionId, outcome);
+    for (let i = sends.length - 1; i >= 0; i--) {
+      const send = sends[i]!;
+      stack.push({ executionId: send.executionId, signals: [...send.signals], delayMs: send.delayMs });
+    }
   }
-  return drainBroadcast(engine, executionId, signals);
 }

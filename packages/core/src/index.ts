@@ -25,11 +25,8 @@ export { didYouMean, isPrototypeName, nearMiss } from './config-keys.js';
 export { mergeUpdates, templateVars } from './context-view.js';
 export type { BroadcastSink, EngineOptions, NodeOptions, Nodes, TriggeredNode } from './engine.js';
 export {
-  broadcastSignals,
-  createAllNodes,
   createChildExecution,
   createEngine,
-  defaultBuiltins,
   Engine,
   inProcessSink,
   loadExecution,
@@ -102,12 +99,12 @@ export {
   parseRetryAfterMs,
   withRetries,
 } from './providers/retry.js';
+export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './providers/scripted-llm.js';
+export { checkScriptedSpec, createScriptedLlm, promptHead, promptStage } from './providers/scripted-llm.js';
 export type { UsageSummary } from './providers/usage.js';
 export { summarizeUsage } from './providers/usage.js';
-export type { ScriptedLlm, ScriptedModelSpec, ScriptedRule } from './scripted-llm.js';
-export { checkScriptedSpec, createScriptedLlm, promptHead, promptStage } from './scripted-llm.js';
 export type { SetupOptions } from './setup.js';
-export { setupOrchestration } from './setup.js';
+export { broadcastSignals, createAllNodes, defaultBuiltins, setupOrchestration } from './setup.js';
 export type { SignalRefusal } from './signal-checks.js';
 export { checkSignalsListened, endedExecutionError, listenedSignals, nearestName, SignalRefusedError } from './signal-checks.js';
 export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates/index.js';
@@ -140,6 +137,7 @@ export type {
   StoredContext,
   TelemetryBackend,
   TelemetryEvent,
+  TelemetryNode,
   TemplateVars,
   ToolCallContext,
   ToolEntry,

@@ -5,6 +5,7 @@
  * Every tool and model call gets the node's `AbortSignal`; each call is also raced against it, and the
  * node's whole run is raced against it with a short grace, so a call that ignores the signal still ends.
  */
+import { sumNodeRuns } from './backends/apply-update.js';
 import { DeadlineExceededError, NodeTimeoutError } from './errors.js';
 import type { NodeRun } from './nodes/types.js';
 import type { NodeConfig, StoredContext } from './types.js';
@@ -28,9 +29,7 @@ export function nodeTimeoutSeconds(node: NodeConfig): number | undefined {
 /** Node runs the execution has made so far, its ancestors' runs (up to its start) included. */
 export function countedNodeRuns(context: StoredContext): number {
   const op = context.__operational__;
-  let n = op?.ancestor_node_runs ?? 0;
-  for (const c of Object.values(op?.nodes ?? {})) n += c;
-  return n;
+  return (op?.ancestor_node_runs ?? 0) + (op?.nodes ? sumNodeRuns(op.nodes) : 0);
 }
 
 /** The node-run limit that applies to an execution. */
@@ -41,12 +40,18 @@ export function nodeRunLimit(context: StoredContext, engineDefault?: number): nu
 /** A signal that never fires (a node with no time limit). */
 const NEVER = new AbortController().signal;
 
+/** The clock of a node with no time limit (shared: it holds no timer and no promise). */
+const UNBOUNDED: NodeClock = { signal: NEVER, backstop: undefined, dispose: () => undefined };
+
 /** The running clock of one node run. */
 export interface NodeClock {
   /** Aborted with a NodeTimeoutError or DeadlineExceededError when the node's time is up. */
   signal: AbortSignal;
-  /** Rejects with the signal's reason {@link NODE_ABORT_GRACE_MS} after it fires; never resolves. */
-  backstop: Promise<never>;
+  /**
+   * Rejects with the signal's reason {@link NODE_ABORT_GRACE_MS} after it fires; never resolves.
+   * Undefined when the node has no time limit: there is nothing to race.
+   */
+  backstop: Promise<never> | undefined;
   /** Stops the timers. */
   dispose(): void;
 }
@@ -62,7 +67,7 @@ export function startNodeClock(run: NodeRun, deadline: number | undefined): Node
   const byDeadline = deadline ?? Number.POSITIVE_INFINITY;
   if (byDeadline <= now) throw new DeadlineExceededError(run.workflowName, run.nodeName);
   const end = Math.min(byTimeout, byDeadline);
-  if (!Number.isFinite(end)) return { signal: NEVER, backstop: new Promise<never>(() => undefined), dispose: () => undefined };
+  if (!Number.isFinite(end)) return UNBOUNDED;
   const controller = new AbortController();
   const reason = () =>
     byTimeout <= byDeadline

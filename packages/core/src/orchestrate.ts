@@ -58,11 +58,13 @@ export const MAX_INITIAL_SIGNALS = 1000;
  * Set, or a cycle. Contexts are
  * stored as JSON by every persistent backend, so such a value would be lost or break the write.
  */
-export function findUnserialisable(value: unknown, path: string, seen: Set<object> = new Set()): string | undefined {
+export function findUnserialisable(value: unknown, path: string, seen?: Set<object>): string | undefined {
   const t = typeof value;
   if (t === 'function' || t === 'symbol' || t === 'bigint') return `${path} is a ${t}, not plain data (JSON)`;
   if (t === 'number' && !Number.isFinite(value)) return `${path} is ${String(value)}, not plain data (JSON has no NaN or Infinity)`;
   if (t !== 'object' || value === null) return undefined;
+  // Made only for objects: a context of many plain values allocates nothing here.
+  seen ??= new Set();
   if (seen.has(value as object)) return `${path} refers to itself (a cycle), not plain data (JSON)`;
   if (value instanceof Map || value instanceof Set)
     return `${path} is a ${value instanceof Map ? 'Map' : 'Set'}, not plain data (JSON): convert it (Object.fromEntries, Array.from)`;
@@ -165,13 +167,17 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
     }
     for (const [k, v] of Object.entries(src as StoredContext)) if (!isReservedField(k) && Array.isArray(v)) fields[k] = structuredClone(v);
   }
-  for (const [k, v] of Object.entries(opts.initialContext ?? {})) {
+  const initial = opts.initialContext ?? {};
+  for (const [k, v] of Object.entries(initial)) {
     if (isReservedField(k))
       throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: `'${k}' is reserved for the engine` }]);
     const bad = findUnserialisable(v, `initial_context.${k}`);
     if (bad) throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: bad }]);
-    if (opts.inheritContextFromId && fields[k]) fields[k].push(structuredClone(v));
-    else fields[k] = [structuredClone(v)];
+  }
+  // One copy of the whole initial context (a copy per field costs a structuredClone call per field).
+  for (const [k, v] of Object.entries(structuredClone(initial))) {
+    if (opts.inheritContextFromId && fields[k]) fields[k].push(v);
+    else fields[k] = [v];
   }
   const prepared: PreparedExecution = {
     executionId: opts.executionId ?? randomUUID(),

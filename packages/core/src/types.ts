@@ -175,11 +175,33 @@ export interface TelemetryEvent {
   [key: string]: unknown;
 }
 
+/** The node a telemetry event is about: one object per node, shared by all its events. */
+export interface TelemetryNode {
+  readonly node_name: string;
+  readonly node_type: string;
+  readonly workflow_name?: string;
+}
+
 /** Receives telemetry events. */
 export interface TelemetryBackend {
   logEvent(executionId: string, eventType: string, data?: Record<string, unknown>): Promise<void>;
   /** Every event of an execution, oldest first. */
   getEvents?(executionId: string): Promise<TelemetryEvent[]>;
+  /**
+   * Records an event synchronously, without building the event object: the engine's hot path uses it
+   * when a backend has it, and {@link logEvent} otherwise. `at` is epoch milliseconds (formatted as the
+   * ISO `timestamp` when read); `node`'s fields and `data`'s (extra data a call site adds included)
+   * are the event's fields; `durationMs` is a `node_completed`'s `duration_ms` (-1 for none). The
+   * backend keeps `data` as given: the caller builds it for this event and does not change it.
+   */
+  record?(
+    executionId: string,
+    eventType: string,
+    at: number,
+    node: TelemetryNode | undefined,
+    durationMs: number,
+    data: Record<string, unknown> | undefined,
+  ): void;
 }
 
 /** One message of a conversation history. */

@@ -6,13 +6,13 @@ import { DEFAULT_MAX_RECEIVE_COUNT } from '../env-contract.js';
 import { SimulatedCrashError } from '../errors.js';
 import { type CancelResult, cancelExecution, checkSignalRequest, type RedriveResult, redriveExecution } from '../execution-control.js';
 import { type ExecutionStatus, getExecutionStatus } from '../execution-status.js';
-import type { RequestCounter } from '../request-counter.js';
 import { createRuntimeServices, type RuntimeServices, type SoeLogger } from '../runtime-services.js';
 import { createSignalSender, type SendOptions } from '../signal-sender.js';
 import { createWorkerHandler, type WorkerHandler } from '../worker-handler.js';
 import { type ChaosOptions, createChaos } from './chaos.js';
 import { InvocationScopes } from './invocation-scope.js';
 import { type LocalEmulators, startLocalEmulators } from './local-emulators.js';
+import type { RequestCounter } from './request-counter.js';
 import { LocalSqsEventSource } from './sqs-event-source.js';
 
 /** Options of {@link createLocalRuntime}. */

@@ -34,7 +34,15 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
   const op = ctx.__operational__;
   if (!op) return;
   if (update.signals) for (const s of update.signals) op.signals.push(s);
-  if (update.nodes) for (const [name, n] of Object.entries(update.nodes)) op.nodes[name] = (op.nodes[name] ?? 0) + n;
+  if (update.nodes) {
+    let added = 0;
+    for (const [name, n] of Object.entries(update.nodes)) {
+      op.nodes[name] = (op.nodes[name] ?? 0) + n;
+      added += n;
+    }
+    const total = nodeRunTotals.get(op.nodes);
+    if (total !== undefined) nodeRunTotals.set(op.nodes, total + added);
+  }
   if (update.counters) for (const [k, n] of Object.entries(update.counters)) op[k] = ((op[k] as number) ?? 0) + (n ?? 0);
 }
 
@@ -46,4 +54,22 @@ export function isEmptyUpdate(u: ContextUpdate): boolean {
     (!u.nodes || Object.keys(u.nodes).length === 0) &&
     (!u.counters || Object.keys(u.counters).length === 0)
   );
+}
+
+/**
+ * Running totals of `__operational__.nodes` maps, kept by {@link applyUpdate}: the node-run limit is
+ * checked before every node run, and summing a map of every node run so far each time would make a
+ * chain of n nodes cost n².
+ */
+const nodeRunTotals = new WeakMap<Record<string, number>, number>();
+
+/** The sum of a `__operational__.nodes` map (node runs so far), in O(1) once the map has been summed. */
+export function sumNodeRuns(nodes: Record<string, number>): number {
+  let total = nodeRunTotals.get(nodes);
+  if (total === undefined) {
+    total = 0;
+    for (const c of Object.values(nodes)) total += c;
+    nodeRunTotals.set(nodes, total);
+  }
+  return total;
 }

@@ -1,4 +1,5 @@
 /** Backends over a record store: in memory (tests, `soe run`) or on files. */
+import { shareRegistry, withNode, withoutNode, withoutWorkflow, withWorkflow } from '../registry.js';
 import type {
   Backends,
   ContextBackend,
@@ -14,12 +15,14 @@ import type {
   StoredContext,
   TelemetryBackend,
   TelemetryEvent,
+  TelemetryNode,
   Workflow,
   WorkflowBackend,
   WorkflowsRegistry,
 } from '../types.js';
 import { applyUpdate, contextFromInit } from './apply-update.js';
 import { MemoryStore, type RecordStore, type StoreFactory } from './store.js';
+import { appendEvent, columnsOf, formatEvents, newColumns, type TelemetryColumns } from './telemetry-log.js';
 
 /** Contexts in a record store (a Map by default). */
 export class InMemoryContextBackend implements ContextBackend {
@@ -55,7 +58,8 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
   ) {}
 
   async saveWorkflowsRegistry(executionId: string, registry: WorkflowsRegistry): Promise<void> {
-    this.registries.set(executionId, structuredClone(registry));
+    // Stored by reference when already shared (a child gets its parent's registry): see registry.ts.
+    this.registries.set(executionId, shareRegistry(registry));
   }
   async getWorkflowsRegistry(executionId: string): Promise<WorkflowsRegistry | null> {
     return this.registries.get(executionId) ?? null;
@@ -67,44 +71,56 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
     return this.current.get(executionId) ?? null;
   }
   async putWorkflow(executionId: string, name: string, workflow: Workflow): Promise<void> {
-    // Copy-on-write: readers holding the previous registry object never see a half-changed one.
-    const reg = { ...(this.registries.get(executionId) ?? {}) };
-    reg[name] = structuredClone(workflow);
-    this.registries.set(executionId, reg);
+    // Copy on write: readers holding the previous registry object never see a half-changed one.
+    this.registries.set(executionId, withWorkflow(this.registries.get(executionId), name, workflow));
   }
   async putNode(executionId: string, workflowName: string, nodeName: string, node: NodeConfig): Promise<void> {
-    const reg = { ...(this.registries.get(executionId) ?? {}) };
-    reg[workflowName] = { ...(reg[workflowName] ?? {}), [nodeName]: structuredClone(node) };
-    this.registries.set(executionId, reg);
+    this.registries.set(executionId, withNode(this.registries.get(executionId), workflowName, nodeName, node));
   }
   async deleteWorkflow(executionId: string, name: string): Promise<boolean> {
     const reg = this.registries.get(executionId);
     if (!reg || !(name in reg)) return false;
-    const { [name]: _removed, ...rest } = reg;
-    this.registries.set(executionId, rest);
+    this.registries.set(executionId, withoutWorkflow(reg, name));
     return true;
   }
   async deleteNode(executionId: string, workflowName: string, nodeName: string): Promise<boolean> {
     const reg = this.registries.get(executionId);
     const wf = reg?.[workflowName];
     if (!reg || !wf || !(nodeName in wf)) return false;
-    const { [nodeName]: _removed, ...rest } = wf;
-    this.registries.set(executionId, { ...reg, [workflowName]: rest });
+    this.registries.set(executionId, withoutNode(reg, workflowName, nodeName));
     return true;
   }
 }
 
-/** Telemetry events in a record store. */
+/** Telemetry events in a record store, as fixed-shape columns formatted when read (see telemetry-log.ts). */
 export class InMemoryTelemetryBackend implements TelemetryBackend {
-  constructor(protected readonly events: RecordStore<TelemetryEvent[]> = new MemoryStore()) {}
+  constructor(protected readonly events: RecordStore<TelemetryColumns | TelemetryEvent[]> = new MemoryStore()) {}
+  private columns(executionId: string): TelemetryColumns {
+    const stored = this.events.get(executionId);
+    if (stored && !Array.isArray(stored)) return stored;
+    const cols = stored ? columnsOf(stored) : newColumns();
+    this.events.set(executionId, cols);
+    return cols;
+  }
   async logEvent(executionId: string, eventType: string, data: Record<string, unknown> = {}): Promise<void> {
-    let list = this.events.get(executionId);
-    if (!list) this.events.set(executionId, (list = []));
-    list.push({ ...data, event_type: eventType, timestamp: new Date().toISOString() });
-    this.events.set(executionId, list);
+    this.record(executionId, eventType, Date.now(), undefined, -1, { ...data });
+  }
+  record(
+    executionId: string,
+    eventType: string,
+    at: number,
+    node: TelemetryNode | undefined,
+    durationMs: number,
+    data: Record<string, unknown> | undefined,
+  ): void {
+    const cols = this.columns(executionId);
+    appendEvent(cols, eventType, at, node, durationMs, data);
+    // A file store writes on set; a memory store keeps the same columns object.
+    this.events.set(executionId, cols);
   }
   async getEvents(executionId: string): Promise<TelemetryEvent[]> {
-    return [...(this.events.get(executionId) ?? [])];
+    const stored = this.events.get(executionId);
+    return stored ? formatEvents(columnsOf(stored)) : [];
   }
 }
 

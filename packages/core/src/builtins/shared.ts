@@ -3,6 +3,7 @@
  * how injected text (JSON or YAML) is read, and small argument checks.
  */
 import { parse as parseYaml } from 'yaml';
+import { markBuiltin } from '../builtin-mark.js';
 import { BuiltinToolError, type ValidationIssue, WorkflowValidationError } from '../errors.js';
 import type { ToolContext } from '../nodes/types.js';
 import type { JSONSchema, ToolEntry } from '../types.js';
@@ -43,17 +44,7 @@ export function builtinEntry(name: string, spec: BuiltinSpec): ToolEntry {
   return { description: spec.description, parameters: spec.parameters, maxRetries: 0, fn };
 }
 
-const BUILTIN_MARK = Symbol.for('soe.builtin');
-
-/** Marks a function as a built-in's, so an entry copied from it (`{...builtin, failureSignal}`) stays a built-in. */
-function markBuiltin(fn: object): void {
-  Object.defineProperty(fn, BUILTIN_MARK, { value: true });
-}
-
-/** True when a registry entry's function is a built-in's (see {@link createBuiltinTools}). */
-export function isBuiltinFunction(fn: unknown): boolean {
-  return typeof fn === 'function' && (fn as unknown as Record<symbol, unknown>)[BUILTIN_MARK] === true;
-}
+export { isBuiltinFunction } from '../builtin-mark.js';
 
 /** True for a plain mapping (not null, not a list). */
 export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

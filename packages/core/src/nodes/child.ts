@@ -1,4 +1,5 @@
 /** The child node: starts child executions of another workflow (one, or one per item). */
+import { sumNodeRuns } from '../backends/apply-update.js';
 import { accumulate, historyOf, templateVars } from '../context-view.js';
 import type { ParentLink, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere } from './emissions.js';
@@ -61,13 +62,12 @@ export const executeChild: NodeExecutor = async (run, services) => {
     node_name: run.nodeName,
     children: outcome.spawns.map((c) => c.executionId),
   });
-  outcome.emit = emitWhere(run, services, emissionsOf(node), templateVars(run.context, outcome.update));
+  outcome.emit = emitWhere(run, services, emissionsOf(node), () => templateVars(run.context, outcome.update));
   return outcome;
 };
 
 /** Node runs an execution has made (the sum of `__operational__.nodes`). */
 export function nodeRunsOf(context: StoredContext): number {
-  let n = 0;
-  for (const c of Object.values(context.__operational__?.nodes ?? {})) n += c;
-  return n;
+  const nodes = context.__operational__?.nodes;
+  return nodes ? sumNodeRuns(nodes) : 0;
 }

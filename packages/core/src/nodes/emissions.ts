@@ -26,15 +26,22 @@ export interface ConditionFailure {
  * condition that raises (`{{ 1 / 0 > 0 }}`) counts as false for its signal, as upstream does; it is
  * reported to `onError` and the other emissions are still evaluated.
  */
-export function evaluateEmissions(emissions: EventEmission[], vars: TemplateVars, onError?: (f: ConditionFailure) => void): string[] {
+export function evaluateEmissions(
+  emissions: EventEmission[],
+  vars: TemplateVars | (() => TemplateVars),
+  onError?: (f: ConditionFailure) => void,
+): string[] {
   const out: string[] = [];
+  // Made on the first condition: emissions without conditions need no view of the context.
+  let resolved: TemplateVars | undefined;
   for (const e of emissions) {
     if (e.condition === undefined || e.condition === null || e.condition === '') {
       out.push(e.signal_name);
       continue;
     }
     try {
-      if (evaluateCondition(e.condition, vars)) out.push(e.signal_name);
+      resolved ??= typeof vars === 'function' ? vars() : vars;
+      if (evaluateCondition(e.condition, resolved)) out.push(e.signal_name);
     } catch (error) {
       onError?.({ signal: e.signal_name, condition: e.condition, error });
     }
@@ -46,7 +53,12 @@ export function evaluateEmissions(emissions: EventEmission[], vars: TemplateVars
  * The signals a node emits, its conditions evaluated against `vars`; a condition that raises is
  * logged as a `condition_error` telemetry event (node, signal, error), so it is not silent.
  */
-export function emitWhere(run: NodeRun, services: NodeServices, emissions: EventEmission[], vars: TemplateVars): string[] {
+export function emitWhere(
+  run: NodeRun,
+  services: NodeServices,
+  emissions: EventEmission[],
+  vars: TemplateVars | (() => TemplateVars),
+): string[] {
   return evaluateEmissions(emissions, vars, (f) => {
     void services.telemetry(run.executionId, 'condition_error', {
       workflow_name: run.workflowName,

@@ -6,6 +6,6 @@ import { type NodeExecutor, startOutcome } from './types.js';
 /** Router: evaluates its emission conditions against the context and emits every one that holds. */
 export const executeRouter: NodeExecutor = async (run, services) => {
   const outcome = startOutcome(run.nodeName);
-  outcome.emit = emitWhere(run, services, emissionsOf(run.node), templateVars(run.context, outcome.update));
+  outcome.emit = emitWhere(run, services, emissionsOf(run.node), () => templateVars(run.context, outcome.update));
   return outcome;
 };

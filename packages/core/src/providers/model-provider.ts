@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ModelProviderError } from '../errors.js';
-import { createScriptedLlm, type ScriptedLlm, type ScriptedModelSpec } from '../scripted-llm.js';
 import type { CallLlm } from '../types.js';
 import { createOpenAiCaller, type OpenAiCallerOptions } from './openai.js';
+import { createScriptedLlm, type ScriptedLlm, type ScriptedModelSpec } from './scripted-llm.js';
 
 /** The providers a spec can name. */
 export const MODEL_PROVIDERS = ['scripted', 'openai', 'bedrock'] as const;

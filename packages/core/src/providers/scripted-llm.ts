@@ -17,8 +17,8 @@
  * `history`, `tool` (the parameter stage's tool name) or `raw` (the whole prompt text).
  */
 import { parse as parseYaml } from 'yaml';
-import { didYouMean } from './config-keys.js';
-import type { CallLlm } from './types.js';
+import { didYouMean } from '../config-keys.js';
+import type { CallLlm } from '../types.js';
 
 /** One rule of a scripted model. */
 export interface ScriptedRule {

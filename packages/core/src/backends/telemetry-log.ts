@@ -1,0 +1,105 @@
+/**
+ * Telemetry kept as fixed-shape columns, one set per execution: an event costs five array slots
+ * (its type, a numeric timestamp, the node it is about, a number and its data) instead of an object
+ * with an ISO string. Events are formatted into the objects users read ({@link TelemetryEvent}, with
+ * `event_type` and an ISO `timestamp`) only when they are read.
+ */
+import type { TelemetryEvent, TelemetryNode } from '../types.js';
+
+/** The columns of one execution's events (plain data, so a file store can keep them as JSON). */
+export interface TelemetryColumns {
+  /** `event_type` of each event. */
+  type: string[];
+  /** Epoch milliseconds. */
+  at: number[];
+  /** The node an event is about, shared by all its events (never copied per event). */
+  node: (TelemetryNode | null)[];
+  /** `duration_ms` of a `node_completed` the engine recorded; -1 when the event has none of its own. */
+  num: number[];
+  /** The rest of the event, compacted by {@link packData}. */
+  data: unknown[];
+}
+
+/** Empty columns. */
+export function newColumns(): TelemetryColumns {
+  return { type: [], at: [], node: [], num: [], data: [] };
+}
+
+/** What a `node_completed` adds when nothing else is said: the node ran fine and called nothing. */
+const COMPLETED_DEFAULTS = { ok: true, llm_calls: 0, tool_calls: 0 };
+
+/**
+ * The data slot of an event. The engine's most frequent events keep only what varies: a
+ * `signals_broadcast` its signals, a `node_completed` that ended fine with no calls its emitted
+ * signals; one signal is kept as the string (a list allocated per event would cost more than the
+ * event). Anything else is the data object.
+ */
+function packData(type: string, data: Record<string, unknown> | undefined): unknown {
+  if (data === undefined) return null;
+  if (type === 'signals_broadcast' && Array.isArray(data.signals) && Object.keys(data).length === 1) return packSignals(data.signals);
+  if (
+    type === 'node_completed' &&
+    Array.isArray(data.emitted) &&
+    data.ok === true &&
+    data.llm_calls === 0 &&
+    data.tool_calls === 0 &&
+    Object.keys(data).length === 4
+  )
+    return packSignals(data.emitted);
+  return data;
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+function packSignals(signals: unknown[]): unknown {
+  if (signals.length === 1 && typeof signals[0] === 'string') return signals[0];
+  return signals.length === 0 ? EMPTY : signals.slice();
+}
+
+const unpackSignals = (v: unknown): unknown[] => (typeof v === 'string' ? [v] : [...(v as unknown[])]);
+
+/** Appends one event. `data` must not be changed by the caller afterwards (the engine builds it per event). */
+export function appendEvent(
+  cols: TelemetryColumns,
+  type: string,
+  at: number,
+  node: TelemetryNode | undefined,
+  durationMs: number,
+  data: Record<string, unknown> | undefined,
+): void {
+  cols.type.push(type);
+  cols.at.push(at);
+  cols.node.push(node ?? null);
+  cols.num.push(durationMs);
+  cols.data.push(packData(type, data));
+}
+
+/** The events as users read them, oldest first: `{ ...node, ...data, event_type, timestamp }`. */
+export function formatEvents(cols: TelemetryColumns): TelemetryEvent[] {
+  const out: TelemetryEvent[] = new Array(cols.type.length);
+  for (let i = 0; i < cols.type.length; i++) out[i] = formatEvent(cols, i);
+  return out;
+}
+
+function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
+  const type = cols.type[i]!;
+  const node = cols.node[i];
+  const data = cols.data[i];
+  let fields: Record<string, unknown>;
+  if (type === 'node_completed') {
+    const rest = isRecord(data) ? data : { emitted: unpackSignals(data), ...COMPLETED_DEFAULTS };
+    fields = cols.num[i]! >= 0 ? { ...node, duration_ms: cols.num[i], ...rest } : { ...node, ...rest };
+  } else if (type === 'signals_broadcast' && !isRecord(data)) fields = { ...node, signals: unpackSignals(data) };
+  else fields = { ...node, ...(isRecord(data) ? data : {}) };
+  return { ...fields, event_type: type, timestamp: new Date(cols.at[i]!).toISOString() };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Columns from what a store holds: columns, or (written by an earlier version) a list of events. */
+export function columnsOf(stored: TelemetryColumns | TelemetryEvent[]): TelemetryColumns {
+  if (!Array.isArray(stored)) return stored;
+  const cols = newColumns();
+  for (const { event_type, timestamp, ...data } of stored) appendEvent(cols, event_type, Date.parse(timestamp), undefined, -1, data);
+  return cols;
+}

@@ -1,0 +1,108 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { templateVars } from '../src/context-view.js';
+import {
+  createAllNodes,
+  createInMemoryBackends,
+  createLocalBackends,
+  orchestrate,
+  renderTemplate,
+  type StoredContext,
+} from '../src/index.js';
+
+const ctx = (): StoredContext => ({
+  a: [1, 2, 3],
+  empty: [],
+  __operational__: { signals: ['START'], nodes: { N: 1 }, llm_calls: 0, tool_calls: 0, errors: 0, main_execution_id: 'x' },
+});
+
+describe('the template view of the context', () => {
+  it('reads newest values, histories and pending values without copying a stored history', () => {
+    const stored = ctx();
+    const vars = templateVars(stored, { fields: { b: ['new'] }, nodes: { N: 1 } });
+    expect(vars.history!.a).toBe(stored.a);
+    expect(renderTemplate('{{ context.a }} {{ context.b }} {{ context.a | accumulated | length }}', vars)).toBe('3 new 3');
+    expect(renderTemplate("{{ context.__operational__.nodes.get('N', 0) }}", vars)).toBe('2');
+    expect(renderTemplate('{{ context.empty is defined }} {{ context.missing is defined }}', vars)).toBe('False False');
+    expect(Object.keys(vars.context)).toEqual(['a', '__operational__', 'b']);
+    expect(Object.keys(vars.history!)).toEqual(['a', 'empty', 'b']);
+  });
+
+  it('appends pending values to a history only in the view, never to the stored list', () => {
+    const stored = ctx();
+    const vars = templateVars(stored, { fields: { a: [4] } });
+    expect(renderTemplate('{{ context.a }} {{ context.a | accumulated | join(",") }}', vars)).toBe('4 1,2,3,4');
+    expect(stored.a).toEqual([1, 2, 3]);
+  });
+
+  it('is read-only', () => {
+    const vars = templateVars(ctx());
+    expect(() => {
+      (vars.context as Record<string, unknown>).a = 9;
+    }).toThrow(TypeError);
+  });
+});
+
+const CHAIN = `
+main:
+  A: { node_type: router, event_triggers: [START], event_emissions: [{ signal_name: B }] }
+  B: { node_type: router, event_triggers: [B], event_emissions: [{ signal_name: DONE }] }
+`;
+
+describe('telemetry recorded as fixed-shape records', () => {
+  for (const [name, make] of [
+    ['memory', () => createInMemoryBackends()],
+    ['file', () => createLocalBackends(mkdtempSync(join(tmpdir(), 'soe-telemetry-')))],
+  ] as const) {
+    it(`reads back as events with event_type and an ISO timestamp (${name} backends)`, async () => {
+      const backends = make();
+      const { broadcastSignalsCaller } = createAllNodes(backends);
+      const id = await orchestrate({
+        config: CHAIN,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        backends,
+        broadcastSignalsCaller,
+      });
+      await backends.telemetry.logEvent(id, 'custom', { prompt: 'p', answer: 'a' });
+      const events = await backends.telemetry.getEvents(id);
+      expect(events.map((e) => e.event_type)).toEqual([
+        'orchestration_start',
+        'signals_broadcast',
+        'node_execution',
+        'node_completed',
+        'signals_broadcast',
+        'node_execution',
+        'node_completed',
+        'signals_broadcast',
+        'custom',
+      ]);
+      for (const e of events) expect(new Date(e.timestamp).toISOString()).toBe(e.timestamp);
+      expect(events[1]).toMatchObject({ signals: ['START'] });
+      expect(events[2]).toMatchObject({ node_name: 'A', node_type: 'router', workflow_name: 'main' });
+      expect(events[3]).toMatchObject({ node_name: 'A', node_type: 'router', emitted: ['B'], ok: true, llm_calls: 0, tool_calls: 0 });
+      expect(typeof events[3]!.duration_ms).toBe('number');
+      expect(events[8]).toMatchObject({ prompt: 'p', answer: 'a' });
+      expect(events[8]).not.toHaveProperty('duration_ms');
+    });
+  }
+
+  it('reads back the same events after a restart, and events an earlier version stored as a list', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soe-telemetry-'));
+    const backends = createLocalBackends(dir);
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const id = await orchestrate({
+      config: CHAIN,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    expect(await createLocalBackends(dir).telemetry.getEvents(id)).toEqual(await backends.telemetry.getEvents(id));
+    const legacy = [{ event_type: 'node_execution', timestamp: '2026-01-01T00:00:00.000Z', node_name: 'A' }];
+    writeFileSync(join(dir, 'telemetry', 'old.json'), JSON.stringify(legacy));
+    expect(await createLocalBackends(dir).telemetry.getEvents('old')).toEqual(legacy);
+  });
+});
