@@ -1,3 +1,4 @@
+import type { StepCaptureOptions } from '@soe/core';
 import { RequestValidationError } from './errors.js';
 
 /** What the deployed functions read from their environment. */
@@ -11,6 +12,8 @@ export interface RuntimeEnv {
   telemetryTtlDays?: number;
   /** Days every item of an execution is kept (DynamoDB TTL); unset: kept until deleted. */
   executionRetentionDays?: number;
+  /** Step I/O capture: `SOE_CAPTURE_MAX_CHARS` (0 turns it off) and `SOE_REDACT_FIELDS` (comma-separated names). */
+  capture?: StepCaptureOptions;
 }
 
 /**
@@ -42,5 +45,25 @@ export function readRuntimeEnv(env: Record<string, string | undefined> = process
   if (ttl !== undefined) out.telemetryTtlDays = ttl;
   const retention = number('SOE_EXECUTION_RETENTION_DAYS');
   if (retention !== undefined) out.executionRetentionDays = retention;
+  const capture = readCaptureEnv(env);
+  if (capture) out.capture = capture;
   return out;
+}
+
+/** Step I/O capture settings from `SOE_CAPTURE_MAX_CHARS` and `SOE_REDACT_FIELDS`, if either is set. */
+export function readCaptureEnv(env: Record<string, string | undefined>): StepCaptureOptions | undefined {
+  const out: StepCaptureOptions = {};
+  const max = env.SOE_CAPTURE_MAX_CHARS;
+  if (max !== undefined && max !== '') {
+    const n = Number(max);
+    if (!Number.isInteger(n) || n < 0)
+      throw new RequestValidationError(`environment variable SOE_CAPTURE_MAX_CHARS must be a whole number of at least 0, got '${max}'`);
+    out.maxChars = n;
+  }
+  const names = (env.SOE_REDACT_FIELDS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length) out.redact = names;
+  return Object.keys(out).length ? out : undefined;
 }

@@ -10,11 +10,13 @@ import {
 import { countedNodeRuns, type NodeClock, nodeRunLimit, startNodeClock } from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
+import { selectionMode } from './nodes/emissions.js';
 import { executeLlm } from './nodes/llm.js';
 import { executeRouter } from './nodes/router.js';
 import { executeTool } from './nodes/tool.js';
 import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool } from './nodes/types.js';
 import { appendField, startOutcome } from './nodes/types.js';
+import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
 import type {
   Backends,
   BroadcastSignalsCaller,
@@ -31,6 +33,8 @@ import type {
 export interface NodeOptions {
   callLlm?: CallLlm;
   toolsRegistry?: ToolsRegistry;
+  /** How step I/O (prompts, answers, tool arguments and results) is capped and redacted in telemetry. */
+  capture?: StepCaptureOptions;
 }
 
 /** Extra engine options for runtimes (the AWS worker). */
@@ -131,7 +135,13 @@ export class Engine {
       toolNames: () => [...new Set([...Object.keys(this.userTools), ...Object.keys(this.builtinTools)])],
       newExecutionId: opts.newExecutionId ?? (() => randomUUID()),
       propagateTransient: opts.propagateTransient ?? false,
-      telemetry: telemetry ? (id, type, data) => telemetry.logEvent(id, type, data).catch(() => undefined) : async () => undefined,
+      telemetry: telemetry
+        ? (id, type, data) =>
+            telemetry
+              // Read at each event, so orchestrate({ capture }) applies to an engine built before it.
+              .logEvent(id, type, captureEventData(data, opts.capture ?? registeredStepCapture(telemetry)))
+              .catch(() => undefined)
+        : async () => undefined,
     };
     this.inProcessSink = inProcessSink(this, (id, signals) => drainBroadcast(this, id, signals));
   }
@@ -275,6 +285,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     node_name: run.nodeName,
     node_type: type,
     workflow_name: run.workflowName,
+    triggered_by: run.signals,
   });
   let outcome: NodeOutcome;
   const started = Date.now();
@@ -299,6 +310,8 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     ok: !outcome.error,
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
     tool_calls: outcome.update.counters?.tool_calls ?? 0,
+    ...emissionReasons(run, outcome),
+    ...(outcome.update.fields ? { outputs: outcome.update.fields } : {}),
   });
   if (outcome.handledError) {
     engine.services.telemetry(run.executionId, 'node_error', {
@@ -307,6 +320,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
       error: outcome.handledError.message,
       error_type: outcome.handledError.name,
       handled_by: outcome.emit,
+      ...causeOf(outcome.handledError),
     });
   }
   if (outcome.error) {
@@ -316,6 +330,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
       node_type: type,
       error: err.message,
       error_type: err.name,
+      ...causeOf(err),
     });
     if (!(err instanceof NodeExecutionError) && !SELF_DESCRIBING_ERRORS.test(err.name)) {
       outcome.error = new NodeExecutionError(
@@ -327,6 +342,39 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     }
   }
   return outcome;
+}
+
+/** An error's cause chain (`Name: message` each), for the `cause` field of a `node_error` event. */
+function causeOf(err: Error): { cause?: string[] } {
+  const chain: string[] = [];
+  for (let c: unknown = err.cause; c !== undefined && chain.length < 5; c = c instanceof Error ? c.cause : undefined) {
+    chain.push(c instanceof Error ? `${c.name}: ${c.message}` : String(c));
+  }
+  return chain.length ? { cause: chain } : {};
+}
+
+/**
+ * Why a node emitted what it did, for `node_completed`: how its signals were chosen (`conditions`
+ * evaluated by the engine, `model` selection, `failure` signal, `none`) and each emission of its config
+ * with its condition and whether it fired.
+ */
+function emissionReasons(run: NodeRun, outcome: NodeOutcome): Record<string, unknown> {
+  const emissions = Array.isArray(run.node.event_emissions) ? run.node.event_emissions : [];
+  const type = run.node.node_type;
+  let selectedBy: string;
+  if (outcome.handledError || (outcome.error && !outcome.emit.length)) selectedBy = outcome.handledError ? 'failure' : 'none';
+  else if (type === 'llm' || type === 'agent')
+    selectedBy = selectionMode(emissions) === 'model' ? 'model' : emissions.length ? 'conditions' : 'none';
+  else selectedBy = emissions.length ? 'conditions' : 'none';
+  if (!emissions.length) return { selected_by: selectedBy };
+  return {
+    selected_by: selectedBy,
+    emissions: emissions.map((e) => ({
+      signal: e.signal_name,
+      ...(typeof e.condition === 'string' && e.condition !== '' ? { condition: e.condition } : {}),
+      emitted: outcome.emit.includes(e.signal_name),
+    })),
+  };
 }
 
 /**

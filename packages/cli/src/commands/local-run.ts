@@ -1,4 +1,5 @@
 import type { TelemetryEvent } from '@soe/core';
+import { type CaptureFlags, parseCapture } from '../input/parse-capture.js';
 import { describeRuntime, type RuntimeSpec } from '../input/parse-runtime.js';
 import { type CliRuntime, openCliRuntime, type RunOutcome } from '../local/cli-runtime.js';
 import { collectExecution } from '../local/collect-execution.js';
@@ -10,7 +11,7 @@ import { TraceFormatter } from '../output/trace-formatter.js';
 import { writeErr, writeOut } from '../output/write-out.js';
 
 /** Output flags shared by `soe run` and a local `soe send`. */
-export interface LocalOutputOptions {
+export interface LocalOutputOptions extends CaptureFlags {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -44,6 +45,7 @@ export async function openLocalRun(
     toolsRegistry: tools?.toolsRegistry,
     onEvent,
     timeoutMs: opts.timeoutMs,
+    capture: parseCapture(opts),
   });
   return { runtime, tools, model, trace };
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadWorkflowFile, pickWorkflow } from '../input/load-workflow-file.js';
+import { CAPTURE_FLAGS } from '../input/parse-capture.js';
 import { parseContext } from '../input/parse-context.js';
 import { parseRuntime } from '../input/parse-runtime.js';
 import { parseSeconds } from '../input/parse-seconds.js';
@@ -59,6 +60,8 @@ export function registerRunCommand(program: Command): void {
     .option('--timeout <seconds>', 'local-aws: how long to wait for the run to settle', '120')
     .option('-q, --quiet', 'no live trace on stderr')
     .option('-v, --verbose', 'trace node starts and every model and tool call too')
+    .option(...CAPTURE_FLAGS.chars)
+    .option(...CAPTURE_FLAGS.redact)
     .addHelpText('after', EXAMPLES)
     .action(async (file: string, opts: RunOptions, cmd: Command) => {
       const o = { ...cmd.optsWithGlobals(), ...opts } as RunOptions;

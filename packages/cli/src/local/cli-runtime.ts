@@ -8,6 +8,7 @@ import {
   loadExecution,
   orchestrate,
   prepareExecution,
+  type StepCaptureOptions,
   storeExecution,
   type ToolsRegistry,
 } from '@soe/core';
@@ -51,6 +52,8 @@ export interface CliRuntimeOptions {
   onEvent?: TelemetryListener;
   /** local-aws: how long to wait for a run to settle. @default 120 s */
   timeoutMs?: number;
+  /** How step I/O is capped and redacted in telemetry. */
+  capture?: StepCaptureOptions;
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -60,7 +63,11 @@ export async function openCliRuntime(spec: RuntimeSpec, opts: CliRuntimeOptions 
   if (spec.kind === 'local-aws') return openLocalAws(spec, opts);
   const base = spec.kind === 'file' ? openFileBackends(spec.dir) : createInMemoryBackends();
   const backends: Backends = opts.onEvent ? { ...base, telemetry: new TracingTelemetry(base.telemetry, opts.onEvent) } : base;
-  const { broadcastSignalsCaller } = createAllNodes(backends, { callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry });
+  const { broadcastSignalsCaller } = createAllNodes(backends, {
+    callLlm: opts.callLlm,
+    toolsRegistry: opts.toolsRegistry,
+    capture: opts.capture,
+  });
   const settle = async (executionId: string, signals: string[]): Promise<RunOutcome> => {
     try {
       await broadcastSignalsCaller(executionId, signals);
@@ -127,7 +134,7 @@ async function openLocalAws(spec: RuntimeSpec, opts: CliRuntimeOptions): Promise
       cause: e,
     });
   }
-  const runtime = await aws.createLocalRuntime({ callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry });
+  const runtime = await aws.createLocalRuntime({ callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry, capture: opts.capture });
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const caller: BroadcastSignalsCaller = runtime.broadcastSignalsCaller;
   const settle = async (executionId: string): Promise<RunOutcome> => {
