@@ -96,7 +96,7 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
     await page.goto(ui.url);
     const row = page.locator(`tr[data-execution="${waiting}"]`);
     await row.waitFor();
-    expect(await row.locator('td').allInnerTexts()).toEqual([
+    expect(await row.locator('td').allTextContents()).toEqual([
       waiting,
       'expenses',
       'WAITING',
@@ -125,15 +125,15 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
       'APPROVED',
       'REJECTED',
     ]);
-    expect(await page.locator('.awaited-signal[data-awaited="APPROVED"]').innerText()).toBe('APPROVED');
-    expect(await page.locator('header .status').innerText()).toBe('WAITING');
+    expect(await page.locator('.awaited-signal[data-awaited="APPROVED"]').textContent()).toBe('APPROVED');
+    expect(await page.locator('header .status').textContent()).toBe('WAITING');
     const fields = page.locator('table.fields tr');
     expect(await fields.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-field')))).toEqual([
       'claim',
       'assessment',
       'approval_request',
     ]);
-    expect(await page.locator('tr[data-field="assessment"]').innerText()).toContain('within policy, but over 500 EUR');
+    expect(await page.locator('tr[data-field="assessment"]').textContent()).toContain('within policy, but over 500 EUR');
     const dir = process.env.SOE_UI_SCREENSHOTS;
     if (dir) {
       await page.click('.tl-row[data-node="Assess"]');
@@ -147,15 +147,15 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
     await page.click('.tl-row[data-node="Assess"]');
     const detail = page.locator('.run-detail');
     await detail.locator('h3', { hasText: 'Assess' }).waitFor();
-    expect(await detail.locator('.io.prompt pre').innerText()).toContain('Claim: Flight Berlin-Lisbon, customer visit — 740 EUR by Ada');
-    expect(await detail.locator('.io.response pre').innerText()).toContain('Economy flight to the Lisbon customer visit');
+    expect(await detail.locator('.io.prompt pre').textContent()).toContain('Claim: Flight Berlin-Lisbon, customer visit — 740 EUR by Ada');
+    expect(await detail.locator('.io.response pre').textContent()).toContain('Economy flight to the Lisbon customer visit');
     await page.click('.tl-row[data-node="RequestApproval"]');
     await detail.locator('h3', { hasText: 'RequestApproval' }).waitFor();
-    expect(JSON.parse(await detail.locator('.io.arguments pre').innerText())).toMatchObject({ employee: 'Ada', amount: 740 });
-    expect(JSON.parse(await detail.locator('.io.result pre').innerText())).toMatchObject({ to: 'manager@example.com' });
+    expect(JSON.parse((await detail.locator('.io.arguments pre').textContent()) ?? '')).toMatchObject({ employee: 'Ada', amount: 740 });
+    expect(JSON.parse((await detail.locator('.io.result pre').textContent()) ?? '')).toMatchObject({ to: 'manager@example.com' });
     await page.click('.tl-row[data-node="Gate"]');
     await detail.locator('h3', { hasText: 'Gate' }).waitFor();
-    expect(await detail.locator('.reasons li').allInnerTexts()).toEqual([
+    expect(await detail.locator('.reasons li').allTextContents()).toEqual([
       '✗ AUTO_APPROVED if {{ context.claim.amount <= 500 }}',
       '✓ NEEDS_APPROVAL if {{ context.claim.amount > 500 }}',
     ]);
@@ -164,7 +164,7 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
   it('sends nothing when the confirmation is dismissed, and resumes the run when it is accepted', async () => {
     page.once('dialog', (d) => void d.dismiss());
     await page.click('button[data-action="send-REJECTED"]');
-    expect(await page.locator('header .status').innerText()).toBe('WAITING');
+    expect(await page.locator('header .status').textContent()).toBe('WAITING');
     let asked = '';
     page.once('dialog', (d) => {
       asked = d.message();
@@ -177,7 +177,7 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
     // Pay ran on APPROVED; Decline did not: the dismissed REJECTED was never sent.
     expect(ran).toEqual(['Assess', 'Gate', 'RequestApproval', 'Pay']);
     expect(await page.locator('tr[data-field="payment"]').isVisible()).toBe(true);
-    expect(await page.locator('.awaited-signal.received').innerText()).toBe('APPROVED ✓');
+    expect(await page.locator('.awaited-signal.received').textContent()).toBe('APPROVED ✓');
   });
 
   it('updates an open page while another process moves the run on (live)', async () => {
@@ -188,7 +188,7 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
     expect(sent.code, sent.stderr).toBe(0);
     // No reload: the page polls.
     await page.locator('svg.graph .node.ran[data-node="Decline"]').waitFor({ timeout: 15_000 });
-    expect(await page.locator('header .status').innerText()).toBe('IDLE');
+    expect(await page.locator('header .status').textContent()).toBe('IDLE');
   });
 
   it('puts the error of a FAILED run at the top', async () => {
@@ -203,8 +203,8 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
     await page.goto(`${ui.url}/executions/${id}`);
     const banner = page.locator('.error-banner[role="alert"]');
     await banner.waitFor();
-    expect(await banner.innerText()).toMatch(/^FAILED in Charge: .*card declined/);
-    expect(await page.locator('header .status').innerText()).toBe('FAILED');
+    expect(await banner.textContent()).toMatch(/^FAILED in Charge: .*card declined/);
+    expect(await page.locator('header .status').textContent()).toBe('FAILED');
     rmSync(work, { recursive: true, force: true });
   });
 });
