@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { distPath } from './dist-path.js';
 import { buildExecutionView, type ExecutionSummary, summarize, type TokenPrices } from './execution-view.js';
 import type { UiSource } from './ui-sources.js';
 
@@ -23,7 +25,7 @@ export interface UiServer {
 }
 
 /** Where the page app is: built by scripts/bundle-ui.mjs next to the compiled server. */
-const ASSETS = new URL('../ui-app/', import.meta.url);
+const ASSETS = distPath('ui-app');
 const ASSET_TYPES: Record<string, string> = { 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8' };
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 /** Largest action request body (a list of signal names). */
@@ -111,7 +113,7 @@ async function route(req: IncomingMessage, res: ServerResponse, opts: UiServerOp
     const type = ASSET_TYPES[name];
     if (!type) throw new HttpError(404, `no asset '${name}'`);
     try {
-      return send(res, 200, type, await readFile(new URL(name, ASSETS)));
+      return send(res, 200, type, await readFile(join(ASSETS, name)));
     } catch {
       throw new HttpError(500, `the page app is not built (${name} missing): run npm run build`);
     }

@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Backends, type BroadcastSignalsCaller, cancelExecution, createLocalBackends, type TelemetryEvent } from '@soe/core';
 import { childrenOf, collectExecution, type TaggedEvent } from '../local/collect-execution.js';
 import { loadRunRecord } from '../local/run-record.js';
 import type { RemoteOptions } from '../remote/remote-options.js';
 import { type RemoteStatus, SoeRemote } from '../remote/soe-remote.js';
+import { distPath } from './dist-path.js';
 import { type ExecutionFacts, type ExecutionPart, partOf } from './execution-view.js';
 
 /** Where the UI reads executions from and sends its actions to. */
@@ -26,7 +26,7 @@ export interface UiSource {
 }
 
 const execFileAsync = promisify(execFile);
-const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
+const BIN = distPath('bin.js');
 
 /** Reads an execution tree from backends: contexts, events and the stored config. */
 async function readFromBackends(backends: Backends, executionId: string): Promise<Omit<ExecutionFacts, 'actions'> | undefined> {
