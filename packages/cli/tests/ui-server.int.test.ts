@@ -4,6 +4,7 @@
  * its real status and signal handlers over the Lambda Invoke protocol — and the guards of a loopback
  * server (foreign Host or Origin, bodies that are not JSON). All on loopback.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionSummary, ExecutionView } from '../src/ui/execution-view.js';
 import { startUiServer, type UiServer } from '../src/ui/ui-server.js';
 import { BackendsUiSource, FileUiSource, RemoteUiSource } from '../src/ui/ui-sources.js';
-import { exampleArgs, parseJsonOut, ROOT, requireBuiltCli, runCli } from './helpers.js';
+import { BIN, exampleArgs, parseJsonOut, ROOT, requireBuiltCli, runCli } from './helpers.js';
 import { type LambdaInvokeServer, startLambdaInvokeServer } from './lambda-invoke-server.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -253,5 +254,51 @@ describe('soe ui API on local-aws and on a deployed stack', () => {
       'Pay to run on the stack',
     );
     expect(paid.parts[0]!.fields.payment).toEqual([{ employee: 'Ada', amount: 740, transfer_id: 'TR-74000', status: 'scheduled' }]);
+  });
+});
+
+describe('soe run --runtime local-aws --ui', () => {
+  it('serves the run from the process that holds the runtime, takes a signal from the page, stops on Ctrl-C', async () => {
+    requireBuiltCli();
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'run',
+        ...exampleArgs('human-approval'),
+        '--runtime',
+        'local-aws',
+        '--context',
+        JSON.stringify(CLAIM),
+        '--json',
+        '--ui',
+        '--port',
+        '0',
+      ],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /soe ui: local-aws run \S+ at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      void exited.then((code) => reject(new Error(`soe run exited (${code}) before serving:\n${stderr}`)));
+    });
+    // --json still holds one JSON object on stdout: the serving line went to stderr.
+    const { executionId: id } = JSON.parse(stdout) as { executionId: string };
+    const list = await call(url, '/api/executions');
+    expect((list.json.executions as ExecutionSummary[]).map((e) => [e.executionId, e.status])).toEqual([[id, 'WAITING']]);
+    expect((await post(url, id, 'signal', { signals: ['APPROVED'] })).status).toBe(200);
+    const v = await getView(url, id);
+    expect(v.ran).toEqual(['Assess', 'Gate', 'RequestApproval', 'Pay']);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
   });
 });

@@ -94,8 +94,11 @@ async function sourceFor(ids: string[], opts: UiOptions): Promise<UiSource> {
 }
 
 /** Serves until SIGINT/SIGTERM, then closes the server. */
-export async function serveUntilInterrupted(ui: UiServer, what: string): Promise<void> {
-  await writeOut(`soe ui: ${what} at ${ui.url}  (Ctrl-C to stop)\n`);
+export async function serveUntilInterrupted(ui: UiServer, what: string, toStderr = false): Promise<void> {
+  const line = `soe ui: ${what} at ${ui.url}  (Ctrl-C to stop)\n`;
+  // soe run --ui --json keeps stdout for its one JSON object.
+  if (toStderr) writeErr(line);
+  else await writeOut(line);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
