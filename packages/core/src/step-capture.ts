@@ -70,23 +70,27 @@ function redactDeep(value: unknown, redact: StepCaptureOptions['redact'], path: 
   return out;
 }
 
+/** The JSON text of a value (a string is its own text); throws for what JSON cannot hold (a cycle, a BigInt). */
+const textOf = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)));
+
 /** Redacts, then caps one captured value. */
 export function captureValue(field: string, value: unknown, options: StepCaptureOptions = {}): unknown {
   const maxChars = options.maxChars ?? DEFAULT_CAPTURE_CHARS;
-  // A value that is not plain data (a cycle, a BigInt) is described, not stored: the event must stay storable.
+  let text: string;
   try {
-    JSON.stringify(value);
+    text = textOf(value);
   } catch (e) {
+    // Not plain data: described, not stored, so the event stays storable.
     return `[not JSON: ${e instanceof Error ? e.message : String(e)}]`;
   }
   let v = value;
   if (typeof options.redact === 'function') {
     const top = options.redact(field, v, [field]);
     v = top === v ? redactDeep(v, options.redact, [field]) : top;
-  } else if (options.redact) {
+  } else if (options.redact?.length) {
     v = options.redact.some((n) => n.toLowerCase() === field.toLowerCase()) ? REDACTED : redactDeep(v, options.redact, [field]);
   }
-  const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  if (v !== value) text = textOf(v);
   if (text.length <= maxChars) return v;
   const capped: TruncatedValue = { truncated: true, prefix: text.slice(0, maxChars), size: text.length };
   return capped;
