@@ -191,6 +191,26 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
     expect(await page.locator('header .status').textContent()).toBe('IDLE');
   });
 
+  it('nests child executions under the run that started them, and draws the child workflow', async () => {
+    const r = await runCli(['run', ...exampleArgs('fan-out'), '--runtime', `file:${dir}`, '--json']);
+    const id = parseJsonOut<{ executionId: string }>(r).executionId;
+    await page.goto(`${ui.url}/executions/${id}`);
+    await page.locator('.timeline').waitFor();
+    const rows = await page
+      .locator('.timeline > div')
+      .evaluateAll((els) => els.map((e) => (e.classList.contains('tl-exec') ? 'child' : `${e.getAttribute('data-node')}`)));
+    // Each child's run sits under the Summarize (child) run that started it, before CollectAll runs.
+    expect(rows.slice(0, 8)).toEqual(['LoadDocuments', 'Summarize', 'child', 'Summarize', 'child', 'Summarize', 'child', 'Summarize']);
+    expect(await page.locator('.graph-title').allTextContents()).toEqual([
+      'workflow digest',
+      'workflow summarize_one · 3 executions',
+      'main execution',
+      ...Array(3).fill(expect.stringMatching(/^child .* · summarize_one$/)),
+    ]);
+    // SUMMARY_READY comes up from the children: not a signal a person is awaited to send.
+    expect(await page.locator('svg.graph .signal.awaited').count()).toBe(0);
+  });
+
   it('puts the error of a FAILED run at the top', async () => {
     const work = mkdtempSync(join(tmpdir(), 'soe-ui-failing-'));
     writeFileSync(

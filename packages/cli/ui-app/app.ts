@@ -325,53 +325,62 @@ function timeline(v: ExecutionView) {
   const now = v.status === 'RUNNING' ? Date.now() : (v.lastEventAt ?? t0);
   const t1 = Math.max(now, ...v.runs.map((r) => r.end ?? now));
   const span = Math.max(1, t1 - t0);
-  const depth = new Map<string, number>();
-  for (const p of v.parts) depth.set(p.executionId, p.parentId ? (depth.get(p.parentId) ?? 0) + 1 : 0);
   const rows: Node[] = [];
-  // Children nested under the run that started them: runs ordered by execution tree, then start.
-  const order = new Map(v.parts.map((p, i) => [p.executionId, i]));
-  const sorted = [...v.runs].sort((a, b) => (order.get(a.executionId) ?? 0) - (order.get(b.executionId) ?? 0) || a.start - b.start);
-  let lastExec = '';
-  for (const r of sorted) {
-    const d = depth.get(r.executionId) ?? 0;
-    if (r.executionId !== lastExec && d > 0) {
-      const part = v.parts.find((p) => p.executionId === r.executionId);
+  const byExec = new Map<string, NodeRun[]>();
+  for (const r of v.runs) byExec.set(r.executionId, [...(byExec.get(r.executionId) ?? []), r]);
+  const placed = new Set<string>();
+  // Each execution's runs in start order; a child's runs right under the run that started it.
+  const addExecution = (executionId: string, depth: number) => {
+    if (placed.has(executionId)) return;
+    placed.add(executionId);
+    if (depth > 0) {
+      const part = v.parts.find((p) => p.executionId === executionId);
       rows.push(
         h(
           'div',
-          { class: 'tl-exec', style: `padding-left:${d * 16}px` },
-          `child ${r.executionId.slice(0, 8)} · ${part?.workflowName ?? ''}`,
+          { class: 'tl-exec', style: `padding-left:${depth * 16}px` },
+          `child ${executionId.slice(0, 8)} · ${part?.workflowName ?? ''}`,
         ),
       );
     }
-    lastExec = r.executionId;
-    const left = ((r.start - t0) / span) * 100;
-    const width = Math.max(0.6, (((r.end ?? now) - r.start) / span) * 100);
-    const row = h(
-      'div',
-      {
-        class: `tl-row${r.id === state.selectedRun ? ' selected' : ''}${r.ok === false ? ' failed' : ''}${r.end === undefined ? ' running' : ''}`,
-        'data-run': r.id,
-        'data-node': r.node,
-        role: 'button',
-        tabindex: 0,
-      },
-      h(
-        'div',
-        { class: 'tl-label', style: `padding-left:${d * 16}px` },
-        h('span', { class: 'tl-node' }, r.node),
-        h('span', { class: 'tl-type' }, r.type),
-      ),
-      h('div', { class: 'tl-track' }, h('div', { class: 'tl-bar', style: `left:${left.toFixed(2)}%;width:${width.toFixed(2)}%` })),
-      h('span', { class: 'tl-dur' }, `${fmtDuration((r.end ?? now) - r.start)}${r.emitted.length ? ` → ${r.emitted.join(', ')}` : ''}`),
-    );
-    row.addEventListener('click', () => selectRun(r.id));
-    row.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Enter') selectRun(r.id);
-    });
-    rows.push(row);
-  }
+    for (const r of [...(byExec.get(executionId) ?? [])].sort((a, b) => a.start - b.start)) {
+      rows.push(timelineRow(r, depth, (t) => ((t - t0) / span) * 100, now));
+      for (const c of r.children) addExecution(c, depth + 1);
+    }
+  };
+  addExecution(v.executionId, 0);
+  // Executions no run claims (their starter's events were cut off): after the rest.
+  for (const p of v.parts) addExecution(p.executionId, p.parentId ? 1 : 0);
   return h('div', { class: 'timeline' }, ...rows);
+}
+
+/** One Gantt row: the node, a bar from its start to its end (or now), its duration and signals. */
+function timelineRow(r: NodeRun, depth: number, at: (t: number) => number, now: number): Node {
+  const left = at(r.start);
+  const width = Math.max(0.6, at(r.end ?? now) - left);
+  const row = h(
+    'div',
+    {
+      class: `tl-row${r.id === state.selectedRun ? ' selected' : ''}${r.ok === false ? ' failed' : ''}${r.end === undefined ? ' running' : ''}`,
+      'data-run': r.id,
+      'data-node': r.node,
+      role: 'button',
+      tabindex: 0,
+    },
+    h(
+      'div',
+      { class: 'tl-label', style: `padding-left:${depth * 16}px` },
+      h('span', { class: 'tl-node' }, r.node),
+      h('span', { class: 'tl-type' }, r.type),
+    ),
+    h('div', { class: 'tl-track' }, h('div', { class: 'tl-bar', style: `left:${left.toFixed(2)}%;width:${width.toFixed(2)}%` })),
+    h('span', { class: 'tl-dur' }, `${fmtDuration((r.end ?? now) - r.start)}${r.emitted.length ? ` → ${r.emitted.join(', ')}` : ''}`),
+  );
+  row.addEventListener('click', () => selectRun(r.id));
+  row.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') selectRun(r.id);
+  });
+  return row;
 }
 
 function callView(e: Event) {

@@ -38,6 +38,7 @@ export interface NodeRun {
   outputs?: unknown;
   calls: Event[];
   error?: string;
+  children: string[];
 }
 export interface ExecutionPart {
   executionId: string;

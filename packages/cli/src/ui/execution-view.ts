@@ -26,6 +26,8 @@ export interface NodeRunView {
   /** The `llm_call`, `tool_call` and `node_error` events of the run: prompts, answers, arguments, results, errors. */
   calls: TelemetryEvent[];
   error?: string;
+  /** Child executions this run started (`child_started`). */
+  children: string[];
 }
 
 /** One execution of the tree (the main one and its children). */
@@ -106,12 +108,19 @@ export function nodeRuns(events: readonly TaggedEvent[]): NodeRunView[] {
         triggeredBy: strings(e.triggered_by),
         emitted: [],
         calls: [],
+        children: [],
       };
       runs.push(run);
       open.set(k, [...(open.get(k) ?? []), run]);
       continue;
     }
     const current = open.get(k)?.[0];
+    if (e.event_type === 'child_started') {
+      // Logged while the child node runs; the children belong to that run.
+      const starter = current ?? [...runs].reverse().find((r) => r.executionId === e.execution_id && r.node === String(e.node_name));
+      if (starter) starter.children.push(...strings(e.children));
+      continue;
+    }
     if (
       e.event_type === 'llm_call' ||
       e.event_type === 'tool_call' ||
@@ -172,7 +181,10 @@ export function buildExecutionView(facts: ExecutionFacts, prices?: TokenPrices):
   const awaited: ExecutionView['awaited'] = [];
   const wf = graph?.workflows.find((w) => w.name === workflowName);
   if (wf) {
+    // Signals children send up (signals_to_parent) come from inside the run, not from a person.
+    const fromChildren = new Set(wf.nodes.flatMap((n) => n.child?.signalsToParent ?? []));
     for (const s of externalSignals(wf.nodes, initialSignals)) {
+      if (fromChildren.has(s)) continue;
       awaited.push({ signal: s, received: seen.has(s), nodes: wf.nodes.filter((n) => n.triggers.includes(s)).map((n) => n.name) });
     }
   }
