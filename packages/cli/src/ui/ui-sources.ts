@@ -83,7 +83,20 @@ export class FileUiSource implements UiSource {
     try {
       const { stdout } = await execFileAsync(
         process.execPath,
-        [BIN, 'send', executionId, '--signals', signals.join(','), '--runtime', `file:${this.dir}`, '--json', '--quiet', '--no-color'],
+        // The id after `--`: one that starts with '-' is an id, never an option.
+        [
+          BIN,
+          'send',
+          '--signals',
+          signals.join(','),
+          '--runtime',
+          `file:${this.dir}`,
+          '--json',
+          '--quiet',
+          '--no-color',
+          '--',
+          executionId,
+        ],
         { maxBuffer: 64 * 1024 * 1024 },
       );
       const out = JSON.parse(stdout) as { status?: string; error?: string };
