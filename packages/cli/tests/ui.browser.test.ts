@@ -2,7 +2,7 @@
  * `soe ui` in a real browser: Debian's Chromium driven by playwright-core opens the pages of example
  * runs kept by a file runtime and checks what a person sees. Skipped, saying why, only where no Chromium
  * exists (at /usr/bin/chromium, or $SOE_CHROMIUM). With SOE_UI_SCREENSHOTS=DIR (npm run screenshots) the
- * execution page is saved as DIR/ui-execution.png for the README.
+ * home and execution pages are saved as DIR/ui-home.png and DIR/ui-execution.png for the README.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,6 +106,11 @@ describe.skipIf(!hasChromium)('soe ui in Chromium', () => {
       '0',
       '0',
     ]);
+    const shots = process.env.SOE_UI_SCREENSHOTS;
+    if (shots) {
+      mkdirSync(resolve(ROOT, shots), { recursive: true });
+      await page.screenshot({ path: resolve(ROOT, shots, 'ui-home.png') });
+    }
   });
 
   it('shows the execution page: SVG graph with every node, the awaited signals, the context fields', async () => {
