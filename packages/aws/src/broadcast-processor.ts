@@ -209,6 +209,7 @@ class BroadcastProcessor {
     this.engine = createEngine(backends, {
       callLlm: services.deps.callLlm,
       toolsRegistry: services.deps.toolsRegistry,
+      capture: services.deps.capture,
       builtinTools: defaultBuiltins(),
       // Throttling and timeouts inside tools and models go back to SQS instead of failing the node.
       propagateTransient: true,

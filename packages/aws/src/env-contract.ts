@@ -36,6 +36,10 @@ export const ENV = {
   modelTimeoutMs: 'SOE_MODEL_TIMEOUT_MS',
   modelMaxAttempts: 'SOE_MODEL_MAX_ATTEMPTS',
   modelMaxElapsedMs: 'SOE_MODEL_MAX_ELAPSED_MS',
+  /** Step I/O in telemetry: characters kept per captured value (0 keeps none). */
+  captureMaxChars: 'SOE_CAPTURE_MAX_CHARS',
+  /** Step I/O in telemetry: comma-separated field names whose values are replaced by "[redacted]". */
+  redactFields: 'SOE_REDACT_FIELDS',
 } as const;
 
 /** A variable of the contract. */
@@ -69,6 +73,10 @@ export interface RuntimeEnvSettings {
   telemetryTtlDays?: number;
   executionRetentionDays?: number;
   workflowsDir?: string;
+  /** Characters kept per captured step value in telemetry (0 keeps none). */
+  captureMaxChars?: number;
+  /** Field names redacted from captured step values. */
+  redactFields?: readonly string[];
 }
 
 /**
@@ -87,5 +95,7 @@ export function runtimeEnvironment(s: RuntimeEnvSettings): Record<string, string
   put(ENV.telemetryTtlDays, s.telemetryTtlDays);
   put(ENV.executionRetentionDays, s.executionRetentionDays);
   put(ENV.workflowsDir, s.workflowsDir);
+  put(ENV.captureMaxChars, s.captureMaxChars);
+  if (s.redactFields?.length) put(ENV.redactFields, s.redactFields.join(','));
   return out;
 }

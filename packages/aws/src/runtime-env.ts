@@ -1,4 +1,5 @@
 import { ENV } from './env-contract.js';
+import type { StepCaptureOptions } from '@soe/core';
 import { RequestValidationError } from './errors.js';
 
 /** What the deployed functions read from their environment. */
@@ -14,6 +15,8 @@ export interface RuntimeEnv {
   executionRetentionDays?: number;
   /** The start function's folder of deployed workflow files. */
   workflowsDir?: string;
+  /** Step I/O capture: `SOE_CAPTURE_MAX_CHARS` (0 turns it off) and `SOE_REDACT_FIELDS` (comma-separated names). */
+  capture?: StepCaptureOptions;
 }
 
 /**
@@ -49,5 +52,25 @@ export function readRuntimeEnv(env: Record<string, string | undefined> = process
   if (retention !== undefined) out.executionRetentionDays = retention;
   const workflowsDir = env[ENV.workflowsDir];
   if (workflowsDir) out.workflowsDir = workflowsDir;
+  const capture = readCaptureEnv(env);
+  if (capture) out.capture = capture;
   return out;
+}
+
+/** Step I/O capture settings from `SOE_CAPTURE_MAX_CHARS` and `SOE_REDACT_FIELDS`, if either is set. */
+export function readCaptureEnv(env: Record<string, string | undefined>): StepCaptureOptions | undefined {
+  const out: StepCaptureOptions = {};
+  const max = env[ENV.captureMaxChars];
+  if (max !== undefined && max !== '') {
+    const n = Number(max);
+    if (!Number.isInteger(n) || n < 0)
+      throw new RequestValidationError(`environment variable ${ENV.captureMaxChars} must be a whole number of at least 0, got '${max}'`);
+    out.maxChars = n;
+  }
+  const names = (env[ENV.redactFields] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length) out.redact = names;
+  return Object.keys(out).length ? out : undefined;
 }

@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CallLlm, ToolsRegistry } from '@soe/core';
+import type { CallLlm, StepCaptureOptions, ToolsRegistry } from '@soe/core';
 import { createDynamoBackends, type DynamoBackends } from './create-dynamo-backends.js';
 import type { SignalQueues } from './signal-message.js';
 
@@ -38,6 +38,8 @@ export interface RuntimeDeps {
   toolsRegistry?: ToolsRegistry;
   /** The user's model. */
   callLlm?: CallLlm;
+  /** How step I/O is capped and redacted in telemetry (env: `SOE_CAPTURE_MAX_CHARS`, `SOE_REDACT_FIELDS`). */
+  capture?: StepCaptureOptions;
   /** Structured logger. @default a Powertools Logger */
   logger?: SoeLogger;
   /** Days until telemetry expires. @default 30 */

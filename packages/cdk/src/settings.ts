@@ -36,6 +36,8 @@ export interface Settings {
   logRetention: RetentionDays;
   reservedConcurrency?: number;
   executionRetentionDays?: number;
+  captureMaxChars?: number;
+  redactFields?: readonly string[];
   sourceMaps: boolean;
   bundleAwsSdk: boolean;
 }
@@ -104,6 +106,17 @@ export function resolveSettings(props: SoeOrchestratorProps): Settings {
     if (!Number.isInteger(days) || days < 1)
       fail(`executionRetention must be whole days, at least one, got ${props.executionRetention.toHumanString()}`);
     settings.executionRetentionDays = days;
+  }
+  const capture = props.stepCapture;
+  if (capture?.maxChars !== undefined) {
+    if (!Number.isInteger(capture.maxChars) || capture.maxChars < 0 || capture.maxChars > 1_000_000)
+      fail(`stepCapture.maxChars must be a whole number from 0 to 1,000,000, got ${capture.maxChars}`);
+    settings.captureMaxChars = capture.maxChars;
+  }
+  if (capture?.redactFields?.length) {
+    const bad = capture.redactFields.find((f) => !f.trim() || f.includes(','));
+    if (bad !== undefined) fail(`stepCapture.redactFields must be non-empty names without commas, got '${bad}'`);
+    settings.redactFields = capture.redactFields;
   }
   if (props.telemetryTtl !== undefined) {
     const days = props.telemetryTtl.toDays({ integral: false });

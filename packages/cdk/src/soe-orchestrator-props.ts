@@ -167,6 +167,17 @@ export interface SoeOrchestratorProps {
   readonly executionRetention?: Duration;
 
   /**
+   * Step inputs and outputs the worker keeps in telemetry (prompts, answers, tool arguments and
+   * results): `maxChars` per captured value (a longer one keeps its prefix and full size; 0 keeps
+   * none) and `redactFields`, names whose values are stored as "[redacted]" at any depth. The worker
+   * gets them as `SOE_CAPTURE_MAX_CHARS` and `SOE_REDACT_FIELDS`.
+   *
+   * `maxChars`: a whole number, 0 to 1,000,000. `redactFields`: names without commas.
+   * @default - 4,000 characters per value, nothing redacted
+   */
+  readonly stepCapture?: { readonly maxChars?: number; readonly redactFields?: readonly string[] };
+
+  /**
    * Emit source maps and run the functions with `--enable-source-maps`: stack traces name the
    * TypeScript sources, at the cost of a larger asset and a slower cold start (Node.js loads and parses
    * the map at start).

@@ -142,6 +142,8 @@ export class SoeOrchestrator extends Construct {
         delayQueueUrl: this.delayQueue.queueUrl,
         maxReceiveCount: settings.maxReceiveCount,
         telemetryTtlDays: settings.telemetryTtlDays,
+        captureMaxChars: settings.captureMaxChars,
+        redactFields: settings.redactFields,
       }),
     };
 

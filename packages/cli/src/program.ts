@@ -7,6 +7,7 @@ import { registerRemoteCommands } from './commands/remote.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerTraceCommand } from './commands/trace.js';
+import { registerUiCommand } from './commands/ui.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { failureJson, reportError } from './output/report-error.js';
 import { writeOut } from './output/write-out.js';
@@ -22,6 +23,7 @@ Examples:
   $ soe run examples/human-approval/workflow.yaml --runtime file:.soe-data …   # stops, waiting for approval
   $ soe send <execution-id> --signals APPROVED --runtime file:.soe-data
   $ soe trace <execution-id> --runtime file:.soe-data
+  $ soe ui --runtime file:.soe-data                                          # the runs as a web page
   $ soe start workflow.yaml --outputs cdk-outputs.json --wait                  # a deployed stack
   $ soe init my-project                                                        # a project of your own
 
@@ -46,6 +48,7 @@ export function createProgram(): Command {
   registerRemoteCommands(program);
   registerControlCommands(program);
   registerInitCommand(program);
+  registerUiCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -13,11 +13,13 @@ import {
 import { countedNodeRuns, type NodeClock, nodeRunLimit, startNodeClock } from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
+import { selectionMode } from './nodes/emissions.js';
 import { executeLlm } from './nodes/llm.js';
 import { executeRouter } from './nodes/router.js';
 import { executeTool } from './nodes/tool.js';
 import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool } from './nodes/types.js';
 import { appendField, startOutcome } from './nodes/types.js';
+import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
 import type {
   Backends,
   BroadcastSignalsCaller,
@@ -36,6 +38,8 @@ import type {
 export interface NodeOptions {
   callLlm?: CallLlm;
   toolsRegistry?: ToolsRegistry;
+  /** How step I/O (prompts, answers, tool arguments and results) is capped and redacted in telemetry. */
+  capture?: StepCaptureOptions;
 }
 
 /** Extra engine options for runtimes (the AWS worker). */
@@ -131,7 +135,8 @@ export class Engine {
       toolNames: () => [...new Set([...Object.keys(this.userTools), ...Object.keys(this.builtinTools)])],
       newExecutionId: opts.newExecutionId ?? (() => randomUUID()),
       propagateTransient: opts.propagateTransient ?? false,
-      telemetry: telemetryOf(telemetry),
+      // The capture options are read at each event, so orchestrate({ capture }) applies to an engine built before it.
+      telemetry: telemetryOf(telemetry, () => opts.capture ?? registeredStepCapture(telemetry)),
     };
     this.inProcessSink = inProcessSink(this, (id, signals) => drainBroadcast(this, id, signals));
   }
@@ -157,20 +162,24 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * The engine's telemetry call: a synchronous `record` where the backend has one (no promise, no event
  * object per event), else `logEvent`, whose failures never fail a node.
  */
-function telemetryOf(telemetry: TelemetryBackend | undefined): NodeServices['telemetry'] {
+function telemetryOf(
+  telemetry: TelemetryBackend | undefined,
+  capture: () => StepCaptureOptions | undefined,
+): NodeServices['telemetry'] {
   if (!telemetry) return () => RESOLVED;
   if (typeof telemetry.record === 'function') {
     const record = telemetry.record.bind(telemetry);
     return (id, type, data) => {
       try {
-        record(id, type, Date.now(), undefined, -1, data === undefined ? undefined : { ...data });
+        const captured = captureEventData(data, capture());
+        record(id, type, Date.now(), undefined, -1, captured === undefined ? undefined : captured === data ? { ...data } : captured);
       } catch {
         // Telemetry never fails a node.
       }
       return RESOLVED;
     };
   }
-  return (id, type, data) => telemetry.logEvent(id, type, data).catch(() => undefined);
+  return (id, type, data) => telemetry.logEvent(id, type, captureEventData(data, capture())).catch(() => undefined);
 }
 
 /** The subjects of a node's telemetry events, made once per node config and shared by all its events. */
@@ -207,6 +216,7 @@ function recordNodeEvent(
 ): void {
   const telemetry = engine.backends.telemetry;
   if (!telemetry) return;
+  data = captureEventData(data, engine.options.capture ?? registeredStepCapture(telemetry));
   if (typeof telemetry.record === 'function') {
     try {
       telemetry.record(run.executionId, type, Date.now(), subject, durationMs, data);
@@ -331,7 +341,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     return outcome;
   }
   const subject = subjectsOf(run);
-  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, undefined);
+  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, { triggered_by: run.signals });
   let outcome: NodeOutcome;
   const started = Date.now();
   let clock: NodeClock | undefined;
@@ -353,17 +363,20 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     ok: !outcome.error,
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
     tool_calls: outcome.update.counters?.tool_calls ?? 0,
+    ...emissionReasons(run, outcome),
+    ...(outcome.update.fields ? { outputs: outcome.update.fields } : {}),
   });
   if (outcome.handledError) {
     recordNodeEvent(engine, run, 'node_error', subject.node, -1, {
       error: outcome.handledError.message,
       error_type: outcome.handledError.name,
       handled_by: outcome.emit,
+      ...causeOf(outcome.handledError),
     });
   }
   if (outcome.error) {
     const err = outcome.error;
-    recordNodeEvent(engine, run, 'node_error', subject.node, -1, { error: err.message, error_type: err.name });
+    recordNodeEvent(engine, run, 'node_error', subject.node, -1, { error: err.message, error_type: err.name, ...causeOf(err) });
     // An error that already says where it happened keeps its words; any other gets the workflow and node.
     if (!namesItsLocation(err)) {
       outcome.error = new NodeExecutionError(
@@ -375,6 +388,39 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     }
   }
   return outcome;
+}
+
+/** An error's cause chain (`Name: message` each), for the `cause` field of a `node_error` event. */
+function causeOf(err: Error): { cause?: string[] } {
+  const chain: string[] = [];
+  for (let c: unknown = err.cause; c !== undefined && chain.length < 5; c = c instanceof Error ? c.cause : undefined) {
+    chain.push(c instanceof Error ? `${c.name}: ${c.message}` : String(c));
+  }
+  return chain.length ? { cause: chain } : {};
+}
+
+/**
+ * Why a node emitted what it did, for `node_completed`: how its signals were chosen (`conditions`
+ * evaluated by the engine, `model` selection, `failure` signal, `none`) and each emission of its config
+ * with its condition and whether it fired.
+ */
+function emissionReasons(run: NodeRun, outcome: NodeOutcome): Record<string, unknown> {
+  const emissions = Array.isArray(run.node.event_emissions) ? run.node.event_emissions : [];
+  const type = run.node.node_type;
+  let selectedBy: string;
+  if (outcome.handledError || (outcome.error && !outcome.emit.length)) selectedBy = outcome.handledError ? 'failure' : 'none';
+  else if (type === 'llm' || type === 'agent')
+    selectedBy = selectionMode(emissions) === 'model' ? 'model' : emissions.length ? 'conditions' : 'none';
+  else selectedBy = emissions.length ? 'conditions' : 'none';
+  if (!emissions.length) return { selected_by: selectedBy };
+  return {
+    selected_by: selectedBy,
+    emissions: emissions.map((e) => ({
+      signal: e.signal_name,
+      ...(typeof e.condition === 'string' && e.condition !== '' ? { condition: e.condition } : {}),
+      emitted: outcome.emit.includes(e.signal_name),
+    })),
+  };
 }
 
 /**

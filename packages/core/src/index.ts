@@ -107,6 +107,8 @@ export type { SetupOptions } from './setup.js';
 export { broadcastSignals, createAllNodes, defaultBuiltins, setupOrchestration } from './setup.js';
 export type { SignalRefusal } from './signal-checks.js';
 export { checkSignalsListened, endedExecutionError, listenedSignals, nearestName, SignalRefusedError } from './signal-checks.js';
+export type { RedactFunction, StepCaptureOptions, TruncatedValue } from './step-capture.js';
+export { CAPTURED_FIELDS, captureEventData, captureValue, DEFAULT_CAPTURE_CHARS, REDACTED, registerStepCapture } from './step-capture.js';
 export { compileTemplate, evaluateCondition, isTemplate, renderTemplate, renderValue, validateTemplate } from './templates/index.js';
 export type {
   Backends,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { checkMaxNodeRuns, parseConfig } from './config.js';
 import { isReservedField } from './context-view.js';
 import { OperationalValidationError, type ValidationIssue, WorkflowValidationError } from './errors.js';
+import { registerStepCapture, type StepCaptureOptions } from './step-capture.js';
 import type { Backends, BroadcastSignalsCaller, ContextSchema, Identities, StoredContext, WorkflowsRegistry } from './types.js';
 
 /** Options of {@link orchestrate}. */
@@ -28,6 +29,11 @@ export interface OrchestrateOptions {
   limits?: { maxNodeRuns?: number };
   /** Refuse the config's warnings too (unknown keys that are no near miss, such as annotations). */
   strict?: boolean;
+  /**
+   * How step I/O is capped and redacted in telemetry, for every engine writing to `backends.telemetry`
+   * that was not given its own `capture` option.
+   */
+  capture?: StepCaptureOptions;
 }
 
 /** What a new execution starts with, checked and resolved but not yet stored. */
@@ -245,6 +251,7 @@ export async function orchestrate(opts: OrchestrateOptions): Promise<string> {
         'to store an execution without sending anything, use prepareExecution() and storeExecution()',
     );
   }
+  if (opts.capture && opts.backends.telemetry) registerStepCapture(opts.backends.telemetry, opts.capture);
   const prepared = await prepareExecution(opts);
   await storeExecution(opts.backends, prepared);
   await opts.broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);

@@ -55,6 +55,10 @@ export interface SetupOptions extends NodeOptions {
  */
 export function setupOrchestration(opts: SetupOptions = {}): { backends: Backends; broadcastSignalsCaller: BroadcastSignalsCaller } {
   const backends = opts.storageDir ? createLocalBackends(opts.storageDir) : createInMemoryBackends();
-  const { broadcastSignalsCaller } = createAllNodes(backends, { callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry });
+  const { broadcastSignalsCaller } = createAllNodes(backends, {
+    callLlm: opts.callLlm,
+    toolsRegistry: opts.toolsRegistry,
+    capture: opts.capture,
+  });
   return { backends, broadcastSignalsCaller };
 }

@@ -1,5 +1,5 @@
 /** The local AWS runtime: the real handlers on the embedded emulators, with workers polling the queues (no Docker, no account). */
-import type { BroadcastSignalsCaller, CallLlm, ToolsRegistry } from '@soe/core';
+import type { BroadcastSignalsCaller, CallLlm, StepCaptureOptions, ToolsRegistry } from '@soe/core';
 import type { DynamoBackends } from '../create-dynamo-backends.js';
 import { createDeadLetterHandler, type DeadLetterHandler } from '../dead-letter-handler.js';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../env-contract.js';
@@ -19,6 +19,8 @@ import { LocalSqsEventSource } from './sqs-event-source.js';
 export interface LocalRuntimeOptions {
   callLlm?: CallLlm;
   toolsRegistry?: ToolsRegistry;
+  /** How step I/O is capped and redacted in telemetry. */
+  capture?: StepCaptureOptions;
   /** Fault injection: duplicate deliveries and worker deaths right after a commit. */
   chaos?: ChaosOptions;
   /** Where the worker logs. @default a recorder in {@link LocalRuntime.logs}; `SOE_LOG_LEVEL=debug|info|warn|error` also prints to stderr */
@@ -155,6 +157,7 @@ export async function createLocalRuntime(opts: LocalRuntimeOptions = {}): Promis
     delayQueueUrl: emulators.delayQueueUrl,
     callLlm: opts.callLlm,
     toolsRegistry: opts.toolsRegistry,
+    capture: opts.capture,
     logger,
     ...(opts.maxDelaySeconds ? { maxDelaySeconds: opts.maxDelaySeconds } : {}),
     executionRetentionDays: opts.executionRetentionDays,

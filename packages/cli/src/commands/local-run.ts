@@ -1,5 +1,6 @@
 /** What `soe run` and a local `soe send` share: opening a runtime with the tools, the model and the live trace. */
 import type { TelemetryEvent } from '@soe/core';
+import { type CaptureFlags, parseCapture } from '../input/parse-capture.js';
 import { describeRuntime, type RuntimeSpec } from '../input/parse-runtime.js';
 import { type CliRuntime, openCliRuntime, type RunOutcome } from '../local/cli-runtime.js';
 import { collectExecution } from '../local/collect-execution.js';
@@ -12,7 +13,7 @@ import { TraceFormatter } from '../output/trace-formatter.js';
 import { writeErr, writeOut } from '../output/write-out.js';
 
 /** Output flags shared by `soe run` and a local `soe send`. */
-export interface LocalOutputOptions {
+export interface LocalOutputOptions extends CaptureFlags {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -48,6 +49,7 @@ export async function openLocalRun(
     toolsRegistry,
     onEvent,
     timeoutMs: opts.timeoutMs,
+    capture: parseCapture(opts),
   });
   return { runtime, tools, model, trace };
 }

@@ -2,15 +2,20 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadWorkflowFile, pickWorkflow } from '../input/load-workflow-file.js';
+import { CAPTURE_FLAGS } from '../input/parse-capture.js';
 import { parseContext } from '../input/parse-context.js';
-import { parseRuntime } from '../input/parse-runtime.js';
+import { parseRuntime, type RuntimeSpec } from '../input/parse-runtime.js';
 import { parseSeconds } from '../input/parse-seconds.js';
 import { parseSignals } from '../input/parse-signals.js';
+import type { CliRuntime } from '../local/cli-runtime.js';
 import { onInterrupt, onStall, routeConsoleToStderr } from '../local/interrupt.js';
 import { saveRunRecord } from '../local/run-record.js';
 import { failureJson } from '../output/report-error.js';
 import { writeOut } from '../output/write-out.js';
+import { startUiServer } from '../ui/ui-server.js';
+import { BackendsUiSource, FileUiSource } from '../ui/ui-sources.js';
 import { type LocalOutputOptions, openLocalRun, reportLocalRun, traceHeader } from './local-run.js';
+import { parsePort, serveUntilInterrupted } from './ui.js';
 
 /** Flags of `soe run`. */
 export interface RunOptions extends LocalOutputOptions {
@@ -21,6 +26,9 @@ export interface RunOptions extends LocalOutputOptions {
   llm?: string;
   runtime?: string;
   timeout?: string;
+  /** Serve `soe ui` over the runtime once the run settled, until Ctrl-C. */
+  ui?: boolean;
+  port?: string;
 }
 
 const EXAMPLES = `
@@ -30,6 +38,7 @@ Examples:
   $ soe run workflow.yaml --workflow review --signals START,PRIORITY --context @input.json
   $ soe run workflow.yaml --runtime file:.soe-data          # keep state: soe send / soe trace can use it later
   $ soe run workflow.yaml --runtime local-aws               # the Lambda handlers on embedded DynamoDB + SQS
+  $ soe run workflow.yaml --runtime local-aws --ui --port 4400   # then serve the run as a web page until Ctrl-C
   $ OPENAI_API_KEY=… soe run workflow.yaml --llm openai:gpt-4o-mini
 
 Without --json the live trace goes to stderr and the result (status, context fields, summary) to stdout.
@@ -60,6 +69,10 @@ export function registerRunCommand(program: Command): void {
     .option('--timeout <seconds>', 'local-aws: how long to wait for the run to settle', '120')
     .option('-q, --quiet', 'no live trace on stderr')
     .option('-v, --verbose', 'trace node starts and every model and tool call too')
+    .option(...CAPTURE_FLAGS.chars)
+    .option(...CAPTURE_FLAGS.redact)
+    .option('--ui', 'once the run settled, serve it as a web page (soe ui) until Ctrl-C: the way to see a local-aws or memory run')
+    .option('-p, --port <port>', 'with --ui: port to listen on on 127.0.0.1 (0: any free port)', '4400')
     .addHelpText('after', EXAMPLES)
     .action(async (file: string, opts: RunOptions, cmd: Command) => {
       const o = { ...cmd.optsWithGlobals(), ...opts } as RunOptions;
@@ -117,10 +130,36 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
         ...(outcome.status === 'failed' ? { failed: outcome.error ?? 'failed' } : {}),
       });
     }
-    return await reportLocalRun(opened, outcome, wallMs, opts);
+    const code = await reportLocalRun(opened, outcome, wallMs, opts);
+    if (opts.ui) {
+      // Ctrl-C now stops the server, not an unfinished run.
+      stopListening();
+      await serveRun(spec, opened.runtime, outcome.executionId, parsePort(opts.port));
+    }
+    return code;
   } finally {
     stopListening();
     restoreConsole();
     await opened.runtime.close();
   }
+}
+
+/**
+ * `soe run --ui`: serves the run's runtime as `soe ui` does. A local-aws or memory runtime lives only
+ * in this process, so this is where its runs can be seen; signals sent from the page run here.
+ */
+async function serveRun(spec: RuntimeSpec, runtime: CliRuntime, executionId: string, port: number): Promise<void> {
+  const source =
+    spec.kind === 'file'
+      ? new FileUiSource(spec.dir, spec.text)
+      : new BackendsUiSource(
+          spec.kind,
+          runtime.backends,
+          () => [executionId],
+          async (id, signals) => {
+            await runtime.send(id, signals);
+          },
+        );
+  const ui = await startUiServer({ source, port });
+  await serveUntilInterrupted(ui, `${source.label} run ${executionId}`, true);
 }

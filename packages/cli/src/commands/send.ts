@@ -2,6 +2,7 @@
 import { type Backends, checkExternalSignals, endedExecutionError } from '@soe/core';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { CAPTURE_FLAGS } from '../input/parse-capture.js';
 import { parseRuntime, requireExistingDir } from '../input/parse-runtime.js';
 import { requireSignals } from '../input/parse-signals.js';
 import { loadRunRecord, updateRunRecord } from '../local/run-record.js';
@@ -53,7 +54,9 @@ export function registerSendCommand(program: Command): void {
     .option('--llm <spec>', 'local: model spec (default: the one soe run used)')
     .option('--json', 'local: print { executionId, status, context, signals, events }; remote: { executionId, broadcastId }')
     .option('-q, --quiet', 'local: no live trace on stderr')
-    .option('-v, --verbose', 'local: trace node starts and every model and tool call too');
+    .option('-v, --verbose', 'local: trace node starts and every model and tool call too')
+    .option(CAPTURE_FLAGS.chars[0], `local: ${CAPTURE_FLAGS.chars[1]}`)
+    .option(CAPTURE_FLAGS.redact[0], `local: ${CAPTURE_FLAGS.redact[1]}`);
   addRemoteOptions(cmd, ['signal']).addHelpText('after', EXAMPLES);
   cmd.action(async (id: string, opts: SendOptions, c: Command) => {
     process.exitCode = await sendCommand(id, { ...c.optsWithGlobals(), ...opts } as SendOptions);

@@ -9,6 +9,7 @@ import {
   loadExecution,
   orchestrate,
   prepareExecution,
+  type StepCaptureOptions,
   storeExecution,
   type ToolsRegistry,
 } from '@soe/core';
@@ -52,6 +53,8 @@ export interface CliRuntimeOptions {
   onEvent?: TelemetryListener;
   /** local-aws: how long to wait for a run to settle. @default 120 s */
   timeoutMs?: number;
+  /** How step I/O is capped and redacted in telemetry. */
+  capture?: StepCaptureOptions;
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -61,7 +64,11 @@ export async function openCliRuntime(spec: RuntimeSpec, opts: CliRuntimeOptions 
   if (spec.kind === 'local-aws') return openLocalAws(spec, opts);
   const base = spec.kind === 'file' ? openFileBackends(spec.dir) : createInMemoryBackends();
   const backends: Backends = opts.onEvent ? { ...base, telemetry: new TracingTelemetry(base.telemetry, opts.onEvent) } : base;
-  const { broadcastSignalsCaller } = createAllNodes(backends, { callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry });
+  const { broadcastSignalsCaller } = createAllNodes(backends, {
+    callLlm: opts.callLlm,
+    toolsRegistry: opts.toolsRegistry,
+    capture: opts.capture,
+  });
   const settle = async (executionId: string, signals: string[]): Promise<RunOutcome> => {
     try {
       await broadcastSignalsCaller(executionId, signals);
@@ -141,7 +148,7 @@ async function openLocalAws(spec: RuntimeSpec, opts: CliRuntimeOptions): Promise
   let runtime: import('@soe/aws/local').LocalRuntime;
   try {
     const local = await import('@soe/aws/local');
-    runtime = await local.createLocalRuntime({ callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry });
+    runtime = await local.createLocalRuntime({ callLlm: opts.callLlm, toolsRegistry: opts.toolsRegistry, capture: opts.capture });
   } catch (e) {
     throw localRuntimeError(e);
   }

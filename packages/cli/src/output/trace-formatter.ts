@@ -16,6 +16,33 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
+/** A captured value on one line: a capped one (`{ truncated, prefix, size }`) shows its prefix and full size. */
+export function formatCaptured(v: unknown, max = 200): string {
+  if (typeof v === 'object' && v !== null && (v as { truncated?: unknown }).truncated === true) {
+    const t = v as { prefix?: unknown; size?: unknown };
+    return `${oneLine(String(t.prefix ?? ''), max)}… (${num(t.size)} chars in all)`;
+  }
+  return typeof v === 'string' ? oneLine(v, max) : formatValue(v, max);
+}
+
+function oneLine(text: string, max: number): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+/** The verbose I/O lines of an event: its captured fields, one per line. */
+function ioLines(e: Record<string, unknown>, fields: Array<[string, string]>, s: Style): string[] {
+  return fields.filter(([f]) => e[f] !== undefined).map(([f, label]) => s.dim(`      ${label}: ${formatCaptured(e[f])}`));
+}
+
+/** Why a node emitted what it did (verbose): the selection and each emission's condition. */
+function reasonLine(e: Record<string, unknown>, s: Style): string[] {
+  const emissions = Array.isArray(e.emissions) ? (e.emissions as Array<Record<string, unknown>>) : [];
+  if (!e.selected_by || (!emissions.length && e.selected_by === 'none')) return [];
+  const each = emissions.map((m) => `${m.emitted ? '✓' : '✗'} ${str(m.signal)}${m.condition ? ` if ${formatValue(m.condition, 60)}` : ''}`);
+  return [s.dim(`      why: ${str(e.selected_by)}${each.length ? ` · ${each.join(' · ')}` : ''}`)];
+}
+
 /**
  * Turns telemetry events into trace lines: signals as they are broadcast, nodes as they complete
  * (type, duration, emitted signals, model and tool calls), failures with their error, conditions that
@@ -68,6 +95,7 @@ export class TraceFormatter {
         if (extras.length) parts.push(s.dim(`· ${extras.join(' · ')}`));
         if (!ok) parts.push(s.red('failed'));
         lines = [parts.join(' ')];
+        if (verbose) lines.push(...reasonLine(e, s), ...ioLines(e, [['outputs', 'outputs']], s));
         break;
       }
       case 'node_error':
@@ -75,6 +103,7 @@ export class TraceFormatter {
           `  ${s.red(`error in ${node}: ${str(e.error_type) ? `${str(e.error_type)}: ` : ''}${str(e.error)}`)}${
             list(e.handled_by).length ? s.dim(` (handled: emitted ${list(e.handled_by).join(', ')})`) : ''
           }`,
+          ...list(e.cause).map((c) => s.dim(`    caused by ${c}`)),
         ];
         break;
       case 'condition_error':
@@ -90,11 +119,33 @@ export class TraceFormatter {
           const tokens = e.input_tokens !== undefined ? ` · ${num(e.input_tokens)} in / ${num(e.output_tokens)} out tokens` : '';
           lines = [s.dim(`  · model call (${node}, ${str(e.stage) || 'llm'} stage) ${formatDuration(num(e.latency_ms))}${tokens}`)];
         }
+        if (verbose)
+          lines.push(
+            ...ioLines(
+              e,
+              [
+                ['prompt', 'prompt'],
+                ['response', 'answer'],
+              ],
+              s,
+            ),
+          );
         break;
       case 'tool_call':
         if (e.ok === false)
           lines = [`  ${s.yellow(`! tool ${str(e.tool_name)} failed (${node}, attempt ${num(e.attempt) || 1}): ${str(e.error)}`)}`];
         else if (verbose) lines = [s.dim(`  · tool ${str(e.tool_name)} (${node}) ${formatDuration(num(e.duration_ms))}`)];
+        if (verbose)
+          lines.push(
+            ...ioLines(
+              e,
+              [
+                ['arguments', 'arguments'],
+                ['result', 'result'],
+              ],
+              s,
+            ),
+          );
         break;
       case 'child_started': {
         const children = list(e.children);

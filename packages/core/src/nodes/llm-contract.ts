@@ -100,7 +100,8 @@ export function checkAnswer(value: unknown, schema: JSONSchema): void {
 
 /** Hooks called around each model call (for counters and telemetry). */
 export interface CallHooks {
-  onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer): void;
+  /** `prompt` is the text this attempt sent (a retry's includes the rejection). */
+  onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string): void;
 }
 
 /**
@@ -138,7 +139,7 @@ export async function callUntilValid<T>(opts: {
         typeof raw === 'object' && raw !== null && typeof (raw as LlmAnswer).text === 'string' ? (raw as LlmAnswer) : { text: String(raw) };
       answer = reply.text;
     } catch (e) {
-      opts.hooks.onCall(attempt, Date.now() - started, e);
+      opts.hooks.onCall(attempt, Date.now() - started, e, undefined, prompt);
       if (signal?.aborted) throw signal.reason;
       if (opts.propagate?.(e) || isPermanentModelError(e)) throw e;
       lastError = `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -147,7 +148,7 @@ export async function callUntilValid<T>(opts: {
       attempt += transportAttempts(e) - 1;
       continue;
     }
-    opts.hooks.onCall(attempt, Date.now() - started, undefined, reply);
+    opts.hooks.onCall(attempt, Date.now() - started, undefined, reply, prompt);
     try {
       return opts.accept(answer);
     } catch (e) {

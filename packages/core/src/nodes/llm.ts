@@ -151,7 +151,7 @@ export function failModelNode(outcome: NodeOutcome, s: ModelNodeSettings, error:
 /** Records a model call in the counters and telemetry. */
 export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: NodeServices, stage: string) {
   return {
-    onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer) {
+    onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string) {
       addCounter(outcome, 'llm_calls');
       const tokens = (answer?.usage?.input_tokens ?? 0) + (answer?.usage?.output_tokens ?? 0);
       if (tokens > 0) addCounter(outcome, 'tokens', tokens);
@@ -164,6 +164,9 @@ export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: Node
         ...(answer?.usage ? { input_tokens: answer.usage.input_tokens ?? 0, output_tokens: answer.usage.output_tokens ?? 0 } : {}),
         ...(answer?.model ? { model: answer.model } : {}),
         ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
+        // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
+        ...(prompt !== undefined ? { prompt } : {}),
+        ...(answer ? { response: answer.text } : {}),
       });
     },
   };

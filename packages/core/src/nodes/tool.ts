@@ -84,7 +84,7 @@ export function userToolContext(run: NodeRun): ToolCallContext {
 export async function callToolWithRetries(
   tool: ResolvedTool,
   args: unknown,
-  onAttempt: (attempt: number, error?: unknown) => void,
+  onAttempt: (attempt: number, error?: unknown, result?: unknown) => void,
   ctx?: ToolContext | ToolCallContext,
 ): Promise<unknown> {
   const signal = ctx?.signal;
@@ -93,7 +93,7 @@ export async function callToolWithRetries(
     signal?.throwIfAborted();
     try {
       const result = await raceSignal((async () => (ctx ? tool.fn(args, ctx) : tool.fn(args)))(), signal);
-      onAttempt(attempt);
+      onAttempt(attempt, undefined, result);
       return result;
     } catch (e) {
       onAttempt(attempt, e);
@@ -121,7 +121,7 @@ export async function invokeTool(
   const result = await callToolWithRetries(
     tool,
     args,
-    (attempt, error) => {
+    (attempt, error, value) => {
       addCounter(outcome, 'tool_calls');
       void services.telemetry(run.executionId, 'tool_call', {
         node_name: run.nodeName,
@@ -130,6 +130,9 @@ export async function invokeTool(
         ok: error === undefined,
         duration_ms: Date.now() - started,
         ...(error !== undefined ? { error: errorMessage(error) } : {}),
+        // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
+        arguments: args,
+        ...(error === undefined ? { result: value === undefined ? null : value } : {}),
         ...telemetryExtra,
       });
     },

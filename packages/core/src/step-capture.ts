@@ -1,0 +1,116 @@
+import type { TelemetryBackend } from './types.js';
+
+/**
+ * Decides what a captured value becomes: return the value to keep it, or anything else (a mask, a
+ * scrubbed copy) to store that instead. `path` is the chain of keys from the event field down
+ * (`['arguments', 'card', 'number']`).
+ */
+export type RedactFunction = (key: string, value: unknown, path: readonly string[]) => unknown;
+
+/** How step I/O (prompts, answers, tool arguments and results, outputs) is kept in telemetry. */
+export interface StepCaptureOptions {
+  /**
+   * Characters of each captured value kept per event: a longer value is stored as
+   * `{ truncated: true, prefix, size }` (size in characters of its JSON). 0 turns capture off.
+   * @default 4000
+   */
+  maxChars?: number;
+  /**
+   * Keeps secrets out of telemetry: field names (matched case-insensitively at any depth of a captured
+   * value; their values become `"[redacted]"`), or a function called for every key.
+   */
+  redact?: readonly string[] | RedactFunction;
+}
+
+/** The event fields that carry step I/O; only these are capped and redacted. */
+export const CAPTURED_FIELDS = ['prompt', 'response', 'arguments', 'result', 'outputs', 'cause'] as const;
+
+/** Default characters kept per captured value. */
+export const DEFAULT_CAPTURE_CHARS = 4000;
+
+/** What a value longer than the cap becomes. */
+export interface TruncatedValue {
+  truncated: true;
+  /** The first `maxChars` characters (of the string, or of the value's JSON). */
+  prefix: string;
+  /** The full size, in characters. */
+  size: number;
+}
+
+/** The mask a redacted field gets. */
+export const REDACTED = '[redacted]';
+
+// Options registered by orchestrate() for a telemetry backend that an engine built earlier writes to.
+const registered = new WeakMap<object, StepCaptureOptions>();
+
+/** Makes `options` apply to every event an engine writes through `telemetry` (used by orchestrate's `capture`). */
+export function registerStepCapture(telemetry: TelemetryBackend, options: StepCaptureOptions): void {
+  registered.set(telemetry, options);
+}
+
+/** The options registered for a telemetry backend, if any. */
+export function registeredStepCapture(telemetry: TelemetryBackend | undefined): StepCaptureOptions | undefined {
+  return telemetry ? registered.get(telemetry) : undefined;
+}
+
+function redactDeep(value: unknown, redact: StepCaptureOptions['redact'], path: string[]): unknown {
+  if (!redact) return value;
+  if (Array.isArray(value)) return value.map((v, i) => redactDeep(v, redact, [...path, String(i)]));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  const names = typeof redact === 'function' ? undefined : new Set(redact.map((n) => n.toLowerCase()));
+  for (const [k, v] of Object.entries(value)) {
+    const here = [...path, k];
+    if (names) out[k] = names.has(k.toLowerCase()) ? REDACTED : redactDeep(v, redact, here);
+    else {
+      const replaced = (redact as RedactFunction)(k, v, here);
+      out[k] = replaced === v ? redactDeep(v, redact, here) : replaced;
+    }
+  }
+  return out;
+}
+
+/** The JSON text of a value (a string is its own text); throws for what JSON cannot hold (a cycle, a BigInt). */
+const textOf = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)));
+
+/** Redacts, then caps one captured value. */
+export function captureValue(field: string, value: unknown, options: StepCaptureOptions = {}): unknown {
+  const maxChars = options.maxChars ?? DEFAULT_CAPTURE_CHARS;
+  let text: string;
+  try {
+    text = textOf(value);
+  } catch (e) {
+    // Not plain data: described, not stored, so the event stays storable.
+    return `[not JSON: ${e instanceof Error ? e.message : String(e)}]`;
+  }
+  let v = value;
+  if (typeof options.redact === 'function') {
+    const top = options.redact(field, v, [field]);
+    v = top === v ? redactDeep(v, options.redact, [field]) : top;
+  } else if (options.redact?.length) {
+    v = options.redact.some((n) => n.toLowerCase() === field.toLowerCase()) ? REDACTED : redactDeep(v, options.redact, [field]);
+  }
+  if (v !== value) text = textOf(v);
+  if (text.length <= maxChars) return v;
+  const capped: TruncatedValue = { truncated: true, prefix: text.slice(0, maxChars), size: text.length };
+  return capped;
+}
+
+/**
+ * The event data with its I/O fields redacted and capped; with `maxChars: 0` they are dropped.
+ * Other fields pass unchanged.
+ */
+export function captureEventData(
+  data: Record<string, unknown> | undefined,
+  options: StepCaptureOptions = {},
+): Record<string, unknown> | undefined {
+  if (!data) return data;
+  let out: Record<string, unknown> | undefined;
+  for (const field of CAPTURED_FIELDS) {
+    if (!(field in data)) continue;
+    out ??= { ...data };
+    if (options.maxChars === 0 || data[field] === undefined) delete out[field];
+    else out[field] = captureValue(field, data[field], options);
+  }
+  return out ?? data;
+}

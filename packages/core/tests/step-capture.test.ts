@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import {
+  captureValue,
+  createEngine,
+  createInMemoryBackends,
+  createScriptedLlm,
+  orchestrate,
+  REDACTED,
+  type StepCaptureOptions,
+  type TelemetryEvent,
+  type ToolsRegistry,
+} from '../src/index.js';
+
+const config = `main:
+  Ask:
+    node_type: llm
+    event_triggers: [START]
+    prompt: "Summarise {{ context.topic }}"
+    output_field: summary
+    event_emissions:
+      - signal_name: ASKED
+  Route:
+    node_type: router
+    event_triggers: [ASKED]
+    event_emissions:
+      - signal_name: LONG
+        condition: "{{ context.summary | length > 5 }}"
+      - signal_name: SHORT
+        condition: "{{ context.summary | length <= 5 }}"
+  Save:
+    node_type: tool
+    event_triggers: [LONG]
+    tool_name: save
+    parameters:
+      text: "{{ context.summary }}"
+      password: hunter2
+    output_field: saved
+`;
+
+const tools: ToolsRegistry = { save: ({ text }: { text: string }) => ({ stored: text.length, apiKey: 'sk-123' }) };
+
+async function run(engineCapture?: StepCaptureOptions, orchestrateCapture?: StepCaptureOptions) {
+  const backends = createInMemoryBackends();
+  const { callLlm } = createScriptedLlm({ default: '{"summary": "A long summary of the topic"}' });
+  const { broadcastSignalsCaller } = createEngine(backends, { callLlm, toolsRegistry: tools, capture: engineCapture });
+  const id = await orchestrate({
+    config,
+    initialWorkflowName: 'main',
+    initialSignals: ['START'],
+    initialContext: { topic: 'tides' },
+    backends,
+    broadcastSignalsCaller,
+    capture: orchestrateCapture,
+  });
+  const events = await backends.telemetry.getEvents(id);
+  const one = (type: string, node?: string): Record<string, unknown> => {
+    const e = events.find((x: TelemetryEvent) => x.event_type === type && (!node || x.node_name === node));
+    if (!e) throw new Error(`no ${type} event${node ? ` for ${node}` : ''}`);
+    return e;
+  };
+  return { events, one };
+}
+
+describe('step I/O in telemetry', () => {
+  it('keeps the rendered prompt, the answer, tool arguments and result, outputs and why signals fired', async () => {
+    const { one } = await run();
+    const llm = one('llm_call', 'Ask');
+    expect(llm.prompt).toContain('Summarise tides');
+    expect(llm.response).toBe('{"summary": "A long summary of the topic"}');
+    const tool = one('tool_call', 'Save');
+    expect(tool.arguments).toEqual({ text: 'A long summary of the topic', password: 'hunter2' });
+    expect(tool.result).toEqual({ stored: 27, apiKey: 'sk-123' });
+    expect(one('node_completed', 'Ask').outputs).toEqual({ summary: ['A long summary of the topic'] });
+    expect(one('node_execution', 'Route').triggered_by).toEqual(['ASKED']);
+    const route = one('node_completed', 'Route');
+    expect(route.selected_by).toBe('conditions');
+    expect(route.emissions).toEqual([
+      { signal: 'LONG', condition: '{{ context.summary | length > 5 }}', emitted: true },
+      { signal: 'SHORT', condition: '{{ context.summary | length <= 5 }}', emitted: false },
+    ]);
+  });
+
+  it('caps each value at maxChars, keeping a prefix and the full size', async () => {
+    const { one } = await run({ maxChars: 10 });
+    expect(one('llm_call', 'Ask').response).toEqual({
+      truncated: true,
+      prefix: '{"summary"',
+      size: '{"summary": "A long summary of the topic"}'.length,
+    });
+    const args = one('tool_call', 'Save').arguments as { truncated: boolean; prefix: string; size: number };
+    expect(args.truncated).toBe(true);
+    expect(args.prefix).toBe('{"text":"A');
+    expect(args.size).toBe(JSON.stringify({ text: 'A long summary of the topic', password: 'hunter2' }).length);
+  });
+
+  it('masks redacted field names at any depth, whatever their case', async () => {
+    const { events, one } = await run({ redact: ['PASSWORD', 'apikey'] });
+    expect(one('tool_call', 'Save').arguments).toEqual({ text: 'A long summary of the topic', password: REDACTED });
+    expect(one('tool_call', 'Save').result).toEqual({ stored: 27, apiKey: REDACTED });
+    expect(JSON.stringify(events)).not.toContain('hunter2');
+    expect(JSON.stringify(events)).not.toContain('sk-123');
+  });
+
+  it('takes a redact function, and orchestrate({ capture }) applies to the engine that runs the execution', async () => {
+    const scrub = (key: string, value: unknown) => (key === 'prompt' && typeof value === 'string' ? value.replace(/tides/g, '***') : value);
+    const { one } = await run(undefined, { redact: scrub });
+    expect(one('llm_call', 'Ask').prompt).toContain('Summarise ***');
+    expect(one('llm_call', 'Ask').prompt).not.toContain('tides');
+  });
+
+  it('keeps no I/O with maxChars 0, and the other fields as before', async () => {
+    const { one } = await run({ maxChars: 0 });
+    const tool = one('tool_call', 'Save');
+    expect(tool).not.toHaveProperty('arguments');
+    expect(tool).not.toHaveProperty('result');
+    expect(tool).toMatchObject({ node_name: 'Save', tool_name: 'save', ok: true });
+    expect(one('llm_call', 'Ask')).not.toHaveProperty('prompt');
+  });
+
+  it('records the cause of a failed node', async () => {
+    const backends = createInMemoryBackends();
+    const failing: ToolsRegistry = {
+      save: () => {
+        throw new Error('disk full', { cause: new Error('ENOSPC') });
+      },
+    };
+    const { broadcastSignalsCaller } = createEngine(backends, { toolsRegistry: failing });
+    const cfg = `main:\n  Save:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: save\n    parameters: { text: x }\n`;
+    await expect(
+      orchestrate({ config: cfg, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller }),
+    ).rejects.toThrow(/disk full/);
+    const [id] = (await backends.context.listContexts?.()) ?? [];
+    const events = await backends.telemetry.getEvents(String(id));
+    const err = events.find((e) => e.event_type === 'node_error');
+    expect(err).toMatchObject({ node_name: 'Save', error: 'disk full', cause: ['Error: ENOSPC'] });
+    expect(events.find((e) => e.event_type === 'tool_call')).toMatchObject({ ok: false, arguments: { text: 'x' } });
+  });
+
+  it('captureValue leaves short values alone', () => {
+    expect(captureValue('result', { a: 1 })).toEqual({ a: 1 });
+    expect(captureValue('prompt', 'x'.repeat(5), { maxChars: 4 })).toEqual({ truncated: true, prefix: 'xxxx', size: 5 });
+  });
+});
+
+describe('captureValue on values that are not plain data', () => {
+  it('describes a cycle or a BigInt instead of storing it', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(captureValue('result', cyclic)).toMatch(/^\[not JSON: /);
+    expect(captureValue('result', { n: 1n })).toMatch(/^\[not JSON: .*BigInt/);
+  });
+});
