@@ -200,7 +200,10 @@ export function referencedFields(source: string): string[] {
   return [...out];
 }
 
-/** Merges b into a (both updates of one execution). */
+/**
+ * Merges b into a (both updates of one execution).
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export function mergeUpdates(a: ContextUpdate, b: ContextUpdate): ContextUpdate {
   const out: ContextUpdate = { ...a };
   if (b.fields) {

@@ -89,7 +89,10 @@ const builtinExecutors: Readonly<Partial<Record<NodeType, NodeExecutor>>> = {
   child: executeChild,
 };
 
-/** Checks and normalizes a registry entry (a function, or an entry with `fn`). */
+/**
+ * Checks and normalizes a registry entry (a function, or an entry with `fn`).
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export function resolveToolEntry(name: string, raw: unknown, builtin = false): ResolvedTool {
   if (typeof raw === 'function') return { name, fn: raw as ToolEntry['fn'], maxRetries: 0, processAccumulated: false, builtin };
   if (typeof raw === 'object' && raw !== null && typeof (raw as ToolEntry).fn === 'function') {
@@ -109,6 +112,7 @@ export function resolveToolEntry(name: string, raw: unknown, builtin = false): R
 /**
  * The engine: backends, model, tools and the in-process broadcast caller. Node executors get its
  * services; runtimes drive it through {@link processBroadcast}.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export class Engine {
   readonly backends: Backends;
@@ -162,10 +166,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * The engine's telemetry call: a synchronous `record` where the backend has one (no promise, no event
  * object per event), else `logEvent`, whose failures never fail a node.
  */
-function telemetryOf(
-  telemetry: TelemetryBackend | undefined,
-  capture: () => StepCaptureOptions | undefined,
-): NodeServices['telemetry'] {
+function telemetryOf(telemetry: TelemetryBackend | undefined, capture: () => StepCaptureOptions | undefined): NodeServices['telemetry'] {
   if (!telemetry) return () => RESOLVED;
   if (typeof telemetry.record === 'function') {
     const record = telemetry.record.bind(telemetry);
@@ -229,7 +230,10 @@ function recordNodeEvent(
   telemetry.logEvent(run.executionId, type, fields).catch(() => undefined);
 }
 
-/** Reads the context for the engine (read-only, uncopied where the backend allows). */
+/**
+ * Reads the context for the engine (read-only, uncopied where the backend allows).
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export function readContext(backends: Backends, executionId: string): Promise<StoredContext> {
   return backends.context.readContext ? backends.context.readContext(executionId) : backends.context.getContext(executionId);
 }
@@ -255,7 +259,10 @@ function indexWorkflow(workflow: Workflow) {
   return idx;
 }
 
-/** The nodes of a workflow that any of the signals triggers, in the order written. */
+/**
+ * The nodes of a workflow that any of the signals triggers, in the order written.
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export function triggeredNodes(workflow: Workflow, signals: readonly string[]): TriggeredNode[] {
   // Indexed so that a broadcast costs the same whatever the workflow's size.
   const { entries, bySignal } = indexWorkflow(workflow);
@@ -265,7 +272,10 @@ export function triggeredNodes(workflow: Workflow, signals: readonly string[]): 
   return [...hit].sort((a, b) => a - b).map((i) => entries[i]!);
 }
 
-/** Loads what a broadcast needs: the execution's context and current workflow. Throws for an unknown execution. */
+/**
+ * Loads what a broadcast needs: the execution's context and current workflow. Throws for an unknown execution.
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export async function loadExecution(
   backends: Backends,
   executionId: string,
@@ -322,6 +332,7 @@ function timedOutOutcome(engine: Engine, run: NodeRun, error: Error): NodeOutcom
  * Runs one node, turning a thrown error into a failed outcome (errors counted, the node named). The
  * node runs under its clock (timeout_seconds, the runtime's deadline) and only while the execution is
  * under its node-run limit.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome> {
   const type = run.node.node_type;
@@ -495,6 +506,7 @@ async function nextRun(
 /**
  * Handles one broadcast: records the signals (unless the sink records them itself), runs each
  * triggered node in order against the freshest context and hands each outcome to the sink.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export async function processBroadcast(
   engine: Engine,
@@ -551,6 +563,7 @@ function sendsOf(executionId: string, outcome: NodeOutcome): Send[] {
  * The in-process sink: applies updates, creates children, then sends what the node emits through the
  * caller. With the in-process caller that runs depth-first, as the upstream engine does: everything a
  * node's signals cause happens before the next triggered node runs. A failed node rejects.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function inProcessSink(engine: Engine, caller: BroadcastSignalsCaller): BroadcastSink {
   return {
@@ -566,7 +579,10 @@ export function inProcessSink(engine: Engine, caller: BroadcastSignalsCaller): B
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Stores a child execution: its registry (copied from the parent), workflow name and context. */
+/**
+ * Stores a child execution: its registry (copied from the parent), workflow name and context.
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export async function createChildExecution(backends: Backends, child: import('./nodes/types.js').SpawnedExecution): Promise<void> {
   const registry = await backends.workflow.getWorkflowsRegistry(child.sourceExecutionId);
   await backends.workflow.saveWorkflowsRegistry(child.executionId, registry ?? {});

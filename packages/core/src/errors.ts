@@ -26,6 +26,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
  * (a bundled copy, a second install): the prototype carries a registry symbol (`Symbol.for`, shared by
  * every module instance in the process) and `instanceof` checks it. Call once per class, with a name
  * unique across SOE; a subclass that is not marked falls back to the ordinary prototype check.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function markErrorClass(cls: ErrorClass, name: string): void {
   const marker = Symbol.for(`soe.error.${name}`);
@@ -483,7 +484,10 @@ export function isPermanentModelError(err: unknown): boolean {
   return (err instanceof ModelProviderError || (err as ErrorShape).permanent === true) && errorKind(err) !== 'transient';
 }
 
-/** True when the error's message already names where it happened (see {@link SoeError.namesLocation}). */
+/**
+ * True when the error's message already names where it happened (see {@link SoeError.namesLocation}).
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export function namesItsLocation(err: unknown): boolean {
   return isSoeError(err) && err.namesLocation === true;
 }

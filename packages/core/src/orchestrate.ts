@@ -91,6 +91,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 /**
  * Checks everything about a new execution without storing anything: the config (or the inherited
  * one), the initial workflow, signals and context. Throws WorkflowValidationError on bad input.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export async function prepareExecution(opts: OrchestrateOptions): Promise<PreparedExecution> {
   const { backends } = opts;
@@ -204,6 +205,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
  * Stores a prepared execution: workflows, current workflow, schema, identities, context. When a write
  * fails midway, what was written is removed (best effort, through `deleteContext` where the context
  * backend has it) before the error is thrown, so a failed start leaves nothing behind.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export async function storeExecution(backends: Backends, p: PreparedExecution): Promise<void> {
   const id = p.executionId;

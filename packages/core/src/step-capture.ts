@@ -99,6 +99,7 @@ export function captureValue(field: string, value: unknown, options: StepCapture
 /**
  * The event data with its I/O fields redacted and capped; with `maxChars: 0` they are dropped.
  * Other fields pass unchanged.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function captureEventData(
   data: Record<string, unknown> | undefined,

@@ -1,12 +1,18 @@
 /** How an update applies to a stored context (appends, counters, signals), shared by every backend. */
 import type { ContextInit, ContextUpdate, OperationalState, StoredContext } from '../types.js';
 
-/** A fresh `__operational__` record. */
+/**
+ * A fresh `__operational__` record.
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export function newOperational(mainExecutionId: string, signals: string[] = []): OperationalState {
   return { signals: [...signals], nodes: {}, llm_calls: 0, tool_calls: 0, errors: 0, main_execution_id: mainExecutionId };
 }
 
-/** Builds the stored shape of a new context. */
+/**
+ * Builds the stored shape of a new context.
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export function contextFromInit(init: ContextInit): StoredContext {
   const ctx: StoredContext = {};
   for (const [field, history] of Object.entries(init.fields)) ctx[field] = [...history];
@@ -22,6 +28,7 @@ export function contextFromInit(init: ContextInit): StoredContext {
 /**
  * Applies an update to a context in place. Shared by every backend that folds updates in memory,
  * so they agree on the semantics: appends keep order, counters add.
+ * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
   if (update.fields) {
@@ -46,7 +53,10 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
   if (update.counters) for (const [k, n] of Object.entries(update.counters)) op[k] = ((op[k] as number) ?? 0) + (n ?? 0);
 }
 
-/** True when an update changes nothing. */
+/**
+ * True when an update changes nothing.
+ * @internal Used by `@soe/aws`; not part of the stable API.
+ */
 export function isEmptyUpdate(u: ContextUpdate): boolean {
   return (
     (!u.fields || Object.keys(u.fields).length === 0) &&
