@@ -1,5 +1,5 @@
-import { ENV } from './env-contract.js';
 import type { StepCaptureOptions } from '@soe/core';
+import { ENV } from './env-contract.js';
 import { RequestValidationError } from './errors.js';
 
 /** What the deployed functions read from their environment. */

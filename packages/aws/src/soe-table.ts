@@ -16,8 +16,8 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ContentionError, InconsistentReadError } from './errors.js';
 import { TABLE_TTL_ATTRIBUTE } from './env-contract.js';
+import { ContentionError, InconsistentReadError } from './errors.js';
 import { SK } from './table-keys.js';
 
 /** A stored item as the document client returns it. */
@@ -27,8 +27,12 @@ export type TableItem = Record<string, unknown>;
 export const INLINE_PAYLOAD_BYTES = 350_000;
 /** Size of one chunk item's payload slice. */
 export const CHUNK_BYTES = 350_000;
-/** Payloads from this size on are stored deflated: LLM output is text, and bytes written are what DynamoDB bills. */
-export const COMPRESS_MIN_BYTES = 4_096;
+/**
+ * Payloads from this size on are stored deflated when that is smaller: bytes written are what DynamoDB
+ * bills, by the started KB, and a node run's commit (its appends, emitted signals and telemetry with the
+ * step's inputs and outputs) is often just over 1 KB as JSON and well under it deflated.
+ */
+export const COMPRESS_MIN_BYTES = 512;
 
 /** The table's TTL attribute (epoch seconds): DynamoDB deletes an item some time after it passes. */
 export { TABLE_TTL_ATTRIBUTE };
@@ -332,6 +336,7 @@ export function encodePayload(pk: string, sk: string, payload: unknown): Encoded
   const jsonBytes = Buffer.byteLength(json);
   if (jsonBytes < COMPRESS_MIN_BYTES) return { attributes: { d: json }, chunks: [] };
   const packed = deflateRawSync(Buffer.from(json));
+  if (packed.length >= jsonBytes) return { attributes: { d: json }, chunks: [] };
   if (packed.length <= INLINE_PAYLOAD_BYTES) return { attributes: { dz: packed }, chunks: [] };
   const nonce = randomUUID().slice(0, 8);
   const chunks: TableItem[] = [];

@@ -18,6 +18,23 @@ describe('payload encoding', () => {
     expect(chunks).toEqual([]);
   });
 
+  it('deflates a node-run-sized payload of text below the 1 KB that DynamoDB bills a write unit for', () => {
+    const payload = {
+      fields: { answer: ['The customer disputes an amount on an invoice; route to billing.'] },
+      telemetry: Array.from({ length: 4 }, (_, i) => ({
+        event_type: 'node_completed',
+        node_name: `Step${i}`,
+        emitted: ['DONE'],
+        ok: true,
+      })),
+      prompt: 'Classify this support ticket and say why in one sentence. '.repeat(12),
+    };
+    const { decoded, attributes } = roundTrip(payload);
+    expect(JSON.stringify(payload).length).toBeGreaterThan(1024);
+    expect(decoded).toEqual(payload);
+    expect((attributes.dz as Uint8Array).length).toBeLessThan(600);
+  });
+
   it('deflates larger payloads', () => {
     const payload = { text: 'abc '.repeat(10_000) };
     const { decoded, attributes, chunks } = roundTrip(payload);

@@ -1,5 +1,6 @@
 /** The engine: runs the nodes a broadcast triggers and returns their outcomes, for every runtime. */
 import { randomUUID } from 'node:crypto';
+import { materializeEmissions, NodeEmissions } from './backends/telemetry-log.js';
 import { isBuiltinFunction } from './builtin-mark.js';
 import {
   errorKind,
@@ -226,7 +227,8 @@ function recordNodeEvent(
     }
     return;
   }
-  const fields = durationMs >= 0 ? { ...subject, duration_ms: durationMs, ...data } : { ...subject, ...data };
+  const plain = data && materializeEmissions(data);
+  const fields = durationMs >= 0 ? { ...subject, duration_ms: durationMs, ...plain } : { ...subject, ...plain };
   telemetry.logEvent(run.executionId, type, fields).catch(() => undefined);
 }
 
@@ -424,14 +426,7 @@ function emissionReasons(run: NodeRun, outcome: NodeOutcome): Record<string, unk
     selectedBy = selectionMode(emissions) === 'model' ? 'model' : emissions.length ? 'conditions' : 'none';
   else selectedBy = emissions.length ? 'conditions' : 'none';
   if (!emissions.length) return { selected_by: selectedBy };
-  return {
-    selected_by: selectedBy,
-    emissions: emissions.map((e) => ({
-      signal: e.signal_name,
-      ...(typeof e.condition === 'string' && e.condition !== '' ? { condition: e.condition } : {}),
-      emitted: outcome.emit.includes(e.signal_name),
-    })),
-  };
+  return { selected_by: selectedBy, emissions: new NodeEmissions(emissions, outcome.emit) };
 }
 
 /**

@@ -20,6 +20,39 @@ export interface TelemetryColumns {
   data: unknown[];
 }
 
+/** One emission of a node as `node_completed` reports it: the signal, its condition, and whether it fired. */
+export interface EmissionReport {
+  signal: string;
+  condition?: string;
+  emitted: boolean;
+}
+
+/**
+ * The `emissions` of a `node_completed`, kept as references to the node's config (shared by every run
+ * of it) and the signals the run emitted, and turned into {@link EmissionReport}s only when read (or
+ * serialized: `toJSON`). A list of report objects per node run would be most of what telemetry keeps.
+ */
+export class NodeEmissions {
+  constructor(
+    readonly definitions: ReadonlyArray<{ signal_name: string; condition?: unknown }>,
+    readonly emitted: readonly string[],
+  ) {}
+
+  /** The reports, one per emission of the config, in its order. */
+  toJSON(): EmissionReport[] {
+    return this.definitions.map((e) => ({
+      signal: e.signal_name,
+      ...(typeof e.condition === 'string' && e.condition !== '' ? { condition: e.condition } : {}),
+      emitted: this.emitted.includes(e.signal_name),
+    }));
+  }
+}
+
+/** `data` with a lazy {@link NodeEmissions} turned into its reports (what readers and listeners get). */
+export function materializeEmissions(data: Record<string, unknown>): Record<string, unknown> {
+  return data.emissions instanceof NodeEmissions ? { ...data, emissions: data.emissions.toJSON() } : data;
+}
+
 /** Empty columns. */
 export function newColumns(): TelemetryColumns {
   return { type: [], at: [], node: [], num: [], data: [] };
@@ -37,6 +70,9 @@ const COMPLETED_DEFAULTS = { ok: true, llm_calls: 0, tool_calls: 0 };
 function packData(type: string, data: Record<string, unknown> | undefined): unknown {
   if (data === undefined) return null;
   if (type === 'signals_broadcast' && Array.isArray(data.signals) && Object.keys(data).length === 1) return packSignals(data.signals);
+  // A node_execution says only what triggered it: kept like a broadcast's signals.
+  if (type === 'node_execution' && Array.isArray(data.triggered_by) && Object.keys(data).length === 1)
+    return { triggered: packSignals(data.triggered_by) };
   if (
     type === 'node_completed' &&
     Array.isArray(data.emitted) &&
@@ -90,7 +126,10 @@ function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
     const rest = isRecord(data) ? data : { emitted: unpackSignals(data), ...COMPLETED_DEFAULTS };
     fields = cols.num[i]! >= 0 ? { ...node, duration_ms: cols.num[i], ...rest } : { ...node, ...rest };
   } else if (type === 'signals_broadcast' && !isRecord(data)) fields = { ...node, signals: unpackSignals(data) };
+  else if (type === 'node_execution' && isRecord(data) && 'triggered' in data && Object.keys(data).length === 1)
+    fields = { ...node, triggered_by: unpackSignals(data.triggered) };
   else fields = { ...node, ...(isRecord(data) ? data : {}) };
+  if (fields.emissions instanceof NodeEmissions) fields.emissions = fields.emissions.toJSON();
   return { ...fields, event_type: type, timestamp: new Date(cols.at[i]!).toISOString() };
 }
 
