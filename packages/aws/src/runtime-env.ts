@@ -1,3 +1,4 @@
+/** Reads the deployed functions' environment (the names of env-contract.ts) into typed settings, refusing bad values. */
 import type { StepCaptureOptions } from '@soe/core';
 import { ENV } from './env-contract.js';
 import { RequestValidationError } from './errors.js';

@@ -1,3 +1,4 @@
+/** The worker Lambda handler: takes a batch of signal messages from SQS and runs what they trigger, within the invocation's time. */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {

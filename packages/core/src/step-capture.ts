@@ -1,3 +1,4 @@
+/** Step inputs and outputs in telemetry: each captured value capped (prefix + size) and redacted as configured. */
 import type { TelemetryBackend } from './types.js';
 
 /**

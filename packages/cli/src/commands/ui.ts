@@ -1,3 +1,4 @@
+/** `soe ui`: serves a runtime's executions as a web page on loopback. */
 import type { Command } from 'commander';
 import { CliError, UsageError } from '../errors.js';
 import { loadWorkflowFile } from '../input/load-workflow-file.js';

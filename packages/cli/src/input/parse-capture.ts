@@ -1,3 +1,4 @@
+/** Parses the step I/O flags (`--capture-chars`, `--redact`) into capture options. */
 import type { StepCaptureOptions } from '@soe/core';
 import { UsageError } from '../errors.js';
 

@@ -1,3 +1,4 @@
+/** Finds files of the built package (the page app) from compiled or source modules. */
 import { fileURLToPath } from 'node:url';
 
 /**

@@ -1,3 +1,4 @@
+/** Turns an execution's status, context and telemetry into what the `soe ui` pages show. */
 import { type StoredContext, summarizeUsage, type TelemetryEvent } from '@soe/core';
 import { analyzeGraph, externalSignals, type SignalGraph } from '../graph/analyze-graph.js';
 import type { TaggedEvent } from '../local/collect-execution.js';

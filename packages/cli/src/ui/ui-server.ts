@@ -1,3 +1,4 @@
+/** The `soe ui` web server: serves the page app and a small JSON API over the runs of one runtime, on loopback. */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,4 @@
+/** Where `soe ui` reads runs from and sends actions to: a file runtime, a local-aws run, or a deployed stack. */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
