@@ -38,7 +38,11 @@ describe('the functions’ environment', () => {
   });
 
   it('a bad stepCapture fails the synth saying what it accepts', () => {
-    expect(() => synth({ stepCapture: { maxChars: -1 } })).toThrow(/stepCapture.maxChars must be a whole number from 0 to 1,000,000, got -1/);
-    expect(() => synth({ stepCapture: { redactFields: ['a,b'] } })).toThrow(/stepCapture.redactFields must be non-empty names without commas/);
+    expect(() => synth({ stepCapture: { maxChars: -1 } })).toThrow(
+      /stepCapture.maxChars must be a whole number from 0 to 1,000,000, got -1/,
+    );
+    expect(() => synth({ stepCapture: { redactFields: ['a,b'] } })).toThrow(
+      /stepCapture.redactFields must be non-empty names without commas/,
+    );
   });
 });
