@@ -364,7 +364,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
           run.executionId,
           run.nodeName,
           limit,
-          count.treeOf !== undefined ? { mainExecutionId: count.treeOf } : undefined,
+          count.treeOf !== undefined ? { mainExecutionId: count.treeOf, counted: count.counted } : undefined,
         );
     const outcome = failedOutcome(run.nodeName, error, false);
     recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });

@@ -254,7 +254,7 @@ limits:
 `;
     const { id, error, backends } = await run(config);
     expect(error?.name).toBe('NodeRunLimitError');
-    expect(error?.message).toContain('made 30 node runs, its limit (limits.max_node_runs)');
+    expect(error?.message).toContain('made 30 node runs, reaching its limit of 30 (limits.max_node_runs)');
     expect(await treeRuns(backends, id)).toBe(30);
   });
 
@@ -280,7 +280,7 @@ limits:
     const { id, error, backends } = await run(FAN_OUT(200), { initialContext: twenty });
     expect(error?.name).toBe('NodeRunLimitError');
     expect(error?.message).toContain(`the execution tree of '${id}'`);
-    expect(error?.message).toContain('made 200 node runs, its limit (limits.max_node_runs)');
+    expect(error?.message).toContain('made 200 node runs, reaching its limit of 200 (limits.max_node_runs)');
     // The tree's counter reserves each run before it starts: not one run over the limit.
     expect(await treeRuns(backends, id)).toBe(200);
     expect(await backends.context.addTreeNodeRuns(id, 0)).toBe(200);
@@ -298,7 +298,7 @@ limits:
     const dir = mkdtempSync(join(tmpdir(), 'soe-tree-'));
     try {
       const { id, error } = await run(FAN_OUT(120), { initialContext: twenty, backends: createLocalBackends(dir) });
-      expect(error?.message).toContain('made 120 node runs, its limit (limits.max_node_runs)');
+      expect(error?.message).toContain('made 120 node runs, reaching its limit of 120 (limits.max_node_runs)');
       const reopened = createLocalBackends(dir);
       expect(await treeRuns(reopened, id)).toBe(120);
       expect(await reopened.context.addTreeNodeRuns(id, 0)).toBe(120);
