@@ -348,7 +348,15 @@ describe('permissions', () => {
   it('the worker: its table calls, consume + visibility + send on both queues', () => {
     expect(permissionsOf(synth().template, 'SoeWorkerRole')).toEqual(
       sorted(
-        on(TABLE, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'),
+        on(
+          TABLE,
+          'dynamodb:BatchWriteItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ),
         on(SIGNAL_QUEUE, ...CONSUME, 'sqs:ChangeMessageVisibility', 'sqs:SendMessage'),
         on(DELAY_QUEUE, ...CONSUME, 'sqs:ChangeMessageVisibility', 'sqs:SendMessage'),
       ),

@@ -49,6 +49,7 @@ import { sendSignalMessages } from './signal-message.js';
 import type { TableItem } from './soe-table.js';
 import { type StatusFact, writeStatusFact } from './status-facts.js';
 import { executionPk, foreignSk, handledSk, nowMicros, SK } from './table-keys.js';
+import { TreeNodeRunTally } from './tree-node-runs.js';
 
 /** Fault-injection and observation points of the worker. */
 export interface WorkerHooks {
@@ -138,6 +139,8 @@ export async function processSignalMessage(
     return proc.nodeFailure ? { status: 'failed', error: proc.nodeFailure } : { status: 'done' };
   } catch (e) {
     if (classifyError(e) === 'transient') {
+      // The runs committed so far are skipped when the message comes back: count them now.
+      await proc.flushTreeCount().catch(() => undefined);
       await proc.flushTelemetry();
       throw e;
     }
@@ -193,6 +196,8 @@ class BroadcastProcessor {
   private fact: StatusFact;
   private followBudget: number;
   private readonly own: string;
+  /** The node runs of the execution tree this invocation sees and adds to (one ADD when it ends). */
+  private readonly tree: TreeNodeRunTally;
   /** Set when a node of this message failed without a failure signal (the execution is now FAILED). */
   nodeFailure: string | undefined;
 
@@ -205,7 +210,8 @@ class BroadcastProcessor {
     this.fact = { executionId: this.own };
     // Events of a node run ride in its commit record; the rest is written as one item at the end.
     this.telemetry = opts.telemetry === false ? NO_TELEMETRY : services.backends.telemetry.buffer();
-    const backends = createPartitionBackends(services.backends, state, this.telemetry);
+    this.tree = new TreeNodeRunTally(services.backends.table, state.mainExecutionId(), state.treeNodeRuns);
+    const backends = createPartitionBackends(services.backends, state, this.telemetry, this.tree);
     this.engine = createEngine(backends, {
       callLlm: services.deps.callLlm,
       toolsRegistry: services.deps.toolsRegistry,
@@ -431,6 +437,8 @@ class BroadcastProcessor {
   async flush(): Promise<void> {
     // Handled markers go into the same fact as the last commits (one write for both).
     if (this.markers.size) (this.fact.handled ??= []).push(...this.markers);
+    // Counted before the last messages go out: the executions they wake see these runs.
+    await this.flushTreeCount();
     await this.applyPending();
     const table = this.services.backends.table;
     const markers = [...this.markers];
@@ -438,6 +446,13 @@ class BroadcastProcessor {
     await Promise.all(markers.map((id) => table.putIfAbsent({ pk: this.state.pk, sk: handledSk(id), ord: nowMicros() })));
     for (const id of markers) this.state.fold.handled.add(id);
     await this.flushTelemetry();
+  }
+
+  /** Adds this invocation's node runs to its execution tree's count (one UpdateItem ADD; nothing outside a tree). */
+  async flushTreeCount(): Promise<void> {
+    const total = await this.tree.flush();
+    // The next invocation of this execution (warm) starts from this total instead of reading it.
+    if (total !== undefined) this.state.treeNodeRuns = total;
   }
 
   /** Writes the collected telemetry (best effort: telemetry never fails a broadcast). */

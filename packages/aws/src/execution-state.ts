@@ -32,6 +32,8 @@ export class ExecutionState {
   config: ExecutionConfig = { registry: null, workflowName: null, identities: null, schema: null };
   /** Position of the newest snapshot this state knows of. */
   private snapshotAt: number;
+  /** The execution tree's node runs as the last invocation's ADD returned them (tree-node-runs.ts); unknown when cold. */
+  treeNodeRuns: number | undefined;
 
   private constructor(
     readonly executionId: string,

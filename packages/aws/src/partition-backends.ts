@@ -13,6 +13,7 @@ import type { DynamoBackends } from './create-dynamo-backends.js';
 import type { ExecutionState } from './execution-state.js';
 import type { InitPayload } from './record-types.js';
 import { executionPk, SK } from './table-keys.js';
+import type { TreeNodeRunTally } from './tree-node-runs.js';
 
 /**
  * Backends for the engine while a worker handles broadcasts of an execution: reads of that
@@ -25,6 +26,7 @@ export function createPartitionBackends(
   base: DynamoBackends,
   state: ExecutionState,
   telemetry: Pick<TelemetryBackend, 'logEvent'>,
+  tree?: TreeNodeRunTally,
 ): Backends {
   const own = state.executionId;
   const changed = () => state.configChanged();
@@ -54,6 +56,14 @@ export function createPartitionBackends(
     // The executions of this run: a Query of the main execution's status facts, never a table scan.
     listContexts: (mainExecutionId) => base.context.listContexts(mainExecutionId ?? state.mainExecutionId()),
   };
+  if (tree) {
+    context.addTreeNodeRuns = async (mainExecutionId, n) => {
+      if (mainExecutionId !== tree.mainExecutionId) throw new Error(`execution '${own}' is not in the tree of '${mainExecutionId}'`);
+      // A main execution that never started a child is no tree: it reads nothing and counts its own runs.
+      if (n === 0 && !tree.touched && own === mainExecutionId && !hasStartedChildren(state)) return 0;
+      return tree.add(n);
+    };
+  }
 
   const workflow: WorkflowBackend = {
     async saveWorkflowsRegistry(id, registry) {
@@ -159,4 +169,13 @@ async function initContext(base: DynamoBackends, executionId: string): Promise<S
   if (!item) return {};
   const init = await base.table.payloadOf<InitPayload>(item);
   return contextFromInit({ fields: init.f ?? {}, mainExecutionId: init.m, parent: init.p, signals: init.s, limits: init.l });
+}
+
+/** True when a child node of the execution's workflow has run: the execution has started children. */
+function hasStartedChildren(state: ExecutionState): boolean {
+  const { registry, workflowName } = state.config;
+  const workflow = workflowName ? registry?.[workflowName] : undefined;
+  const runs = state.fold.context().__operational__?.nodes;
+  if (!workflow || !runs) return false;
+  return Object.entries(workflow).some(([name, node]) => node.node_type === 'child' && (runs[name] ?? 0) > 0);
 }

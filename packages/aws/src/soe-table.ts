@@ -182,6 +182,23 @@ export class SoeTable {
     }
   }
 
+  /** Adds `n` to a number attribute of an item (created at 0 when absent) with one UpdateItem, and resolves to its new value. */
+  async addToCounter(pk: string, sk: string, attribute: string, n: number): Promise<number> {
+    const res = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        ...this.stampUpdate({
+          Key: { pk, sk },
+          UpdateExpression: 'ADD #n :n',
+          ExpressionAttributeNames: { '#n': attribute },
+          ExpressionAttributeValues: { ':n': n },
+        }),
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(res.Attributes?.[attribute] ?? 0);
+  }
+
   /** Deletes an item; resolves false when `condition` failed. */
   async delete(pk: string, sk: string, condition?: string): Promise<boolean> {
     try {

@@ -18,6 +18,8 @@
  * | `L#<seq>`                | the execution log: every record that changes the context, at a gap-free |
  * |                          | position (node-run commits with their telemetry, received signals, direct |
  * |                          | updates, registry changes, failures); see execution-log.ts             |
+ * | `N#TREE`                 | `n`: node runs of the execution tree (on the main execution, once it   |
+ * |                          | has children): limits.max_node_runs per tree; see tree-node-runs.ts    |
  * | `P#<seq>`                | a snapshot of the fold up to log position `<seq>` (cold starts)        |
  * | `S#<executionId>#<id>`   | a status fact of the run (on the main execution): broadcasts sent and  |
  * |                          | handled, children, a failure; see status-facts.ts                      |
@@ -59,6 +61,7 @@ export const SK = {
   received: 'C#S#',
   identities: 'IDENT',
   log: 'L#',
+  treeNodeRuns: 'N#TREE',
   snapshot: 'P#',
   statusFact: 'S#',
   schema: 'SCHEMA',

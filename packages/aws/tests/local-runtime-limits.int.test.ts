@@ -134,7 +134,7 @@ describe('node-run limit', () => {
     });
   });
 
-  it('stops a chain of children that start children: each counts its ancestors’ runs', async () => {
+  it('stops a chain of children that start children: the tree counts every run', async () => {
     const config = `
 workflows:
   main:
@@ -149,10 +149,75 @@ limits:
     await withRuntime({}, async (rt) => {
       const id = await start(rt, config);
       const result = await rt.waitForIdle(id, 60_000);
-      expect(result).toMatchObject({ status: 'failed', error: expect.stringContaining('limit of 6 node runs') });
+      expect(result).toMatchObject({ status: 'failed', error: expect.stringContaining('reaching its limit of 6 (limits.max_node_runs)') });
+      expect(await treeRuns(rt, id)).toBe(6);
+    });
+  });
+
+  it('bounds the execution tree: 20 children looping PING/PONG share the limit of 200 runs', async () => {
+    const config = `
+workflows:
+  main:
+    Fan:
+      node_type: child
+      event_triggers: [START]
+      child_workflow_name: loop
+      fan_out_field: items
+      child_input_field: item
+      child_initial_signals: [START]
+  loop:
+    Ping: { node_type: router, event_triggers: [START, PONG], event_emissions: [{ signal_name: PING }] }
+    Pong: { node_type: router, event_triggers: [PING], event_emissions: [{ signal_name: PONG }] }
+limits:
+  max_node_runs: 200
+`;
+    const follow = 4;
+    await withRuntime({ followRouters: follow }, async (rt) => {
+      const id = await orchestrate({
+        config,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        initialContext: { items: Array.from({ length: 20 }, (_, i) => i) },
+        backends: rt.backends,
+        broadcastSignalsCaller: rt.broadcastSignalsCaller,
+      });
+      const result = await rt.waitForIdle(id, 120_000);
+      expect(result).toMatchObject({
+        status: 'failed',
+        error: expect.stringContaining(`the execution tree of '${id}'`),
+      });
+      expect(result.error).toContain('reaching its limit of 200 (limits.max_node_runs)');
+      // Invocations running at once do not see each other's runs until they end: each child may
+      // overshoot by one invocation (its own run plus its follow budget), never by its own 200.
+      const total = await treeRuns(rt, id);
+      expect(total).toBeGreaterThanOrEqual(200);
+      expect(total).toBeLessThanOrEqual(200 + 20 * (1 + follow));
+      // The count on the main execution's partition holds every run made (refused runs are given back;
+      // a run that met a transient error counts again when it is retried, so it may be a little over).
+      const counter = Number((await rt.backends.table.get(`E#${id}`, 'N#TREE'))?.n);
+      expect(counter).toBeGreaterThanOrEqual(total);
+      expect(counter).toBeLessThanOrEqual(total + 20);
+    });
+  });
+
+  it('an execution without children never writes the tree count', async () => {
+    await withRuntime({}, async (rt) => {
+      const id = await start(rt, PING_PONG, { limits: { maxNodeRuns: 40 } });
+      await rt.waitForIdle(id, 60_000);
+      expect(await rt.backends.table.get(`E#${id}`, 'N#TREE')).toBeUndefined();
     });
   });
 });
+
+/** Node runs made by every execution of the run of `mainId`, read from their stored contexts. */
+async function treeRuns(rt: LocalRuntime, mainId: string): Promise<number> {
+  let total = 0;
+  for (const id of await rt.backends.context.listContexts(mainId)) {
+    const nodes = (await rt.backends.context.getContext(id)).__operational__?.nodes ?? {};
+    total += Object.values(nodes).reduce((a, b) => a + b, 0);
+  }
+  return total;
+}
 
 describe('spawn_interval past the delay cap', () => {
   it('re-delays in a chain until due instead of capping the delay', async () => {

@@ -12,7 +12,8 @@ import type { SoeFunctionName } from './bundling.js';
  *   that lost a conditional race, current workflow, identities, schema), `PutItem` (log records with
  *   `attribute_not_exists`, markers, telemetry, node injection, identity and schema entries by
  *   compare-and-swap), `DeleteItem` (`soe_delete_*` built-ins), `BatchWriteItem` (payload chunks, history,
- *   workflows, telemetry, chunk clean-up). No `Scan`: `soe_list_contexts` reads the run's status facts
+ *   workflows, telemetry, chunk clean-up), `UpdateItem` (one ADD per invocation to the execution tree's
+ *   node-run count, only for executions in a tree). No `Scan`: `soe_list_contexts` reads the run's status facts
  *   (a Query of the main execution's partition).
  * - Start: `Query` and `GetItem` (inherited config and context, stale workflows), `PutItem` and
  *   `BatchWriteItem` (the execution's items and chunks), `DeleteItem` (takes the signals record back
@@ -24,7 +25,14 @@ import type { SoeFunctionName } from './bundling.js';
  * - DeadLetter: `Query`, `GetItem` (the execution and its failure markers), `PutItem` (marks it FAILED).
  */
 export const TABLE_ACTIONS: Record<SoeFunctionName, readonly string[]> = {
-  Worker: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  Worker: [
+    'dynamodb:BatchWriteItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ],
   Start: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Signal: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   Status: ['dynamodb:Query'],

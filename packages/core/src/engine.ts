@@ -11,7 +11,16 @@ import {
   TokenBudgetError,
   ToolNodeConfigurationError,
 } from './errors.js';
-import { countedNodeRuns, type NodeClock, nodeRunLimit, startNodeClock } from './node-clock.js';
+import {
+  countedNodeRuns,
+  countNodeRunsBefore,
+  giveBackNodeRun,
+  mainExecutionOf,
+  type NodeClock,
+  nodeRunLimit,
+  openTreeCounter,
+  startNodeClock,
+} from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
 import { selectionMode } from './nodes/emissions.js';
@@ -344,11 +353,19 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   const tokenBudget = typeof op?.max_tokens === 'number' ? op.max_tokens : undefined;
   const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
   const overBudget = tokenBudget !== undefined && spent >= tokenBudget;
-  if (countedNodeRuns(run.context) >= limit || overBudget) {
+  const contexts = engine.services.backends.context;
+  const count = await countNodeRunsBefore(contexts, run.executionId, run.context);
+  if (count.counted >= limit || overBudget) {
     // Not run, not counted as a run: the execution ends here with an error that names the limit.
+    await giveBackNodeRun(contexts, count);
     const error = overBudget
       ? new TokenBudgetError(run.executionId, run.nodeName, tokenBudget, spent)
-      : new NodeRunLimitError(run.executionId, run.nodeName, limit);
+      : new NodeRunLimitError(
+          run.executionId,
+          run.nodeName,
+          limit,
+          count.treeOf !== undefined ? { mainExecutionId: count.treeOf, counted: count.counted } : undefined,
+        );
     const outcome = failedOutcome(run.nodeName, error, false);
     recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });
     return outcome;
@@ -369,6 +386,10 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     outcome = clock?.signal.aborted && e === clock.signal.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
   } finally {
     clock?.dispose();
+  }
+  if (outcome.spawns.length && count.treeOf === undefined && !run.context.__parent__) {
+    // A main execution starts its first children: from now on its runs are counted with theirs.
+    await openTreeCounter(contexts, mainExecutionOf(run.executionId, run.context), countedNodeRuns(run.context) + 1);
   }
   await propagateToParents(engine, run, outcome);
   recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started, {

@@ -324,11 +324,17 @@ export class NodeRunLimitError extends SoeError {
   override readonly kind: ErrorKind = 'node_failure';
   override readonly namesLocation: boolean = true;
   readonly limit: number;
-  constructor(executionId: string, node: string, limit: number, options?: ErrorOptions) {
+  /** The main execution whose tree reached the limit, when it was counted per tree. */
+  readonly mainExecutionId?: string;
+  constructor(executionId: string, node: string, limit: number, options?: ErrorOptions & { mainExecutionId?: string; counted?: number }) {
+    const tree = options?.mainExecutionId;
     super(
-      `execution '${executionId}' reached its limit of ${limit} node runs (limits.max_node_runs) before node '${node}' could run: a loop that never ends? Raise limits.max_node_runs in the config or the start options if the run is meant to be this long`,
+      tree === undefined
+        ? `execution '${executionId}' reached its limit of ${limit} node runs (limits.max_node_runs) before node '${node}' could run: a loop that never ends? Raise limits.max_node_runs in the config or the start options if the run is meant to be this long`
+        : `execution '${executionId}' stopped before node '${node}' could run: the execution tree of '${tree}' (it and all its child executions) made ${options?.counted ?? limit} node runs, reaching its limit of ${limit} (limits.max_node_runs): a loop that never ends, or too many children? Raise limits.max_node_runs in the config or the start options if the run is meant to be this large`,
       options,
     );
+    if (tree !== undefined) this.mainExecutionId = tree;
     this.name = 'NodeRunLimitError';
     this.limit = limit;
   }

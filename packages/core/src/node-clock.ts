@@ -1,6 +1,7 @@
 /**
  * Time and run bounds of a node: its `timeout_seconds`, the runtime's deadline (on AWS, the worker
- * invocation's remaining time less a reserve) and the execution's limit on node runs.
+ * invocation's remaining time less a reserve) and the limit on node runs (per execution tree where the
+ * backend counts trees, else per execution and its ancestors).
  *
  * Every tool and model call gets the node's `AbortSignal`; each call is also raced against it, and the
  * node's whole run is raced against it with a short grace, so a call that ignores the signal still ends.
@@ -8,7 +9,7 @@
 import { sumNodeRuns } from './backends/apply-update.js';
 import { DeadlineExceededError, NodeTimeoutError } from './errors.js';
 import type { NodeRun } from './nodes/types.js';
-import type { NodeConfig, StoredContext } from './types.js';
+import type { ContextBackend, NodeConfig, StoredContext } from './types.js';
 
 /** `timeout_seconds` of a tool node that sets none. */
 export const DEFAULT_TOOL_TIMEOUT_SECONDS = 300;
@@ -30,6 +31,52 @@ export function nodeTimeoutSeconds(node: NodeConfig): number | undefined {
 export function countedNodeRuns(context: StoredContext): number {
   const op = context.__operational__;
   return (op?.ancestor_node_runs ?? 0) + (op?.nodes ? sumNodeRuns(op.nodes) : 0);
+}
+
+/** The node runs counted against the limit before a node runs, and how they were counted. */
+export interface NodeRunCount {
+  /** Node runs counted before this one (of the execution and its ancestors, or of its whole tree). */
+  counted: number;
+  /**
+   * Set when the runs are counted per execution tree: its main execution. This run is then already
+   * added to the tree's counter; {@link giveBackNodeRun} takes it back when the node does not run.
+   */
+  treeOf?: string;
+}
+
+/**
+ * Counts the node runs before this one against the limit. On a backend with a tree counter
+ * (`addTreeNodeRuns`), a child execution (and a main execution that has started children) adds this
+ * run to its tree's counter first, so concurrent runs of the tree never both take the last run left.
+ * A main execution without children keeps the counter untouched and counts its own runs.
+ */
+export async function countNodeRunsBefore(backend: ContextBackend, executionId: string, context: StoredContext): Promise<NodeRunCount> {
+  if (!backend.addTreeNodeRuns) return { counted: countedNodeRuns(context) };
+  const main = mainExecutionOf(executionId, context);
+  if (main === executionId && (await backend.addTreeNodeRuns(main, 0)) === 0) return { counted: countedNodeRuns(context) };
+  const total = await backend.addTreeNodeRuns(main, 1);
+  return { counted: total - 1, treeOf: main };
+}
+
+/** Takes back the run {@link countNodeRunsBefore} added to a tree's counter for a node that did not run. */
+export async function giveBackNodeRun(backend: ContextBackend, count: NodeRunCount): Promise<void> {
+  if (count.treeOf !== undefined) await backend.addTreeNodeRuns?.(count.treeOf, -1);
+}
+
+/**
+ * Called when a main execution that had no children yet starts some: its runs so far (`runs`, this one
+ * included) open its tree's counter, which from then on counts every run of the tree. If another run
+ * opened it meanwhile, this one takes its addition back (the runs would be counted twice).
+ */
+export async function openTreeCounter(backend: ContextBackend, mainExecutionId: string, runs: number): Promise<void> {
+  if (!backend.addTreeNodeRuns) return;
+  const total = await backend.addTreeNodeRuns(mainExecutionId, runs);
+  if (total !== runs) await backend.addTreeNodeRuns(mainExecutionId, -runs);
+}
+
+/** The main execution of an execution's tree (itself when it is the main one). */
+export function mainExecutionOf(executionId: string, context: StoredContext): string {
+  return context.__operational__?.main_execution_id ?? executionId;
 }
 
 /** The node-run limit that applies to an execution. */

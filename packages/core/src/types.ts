@@ -37,7 +37,10 @@ export type Identities = Record<string, string>;
 
 /** The config's `limits:` section: bounds on a run. */
 export interface ConfigLimits {
-  /** Node runs an execution may make, counting its ancestors' runs up to its start. @default 10000 */
+  /**
+   * Node runs an execution tree (the main execution and all its descendants) may make; on a backend
+   * without a tree counter, an execution and its ancestors up to its start. @default 10000
+   */
   max_node_runs?: number;
   /**
    * Model tokens (input + output, as providers report them) the execution may spend. Checked before
@@ -66,7 +69,10 @@ export interface OperationalState {
   main_execution_id: string;
   /** The execution's limit on node runs, when it is not the engine's default. */
   max_node_runs?: number;
-  /** Node runs of the ancestors when this child started: they count against the limit. */
+  /**
+   * Node runs of the ancestors when this child started: they count against the limit. Set only where
+   * the backend has no tree counter (`ContextBackend.addTreeNodeRuns`), which counts them otherwise.
+   */
   ancestor_node_runs?: number;
   [key: string]: unknown;
 }
@@ -149,6 +155,12 @@ export interface ContextBackend {
   listContexts?(mainExecutionId?: string): Promise<string[]>;
   /** Removes everything stored for an execution (a start that failed midway is undone with it). */
   deleteContext?(executionId: string): Promise<void>;
+  /**
+   * Adds `n` (0 to read, negative to give back) to the node runs counted for the execution tree of
+   * `mainExecutionId` and resolves to the new total. A backend that has it bounds `limits.max_node_runs`
+   * per tree (the main execution and all its descendants); without it the limit applies per lineage.
+   */
+  addTreeNodeRuns?(mainExecutionId: string, n: number): Promise<number>;
 }
 
 /** Stores each execution's workflows and the name of the workflow it runs. */

@@ -3,22 +3,30 @@
  * a runtime deadline) and the limit on node runs.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type CallLlm,
   createEngine,
   createInMemoryBackends,
+  createLocalBackends,
   DeadlineExceededError,
   type EngineOptions,
   orchestrate,
+  type SimpleBackends,
   type ToolsRegistry,
   validateConfig,
 } from '../src/index.js';
 
 const never = () => new Promise<never>(() => undefined);
 
-async function run(config: string, opts: EngineOptions & { limits?: { maxNodeRuns?: number } } = {}) {
-  const backends = createInMemoryBackends();
+async function run(
+  config: string,
+  opts: EngineOptions & { limits?: { maxNodeRuns?: number }; initialContext?: Record<string, unknown>; backends?: SimpleBackends } = {},
+) {
+  const backends = opts.backends ?? createInMemoryBackends();
   const { broadcastSignalsCaller } = createEngine(backends, opts);
   const id = randomUUID();
   let error: Error | undefined;
@@ -31,6 +39,7 @@ async function run(config: string, opts: EngineOptions & { limits?: { maxNodeRun
       broadcastSignalsCaller,
       executionId: id,
       ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.initialContext ? { initialContext: opts.initialContext } : {}),
     });
   } catch (e) {
     error = e as Error;
@@ -243,8 +252,69 @@ workflows:
 limits:
   max_node_runs: 30
 `;
-    const { error } = await run(config);
+    const { id, error, backends } = await run(config);
     expect(error?.name).toBe('NodeRunLimitError');
-    expect(error?.message).toContain('limit of 30 node runs');
+    expect(error?.message).toContain('made 30 node runs, reaching its limit of 30 (limits.max_node_runs)');
+    expect(await treeRuns(backends, id)).toBe(30);
+  });
+
+  const FAN_OUT = (limit: number) => `
+workflows:
+  main:
+    Fan:
+      node_type: child
+      event_triggers: [START]
+      child_workflow_name: loop
+      fan_out_field: items
+      child_input_field: item
+      child_initial_signals: [START]
+  loop:
+    Ping: { node_type: router, event_triggers: [START, PONG], event_emissions: [{ signal_name: PING }] }
+    Pong: { node_type: router, event_triggers: [PING], event_emissions: [{ signal_name: PONG }] }
+limits:
+  max_node_runs: ${limit}
+`;
+  const twenty = { items: Array.from({ length: 20 }, (_, i) => i) };
+
+  it('bounds the execution tree: 20 children looping PING/PONG share the limit of 200 runs', async () => {
+    const { id, error, backends } = await run(FAN_OUT(200), { initialContext: twenty });
+    expect(error?.name).toBe('NodeRunLimitError');
+    expect(error?.message).toContain(`the execution tree of '${id}'`);
+    expect(error?.message).toContain('made 200 node runs, reaching its limit of 200 (limits.max_node_runs)');
+    // The tree's counter reserves each run before it starts: not one run over the limit.
+    expect(await treeRuns(backends, id)).toBe(200);
+    expect(await backends.context.addTreeNodeRuns(id, 0)).toBe(200);
+    const children = (await backends.context.listContexts()).filter((c) => c !== id);
+    expect(children).toHaveLength(20);
+  });
+
+  it('an execution without children keeps its own count and leaves the tree counter alone', async () => {
+    const { id, error, backends } = await run(PING_PONG('limits:\n  max_node_runs: 25\n'));
+    expect(error?.message).toContain('reached its limit of 25 node runs');
+    expect(await backends.context.addTreeNodeRuns(id, 0)).toBe(0);
+  });
+
+  it('counts the tree on the file backend too, where a later process sees the count', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soe-tree-'));
+    try {
+      const { id, error } = await run(FAN_OUT(120), { initialContext: twenty, backends: createLocalBackends(dir) });
+      expect(error?.message).toContain('made 120 node runs, reaching its limit of 120 (limits.max_node_runs)');
+      const reopened = createLocalBackends(dir);
+      expect(await treeRuns(reopened, id)).toBe(120);
+      expect(await reopened.context.addTreeNodeRuns(id, 0)).toBe(120);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
+
+/** Node runs made by every execution of the tree of `mainId`, read from their stored contexts. */
+async function treeRuns(backends: SimpleBackends, mainId: string): Promise<number> {
+  let total = 0;
+  for (const id of await backends.context.listContexts()) {
+    const op = (await backends.context.getContext(id)).__operational__;
+    if (op?.main_execution_id !== mainId) continue;
+    total += Object.values(op.nodes).reduce((a, b) => a + b, 0);
+  }
+  return total;
+}

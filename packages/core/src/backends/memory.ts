@@ -26,7 +26,11 @@ import { appendEvent, columnsOf, formatEvents, newColumns, type TelemetryColumns
 
 /** Contexts in a record store (a Map by default). */
 export class InMemoryContextBackend implements ContextBackend {
-  constructor(protected readonly contexts: RecordStore<StoredContext> = new MemoryStore()) {}
+  constructor(
+    protected readonly contexts: RecordStore<StoredContext> = new MemoryStore(),
+    /** Node runs per execution tree, keyed by the main execution id (see {@link addTreeNodeRuns}). */
+    protected readonly treeNodeRuns: RecordStore<number> = new MemoryStore(),
+  ) {}
 
   async createContext(executionId: string, init: ContextInit): Promise<void> {
     this.contexts.set(executionId, contextFromInit(init));
@@ -47,6 +51,12 @@ export class InMemoryContextBackend implements ContextBackend {
   }
   async listContexts(): Promise<string[]> {
     return this.contexts.keys();
+  }
+  async addTreeNodeRuns(mainExecutionId: string, n: number): Promise<number> {
+    const total = (this.treeNodeRuns.get(mainExecutionId) ?? 0) + n;
+    // Reads (n = 0) write nothing: a file store would otherwise rewrite the counter on every node run.
+    if (n !== 0) this.treeNodeRuns.set(mainExecutionId, total);
+    return total;
   }
 }
 
@@ -219,7 +229,7 @@ export function createStoreBackends(store: StoreFactory): SimpleBackends {
     return s;
   };
   return {
-    context: new InMemoryContextBackend(make('contexts')),
+    context: new InMemoryContextBackend(make('contexts'), make('tree_node_runs')),
     workflow: new InMemoryWorkflowBackend(make('workflows'), make('current_workflow')),
     telemetry: new InMemoryTelemetryBackend(make('telemetry')),
     conversationHistory: new InMemoryConversationHistoryBackend(make('conversations')),

@@ -29,10 +29,11 @@ export const executeChild: NodeExecutor = async (run, services) => {
     if (h.length) baseFields[f] = structuredClone(h);
   }
   const op = run.context.__operational__;
-  // The runs so far (this one included) travel with the child: a chain of children cannot escape the limit.
-  const ancestorNodeRuns = (op?.ancestor_node_runs ?? 0) + nodeRunsOf(run.context) + 1;
+  // Where the backend counts node runs per tree, the tree's counter holds every run. Elsewhere the runs
+  // so far (this one included) travel with the child: a chain of children cannot escape the limit.
+  const perTree = services.backends.context.addTreeNodeRuns !== undefined;
   const limits = {
-    ancestorNodeRuns,
+    ...(perTree ? {} : { ancestorNodeRuns: (op?.ancestor_node_runs ?? 0) + nodeRunsOf(run.context) + 1 }),
     ...(op?.max_node_runs !== undefined ? { maxNodeRuns: op.max_node_runs } : {}),
     // A child gets the same token budget, counted on its own (tokens are not summed across the tree).
     ...(typeof op?.max_tokens === 'number' ? { maxTokens: op.max_tokens } : {}),
