@@ -81,8 +81,11 @@ describe('telemetry recorded as fixed-shape records', () => {
       ]);
       for (const e of events) expect(new Date(e.timestamp).toISOString()).toBe(e.timestamp);
       expect(events[1]).toMatchObject({ signals: ['START'] });
-      expect(events[2]).toMatchObject({ node_name: 'A', node_type: 'router', workflow_name: 'main' });
+      expect(events[2]).toMatchObject({ node_name: 'A', node_type: 'router', workflow_name: 'main', triggered_by: ['START'] });
       expect(events[3]).toMatchObject({ node_name: 'A', node_type: 'router', emitted: ['B'], ok: true, llm_calls: 0, tool_calls: 0 });
+      // Why it emitted what it did: kept as the config's emissions plus the run's signals, read back whole.
+      expect(events[3]).toMatchObject({ selected_by: 'conditions', emissions: [{ signal: 'B', emitted: true }] });
+      expect(events[6]).toMatchObject({ node_name: 'B', selected_by: 'conditions', emissions: [{ signal: 'DONE', emitted: true }] });
       expect(typeof events[3]!.duration_ms).toBe('number');
       expect(events[8]).toMatchObject({ prompt: 'p', answer: 'a' });
       expect(events[8]).not.toHaveProperty('duration_ms');

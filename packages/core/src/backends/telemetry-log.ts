@@ -53,6 +53,44 @@ export function materializeEmissions(data: Record<string, unknown>): Record<stri
   return data.emissions instanceof NodeEmissions ? { ...data, emissions: data.emissions.toJSON() } : data;
 }
 
+/** Why a node's signals were chosen, the same for every plain run of one node config (shared). */
+interface CompletionWhy {
+  selectedBy: unknown;
+  definitions: NodeEmissions['definitions'] | undefined;
+}
+const whyCache = new WeakMap<object, Map<unknown, CompletionWhy>>();
+const NO_EMISSIONS: object = {};
+
+function whyOf(selectedBy: unknown, emissions: NodeEmissions | undefined): CompletionWhy {
+  const key = emissions?.definitions ?? NO_EMISSIONS;
+  let bySelection = whyCache.get(key);
+  if (!bySelection) whyCache.set(key, (bySelection = new Map()));
+  let why = bySelection.get(selectedBy);
+  if (!why) bySelection.set(selectedBy, (why = { selectedBy, definitions: emissions?.definitions }));
+  return why;
+}
+
+/**
+ * A plain `node_completed` (fine, no model or tool calls, nothing written): what varies per run is the
+ * emitted signals; the rest is the node config's, shared. Read (or serialized) as the full event data.
+ */
+class PackedCompletion {
+  constructor(
+    readonly why: CompletionWhy,
+    readonly emitted: unknown,
+  ) {}
+
+  toJSON(): Record<string, unknown> {
+    const emitted = unpackSignals(this.emitted) as string[];
+    return {
+      emitted,
+      ...COMPLETED_DEFAULTS,
+      selected_by: this.why.selectedBy,
+      ...(this.why.definitions ? { emissions: new NodeEmissions(this.why.definitions, emitted).toJSON() } : {}),
+    };
+  }
+}
+
 /** Empty columns. */
 export function newColumns(): TelemetryColumns {
   return { type: [], at: [], node: [], num: [], data: [] };
@@ -72,7 +110,18 @@ function packData(type: string, data: Record<string, unknown> | undefined): unkn
   if (type === 'signals_broadcast' && Array.isArray(data.signals) && Object.keys(data).length === 1) return packSignals(data.signals);
   // A node_execution says only what triggered it: kept like a broadcast's signals.
   if (type === 'node_execution' && Array.isArray(data.triggered_by) && Object.keys(data).length === 1)
-    return { triggered: packSignals(data.triggered_by) };
+    return packSignals(data.triggered_by);
+  if (
+    type === 'node_completed' &&
+    Array.isArray(data.emitted) &&
+    data.ok === true &&
+    data.llm_calls === 0 &&
+    data.tool_calls === 0 &&
+    'selected_by' in data &&
+    (data.emissions === undefined || data.emissions instanceof NodeEmissions) &&
+    Object.keys(data).length === (data.emissions === undefined ? 5 : 6)
+  )
+    return new PackedCompletion(whyOf(data.selected_by, data.emissions as NodeEmissions | undefined), packSignals(data.emitted));
   if (
     type === 'node_completed' &&
     Array.isArray(data.emitted) &&
@@ -123,11 +172,12 @@ function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
   const data = cols.data[i];
   let fields: Record<string, unknown>;
   if (type === 'node_completed') {
-    const rest = isRecord(data) ? data : { emitted: unpackSignals(data), ...COMPLETED_DEFAULTS };
+    const rest =
+      data instanceof PackedCompletion ? data.toJSON() : isRecord(data) ? data : { emitted: unpackSignals(data), ...COMPLETED_DEFAULTS };
     fields = cols.num[i]! >= 0 ? { ...node, duration_ms: cols.num[i], ...rest } : { ...node, ...rest };
   } else if (type === 'signals_broadcast' && !isRecord(data)) fields = { ...node, signals: unpackSignals(data) };
-  else if (type === 'node_execution' && isRecord(data) && 'triggered' in data && Object.keys(data).length === 1)
-    fields = { ...node, triggered_by: unpackSignals(data.triggered) };
+  else if (type === 'node_execution' && data !== null && data !== undefined && !isRecord(data))
+    fields = { ...node, triggered_by: unpackSignals(data) };
   else fields = { ...node, ...(isRecord(data) ? data : {}) };
   if (fields.emissions instanceof NodeEmissions) fields.emissions = fields.emissions.toJSON();
   return { ...fields, event_type: type, timestamp: new Date(cols.at[i]!).toISOString() };
