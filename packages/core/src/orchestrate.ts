@@ -1,5 +1,6 @@
 /** Starts an execution: checks the config and options, stores the new execution and sends its first signals. */
 import { randomUUID } from 'node:crypto';
+import { recordFor } from './backends/apply-update.js';
 import { checkMaxNodeRuns, parseConfig } from './config.js';
 import { isReservedField } from './context-view.js';
 import { OperationalValidationError, type ValidationIssue, WorkflowValidationError } from './errors.js';
@@ -89,6 +90,25 @@ export function findUnserialisable(value: unknown, path: string, seen?: Set<obje
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * The initial values as one-entry histories, after any inherited ones. Objects are copied (in one
+ * call, which keeps references between them) so the caller cannot change history by mutating them;
+ * strings, numbers and booleans cannot change and are kept as they are.
+ */
+function historiesOf(entries: [string, unknown][], inherited: Record<string, unknown[]> | undefined): Record<string, unknown[]> {
+  const objects: unknown[] = [];
+  for (const [, v] of entries) if (typeof v === 'object' && v !== null) objects.push(v);
+  const copies = objects.length ? structuredClone(objects) : objects;
+  let next = 0;
+  const histories = inherited ?? recordFor<unknown[]>(entries.length);
+  for (const [k, v] of entries) {
+    const value = typeof v === 'object' && v !== null ? copies[next++] : v;
+    if (inherited && Object.hasOwn(inherited, k)) inherited[k]!.push(value);
+    else histories[k] = [value];
+  }
+  return histories;
+}
+
+/**
  * Checks everything about a new execution without storing anything: the config (or the inherited
  * one), the initial workflow, signals and context. Throws WorkflowValidationError on bad input.
  * @internal Used by `@soe/aws`; not part of the stable API.
@@ -166,32 +186,30 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
     if (problem) throw new WorkflowValidationError([{ field: 'limits.max_node_runs', message: problem }]);
     maxNodeRuns = opts.limits.maxNodeRuns;
   }
-  const fields: Record<string, unknown[]> = {};
+  let inherited: Record<string, unknown[]> | undefined;
   if (opts.inheritContextFromId) {
+    inherited = {};
     const src = await backends.context.getContext(opts.inheritContextFromId);
     if (!src.__operational__) {
       throw new OperationalValidationError(`cannot inherit the context of execution '${opts.inheritContextFromId}': it was not found`);
     }
-    for (const [k, v] of Object.entries(src as StoredContext)) if (!isReservedField(k) && Array.isArray(v)) fields[k] = structuredClone(v);
+    for (const [k, v] of Object.entries(src as StoredContext))
+      if (!isReservedField(k) && Array.isArray(v)) inherited[k] = structuredClone(v);
   }
   const initial = opts.initialContext ?? {};
-  for (const [k, v] of Object.entries(initial)) {
+  const initialEntries = Object.entries(initial);
+  for (const [k, v] of initialEntries) {
     if (isReservedField(k))
       throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: `'${k}' is reserved for the engine` }]);
     const bad = findUnserialisable(v, `initial_context.${k}`);
     if (bad) throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: bad }]);
-  }
-  // One copy of the whole initial context (a copy per field costs a structuredClone call per field).
-  for (const [k, v] of Object.entries(structuredClone(initial))) {
-    if (opts.inheritContextFromId && fields[k]) fields[k].push(v);
-    else fields[k] = [v];
   }
   const prepared: PreparedExecution = {
     executionId: opts.executionId ?? randomUUID(),
     workflows,
     initialWorkflowName: opts.initialWorkflowName,
     initialSignals: [...opts.initialSignals],
-    fields,
+    fields: historiesOf(initialEntries, inherited),
   };
   if (contextSchema) prepared.contextSchema = contextSchema;
   if (identities) prepared.identities = identities;

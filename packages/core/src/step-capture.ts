@@ -107,12 +107,16 @@ export function captureEventData(
   options: StepCaptureOptions = {},
 ): Record<string, unknown> | undefined {
   if (!data) return data;
-  let out: Record<string, unknown> | undefined;
-  for (const field of CAPTURED_FIELDS) {
-    if (!(field in data)) continue;
-    out ??= { ...data };
-    if (options.maxChars === 0 || data[field] === undefined) delete out[field];
-    else out[field] = captureValue(field, data[field], options);
+  let captured = false;
+  for (const field of CAPTURED_FIELDS) if (field in data) captured = true;
+  if (!captured) return data;
+  // Built key by key rather than copied and then `delete`d from: an object that loses a key becomes a
+  // hash table, several times the size of the event it holds.
+  const out: Record<string, unknown> = {};
+  for (const key in data) {
+    const value = data[key];
+    if (!(CAPTURED_FIELDS as readonly string[]).includes(key)) out[key] = value;
+    else if (options.maxChars !== 0 && value !== undefined) out[key] = captureValue(key, value, options);
   }
-  return out ?? data;
+  return out;
 }

@@ -109,3 +109,68 @@ describe('telemetry recorded as fixed-shape records', () => {
     expect(await createLocalBackends(dir).telemetry.getEvents('old')).toEqual(legacy);
   });
 });
+
+describe('starting with a large initial context', () => {
+  const config = {
+    workflows: {
+      main: {
+        Check: {
+          node_type: 'router',
+          event_triggers: ['START'],
+          event_emissions: [{ signal_name: 'OK', condition: '{{ context.f999 == "v999" and context.obj.n == 1 }}' }],
+        },
+      },
+    },
+  };
+  const fields = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`f${i}`, `v${i}`]));
+
+  it('keeps every field, in order, each as a one-entry history, and objects as copies the caller cannot change', async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const shared = { n: 1 };
+    const initialContext = { ...fields, obj: shared, same: shared };
+    const id = await orchestrate({
+      config,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext,
+      backends,
+      broadcastSignalsCaller,
+    });
+    shared.n = 2;
+    const stored = await backends.context.getContext(id);
+    expect(Object.keys(stored).filter((k) => !k.startsWith('__'))).toEqual(Object.keys(initialContext));
+    expect(stored.f500).toEqual(['v500']);
+    expect(stored.obj).toEqual([{ n: 1 }]);
+    expect(stored.__operational__!.signals).toEqual(['START', 'OK']);
+    // The stored record is an ordinary object: a caller can use it as one.
+    expect(Object.getPrototypeOf(stored)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(await backends.context.readContext!(id))).toBe(Object.prototype);
+  });
+
+  it('appends the new values after the inherited histories', async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const start = (initialContext: Record<string, unknown>, inheritContextFromId?: string) =>
+      orchestrate({
+        config,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        initialContext,
+        inheritContextFromId,
+        backends,
+        broadcastSignalsCaller,
+      });
+    const first = await start({ ...fields, obj: { n: 1 } });
+    const second = await start({ f1: 'again', added: [1] }, first);
+    const stored = await backends.context.getContext(second);
+    expect(stored.f1).toEqual(['v1', 'again']);
+    expect(stored.added).toEqual([[1]]);
+    expect(stored.f999).toEqual(['v999']);
+    expect(
+      Object.keys(stored)
+        .filter((k) => !k.startsWith('__'))
+        .slice(-2),
+    ).toEqual(['obj', 'added']);
+  });
+});

@@ -9,13 +9,28 @@ export function newOperational(mainExecutionId: string, signals: string[] = []):
   return { signals: [...signals], nodes: {}, llm_calls: 0, tool_calls: 0, errors: 0, main_execution_id: mainExecutionId };
 }
 
+/** Past this many keys, a record is built as a hash table from the start (see `recordFor`). */
+const LARGE_RECORD = 64;
+
+/**
+ * An empty ordinary object to fill with `size` keys. A large one starts as a hash table: V8 gives
+ * each key added to an ordinary object a new hidden class, which for a thousand context fields makes
+ * building the record about five times slower (and copying it with a spread slower still).
+ * @internal
+ */
+export function recordFor<T>(size: number): Record<string, T> {
+  return size > LARGE_RECORD ? Object.setPrototypeOf(Object.create(null), Object.prototype) : {};
+}
+
 /**
  * Builds the stored shape of a new context.
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function contextFromInit(init: ContextInit): StoredContext {
-  const ctx: StoredContext = {};
-  for (const [field, history] of Object.entries(init.fields)) ctx[field] = [...history];
+  const fields = init.fields;
+  const names = Object.keys(fields);
+  const ctx = recordFor<unknown>(names.length) as StoredContext;
+  for (const field of names) ctx[field] = fields[field]!.slice();
   ctx.__operational__ = newOperational(init.mainExecutionId, init.signals);
   // Only limits that differ from the defaults are kept, so an ordinary context looks as it always did.
   if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
