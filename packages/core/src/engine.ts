@@ -295,10 +295,14 @@ export async function loadExecution(
   if (!context?.__operational__) {
     throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context with __operational__`);
   }
-  const [registry, workflowName] = await Promise.all([
-    backends.workflow.getWorkflowsRegistry(executionId),
-    backends.workflow.getCurrentWorkflowName(executionId),
-  ]);
+  // Both requests are sent before either is awaited (a remote backend answers them in parallel); no
+  // Promise.all, whose array and per-promise closures cost more than an in-memory read.
+  const registryRead = backends.workflow.getWorkflowsRegistry(executionId);
+  const nameRead = backends.workflow.getCurrentWorkflowName(executionId);
+  // Read together, so a failure of the second is not left unhandled while the first is awaited.
+  nameRead.catch(() => undefined);
+  const registry = await registryRead;
+  const workflowName = await nameRead;
   const workflow = workflowName ? registry?.[workflowName] : undefined;
   if (!registry || !workflowName || !workflow) {
     throw new OperationalValidationError(`execution '${executionId}' has no workflow '${workflowName ?? ''}' in its stored registry`);

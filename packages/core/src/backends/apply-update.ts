@@ -36,7 +36,16 @@ export function contextFromInit(init: ContextInit): StoredContext {
   if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
   if (init.limits?.ancestorNodeRuns) ctx.__operational__.ancestor_node_runs = init.limits.ancestorNodeRuns;
   if (init.limits?.maxTokens !== undefined) ctx.__operational__.max_tokens = init.limits.maxTokens;
-  if (init.parent) ctx.__parent__ = structuredClone(init.parent);
+  if (init.parent) {
+    // Copied field by field (strings and lists of strings): a structuredClone per child costs more.
+    const { parent_execution_id, main_execution_id, signals_to_parent, context_updates_to_parent } = init.parent;
+    ctx.__parent__ = {
+      parent_execution_id,
+      main_execution_id,
+      signals_to_parent: [...signals_to_parent],
+      context_updates_to_parent: [...context_updates_to_parent],
+    };
+  }
   return ctx;
 }
 
