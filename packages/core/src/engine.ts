@@ -343,6 +343,32 @@ function timedOutOutcome(engine: Engine, run: NodeRun, error: Error): NodeOutcom
   return outcome;
 }
 
+/** A node run under its clock: `signal` is the clock's, made only if the node reads it (see NodeClock). */
+class ClockedRun implements NodeRun {
+  readonly executionId: string;
+  readonly workflowName: string;
+  readonly nodeName: string;
+  readonly node: NodeRun['node'];
+  readonly context: NodeRun['context'];
+  readonly signals: string[];
+  readonly runKey: string;
+  constructor(
+    run: NodeRun,
+    readonly clock: NodeClock,
+  ) {
+    this.executionId = run.executionId;
+    this.workflowName = run.workflowName;
+    this.nodeName = run.nodeName;
+    this.node = run.node;
+    this.context = run.context;
+    this.signals = run.signals;
+    this.runKey = run.runKey;
+  }
+  get signal(): AbortSignal {
+    return this.clock.signal;
+  }
+}
+
 /**
  * Runs one node, turning a thrown error into a failed outcome (errors counted, the node named). The
  * node runs under its clock (timeout_seconds, the runtime's deadline) and only while the execution is
@@ -382,12 +408,12 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   try {
     if (!executor) throw new Error(`no executor for node_type '${type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
-    const work = executor({ ...run, signal: clock.signal }, engine.services);
+    const work = executor(new ClockedRun(run, clock), engine.services);
     outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
   } catch (e) {
     if (engine.services.propagateTransient && errorKind(e) === 'transient') throw e;
     const error = e instanceof Error ? e : new Error(String(e));
-    outcome = clock?.signal.aborted && e === clock.signal.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
+    outcome = clock?.reason !== undefined && e === clock.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
   } finally {
     clock?.dispose();
   }

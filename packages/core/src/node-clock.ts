@@ -8,7 +8,10 @@
  */
 import { sumNodeRuns } from './backends/apply-update.js';
 import { DeadlineExceededError, NodeTimeoutError } from './errors.js';
-import type { NodeRun } from './nodes/types.js';
+import type { NodeClock, NodeRun } from './nodes/types.js';
+
+export type { NodeClock } from './nodes/types.js';
+
 import type { ContextBackend, NodeConfig, StoredContext } from './types.js';
 
 /** `timeout_seconds` of a tool node that sets none. */
@@ -88,20 +91,9 @@ export function nodeRunLimit(context: StoredContext, engineDefault?: number): nu
 const NEVER = new AbortController().signal;
 
 /** The clock of a node with no time limit (shared: it holds no timer and no promise). */
-const UNBOUNDED: NodeClock = { signal: NEVER, backstop: undefined, dispose: () => undefined };
+const UNBOUNDED: NodeClock = { signal: NEVER, reason: undefined, expired: undefined, backstop: undefined, dispose: () => undefined };
 
-/** The running clock of one node run. */
-export interface NodeClock {
-  /** Aborted with a NodeTimeoutError or DeadlineExceededError when the node's time is up. */
-  signal: AbortSignal;
-  /**
-   * Rejects with the signal's reason {@link NODE_ABORT_GRACE_MS} after it fires; never resolves.
-   * Undefined when the node has no time limit: there is nothing to race.
-   */
-  backstop: Promise<never> | undefined;
-  /** Stops the timers. */
-  dispose(): void;
-}
+const ignore = () => undefined;
 
 /**
  * Starts the clock of a node run: whichever comes first of its `timeout_seconds` and `deadline`
@@ -115,30 +107,62 @@ export function startNodeClock(run: NodeRun, deadline: number | undefined): Node
   if (byDeadline <= now) throw new DeadlineExceededError(run.workflowName, run.nodeName);
   const end = Math.min(byTimeout, byDeadline);
   if (!Number.isFinite(end)) return UNBOUNDED;
-  const controller = new AbortController();
-  const reason = () =>
-    byTimeout <= byDeadline
-      ? new NodeTimeoutError(run.workflowName, run.nodeName, timeoutS!)
-      : new DeadlineExceededError(run.workflowName, run.nodeName);
-  const timers: NodeJS.Timeout[] = [];
-  const backstop = new Promise<never>((_, reject) => {
-    timers.push(
-      setTimeout(() => {
-        const err = reason();
-        controller.abort(err);
-        timers.push(setTimeout(() => reject(err), NODE_ABORT_GRACE_MS));
-      }, end - now),
-    );
+  let controller: AbortController | undefined;
+  let reason: Error | undefined;
+  let onExpired: (e: Error) => void = ignore;
+  let onBackstop: (e: Error) => void = ignore;
+  const expired = new Promise<never>((_, reject) => {
+    onExpired = reject;
   });
-  // The backstop may lose the race to the node: its rejection must not be reported as unhandled.
-  backstop.catch(() => undefined);
+  const backstop = new Promise<never>((_, reject) => {
+    onBackstop = reject;
+  });
+  // Either may lose its race to the node: their rejections must not be reported as unhandled.
+  expired.catch(ignore);
+  backstop.catch(ignore);
+  const timers: NodeJS.Timeout[] = [];
+  timers.push(
+    setTimeout(() => {
+      const err =
+        byTimeout <= byDeadline
+          ? new NodeTimeoutError(run.workflowName, run.nodeName, timeoutS!)
+          : new DeadlineExceededError(run.workflowName, run.nodeName);
+      reason = err;
+      controller?.abort(err);
+      onExpired(err);
+      timers.push(setTimeout(() => onBackstop(err), NODE_ABORT_GRACE_MS));
+    }, end - now),
+  );
   return {
-    signal: controller.signal,
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        if (reason) controller.abort(reason);
+      }
+      return controller.signal;
+    },
+    get reason() {
+      return reason;
+    },
+    expired,
     backstop,
     dispose: () => {
       for (const t of timers) clearTimeout(t);
     },
   };
+}
+
+/**
+ * Settles with `work`, or rejects with the clock's reason as soon as its time is up (the work is
+ * abandoned). Races a promise rather than listening on the signal, so the signal is never made for it.
+ */
+export function raceClock<T>(work: Promise<T>, clock: NodeClock | undefined): Promise<T> {
+  if (!clock?.expired) return work;
+  if (clock.reason) {
+    work.catch(ignore);
+    return Promise.reject(clock.reason);
+  }
+  return Promise.race([work, clock.expired]);
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it fires (the work is abandoned). */

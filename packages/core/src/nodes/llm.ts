@@ -125,7 +125,7 @@ export function finishModelNode(
   services: NodeServices,
 ): void {
   if (s.outputField) appendField(outcome, s.outputField, value === undefined ? null : value);
-  if (s.mode === 'engine') outcome.emit = emitWhere(run, services, s.emissions, templateVars(run.context, outcome.update));
+  if (s.mode === 'engine') outcome.emit = emitWhere(run, services, s.emissions, () => templateVars(run.context, outcome.update));
   else if (s.mode === 'model') {
     const offered = new Set(s.emissions.map((e) => e.signal_name));
     outcome.emit = (selected ?? []).filter((x) => offered.has(x));

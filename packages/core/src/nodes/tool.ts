@@ -2,7 +2,7 @@
 import { didYouMean } from '../config-keys.js';
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError, ToolResultError } from '../errors.js';
-import { raceSignal } from '../node-clock.js';
+import { raceClock, raceSignal } from '../node-clock.js';
 import { findUnserialisable } from '../orchestrate.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValueAt } from '../templates/index.js';
@@ -11,6 +11,7 @@ import { emissionsOf, emitWhere } from './emissions.js';
 import {
   addCounter,
   appendField,
+  type NodeClock,
   type NodeExecutor,
   type NodeOutcome,
   type NodeRun,
@@ -62,43 +63,64 @@ export function toolContext(run: NodeRun, services: NodeServices, outcome: NodeO
     emit: (signals) => {
       outcome.extraEmit.push(...signals);
     },
-    signal: run.signal ?? new AbortController().signal,
+    get signal() {
+      return signalOf(run);
+    },
   };
+}
+
+/** The run's signal, made when a tool first reads it (most never do). */
+function signalOf(run: NodeRun): AbortSignal {
+  return run.signal ?? new AbortController().signal;
+}
+
+/** What a user tool gets as its second argument. */
+class UserToolContext implements ToolCallContext {
+  readonly executionId: string;
+  readonly workflowName: string;
+  readonly nodeName: string;
+  constructor(private readonly run: NodeRun) {
+    this.executionId = run.executionId;
+    this.workflowName = run.workflowName;
+    this.nodeName = run.nodeName;
+  }
+  get signal(): AbortSignal {
+    return signalOf(this.run);
+  }
 }
 
 /** What a user tool gets as its second argument. */
 export function userToolContext(run: NodeRun): ToolCallContext {
-  return {
-    signal: run.signal ?? new AbortController().signal,
-    executionId: run.executionId,
-    workflowName: run.workflowName,
-    nodeName: run.nodeName,
-  };
+  return new UserToolContext(run);
 }
 
 /**
  * Calls a tool with its retry budget; returns the result or throws the last error. Each attempt is
- * raced against the context's signal: once the node's time is up, the attempt is abandoned and the
- * signal's reason (a timeout error) is thrown without further attempts.
+ * raced against the node's clock (or, without one, the context's signal): once the node's time is up,
+ * the attempt is abandoned and the timeout error is thrown without further attempts.
  */
 export async function callToolWithRetries(
   tool: ResolvedTool,
   args: unknown,
   onAttempt: (attempt: number, error?: unknown, result?: unknown) => void,
   ctx?: ToolContext | ToolCallContext,
+  clock?: NodeClock,
 ): Promise<unknown> {
-  const signal = ctx?.signal;
+  // Read only without a clock: the clock races a promise, so the signal is never made for the race.
+  const signal = clock ? undefined : ctx?.signal;
+  const timeUp = (): unknown => clock?.reason ?? (signal?.aborted ? signal.reason : undefined);
   let lastError: unknown;
   for (let attempt = 1; attempt <= 1 + tool.maxRetries; attempt++) {
-    signal?.throwIfAborted();
+    if (timeUp() !== undefined) throw timeUp();
     try {
-      const result = await raceSignal((async () => (ctx ? tool.fn(args, ctx) : tool.fn(args)))(), signal);
+      const work = (async () => (ctx ? tool.fn(args, ctx) : tool.fn(args)))();
+      const result = await (clock ? raceClock(work, clock) : raceSignal(work, signal));
       onAttempt(attempt, undefined, result);
       return result;
     } catch (e) {
       onAttempt(attempt, e);
       lastError = e;
-      if (signal?.aborted) throw signal.reason;
+      if (timeUp() !== undefined) throw timeUp();
     }
   }
   throw lastError;
@@ -137,6 +159,7 @@ export async function invokeTool(
       });
     },
     tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
+    run.clock,
   );
   // Checked here, so every runtime refuses the same values with the same words (backends differ in what they would drop or throw).
   const bad = findUnserialisable(result, 'the result');
@@ -188,7 +211,8 @@ export const executeTool: NodeExecutor = async (run, services) => {
     return outcome;
   }
   if (outputField) appendField(outcome, outputField, result === undefined ? null : result);
-  const vars = templateVars(run.context, outcome.update, { result });
+  // The view is built only when a condition reads it.
+  const vars = () => templateVars(run.context, outcome.update, { result });
   outcome.emit = [...emitWhere(run, services, emissionsOf(run.node), vars), ...outcome.extraEmit];
   return outcome;
 };

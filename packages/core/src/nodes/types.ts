@@ -56,6 +56,27 @@ export interface NodeOutcome {
   handledError?: Error;
 }
 
+/** The running clock of one node run. */
+export interface NodeClock {
+  /**
+   * Aborted with a NodeTimeoutError or DeadlineExceededError when the node's time is up. Made when first
+   * read (a tool that takes it, a model call): an AbortSignal and its listeners cost more than many a
+   * node run, and most nodes never look at theirs.
+   */
+  readonly signal: AbortSignal;
+  /** The error the time ran out with; undefined while there is time left. */
+  readonly reason: Error | undefined;
+  /** Rejects with {@link reason} as soon as the time is up; never resolves. Undefined without a time limit. */
+  expired: Promise<never> | undefined;
+  /**
+   * Rejects with the signal's reason `NODE_ABORT_GRACE_MS` after it fires; never resolves.
+   * Undefined when the node has no time limit: there is nothing to race.
+   */
+  backstop: Promise<never> | undefined;
+  /** Stops the timers. */
+  dispose(): void;
+}
+
 /** What a node executor gets. */
 export interface NodeRun {
   executionId: string;
@@ -70,6 +91,8 @@ export interface NodeRun {
   runKey: string;
   /** Aborted when the node's time is up (`timeout_seconds` or the runtime's deadline); set by runNode. */
   signal?: AbortSignal;
+  /** The run's clock (its signal, made on first read, and a promise that rejects when time is up); set by runNode. */
+  clock?: NodeClock;
 }
 
 /** Services available to node executors. */
