@@ -132,6 +132,13 @@ export class Engine {
   private readonly userTools: Record<string, unknown>;
   private readonly builtinTools: Record<string, ToolEntry>;
   private readonly resolved = new Map<string, ResolvedTool>();
+  /** Run keys of runtimes that give none (in process): one random base per engine and a count, not a UUID per run. */
+  private readonly runKeyBase = randomUUID();
+  private runCount = 0;
+  /** A run key unique to this engine's runs (and, by its random base, across engines). */
+  nextRunKey(): string {
+    return `${this.runKeyBase}:${++this.runCount}`;
+  }
   /** Commits in process and sends through the in-process caller. */
   readonly inProcessSink: BroadcastSink;
 
@@ -545,7 +552,7 @@ async function nextRun(
     node: config,
     context,
     signals,
-    runKey: `${runKeyPrefix ?? randomUUID()}#${name}`,
+    runKey: `${runKeyPrefix ?? engine.nextRunKey()}#${name}`,
   };
 }
 
