@@ -46,7 +46,8 @@ export function evaluateEmissions(
       onError?.({ signal: e.signal_name, condition: e.condition, error });
     }
   }
-  return out;
+  // A copy at its size: the first push reserved 17 slots, and telemetry keeps this list.
+  return out.slice();
 }
 
 /**
