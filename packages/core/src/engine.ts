@@ -1,5 +1,6 @@
 /** The engine: runs the nodes a broadcast triggers and returns their outcomes, for every runtime. */
 import { randomUUID } from 'node:crypto';
+import { type DirectStore, directStore } from './backends/direct.js';
 import { materializeEmissions, NodeEmissions } from './backends/telemetry-log.js';
 import { isBuiltinFunction } from './builtin-mark.js';
 import {
@@ -14,6 +15,7 @@ import {
 import {
   countedNodeRuns,
   countNodeRunsBefore,
+  countNodeRunsNow,
   giveBackNodeRun,
   mainExecutionOf,
   type NodeClock,
@@ -42,6 +44,7 @@ import type {
   ToolEntry,
   ToolsRegistry,
   Workflow,
+  WorkflowsRegistry,
 } from './types.js';
 
 /** Options of {@link createAllNodes}. */
@@ -290,18 +293,37 @@ export function triggeredNodes(workflow: Workflow, signals: readonly string[]): 
   return [...hit].sort((a, b) => a - b).map((i) => entries[i]!);
 }
 
+/** What a broadcast needs of its execution. */
+interface LoadedExecution {
+  context: StoredContext;
+  workflowName: string;
+  workflow: Workflow;
+}
+
+/** Checks an execution's stored state: throws for an unknown execution or a missing workflow. */
+function loadedExecution(
+  executionId: string,
+  context: StoredContext | undefined,
+  registry: WorkflowsRegistry | null | undefined,
+  workflowName: string | null | undefined,
+): LoadedExecution {
+  if (!context?.__operational__) {
+    throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context with __operational__`);
+  }
+  const workflow = workflowName ? registry?.[workflowName] : undefined;
+  if (!registry || !workflowName || !workflow) {
+    throw new OperationalValidationError(`execution '${executionId}' has no workflow '${workflowName ?? ''}' in its stored registry`);
+  }
+  return { context, workflowName, workflow };
+}
+
 /**
  * Loads what a broadcast needs: the execution's context and current workflow. Throws for an unknown execution.
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
-export async function loadExecution(
-  backends: Backends,
-  executionId: string,
-): Promise<{ context: StoredContext; workflowName: string; workflow: Workflow }> {
+export async function loadExecution(backends: Backends, executionId: string): Promise<LoadedExecution> {
   const context = await readContext(backends, executionId);
-  if (!context?.__operational__) {
-    throw new OperationalValidationError(`execution '${executionId}' not found: it has no stored context with __operational__`);
-  }
+  if (!context?.__operational__) return loadedExecution(executionId, context, null, null);
   // Both requests are sent before either is awaited (a remote backend answers them in parallel); no
   // Promise.all, whose array and per-promise closures cost more than an in-memory read.
   const registryRead = backends.workflow.getWorkflowsRegistry(executionId);
@@ -309,12 +331,7 @@ export async function loadExecution(
   // Read together, so a failure of the second is not left unhandled while the first is awaited.
   nameRead.catch(() => undefined);
   const registry = await registryRead;
-  const workflowName = await nameRead;
-  const workflow = workflowName ? registry?.[workflowName] : undefined;
-  if (!registry || !workflowName || !workflow) {
-    throw new OperationalValidationError(`execution '${executionId}' has no workflow '${workflowName ?? ''}' in its stored registry`);
-  }
-  return { context, workflowName, workflow };
+  return loadedExecution(executionId, context, registry, await nameRead);
 }
 
 /** A failed outcome: nothing but the error and its count (the node did not run, or is abandoned). */
@@ -382,7 +399,7 @@ class ClockedRun implements NodeRun {
  * under its node-run limit.
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
-export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome> {
+export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore): Promise<NodeOutcome> {
   const type = run.node.node_type;
   const executor = engine.executors[type];
   const limit = nodeRunLimit(run.context, engine.options.maxNodeRuns);
@@ -391,7 +408,9 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
   const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
   const overBudget = tokenBudget !== undefined && spent >= tokenBudget;
   const contexts = engine.services.backends.context;
-  const count = await countNodeRunsBefore(contexts, run.executionId, run.context);
+  const count = direct
+    ? countNodeRunsNow(direct.treeRuns, run.executionId, run.context)
+    : await countNodeRunsBefore(contexts, run.executionId, run.context);
   if (count.counted >= limit || overBudget) {
     // Not run, not counted as a run: the execution ends here with an error that names the limit.
     await giveBackNodeRun(contexts, count);
@@ -428,7 +447,7 @@ export async function runNode(engine: Engine, run: NodeRun): Promise<NodeOutcome
     // A main execution starts its first children: from now on its runs are counted with theirs.
     await openTreeCounter(contexts, mainExecutionOf(run.executionId, run.context), countedNodeRuns(run.context) + 1);
   }
-  await propagateToParents(engine, run, outcome);
+  if (run.context.__parent__) await propagateToParents(engine, run, outcome);
   recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started, {
     emitted: outcome.emit,
     ok: !outcome.error,
@@ -524,10 +543,21 @@ interface StartedBroadcast {
 /** Starts a broadcast: loads the execution, records the signals (unless the runtime does) and logs it. */
 async function beginBroadcast(engine: Engine, executionId: string, signals: string[], recordSignals: boolean): Promise<StartedBroadcast> {
   const { backends } = engine;
-  const { workflowName, workflow } = await loadExecution(backends, executionId);
+  const loaded = await loadExecution(backends, executionId);
   if (recordSignals) await backends.context.updateContext(executionId, { signals });
+  return startedBroadcast(engine, executionId, signals, loaded);
+}
+
+/** {@link beginBroadcast} on a direct store: the same reads, checks and writes, without promises. */
+function beginBroadcastNow(engine: Engine, direct: DirectStore, executionId: string, signals: string[]): StartedBroadcast {
+  const loaded = loadedExecution(executionId, direct.read(executionId), direct.registry(executionId), direct.workflowName(executionId));
+  direct.update(executionId, { signals });
+  return startedBroadcast(engine, executionId, signals, loaded);
+}
+
+function startedBroadcast(engine: Engine, executionId: string, signals: string[], loaded: LoadedExecution): StartedBroadcast {
   engine.services.telemetry(executionId, 'signals_broadcast', { signals });
-  return { workflowName, nodes: triggeredNodes(workflow, signals), next: 0 };
+  return { workflowName: loaded.workflowName, nodes: triggeredNodes(loaded.workflow, signals), next: 0 };
 }
 
 /**
@@ -541,8 +571,18 @@ async function nextRun(
   started: StartedBroadcast,
   runKeyPrefix: string | undefined,
 ): Promise<NodeRun | undefined> {
+  return runOf(engine, executionId, signals, started, runKeyPrefix, await readContext(engine.backends, executionId));
+}
+
+function runOf(
+  engine: Engine,
+  executionId: string,
+  signals: string[],
+  started: StartedBroadcast,
+  runKeyPrefix: string | undefined,
+  context: StoredContext,
+): NodeRun | undefined {
   const { name, config } = started.nodes[started.next++]!;
-  const context = await readContext(engine.backends, executionId);
   // Cancelled (in process or on a file runtime; see execution-control.ts): no further node runs.
   if (context.__operational__?.cancelled) return undefined;
   return {
@@ -576,6 +616,16 @@ export async function processBroadcast(
     const outcome = await runNode(engine, run);
     await sink.commit(executionId, run, outcome);
   }
+}
+
+/**
+ * {@link applyInProcess} on a direct store, for a run that started no children (creating them takes
+ * the ordinary calls). A failed run throws.
+ */
+function applyNow(direct: DirectStore, executionId: string, outcome: NodeOutcome): void {
+  direct.update(executionId, outcome.update);
+  for (const f of outcome.foreignUpdates) direct.update(f.executionId, f.update);
+  if (outcome.error) throw outcome.error;
 }
 
 /** Applies a node run's effects in process: its updates, its ancestors' updates, its children. A failed run rejects. */
@@ -673,23 +723,29 @@ interface PendingBroadcast extends Send {
  */
 export async function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
   const stack: PendingBroadcast[] = [{ executionId, signals: [...signals], delayMs: 0 }];
+  const direct = directStore(engine.backends);
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (!top.started) {
       if (top.delayMs) await sleep(top.delayMs);
-      top.started = await beginBroadcast(engine, top.executionId, top.signals, true);
+      top.started = direct
+        ? beginBroadcastNow(engine, direct, top.executionId, top.signals)
+        : await beginBroadcast(engine, top.executionId, top.signals, true);
     }
     if (top.started.next >= top.started.nodes.length) {
       stack.pop();
       continue;
     }
-    const run = await nextRun(engine, top.executionId, top.signals, top.started, undefined);
+    const run = direct
+      ? runOf(engine, top.executionId, top.signals, top.started, undefined, direct.read(top.executionId) ?? {})
+      : await nextRun(engine, top.executionId, top.signals, top.started, undefined);
     if (!run) {
       stack.pop();
       continue;
     }
-    const outcome = await runNode(engine, run);
-    await applyInProcess(engine, top.executionId, outcome);
+    const outcome = await runNode(engine, run, direct);
+    if (direct && !outcome.spawns.length) applyNow(direct, top.executionId, outcome);
+    else await applyInProcess(engine, top.executionId, outcome);
     // Pushed last first, so the node's own signals run first, then the parents', then the children's.
     const sends = sendsOf(top.executionId, outcome);
     for (let i = sends.length - 1; i >= 0; i--) {

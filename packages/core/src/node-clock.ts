@@ -57,9 +57,22 @@ export async function countNodeRunsBefore(backend: ContextBackend, executionId: 
   if (!backend.addTreeNodeRuns) return { counted: countedNodeRuns(context) };
   const main = mainExecutionOf(executionId, context);
   if (main === executionId && (await backend.addTreeNodeRuns(main, 0)) === 0) return { counted: countedNodeRuns(context) };
-  const total = await backend.addTreeNodeRuns(main, 1);
-  return { counted: total - 1, treeOf: main };
+  return reserved(main, await backend.addTreeNodeRuns(main, 1));
 }
+
+/** {@link countNodeRunsBefore} with a synchronous tree counter (the built-in backends: see `directStore`). */
+export function countNodeRunsNow(
+  addTreeNodeRuns: (main: string, n: number) => number,
+  executionId: string,
+  context: StoredContext,
+): NodeRunCount {
+  const main = mainExecutionOf(executionId, context);
+  if (main === executionId && addTreeNodeRuns(main, 0) === 0) return { counted: countedNodeRuns(context) };
+  return reserved(main, addTreeNodeRuns(main, 1));
+}
+
+/** The count once this run is added to its tree's counter, which now stands at `total`. */
+const reserved = (main: string, total: number): NodeRunCount => ({ counted: total - 1, treeOf: main });
 
 /** Takes back the run {@link countNodeRunsBefore} added to a tree's counter for a node that did not run. */
 export async function giveBackNodeRun(backend: ContextBackend, count: NodeRunCount): Promise<void> {

@@ -2,8 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { directStore } from '../src/backends/direct.js';
+import { InMemoryContextBackend } from '../src/backends/memory.js';
 import { templateVars } from '../src/context-view.js';
 import {
+  type ContextUpdate,
   createAllNodes,
   createInMemoryBackends,
   createLocalBackends,
@@ -172,5 +175,49 @@ describe('starting with a large initial context', () => {
         .filter((k) => !k.startsWith('__'))
         .slice(-2),
     ).toEqual(['obj', 'added']);
+  });
+});
+
+describe('direct access to the built-in backends', () => {
+  const chain = {
+    main: {
+      A: { node_type: 'router', event_triggers: ['START'], event_emissions: [{ signal_name: 'B' }] },
+      B: { node_type: 'router', event_triggers: ['B'], event_emissions: [{ signal_name: 'DONE' }] },
+    },
+  };
+
+  it('is used for the built-in backends, in memory and on files', () => {
+    expect(directStore(createInMemoryBackends())).toBeDefined();
+    expect(directStore(createLocalBackends(mkdtempSync(join(tmpdir(), 'soe-direct-'))))).toBeDefined();
+  });
+
+  it('is not used past an override: a subclass still sees every update and tree count', async () => {
+    const seen: string[] = [];
+    class Audited extends InMemoryContextBackend {
+      override async updateContext(executionId: string, update: ContextUpdate): Promise<void> {
+        seen.push(Object.keys(update).join('+'));
+        return super.updateContext(executionId, update);
+      }
+    }
+    const backends = { ...createInMemoryBackends(), context: new Audited() };
+    expect(directStore(backends)).toBeUndefined();
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const id = await orchestrate({
+      config: chain,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    expect((await backends.context.getContext(id)).__operational__!.signals).toEqual(['START', 'B', 'DONE']);
+    // Three broadcasts record their signals, two node runs record their counts.
+    expect(seen.filter((s) => s === 'signals')).toHaveLength(3);
+    expect(seen.filter((s) => s.includes('nodes'))).toHaveLength(2);
+  });
+
+  it('is not used for an instance whose method was replaced', () => {
+    const backends = createInMemoryBackends();
+    backends.context.updateContext = async () => undefined;
+    expect(directStore(backends)).toBeUndefined();
   });
 });

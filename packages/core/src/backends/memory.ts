@@ -43,6 +43,20 @@ export class InMemoryContextBackend implements ContextBackend {
     return this.contexts.get(executionId) ?? {};
   }
   async updateContext(executionId: string, update: ContextUpdate): Promise<void> {
+    this.updateNow(executionId, update);
+  }
+  /**
+   * The stored context (read-only), without a promise: see `directStore`.
+   * @internal
+   */
+  readNow(executionId: string): StoredContext | undefined {
+    return this.contexts.get(executionId);
+  }
+  /**
+   * {@link updateContext} without a promise: see `directStore`.
+   * @internal
+   */
+  updateNow(executionId: string, update: ContextUpdate): void {
     const ctx = this.contexts.get(executionId);
     if (!ctx) throw new Error(`no context stored for execution '${executionId}'`);
     // Values are cloned on the way in so that a caller mutating its objects cannot change history.
@@ -53,6 +67,13 @@ export class InMemoryContextBackend implements ContextBackend {
     return this.contexts.keys();
   }
   async addTreeNodeRuns(mainExecutionId: string, n: number): Promise<number> {
+    return this.treeRunsNow(mainExecutionId, n);
+  }
+  /**
+   * {@link addTreeNodeRuns} without a promise: see `directStore`.
+   * @internal
+   */
+  treeRunsNow(mainExecutionId: string, n: number): number {
     const total = (this.treeNodeRuns.get(mainExecutionId) ?? 0) + n;
     // Reads (n = 0) write nothing: a file store would otherwise rewrite the counter on every node run.
     if (n !== 0) this.treeNodeRuns.set(mainExecutionId, total);
@@ -72,12 +93,26 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
     this.registries.set(executionId, shareRegistry(registry));
   }
   async getWorkflowsRegistry(executionId: string): Promise<WorkflowsRegistry | null> {
-    return this.registries.get(executionId) ?? null;
+    return this.registryNow(executionId);
   }
   async saveCurrentWorkflowName(executionId: string, name: string): Promise<void> {
     this.current.set(executionId, name);
   }
   async getCurrentWorkflowName(executionId: string): Promise<string | null> {
+    return this.currentNow(executionId);
+  }
+  /**
+   * {@link getWorkflowsRegistry} without a promise: see `directStore`.
+   * @internal
+   */
+  registryNow(executionId: string): WorkflowsRegistry | null {
+    return this.registries.get(executionId) ?? null;
+  }
+  /**
+   * {@link getCurrentWorkflowName} without a promise: see `directStore`.
+   * @internal
+   */
+  currentNow(executionId: string): string | null {
     return this.current.get(executionId) ?? null;
   }
   async putWorkflow(executionId: string, name: string, workflow: Workflow): Promise<void> {
