@@ -174,7 +174,9 @@ async function setUp(w) {
   const backends = createInMemoryBackends();
   const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: tools, callLlm });
   const run = await prepare(w, backends, broadcastSignalsCaller);
-  const check = async () => {
+  // The node runs are counted after every run; the telemetry is read back only when asked (it formats
+  // every event, and that garbage would be collected during the next timed run).
+  const check = async ({ telemetry = false } = {}) => {
     let ran = 0;
     const ids = await backends.context.listContexts();
     for (const eid of ids) {
@@ -182,7 +184,7 @@ async function setUp(w) {
       ran += Object.values(ctx.__operational__.nodes).reduce((a, b) => a + b, 0);
     }
     if (ran !== w.nodeRuns) throw new Error(`${w.name}: expected ${w.nodeRuns} node runs, got ${ran}`);
-    if (!(await backends.telemetry.getEvents(ids[0])).length) throw new Error(`${w.name}: no telemetry recorded`);
+    if (telemetry && !(await backends.telemetry.getEvents(ids[0])).length) throw new Error(`${w.name}: no telemetry recorded`);
   };
   return { run, check };
 }
@@ -219,7 +221,7 @@ async function retainedBytes(w, batch) {
   for (const s of setups) await s.run();
   globalThis.gc?.();
   const retained = (process.memoryUsage().heapUsed - before) / batch;
-  for (const s of setups) await s.check();
+  for (const s of setups) await s.check({ telemetry: true });
   return retained;
 }
 
