@@ -237,7 +237,8 @@ function recordNodeEvent(
 ): void {
   const telemetry = engine.backends.telemetry;
   if (!telemetry) return;
-  data = captureEventData(data, engine.options.capture ?? registeredStepCapture(telemetry));
+  // A node_execution says only what triggered it: no step I/O to cap or redact.
+  if (type !== 'node_execution') data = captureEventData(data, engine.options.capture ?? registeredStepCapture(telemetry));
   if (typeof telemetry.record === 'function') {
     try {
       telemetry.record(run.executionId, type, Date.now(), subject, durationMs, data);
@@ -556,7 +557,15 @@ function beginBroadcastNow(engine: Engine, direct: DirectStore, executionId: str
 }
 
 function startedBroadcast(engine: Engine, executionId: string, signals: string[], loaded: LoadedExecution): StartedBroadcast {
-  engine.services.telemetry(executionId, 'signals_broadcast', { signals });
+  const telemetry = engine.backends.telemetry;
+  // Recorded straight through the backend where it can (no step I/O to capture, no copy of a fresh object).
+  if (typeof telemetry?.record === 'function') {
+    try {
+      telemetry.record(executionId, 'signals_broadcast', Date.now(), undefined, -1, { signals });
+    } catch {
+      // Telemetry never fails a broadcast.
+    }
+  } else engine.services.telemetry(executionId, 'signals_broadcast', { signals });
   return { workflowName: loaded.workflowName, nodes: triggeredNodes(loaded.workflow, signals), next: 0 };
 }
 
