@@ -201,6 +201,8 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
   for (const [k, v] of initialEntries) {
     if (isReservedField(k))
       throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: `'${k}' is reserved for the engine` }]);
+    // Strings, booleans and null are plain data: no walk (and no path text) for them.
+    if (typeof v === 'string' || typeof v === 'boolean' || v === null) continue;
     const bad = findUnserialisable(v, `initial_context.${k}`);
     if (bad) throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: bad }]);
   }
