@@ -556,6 +556,7 @@ function beginBroadcastNow(engine: Engine, direct: DirectStore, executionId: str
   return startedBroadcast(engine, executionId, signals, loaded);
 }
 
+/** Logs a broadcast and finds the nodes it triggers (both start paths end here). */
 function startedBroadcast(engine: Engine, executionId: string, signals: string[], loaded: LoadedExecution): StartedBroadcast {
   const telemetry = engine.backends.telemetry;
   // Recorded straight through the backend where it can (no step I/O to capture, no copy of a fresh object).
@@ -583,6 +584,7 @@ async function nextRun(
   return runOf(engine, executionId, signals, started, runKeyPrefix, await readContext(engine.backends, executionId));
 }
 
+/** The run of a broadcast's next triggered node against `context`; undefined when the execution was cancelled. */
 function runOf(
   engine: Engine,
   executionId: string,
