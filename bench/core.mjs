@@ -162,9 +162,9 @@ async function prepare(w, backends, broadcastSignalsCaller) {
   };
   if (!w.history) return () => orchestrate(opts);
   const prepared = await prepareExecution(opts);
-  // One history shared by every set-up (the store copies the list, not its values), so building it is
-  // not garbage that the measured runs would collect.
-  prepared.fields.value = longHistory(w.history);
+  // One history's values shared by every set-up (each gets its own list), so building them is not
+  // garbage that the measured runs would collect.
+  prepared.fields.value = longHistory(w.history).slice();
   await storeExecution(backends, prepared);
   return () => broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);
 }

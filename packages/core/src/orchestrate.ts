@@ -236,6 +236,7 @@ export async function storeExecution(backends: Backends, p: PreparedExecution): 
     if (p.identities && backends.identity) await backends.identity.saveIdentities(id, p.identities);
     await backends.context.createContext(id, {
       fields: p.fields,
+      handOver: true,
       mainExecutionId: id,
       ...(p.maxNodeRuns !== undefined || p.maxTokens !== undefined
         ? {

@@ -123,6 +123,11 @@ export interface ContextInit {
   signals?: string[];
   /** Limits kept in `__operational__` (a child inherits its parent's and counts its ancestors' runs). */
   limits?: ExecutionLimits;
+  /**
+   * The caller gives `fields` away: the record and its lists were built for this context alone and
+   * are never touched again, so a backend may keep them instead of copying. Set by `storeExecution`.
+   */
+  handOver?: boolean;
 }
 
 /** Limits stored with an execution. */

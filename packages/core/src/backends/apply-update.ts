@@ -28,9 +28,14 @@ export function recordFor<T>(size: number): Record<string, T> {
  */
 export function contextFromInit(init: ContextInit): StoredContext {
   const fields = init.fields;
-  const names = Object.keys(fields);
-  const ctx = recordFor<unknown>(names.length) as StoredContext;
-  for (const field of names) ctx[field] = fields[field]!.slice();
+  let ctx: StoredContext;
+  // Handed over (a start's own histories): kept as they are; a thousand-field record is not built twice.
+  if (init.handOver) ctx = fields as StoredContext;
+  else {
+    const names = Object.keys(fields);
+    ctx = recordFor<unknown>(names.length) as StoredContext;
+    for (const field of names) ctx[field] = fields[field]!.slice();
+  }
   ctx.__operational__ = newOperational(init.mainExecutionId, init.signals);
   // Only limits that differ from the defaults are kept, so an ordinary context looks as it always did.
   if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
