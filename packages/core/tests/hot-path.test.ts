@@ -95,6 +95,74 @@ describe('telemetry recorded as fixed-shape records', () => {
     });
   }
 
+  it('reads tool and llm runs back whole, fields in the order the engine writes them, before and after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soe-telemetry-'));
+    const backends = createLocalBackends(dir);
+    const config = `
+main:
+  Inc: { node_type: tool, event_triggers: [START], tool_name: inc, context_parameter_field: value, output_field: value, event_emissions: [{ signal_name: ASK }] }
+  Ask: { node_type: llm, event_triggers: [ASK], prompt: 'n is {{ context.value.n }}', output_field: answer, event_emissions: [{ signal_name: DONE }] }
+`;
+    const { broadcastSignalsCaller } = createAllNodes(backends, {
+      // The tool changes its own copy of the arguments: telemetry shows them as they were passed.
+      toolsRegistry: {
+        inc: (args: { n: number }) => {
+          const n = args.n;
+          args.n = 99;
+          return { n: n + 1 };
+        },
+      },
+      callLlm: () => '{"answer": "two"}',
+    });
+    const id = await orchestrate({
+      config,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext: { value: { n: 1 } },
+      backends,
+      broadcastSignalsCaller,
+    });
+    const events = await backends.telemetry.getEvents(id);
+    const of = (type: string, node: string) => events.find((e) => e.event_type === type && e.node_name === node)!;
+    const shape = (e: Record<string, unknown>) => {
+      const { timestamp: _t, duration_ms: _d, latency_ms: _l, prompt: _p, ...rest } = e;
+      return JSON.stringify(rest);
+    };
+    expect(shape(of('tool_call', 'Inc'))).toBe(
+      '{"node_name":"Inc","tool_name":"inc","attempt":1,"ok":true,"arguments":{"n":1},"result":{"n":2},"event_type":"tool_call"}',
+    );
+    expect(Object.keys(of('tool_call', 'Inc'))).toEqual([
+      'node_name',
+      'tool_name',
+      'attempt',
+      'ok',
+      'duration_ms',
+      'arguments',
+      'result',
+      'event_type',
+      'timestamp',
+    ]);
+    expect(shape(of('node_completed', 'Inc'))).toBe(
+      '{"node_name":"Inc","node_type":"tool","emitted":["ASK"],"ok":true,"llm_calls":0,"tool_calls":1,"selected_by":"conditions",' +
+        '"emissions":[{"signal":"ASK","emitted":true}],"outputs":{"value":[{"n":2}]},"event_type":"node_completed"}',
+    );
+    expect(Object.keys(of('llm_call', 'Ask'))).toEqual([
+      'node_name',
+      'stage',
+      'attempt',
+      'latency_ms',
+      'ok',
+      'prompt',
+      'response',
+      'event_type',
+      'timestamp',
+    ]);
+    expect(of('llm_call', 'Ask')).toMatchObject({ stage: 'llm', attempt: 1, ok: true, response: '{"answer": "two"}' });
+    expect(String(of('llm_call', 'Ask').prompt)).toContain('n is 2');
+    expect(of('node_completed', 'Ask')).toMatchObject({ llm_calls: 1, tool_calls: 0, outputs: { answer: ['two'] } });
+    expect(await createLocalBackends(dir).telemetry.getEvents(id)).toEqual(events);
+  });
+
   it('reads back the same events after a restart, and events an earlier version stored as a list', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'soe-telemetry-'));
     const backends = createLocalBackends(dir);

@@ -53,26 +53,44 @@ export function materializeEmissions(data: Record<string, unknown>): Record<stri
   return data.emissions instanceof NodeEmissions ? { ...data, emissions: data.emissions.toJSON() } : data;
 }
 
-/** Why a node's signals were chosen, the same for every plain run of one node config (shared). */
+/** Marks a field a packed record does not have (so `undefined` and absent stay apart). */
+const ABSENT: unique symbol = Symbol('absent');
+type Maybe<T> = T | typeof ABSENT;
+
+/**
+ * What every fine run of one node config shares in its `node_completed`: why its signals were chosen,
+ * its emission definitions and the name of its one output field (or `WHOLE`: the outputs are kept as
+ * given; `ABSENT`: none).
+ */
 interface CompletionWhy {
-  selectedBy: unknown;
+  selectedBy: Maybe<unknown>;
   definitions: NodeEmissions['definitions'] | undefined;
+  output: Maybe<string> | typeof WHOLE;
 }
+const WHOLE: unique symbol = Symbol('whole');
 const whyCache = new WeakMap<object, Map<unknown, CompletionWhy>>();
+// The output variants of a why with no output, made on first use.
+const withOutputs = new WeakMap<CompletionWhy, Map<unknown, CompletionWhy>>();
 const NO_EMISSIONS: object = {};
 
-function whyOf(selectedBy: unknown, emissions: NodeEmissions | undefined): CompletionWhy {
+function whyOf(selectedBy: Maybe<unknown>, emissions: NodeEmissions | undefined, output: CompletionWhy['output']): CompletionWhy {
   const key = emissions?.definitions ?? NO_EMISSIONS;
   let bySelection = whyCache.get(key);
   if (!bySelection) whyCache.set(key, (bySelection = new Map()));
   let why = bySelection.get(selectedBy);
-  if (!why) bySelection.set(selectedBy, (why = { selectedBy, definitions: emissions?.definitions }));
-  return why;
+  if (!why) bySelection.set(selectedBy, (why = { selectedBy, definitions: emissions?.definitions, output: ABSENT }));
+  if (output === ABSENT) return why;
+  let byOutput = withOutputs.get(why);
+  if (!byOutput) withOutputs.set(why, (byOutput = new Map()));
+  let withOutput = byOutput.get(output);
+  if (!withOutput) byOutput.set(output, (withOutput = { ...why, output }));
+  return withOutput;
 }
 
 /**
- * A plain `node_completed` (fine, no model or tool calls, nothing written): what varies per run is the
- * emitted signals; the rest is the node config's, shared. Read (or serialized) as the full event data.
+ * A `node_completed` that ended fine: what varies per run is its emitted signals, its call counts and
+ * its outputs (one output field's one value is kept as the value: its name is the config's); the rest
+ * is shared by every run of the node config. Read (or serialized) as the full event data.
  */
 class PackedCompletion {
   constructor(
@@ -80,15 +98,149 @@ class PackedCompletion {
     readonly emitted: unknown,
   ) {}
 
+  get llmCalls(): number {
+    return 0;
+  }
+  get toolCalls(): number {
+    return 0;
+  }
+  get outputs(): unknown {
+    return ABSENT;
+  }
+
   toJSON(): Record<string, unknown> {
     const emitted = unpackSignals(this.emitted) as string[];
-    return {
-      emitted,
-      ...COMPLETED_DEFAULTS,
-      selected_by: this.why.selectedBy,
-      ...(this.why.definitions ? { emissions: new NodeEmissions(this.why.definitions, emitted).toJSON() } : {}),
-    };
+    const { selectedBy, definitions, output } = this.why;
+    const data: Record<string, unknown> = { emitted, ok: true, llm_calls: this.llmCalls, tool_calls: this.toolCalls };
+    if (selectedBy !== ABSENT) data.selected_by = selectedBy;
+    if (definitions) data.emissions = new NodeEmissions(definitions, emitted).toJSON();
+    if (output === WHOLE) data.outputs = this.outputs;
+    else if (output !== ABSENT) data.outputs = { [output]: [this.outputs] };
+    return data;
   }
+}
+
+/** A {@link PackedCompletion} of a run that made calls or wrote outputs (a plain router's stays two slots smaller). */
+class PackedRunCompletion extends PackedCompletion {
+  constructor(
+    why: CompletionWhy,
+    emitted: unknown,
+    private readonly llm: number,
+    private readonly tools: number,
+    private readonly kept: unknown,
+  ) {
+    super(why, emitted);
+  }
+
+  override get llmCalls(): number {
+    return this.llm;
+  }
+  override get toolCalls(): number {
+    return this.tools;
+  }
+  override get outputs(): unknown {
+    return this.kept;
+  }
+}
+
+/** The fields of a `node_completed` that {@link PackedCompletion} keeps, in the order the engine writes them. */
+const COMPLETION_KEYS = ['emitted', 'ok', 'llm_calls', 'tool_calls', 'selected_by', 'emissions', 'outputs'];
+
+/**
+ * A fine `node_completed` as a {@link PackedCompletion} (or, with nothing but its emitted signals to
+ * say, as those signals), or undefined when it says more than one keeps.
+ */
+function packCompletion(data: Record<string, unknown>): unknown {
+  const { emitted, llm_calls: llm, tool_calls: tools, emissions, outputs } = data;
+  if (!Array.isArray(emitted) || data.ok !== true || typeof llm !== 'number' || typeof tools !== 'number') return undefined;
+  if (emissions !== undefined && !(emissions instanceof NodeEmissions)) return undefined;
+  if (!hasOnly(data, COMPLETION_KEYS)) return undefined;
+  const plain = !('selected_by' in data) && emissions === undefined && !('outputs' in data);
+  if (plain && llm === 0 && tools === 0) return packSignals(emitted);
+  let output: CompletionWhy['output'] = ABSENT;
+  let kept: unknown = ABSENT;
+  if ('outputs' in data) {
+    const one = isRecord(outputs) ? singleValue(outputs) : undefined;
+    output = one ? one.name : WHOLE;
+    kept = one ? one.value : outputs;
+  }
+  const why = whyOf('selected_by' in data ? data.selected_by : ABSENT, emissions as NodeEmissions | undefined, output);
+  return llm === 0 && tools === 0 && kept === ABSENT
+    ? new PackedCompletion(why, packSignals(emitted))
+    : new PackedRunCompletion(why, packSignals(emitted), llm, tools, kept);
+}
+
+/** `{ name: [value] }` (one field, one appended value) as its name and value. */
+function singleValue(outputs: Record<string, unknown>): { name: string; value: unknown } | undefined {
+  let found: { name: string; value: unknown } | undefined;
+  for (const name in outputs) {
+    const values = outputs[name];
+    if (found || !Array.isArray(values) || values.length !== 1 || !Object.hasOwn(outputs, name)) return undefined;
+    found = { name, value: values[0] };
+  }
+  return found;
+}
+
+/** True when every own key of `data` is one of `keys` (absent ones allowed). */
+function hasOnly(data: Record<string, unknown>, keys: readonly string[]): boolean {
+  for (const k in data) if (!keys.includes(k)) return false;
+  return true;
+}
+
+/** The fields of a call event in the order its executor writes them, and which one holds its time. */
+interface CallShape {
+  keys: readonly string[];
+  timeKey: string;
+}
+const TOOL_CALL: CallShape = {
+  keys: ['node_name', 'tool_name', 'attempt', 'ok', 'duration_ms', 'arguments', 'result'],
+  timeKey: 'duration_ms',
+};
+const LLM_CALL: CallShape = { keys: ['node_name', 'stage', 'attempt', 'latency_ms', 'ok', 'prompt', 'response'], timeKey: 'latency_ms' };
+
+/**
+ * A `tool_call` or `llm_call` that succeeded on its first attempt: two shared names, the time, and
+ * the step I/O by reference (its last two fields). Read back with its fields in the executor's order.
+ */
+class PackedCall {
+  constructor(
+    readonly shape: CallShape,
+    readonly name: string,
+    readonly label: string,
+    readonly ms: number,
+    readonly input: unknown,
+    readonly output: unknown,
+  ) {}
+
+  toJSON(): Record<string, unknown> {
+    const { keys, timeKey } = this.shape;
+    const data: Record<string, unknown> = {};
+    for (const key of keys) {
+      if (key === keys[0]) data[key] = this.name;
+      else if (key === keys[1]) data[key] = this.label;
+      else if (key === 'attempt') data[key] = 1;
+      else if (key === 'ok') data[key] = true;
+      else if (key === timeKey) data[key] = this.ms;
+      else if (key === keys[5]) {
+        if (this.input !== ABSENT) data[key] = this.input;
+      } else if (this.output !== ABSENT) data[key] = this.output;
+    }
+    return data;
+  }
+}
+
+/** A first-attempt, successful call as a {@link PackedCall}, or undefined when it says more (an error, token usage). */
+function packCall(shape: CallShape, data: Record<string, unknown>): PackedCall | undefined {
+  const { keys, timeKey } = shape;
+  const name = data[keys[0]!];
+  const label = data[keys[1]!];
+  const ms = data[timeKey];
+  if (data.attempt !== 1 || data.ok !== true || typeof ms !== 'number' || typeof name !== 'string' || typeof label !== 'string')
+    return undefined;
+  if (!hasOnly(data, keys)) return undefined;
+  const input = keys[5]! in data ? data[keys[5]!] : ABSENT;
+  const output = keys[6]! in data ? data[keys[6]!] : ABSENT;
+  return new PackedCall(shape, name, label, ms, input, output);
 }
 
 /** Empty columns. */
@@ -101,37 +253,35 @@ const COMPLETED_DEFAULTS = { ok: true, llm_calls: 0, tool_calls: 0 };
 
 /**
  * The data slot of an event. The engine's most frequent events keep only what varies: a
- * `signals_broadcast` its signals, a `node_completed` that ended fine with no calls its emitted
- * signals; one signal is kept as the string (a list allocated per event would cost more than the
- * event). Anything else is the data object.
+ * `signals_broadcast` its signals, a `node_execution` its triggers, a `node_completed` that ended
+ * fine with no calls its emitted signals (one signal is kept as the string: a list allocated per event
+ * would cost more than the event); other fine completions and first-attempt calls are packed records.
+ * Anything else is the data object.
  */
 function packData(type: string, data: Record<string, unknown> | undefined): unknown {
   if (data === undefined) return null;
-  if (type === 'signals_broadcast' && Array.isArray(data.signals) && Object.keys(data).length === 1) return packSignals(data.signals);
-  // A node_execution says only what triggered it: kept like a broadcast's signals.
-  if (type === 'node_execution' && Array.isArray(data.triggered_by) && Object.keys(data).length === 1)
-    return packSignals(data.triggered_by);
-  if (
-    type === 'node_completed' &&
-    Array.isArray(data.emitted) &&
-    data.ok === true &&
-    data.llm_calls === 0 &&
-    data.tool_calls === 0 &&
-    'selected_by' in data &&
-    (data.emissions === undefined || data.emissions instanceof NodeEmissions) &&
-    Object.keys(data).length === (data.emissions === undefined ? 5 : 6)
-  )
-    return new PackedCompletion(whyOf(data.selected_by, data.emissions as NodeEmissions | undefined), packSignals(data.emitted));
-  if (
-    type === 'node_completed' &&
-    Array.isArray(data.emitted) &&
-    data.ok === true &&
-    data.llm_calls === 0 &&
-    data.tool_calls === 0 &&
-    Object.keys(data).length === 4
-  )
-    return packSignals(data.emitted);
-  return data;
+  switch (type) {
+    case 'signals_broadcast':
+      return Array.isArray(data.signals) && Object.keys(data).length === 1 ? packSignals(data.signals) : data;
+    case 'node_execution':
+      return Array.isArray(data.triggered_by) && Object.keys(data).length === 1 ? packSignals(data.triggered_by) : data;
+    case 'node_completed':
+      if (
+        Array.isArray(data.emitted) &&
+        data.ok === true &&
+        data.llm_calls === 0 &&
+        data.tool_calls === 0 &&
+        Object.keys(data).length === 4
+      )
+        return packSignals(data.emitted);
+      return packCompletion(data) ?? data;
+    case 'tool_call':
+      return packCall(TOOL_CALL, data) ?? data;
+    case 'llm_call':
+      return packCall(LLM_CALL, data) ?? data;
+    default:
+      return data;
+  }
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
@@ -178,6 +328,7 @@ function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
   } else if (type === 'signals_broadcast' && !isRecord(data)) fields = { ...node, signals: unpackSignals(data) };
   else if (type === 'node_execution' && data !== null && data !== undefined && !isRecord(data))
     fields = { ...node, triggered_by: unpackSignals(data) };
+  else if (data instanceof PackedCall) fields = { ...node, ...data.toJSON() };
   else fields = { ...node, ...(isRecord(data) ? data : {}) };
   if (fields.emissions instanceof NodeEmissions) fields.emissions = fields.emissions.toJSON();
   return { ...fields, event_type: type, timestamp: new Date(cols.at[i]!).toISOString() };

@@ -22,7 +22,10 @@ import {
   type ToolContext,
 } from './types.js';
 
-/** The argument a tool node passes: inline `parameters`, or the `context_parameter_field` value. */
+/**
+ * The argument a tool node passes: inline `parameters`, or (a copy of) the `context_parameter_field`
+ * value.
+ */
 export function toolArguments(run: NodeRun, tool: ResolvedTool): unknown {
   const node = run.node;
   if (node.parameters !== undefined && node.parameters !== null)
@@ -34,6 +37,18 @@ export function toolArguments(run: NodeRun, tool: ResolvedTool): unknown {
     return value === undefined ? {} : structuredClone(value);
   }
   return tool.processAccumulated ? [] : {};
+}
+
+/**
+ * The arguments as telemetry shows them: the stored context value a tool's copy was made from (as it
+ * was when passed, whatever the tool does to its copy, and kept once instead of twice), else the
+ * arguments themselves.
+ */
+function shownArguments(run: NodeRun, tool: ResolvedTool, args: unknown): unknown {
+  const field = run.node.context_parameter_field;
+  if (run.node.parameters !== undefined && run.node.parameters !== null) return args;
+  if (typeof field !== 'string' || tool.processAccumulated) return args;
+  return newest(run.context, field) ?? args;
 }
 
 /** Validates arguments against the tool's JSON Schema; throws ToolParameterError naming the field. */
@@ -128,7 +143,8 @@ export async function callToolWithRetries(
 
 /**
  * Checks a tool's arguments, then calls it with its retries, counting every call in `tool_calls` and
- * logging it as a `tool_call` event. Built-ins get the tool context. Shared by tool and agent nodes.
+ * logging it as a `tool_call` event (with `shownArgs` as its arguments). Built-ins get the tool
+ * context. Shared by tool and agent nodes.
  */
 export async function invokeTool(
   run: NodeRun,
@@ -137,6 +153,7 @@ export async function invokeTool(
   tool: ResolvedTool,
   args: unknown,
   telemetryExtra: Record<string, unknown> = {},
+  shownArgs: unknown = args,
 ): Promise<unknown> {
   checkToolArguments(tool, args);
   const started = Date.now();
@@ -153,7 +170,7 @@ export async function invokeTool(
         duration_ms: Date.now() - started,
         ...(error !== undefined ? { error: errorMessage(error) } : {}),
         // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
-        arguments: args,
+        arguments: shownArgs,
         ...(error === undefined ? { result: value === undefined ? null : value } : {}),
         ...telemetryExtra,
       });
@@ -196,7 +213,8 @@ export const executeTool: NodeExecutor = async (run, services) => {
   const outputField = typeof run.node.output_field === 'string' ? run.node.output_field : undefined;
   let result: unknown;
   try {
-    result = await invokeTool(run, services, outcome, tool, toolArguments(run, tool));
+    const args = toolArguments(run, tool);
+    result = await invokeTool(run, services, outcome, tool, args, {}, shownArguments(run, tool, args));
   } catch (e) {
     if (services.propagateTransient && isRetryable(e)) throw e;
     // Every failure counts, routed or not, so an errors-based circuit breaker sees it.
