@@ -1,7 +1,7 @@
 /** The engine: runs the nodes a broadcast triggers and returns their outcomes, for every runtime. */
 import { randomUUID } from 'node:crypto';
 import { type DirectStore, directStore } from './backends/direct.js';
-import { materializeEmissions, NodeEmissions } from './backends/telemetry-log.js';
+import { eventSubject, materializeEmissions, NodeEmissions } from './backends/telemetry-log.js';
 import { isBuiltinFunction } from './builtin-mark.js';
 import {
   errorKind,
@@ -216,8 +216,12 @@ const subjects = new WeakMap<NodeConfig, NodeSubjects>();
 function subjectsOf(run: NodeRun): NodeSubjects {
   let s = subjects.get(run.node);
   if (!s || s.workflowName !== run.workflowName || s.node.node_name !== run.nodeName) {
-    const node = Object.freeze({ node_name: run.nodeName, node_type: run.node.node_type });
-    s = { workflowName: run.workflowName, node, started: Object.freeze({ ...node, workflow_name: run.workflowName }) };
+    const node = { node_name: run.nodeName, node_type: run.node.node_type };
+    s = {
+      workflowName: run.workflowName,
+      node: eventSubject('node_completed', node),
+      started: eventSubject('node_execution', { ...node, workflow_name: run.workflowName }),
+    };
     subjects.set(run.node, s);
   }
   return s;

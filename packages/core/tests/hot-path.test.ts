@@ -178,6 +178,33 @@ main:
     const legacy = [{ event_type: 'node_execution', timestamp: '2026-01-01T00:00:00.000Z', node_name: 'A' }];
     writeFileSync(join(dir, 'telemetry', 'old.json'), JSON.stringify(legacy));
     expect(await createLocalBackends(dir).telemetry.getEvents('old')).toEqual(legacy);
+    // Five columns per event, as the version before stored them; the events read back, and new ones append.
+    const node = { node_name: 'A', node_type: 'router' };
+    const v1 = {
+      type: ['signals_broadcast', 'node_completed', 'node_error'],
+      at: [Date.parse('2026-01-01T00:00:00.000Z'), Date.parse('2026-01-01T00:00:01.000Z'), Date.parse('2026-01-01T00:00:02.000Z')],
+      node: [null, node, node],
+      num: [-1, 7, -1],
+      data: ['START', 'B', { error: 'boom' }],
+    };
+    writeFileSync(join(dir, 'telemetry', 'v1.json'), JSON.stringify(v1));
+    const reopened = createLocalBackends(dir);
+    await reopened.telemetry.logEvent('v1', 'custom', { note: 'later' });
+    expect(await reopened.telemetry.getEvents('v1')).toEqual([
+      { signals: ['START'], event_type: 'signals_broadcast', timestamp: '2026-01-01T00:00:00.000Z' },
+      {
+        ...node,
+        duration_ms: 7,
+        emitted: ['B'],
+        ok: true,
+        llm_calls: 0,
+        tool_calls: 0,
+        event_type: 'node_completed',
+        timestamp: '2026-01-01T00:00:01.000Z',
+      },
+      { ...node, error: 'boom', event_type: 'node_error', timestamp: '2026-01-01T00:00:02.000Z' },
+      expect.objectContaining({ note: 'later', event_type: 'custom' }),
+    ]);
   });
 });
 

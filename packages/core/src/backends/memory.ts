@@ -22,7 +22,7 @@ import type {
 } from '../types.js';
 import { applyUpdate, contextFromInit } from './apply-update.js';
 import { MemoryStore, type RecordStore, type StoreFactory } from './store.js';
-import { appendEvent, columnsOf, formatEvents, newColumns, type TelemetryColumns } from './telemetry-log.js';
+import { appendEvent, columnsOf, formatEvents, newColumns, type StoredTelemetry, type TelemetryColumns } from './telemetry-log.js';
 
 /** Contexts in a record store (a Map by default). */
 export class InMemoryContextBackend implements ContextBackend {
@@ -139,12 +139,11 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
 
 /** Telemetry events in a record store, as fixed-shape columns formatted when read (see telemetry-log.ts). */
 export class InMemoryTelemetryBackend implements TelemetryBackend {
-  constructor(protected readonly events: RecordStore<TelemetryColumns | TelemetryEvent[]> = new MemoryStore()) {}
+  constructor(protected readonly events: RecordStore<StoredTelemetry> = new MemoryStore()) {}
   private columns(executionId: string): TelemetryColumns {
     const stored = this.events.get(executionId);
-    if (stored && !Array.isArray(stored)) return stored;
     const cols = stored ? columnsOf(stored) : newColumns();
-    this.events.set(executionId, cols);
+    if (cols !== stored) this.events.set(executionId, cols);
     return cols;
   }
   async logEvent(executionId: string, eventType: string, data: Record<string, unknown> = {}): Promise<void> {

@@ -1,23 +1,65 @@
 /**
- * Telemetry kept as fixed-shape columns, one set per execution: an event costs five array slots
- * (its type, a numeric timestamp, the node it is about, a number and its data) instead of an object
- * with an ISO string. Events are formatted into the objects users read ({@link TelemetryEvent}, with
- * `event_type` and an ISO `timestamp`) only when they are read.
+ * Telemetry kept as fixed-shape columns, one set per execution: an event costs three array slots (its
+ * head, a numeric timestamp and its data) instead of an object with an ISO string. The head is the
+ * event type, or for an event about a node one object per node and type, shared by all its events.
+ * Events are formatted into the objects users read ({@link TelemetryEvent}, with `event_type` and an
+ * ISO `timestamp`) only when they are read.
  */
 import type { TelemetryEvent, TelemetryNode } from '../types.js';
 
-/** The columns of one execution's events (plain data, so a file store can keep them as JSON). */
+/** The columns of one execution's events (plain data or records with `toJSON`, so a file store can keep them as JSON). */
 export interface TelemetryColumns {
-  /** `event_type` of each event. */
-  type: string[];
+  /** Per event: its `event_type`, or the {@link EventHead} of an event about a node (or a subject that is its own head). */
+  head: (string | EventHead | TelemetryNode)[];
   /** Epoch milliseconds. */
   at: number[];
-  /** The node an event is about, shared by all its events (never copied per event). */
-  node: (TelemetryNode | null)[];
-  /** `duration_ms` of a `node_completed` the engine recorded; -1 when the event has none of its own. */
-  num: number[];
-  /** The rest of the event, compacted by {@link packData}. */
+  /** The rest of the event (a `node_completed`'s `duration_ms` included), compacted by {@link packData}. */
   data: unknown[];
+}
+
+/** The type and node of an event about a node: one per node and type, shared by all such events. */
+export interface EventHead {
+  readonly type: string;
+  readonly node: TelemetryNode;
+}
+
+/** How an earlier version kept the columns (five per event); read, never written. */
+interface ColumnsV1 {
+  type: string[];
+  at: number[];
+  node: (TelemetryNode | null)[];
+  num: number[];
+  data: unknown[];
+}
+
+// The event type a subject made by eventSubject() is the head of.
+const HEAD_TYPE: unique symbol = Symbol('event type');
+type Subject = TelemetryNode & { readonly [HEAD_TYPE]?: string };
+
+/**
+ * A frozen node subject that is its own head for events of `type`: the engine makes one per node
+ * config and type, so recording such an event looks nothing up. The mark is not enumerable, so the
+ * subject spreads as the plain node; as JSON it is the head (type and node).
+ * @internal
+ */
+export function eventSubject(type: string, node: TelemetryNode): TelemetryNode {
+  const subject = { ...node };
+  Object.defineProperty(subject, HEAD_TYPE, { value: type });
+  Object.defineProperty(subject, 'toJSON', { value: () => ({ type, node }) });
+  return Object.freeze(subject);
+}
+
+const heads = new WeakMap<TelemetryNode, Map<string, EventHead>>();
+
+/** The shared head of an event of `type` about `node`, or the bare type for an event about no node. */
+function headOf(type: string, node: Subject | null | undefined): string | EventHead | Subject {
+  if (!node) return type;
+  if (node[HEAD_TYPE] === type) return node;
+  let byType = heads.get(node);
+  if (!byType) heads.set(node, (byType = new Map()));
+  let head = byType.get(type);
+  if (!head) byType.set(type, (head = Object.freeze({ type, node })));
+  return head;
 }
 
 /** One emission of a node as `node_completed` reports it: the signal, its condition, and whether it fired. */
@@ -96,6 +138,8 @@ class PackedCompletion {
   constructor(
     readonly why: CompletionWhy,
     readonly emitted: unknown,
+    /** `duration_ms`; -1 for none. */
+    readonly ms: number,
   ) {}
 
   get llmCalls(): number {
@@ -111,7 +155,11 @@ class PackedCompletion {
   toJSON(): Record<string, unknown> {
     const emitted = unpackSignals(this.emitted) as string[];
     const { selectedBy, definitions, output } = this.why;
-    const data: Record<string, unknown> = { emitted, ok: true, llm_calls: this.llmCalls, tool_calls: this.toolCalls };
+    const data: Record<string, unknown> = this.ms >= 0 ? { duration_ms: this.ms } : {};
+    data.emitted = emitted;
+    data.ok = true;
+    data.llm_calls = this.llmCalls;
+    data.tool_calls = this.toolCalls;
     if (selectedBy !== ABSENT) data.selected_by = selectedBy;
     if (definitions) data.emissions = new NodeEmissions(definitions, emitted).toJSON();
     if (output === WHOLE) data.outputs = this.outputs;
@@ -125,11 +173,12 @@ class PackedRunCompletion extends PackedCompletion {
   constructor(
     why: CompletionWhy,
     emitted: unknown,
+    ms: number,
     private readonly llm: number,
     private readonly tools: number,
     private readonly kept: unknown,
   ) {
-    super(why, emitted);
+    super(why, emitted, ms);
   }
 
   override get llmCalls(): number {
@@ -147,16 +196,14 @@ class PackedRunCompletion extends PackedCompletion {
 const COMPLETION_KEYS = ['emitted', 'ok', 'llm_calls', 'tool_calls', 'selected_by', 'emissions', 'outputs'];
 
 /**
- * A fine `node_completed` as a {@link PackedCompletion} (or, with nothing but its emitted signals to
- * say, as those signals), or undefined when it says more than one keeps.
+ * A fine `node_completed` (and its `duration_ms`, -1 for none) as a {@link PackedCompletion}, or
+ * undefined when it says more than one keeps.
  */
-function packCompletion(data: Record<string, unknown>): unknown {
+function packCompletion(data: Record<string, unknown>, ms: number): PackedCompletion | undefined {
   const { emitted, llm_calls: llm, tool_calls: tools, emissions, outputs } = data;
   if (!Array.isArray(emitted) || data.ok !== true || typeof llm !== 'number' || typeof tools !== 'number') return undefined;
   if (emissions !== undefined && !(emissions instanceof NodeEmissions)) return undefined;
   if (!hasOnly(data, COMPLETION_KEYS)) return undefined;
-  const plain = !('selected_by' in data) && emissions === undefined && !('outputs' in data);
-  if (plain && llm === 0 && tools === 0) return packSignals(emitted);
   let output: CompletionWhy['output'] = ABSENT;
   let kept: unknown = ABSENT;
   if ('outputs' in data) {
@@ -166,8 +213,8 @@ function packCompletion(data: Record<string, unknown>): unknown {
   }
   const why = whyOf('selected_by' in data ? data.selected_by : ABSENT, emissions as NodeEmissions | undefined, output);
   return llm === 0 && tools === 0 && kept === ABSENT
-    ? new PackedCompletion(why, packSignals(emitted))
-    : new PackedRunCompletion(why, packSignals(emitted), llm, tools, kept);
+    ? new PackedCompletion(why, packSignals(emitted), ms)
+    : new PackedRunCompletion(why, packSignals(emitted), ms, llm, tools, kept);
 }
 
 /** `{ name: [value] }` (one field, one appended value) as its name and value. */
@@ -245,7 +292,7 @@ function packCall(shape: CallShape, data: Record<string, unknown>): PackedCall |
 
 /** Empty columns. */
 export function newColumns(): TelemetryColumns {
-  return { type: [], at: [], node: [], num: [], data: [] };
+  return { head: [], at: [], data: [] };
 }
 
 /** What a `node_completed` adds when nothing else is said: the node ran fine and called nothing. */
@@ -254,34 +301,41 @@ const COMPLETED_DEFAULTS = { ok: true, llm_calls: 0, tool_calls: 0 };
 /**
  * The data slot of an event. The engine's most frequent events keep only what varies: a
  * `signals_broadcast` its signals, a `node_execution` its triggers, a `node_completed` that ended
- * fine with no calls its emitted signals (one signal is kept as the string: a list allocated per event
- * would cost more than the event); other fine completions and first-attempt calls are packed records.
- * Anything else is the data object.
+ * fine with no calls and no duration its emitted signals (one signal is kept as the string: a list
+ * allocated per event would cost more than the event); other fine completions and first-attempt calls
+ * are packed records. Anything else is the data object, with `duration_ms` first when there is one.
  */
-function packData(type: string, data: Record<string, unknown> | undefined): unknown {
-  if (data === undefined) return null;
-  switch (type) {
-    case 'signals_broadcast':
-      return Array.isArray(data.signals) && Object.keys(data).length === 1 ? packSignals(data.signals) : data;
-    case 'node_execution':
-      return Array.isArray(data.triggered_by) && Object.keys(data).length === 1 ? packSignals(data.triggered_by) : data;
-    case 'node_completed':
-      if (
-        Array.isArray(data.emitted) &&
-        data.ok === true &&
-        data.llm_calls === 0 &&
-        data.tool_calls === 0 &&
-        Object.keys(data).length === 4
-      )
-        return packSignals(data.emitted);
-      return packCompletion(data) ?? data;
-    case 'tool_call':
-      return packCall(TOOL_CALL, data) ?? data;
-    case 'llm_call':
-      return packCall(LLM_CALL, data) ?? data;
-    default:
-      return data;
-  }
+function packData(type: string, data: Record<string, unknown> | undefined, durationMs: number): unknown {
+  let packed: unknown = data ?? null;
+  if (data !== undefined)
+    switch (type) {
+      case 'signals_broadcast':
+        if (Array.isArray(data.signals) && Object.keys(data).length === 1) packed = packSignals(data.signals);
+        break;
+      case 'node_execution':
+        if (Array.isArray(data.triggered_by) && Object.keys(data).length === 1) packed = packSignals(data.triggered_by);
+        break;
+      case 'node_completed': {
+        const completion = packCompletion(data, durationMs);
+        if (completion) return completion;
+        if (
+          Array.isArray(data.emitted) &&
+          data.ok === true &&
+          data.llm_calls === 0 &&
+          data.tool_calls === 0 &&
+          Object.keys(data).length === 4
+        )
+          packed = packSignals(data.emitted);
+        break;
+      }
+      case 'tool_call':
+        packed = packCall(TOOL_CALL, data) ?? data;
+        break;
+      case 'llm_call':
+        packed = packCall(LLM_CALL, data) ?? data;
+        break;
+    }
+  return durationMs >= 0 ? { duration_ms: durationMs, ...fieldsOf(type, packed) } : packed;
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
@@ -302,44 +356,66 @@ export function appendEvent(
   durationMs: number,
   data: Record<string, unknown> | undefined,
 ): void {
-  cols.type.push(type);
+  cols.head.push(headOf(type, node));
   cols.at.push(at);
-  cols.node.push(node ?? null);
-  cols.num.push(durationMs);
-  cols.data.push(packData(type, data));
+  cols.data.push(packData(type, data, durationMs));
+}
+
+/** The data fields of an event as users read them, in the order they were written. */
+function fieldsOf(type: string, data: unknown): Record<string, unknown> {
+  if (data instanceof PackedCompletion || data instanceof PackedCall) return data.toJSON();
+  if (isRecord(data)) return data;
+  if (data === null || data === undefined) return {};
+  if (type === 'node_completed') return { emitted: unpackSignals(data), ...COMPLETED_DEFAULTS };
+  if (type === 'signals_broadcast') return { signals: unpackSignals(data) };
+  if (type === 'node_execution') return { triggered_by: unpackSignals(data) };
+  return {};
 }
 
 /** The events as users read them, oldest first: `{ ...node, ...data, event_type, timestamp }`. */
 export function formatEvents(cols: TelemetryColumns): TelemetryEvent[] {
-  const out: TelemetryEvent[] = new Array(cols.type.length);
-  for (let i = 0; i < cols.type.length; i++) out[i] = formatEvent(cols, i);
+  const out: TelemetryEvent[] = new Array(cols.head.length);
+  for (let i = 0; i < cols.head.length; i++) out[i] = formatEvent(cols, i);
   return out;
 }
 
 function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
-  const type = cols.type[i]!;
-  const node = cols.node[i];
-  const data = cols.data[i];
-  let fields: Record<string, unknown>;
-  if (type === 'node_completed') {
-    const rest =
-      data instanceof PackedCompletion ? data.toJSON() : isRecord(data) ? data : { emitted: unpackSignals(data), ...COMPLETED_DEFAULTS };
-    fields = cols.num[i]! >= 0 ? { ...node, duration_ms: cols.num[i], ...rest } : { ...node, ...rest };
-  } else if (type === 'signals_broadcast' && !isRecord(data)) fields = { ...node, signals: unpackSignals(data) };
-  else if (type === 'node_execution' && data !== null && data !== undefined && !isRecord(data))
-    fields = { ...node, triggered_by: unpackSignals(data) };
-  else if (data instanceof PackedCall) fields = { ...node, ...data.toJSON() };
-  else fields = { ...node, ...(isRecord(data) ? data : {}) };
+  const head = cols.head[i]! as string | EventHead | Subject;
+  let type: string;
+  let node: TelemetryNode | undefined;
+  if (typeof head === 'string') type = head;
+  else if ('type' in head) ({ type, node } = head);
+  else {
+    type = head[HEAD_TYPE]!;
+    node = head;
+  }
+  const fields: Record<string, unknown> = { ...node, ...fieldsOf(type, cols.data[i]) };
   if (fields.emissions instanceof NodeEmissions) fields.emissions = fields.emissions.toJSON();
   return { ...fields, event_type: type, timestamp: new Date(cols.at[i]!).toISOString() };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Columns from what a store holds: columns, or (written by an earlier version) a list of events. */
-export function columnsOf(stored: TelemetryColumns | TelemetryEvent[]): TelemetryColumns {
-  if (!Array.isArray(stored)) return stored;
+/**
+ * Columns from what a store holds: columns, or what an earlier version stored (five columns per event,
+ * or a list of events), converted.
+ */
+export function columnsOf(stored: TelemetryColumns | ColumnsV1 | TelemetryEvent[]): TelemetryColumns {
+  if (!Array.isArray(stored) && 'head' in stored) return stored;
   const cols = newColumns();
-  for (const { event_type, timestamp, ...data } of stored) appendEvent(cols, event_type, Date.parse(timestamp), undefined, -1, data);
+  if (Array.isArray(stored)) {
+    for (const { event_type, timestamp, ...data } of stored) appendEvent(cols, event_type, Date.parse(timestamp), undefined, -1, data);
+    return cols;
+  }
+  for (let i = 0; i < stored.type.length; i++) {
+    const type = stored.type[i]!;
+    const ms = stored.num[i]!;
+    cols.head.push(headOf(type, stored.node[i]));
+    cols.at.push(stored.at[i]!);
+    cols.data.push(ms >= 0 ? { duration_ms: ms, ...fieldsOf(type, stored.data[i]) } : stored.data[i]);
+  }
   return cols;
 }
+
+/** Whatever a store holds for an execution's telemetry, in any version's form. */
+export type StoredTelemetry = TelemetryColumns | ColumnsV1 | TelemetryEvent[];

@@ -83,7 +83,8 @@ export function promptContext(source: string, ctx: StoredContext): Record<string
  * {@link providerConfig}) and send it as a system message, stripping this prefix.
  */
 export function withSystemPrompt(prompt: string, systemPrompt: string | undefined): string {
-  return systemPrompt ? `System: ${systemPrompt}\n\n${prompt}` : prompt;
+  // Joined into one flat string, as buildPrompt's (telemetry keeps it).
+  return systemPrompt ? ['System: ', systemPrompt, '\n\n', prompt].join('') : prompt;
 }
 
 /**
