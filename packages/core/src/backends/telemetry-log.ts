@@ -1,20 +1,23 @@
 /**
- * Telemetry kept as fixed-shape columns, one set per execution: an event costs three array slots (its
- * head, a numeric timestamp and its data) instead of an object with an ISO string. The head is the
+ * Telemetry kept as fixed-shape records, one list per execution: an event costs three slots (its
+ * head, a numeric time and its data) instead of an object with an ISO string. The head is the
  * event type, or for an event about a node one object per node and type, shared by all its events.
  * Events are formatted into the objects users read ({@link TelemetryEvent}, with `event_type` and an
  * ISO `timestamp`) only when they are read.
  */
 import type { TelemetryEvent, TelemetryNode } from '../types.js';
 
-/** The columns of one execution's events (plain data or records with `toJSON`, so a file store can keep them as JSON). */
+/**
+ * One execution's events, three slots each in one list: the head, the time (milliseconds after `t0`,
+ * a small integer rather than a boxed double) and the data. Plain data or records with `toJSON`, so a
+ * file store can keep them as JSON. One list rather than a list per slot: an execution with a few
+ * events (a fan-out's child) then reserves one list's spare room, not three.
+ */
 export interface TelemetryColumns {
-  /** Per event: its `event_type`, or the {@link EventHead} of an event about a node (or a subject that is its own head). */
-  head: (string | EventHead | TelemetryNode)[];
-  /** Epoch milliseconds. */
-  at: number[];
-  /** The rest of the event (a `node_completed`'s `duration_ms` included), compacted by {@link packData}. */
-  data: unknown[];
+  /** Epoch milliseconds the times count from (the first event's). */
+  t0: number;
+  /** `head, time, data` per event: the head is its `event_type`, or the {@link EventHead} of an event about a node (or a subject that is its own head); the data is compacted by {@link packData}, a `node_completed`'s `duration_ms` included. */
+  ev: unknown[];
 }
 
 /** The type and node of an event about a node: one per node and type, shared by all such events. */
@@ -298,7 +301,7 @@ function packCall(shape: CallShape, data: Record<string, unknown>): PackedCall |
 
 /** Empty columns. */
 export function newColumns(): TelemetryColumns {
-  return { head: [], at: [], data: [] };
+  return { t0: Number.NaN, ev: [] };
 }
 
 /** What a `node_completed` adds when nothing else is said: the node ran fine and called nothing. */
@@ -362,9 +365,8 @@ export function appendEvent(
   durationMs: number,
   data: Record<string, unknown> | undefined,
 ): void {
-  cols.head.push(headOf(type, node));
-  cols.at.push(at);
-  cols.data.push(packData(type, data, durationMs));
+  if (Number.isNaN(cols.t0)) cols.t0 = at;
+  cols.ev.push(headOf(type, node), at - cols.t0, packData(type, data, durationMs));
 }
 
 /** The data fields of an event as users read them, in the order they were written. */
@@ -380,13 +382,14 @@ function fieldsOf(type: string, data: unknown): Record<string, unknown> {
 
 /** The events as users read them, oldest first: `{ ...node, ...data, event_type, timestamp }`. */
 export function formatEvents(cols: TelemetryColumns): TelemetryEvent[] {
-  const out: TelemetryEvent[] = new Array(cols.head.length);
-  for (let i = 0; i < cols.head.length; i++) out[i] = formatEvent(cols, i);
+  const out: TelemetryEvent[] = new Array(cols.ev.length / 3);
+  for (let i = 0; i < out.length; i++) out[i] = formatEvent(cols, 3 * i);
   return out;
 }
 
+/** The event whose slots start at `i`. */
 function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
-  const head = cols.head[i]! as string | EventHead | Subject;
+  const head = cols.ev[i] as string | EventHead | Subject;
   let type: string;
   let node: TelemetryNode | undefined;
   if (typeof head === 'string') type = head;
@@ -395,9 +398,9 @@ function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
     type = head[HEAD_TYPE]!;
     node = head;
   }
-  const fields: Record<string, unknown> = { ...node, ...fieldsOf(type, cols.data[i]) };
+  const fields: Record<string, unknown> = { ...node, ...fieldsOf(type, cols.ev[i + 2]) };
   if (fields.emissions instanceof NodeEmissions) fields.emissions = fields.emissions.toJSON();
-  return { ...fields, event_type: type, timestamp: new Date(cols.at[i]!).toISOString() };
+  return { ...fields, event_type: type, timestamp: new Date(cols.t0 + (cols.ev[i + 1] as number)).toISOString() };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -407,7 +410,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * or a list of events), converted.
  */
 export function columnsOf(stored: TelemetryColumns | ColumnsV1 | TelemetryEvent[]): TelemetryColumns {
-  if (!Array.isArray(stored) && 'head' in stored) return stored;
+  if (!Array.isArray(stored) && 'ev' in stored) return stored;
   const cols = newColumns();
   if (Array.isArray(stored)) {
     for (const { event_type, timestamp, ...data } of stored) appendEvent(cols, event_type, Date.parse(timestamp), undefined, -1, data);
@@ -416,9 +419,9 @@ export function columnsOf(stored: TelemetryColumns | ColumnsV1 | TelemetryEvent[
   for (let i = 0; i < stored.type.length; i++) {
     const type = stored.type[i]!;
     const ms = stored.num[i]!;
-    cols.head.push(headOf(type, stored.node[i]));
-    cols.at.push(stored.at[i]!);
-    cols.data.push(ms >= 0 ? { duration_ms: ms, ...fieldsOf(type, stored.data[i]) } : stored.data[i]);
+    if (Number.isNaN(cols.t0)) cols.t0 = stored.at[i]!;
+    const data = stored.data[i];
+    cols.ev.push(headOf(type, stored.node[i]), stored.at[i]! - cols.t0, ms >= 0 ? { duration_ms: ms, ...fieldsOf(type, data) } : data);
   }
   return cols;
 }
