@@ -114,6 +114,7 @@ main:
       },
       callLlm: () => '{"answer": "two"}',
     });
+    const before = Date.now();
     const id = await orchestrate({
       config,
       initialWorkflowName: 'main',
@@ -122,7 +123,13 @@ main:
       backends,
       broadcastSignalsCaller,
     });
+    const after = Date.now();
     const events = await backends.telemetry.getEvents(id);
+    // Times are kept as offsets from the first event: read back, they are the wall-clock times, in order.
+    const times = events.map((e) => Date.parse(e.timestamp));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times[0]).toBeGreaterThanOrEqual(before);
+    expect(times.at(-1)).toBeLessThanOrEqual(after);
     const of = (type: string, node: string) => events.find((e) => e.event_type === type && e.node_name === node)!;
     const shape = (e: Record<string, unknown>) => {
       const { timestamp: _t, duration_ms: _d, latency_ms: _l, prompt: _p, ...rest } = e;
