@@ -109,6 +109,130 @@ const UNBOUNDED: NodeClock = { signal: NEVER, reason: undefined, expired: undefi
 const ignore = () => undefined;
 
 /**
+ * The clock of a node with a time limit. Its promises are made when first asked for, and the shared
+ * {@link clockTimer} calls {@link expire} when its time is up: a node run that ends in time costs a set
+ * entry, not a timer, two promises and their closures.
+ */
+class TimedClock implements NodeClock {
+  private controller: AbortController | undefined;
+  private error: Error | undefined;
+  private graceOver = false;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private expiredPromise: Promise<never> | undefined;
+  private rejectExpired: ((e: Error) => void) | undefined;
+  private backstopPromise: Promise<never> | undefined;
+  private rejectBackstop: ((e: Error) => void) | undefined;
+
+  constructor(
+    /** Epoch ms at which the time is up. */
+    readonly end: number,
+    private readonly reasonAtEnd: () => Error,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.error) this.controller.abort(this.error);
+    }
+    return this.controller.signal;
+  }
+
+  get reason(): Error | undefined {
+    return this.error;
+  }
+
+  get expired(): Promise<never> {
+    if (!this.expiredPromise) {
+      this.expiredPromise = this.error ? Promise.reject(this.error) : new Promise<never>((_, reject) => (this.rejectExpired = reject));
+      // It may lose its race to the node: its rejection must not be reported as unhandled.
+      this.expiredPromise.catch(ignore);
+    }
+    return this.expiredPromise;
+  }
+
+  get backstop(): Promise<never> {
+    if (!this.backstopPromise) {
+      this.backstopPromise =
+        this.error && this.graceOver ? Promise.reject(this.error) : new Promise<never>((_, reject) => (this.rejectBackstop = reject));
+      this.backstopPromise.catch(ignore);
+    }
+    return this.backstopPromise;
+  }
+
+  /** Called by the shared timer when the time is up: aborts the signal, then the node after the grace. */
+  expire(): void {
+    const err = this.reasonAtEnd();
+    this.error = err;
+    this.controller?.abort(err);
+    this.rejectExpired?.(err);
+    this.graceTimer = setTimeout(() => {
+      this.graceOver = true;
+      this.rejectBackstop?.(err);
+    }, NODE_ABORT_GRACE_MS);
+  }
+
+  dispose(): void {
+    clockTimer.remove(this);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+  }
+}
+
+/**
+ * One timer for every running {@link TimedClock}, set for the earliest end. While no clock runs it
+ * stays set but unreferenced (it does not keep the process alive), so a chain of short node runs sets
+ * no timer at all; a running clock references it again, so a node that waits forever still ends.
+ */
+class ClockTimer {
+  private readonly clocks = new Set<TimedClock>();
+  private timer: NodeJS.Timeout | undefined;
+  private at = Number.POSITIVE_INFINITY;
+
+  add(clock: TimedClock): void {
+    this.clocks.add(clock);
+    // Overdue: its timer was lost (made under fake timers since restored, say): set a new one.
+    if (clock.end < this.at || this.at <= Date.now()) this.schedule(Math.min(clock.end, this.earliest()));
+    else if (this.clocks.size === 1) this.timer?.ref();
+  }
+
+  private earliest(): number {
+    let end = Number.POSITIVE_INFINITY;
+    for (const clock of this.clocks) if (clock.end < end) end = clock.end;
+    return end;
+  }
+
+  remove(clock: TimedClock): void {
+    if (this.clocks.delete(clock) && this.clocks.size === 0) this.timer?.unref();
+  }
+
+  private schedule(at: number): void {
+    if (this.timer) {
+      // Unreferenced first: a timer another timer implementation cannot clear then never holds the process.
+      this.timer.unref?.();
+      clearTimeout(this.timer);
+    }
+    this.at = at;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
+  }
+
+  /** Expires every clock whose time is up, then sets the timer for the next one. */
+  private fire(): void {
+    this.timer = undefined;
+    this.at = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    for (const clock of this.clocks) {
+      if (clock.end <= now) {
+        this.clocks.delete(clock);
+        clock.expire();
+      }
+    }
+    const next = this.earliest();
+    if (next !== Number.POSITIVE_INFINITY) this.schedule(next);
+  }
+}
+
+const clockTimer = new ClockTimer();
+
+/**
  * Starts the clock of a node run: whichever comes first of its `timeout_seconds` and `deadline`
  * (epoch ms) aborts the signal. A deadline already past throws DeadlineExceededError at once.
  */
@@ -120,49 +244,13 @@ export function startNodeClock(run: NodeRun, deadline: number | undefined): Node
   if (byDeadline <= now) throw new DeadlineExceededError(run.workflowName, run.nodeName);
   const end = Math.min(byTimeout, byDeadline);
   if (!Number.isFinite(end)) return UNBOUNDED;
-  let controller: AbortController | undefined;
-  let reason: Error | undefined;
-  let onExpired: (e: Error) => void = ignore;
-  let onBackstop: (e: Error) => void = ignore;
-  const expired = new Promise<never>((_, reject) => {
-    onExpired = reject;
-  });
-  const backstop = new Promise<never>((_, reject) => {
-    onBackstop = reject;
-  });
-  // Either may lose its race to the node: their rejections must not be reported as unhandled.
-  expired.catch(ignore);
-  backstop.catch(ignore);
-  const timers: NodeJS.Timeout[] = [];
-  timers.push(
-    setTimeout(() => {
-      const err =
-        byTimeout <= byDeadline
-          ? new NodeTimeoutError(run.workflowName, run.nodeName, timeoutS!)
-          : new DeadlineExceededError(run.workflowName, run.nodeName);
-      reason = err;
-      controller?.abort(err);
-      onExpired(err);
-      timers.push(setTimeout(() => onBackstop(err), NODE_ABORT_GRACE_MS));
-    }, end - now),
+  const clock = new TimedClock(end, () =>
+    byTimeout <= byDeadline
+      ? new NodeTimeoutError(run.workflowName, run.nodeName, timeoutS!)
+      : new DeadlineExceededError(run.workflowName, run.nodeName),
   );
-  return {
-    get signal() {
-      if (!controller) {
-        controller = new AbortController();
-        if (reason) controller.abort(reason);
-      }
-      return controller.signal;
-    },
-    get reason() {
-      return reason;
-    },
-    expired,
-    backstop,
-    dispose: () => {
-      for (const t of timers) clearTimeout(t);
-    },
-  };
+  clockTimer.add(clock);
+  return clock;
 }
 
 /**

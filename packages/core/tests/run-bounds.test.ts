@@ -2,6 +2,7 @@
  * Bounds on a run, in process: node timeouts (`timeout_seconds`, the abort signal tools and models get,
  * a runtime deadline) and the limit on node runs.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,6 +98,44 @@ describe('timeout_seconds', () => {
     const { error } = await run(TOOL_NODE(), { toolsRegistry: tools });
     expect(error?.message).toContain('timed out after 0.2 s');
     expect(calls).toBe(1);
+  });
+
+  it('a short limit after a long one still fires on time, while a long one is running too', async () => {
+    const config = `
+main:
+  Long:
+    node_type: tool
+    event_triggers: [START]
+    tool_name: slowish
+    timeout_seconds: 30
+    event_emissions: [{ signal_name: NEXT }]
+  Short:
+    node_type: tool
+    event_triggers: [NEXT]
+    tool_name: hang
+    timeout_seconds: 0.2
+    event_emissions: [{ signal_name: DONE }]
+`;
+    // Long ends in time, Short hangs: its 0.2 s limit is earlier than the 30 s one the timer was set for.
+    const tools: ToolsRegistry = { slowish: () => new Promise((r) => setTimeout(() => r('ok'), 20)), hang: never };
+    const { error } = await run(config, { toolsRegistry: tools });
+    expect(error?.message).toContain("node 'Short'");
+    expect(error?.message).toContain('timed out after 0.2 s');
+  });
+
+  it('a process whose tool nodes all ended exits at once: no 300 s timer holds it', () => {
+    const script = `
+      const { createAllNodes, createInMemoryBackends, orchestrate } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const backends = createInMemoryBackends();
+      const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry: { inc: ({ n }) => ({ n: n + 1 }) } });
+      const config = { main: { A: { node_type: 'tool', event_triggers: ['START'], tool_name: 'inc', context_parameter_field: 'v', output_field: 'v' } } };
+      await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], initialContext: { v: { n: 0 } }, backends, broadcastSignalsCaller });
+      console.log('done');
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.signal).toBeNull();
+    expect(r.stdout.trim()).toBe('done');
   });
 
   it('tool nodes default to 300 s', async () => {

@@ -128,8 +128,12 @@ export async function callToolWithRetries(
   for (let attempt = 1; attempt <= 1 + tool.maxRetries; attempt++) {
     if (timeUp() !== undefined) throw timeUp();
     try {
-      const work = (async () => (ctx ? tool.fn(args, ctx) : tool.fn(args)))();
-      const result = await (clock ? raceClock(work, clock) : raceSignal(work, signal));
+      const value: unknown = ctx ? tool.fn(args, ctx) : tool.fn(args);
+      // A plain value needs no race (a synchronous tool cannot be interrupted); a promise is raced
+      // against the node's time.
+      const result = isThenable(value)
+        ? await (clock ? raceClock(Promise.resolve(value), clock) : raceSignal(Promise.resolve(value), signal))
+        : value;
       onAttempt(attempt, undefined, result);
       return result;
     } catch (e) {
@@ -140,6 +144,9 @@ export async function callToolWithRetries(
   }
   throw lastError;
 }
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 
 /**
  * Checks a tool's arguments, then calls it with its retries, counting every call in `tool_calls` and
@@ -162,18 +169,19 @@ export async function invokeTool(
     args,
     (attempt, error, value) => {
       addCounter(outcome, 'tool_calls');
-      void services.telemetry(run.executionId, 'tool_call', {
+      const data: Record<string, unknown> = {
         node_name: run.nodeName,
         tool_name: tool.name,
         attempt,
         ok: error === undefined,
         duration_ms: Date.now() - started,
-        ...(error !== undefined ? { error: errorMessage(error) } : {}),
-        // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
-        arguments: shownArgs,
-        ...(error === undefined ? { result: value === undefined ? null : value } : {}),
-        ...telemetryExtra,
-      });
+      };
+      if (error !== undefined) data.error = errorMessage(error);
+      // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
+      data.arguments = shownArgs;
+      if (error === undefined) data.result = value === undefined ? null : value;
+      for (const key in telemetryExtra) data[key] = telemetryExtra[key];
+      void services.telemetry(run.executionId, 'tool_call', data);
     },
     tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
     run.clock,
