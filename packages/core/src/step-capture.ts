@@ -74,9 +74,53 @@ function redactDeep(value: unknown, redact: StepCaptureOptions['redact'], path: 
 /** The JSON text of a value (a string is its own text); throws for what JSON cannot hold (a cycle, a BigInt). */
 const textOf = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)));
 
+/**
+ * True when `value` is plain data whose JSON text is surely at most `budget` characters, judged from an
+ * upper bound without writing the text (a string counts 6 per character, as if every one were
+ * escaped). False means "not sure": the caller writes the text to know.
+ */
+function surelyFits(value: unknown, budget: number): boolean {
+  return jsonBound(value, budget, 0) <= budget;
+}
+
+/** An upper bound of the JSON length of plain data; more than `budget` once it is past it or unsure. */
+function jsonBound(value: unknown, budget: number, depth: number): number {
+  const over = budget + 1;
+  switch (typeof value) {
+    case 'string':
+      return 6 * value.length + 2;
+    case 'number':
+      return 24;
+    case 'boolean':
+      return 5;
+    case 'object': {
+      if (value === null) return 4;
+      if (depth >= 8) return over;
+      let total = 2;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length && total <= budget; i++) total += jsonBound(value[i], budget - total, depth + 1) + 1;
+        return total;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return over;
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) return over;
+        total += 6 * key.length + 3 + jsonBound((value as Record<string, unknown>)[key], budget - total, depth + 1) + 1;
+        if (total > budget) return over;
+      }
+      return total;
+    }
+    default:
+      // undefined, a function, a symbol or a BigInt: JSON drops, changes or refuses it; write it to know.
+      return over;
+  }
+}
+
 /** Redacts, then caps one captured value. */
 export function captureValue(field: string, value: unknown, options: StepCaptureOptions = {}): unknown {
   const maxChars = options.maxChars ?? DEFAULT_CAPTURE_CHARS;
+  // Small plain data is kept as it is, without writing its JSON to measure it.
+  if (!options.redact && surelyFits(value, maxChars)) return value;
   let text: string;
   try {
     text = textOf(value);

@@ -140,6 +140,26 @@ describe('step I/O in telemetry', () => {
     expect(captureValue('result', { a: 1 })).toEqual({ a: 1 });
     expect(captureValue('prompt', 'x'.repeat(5), { maxChars: 4 })).toEqual({ truncated: true, prefix: 'xxxx', size: 5 });
   });
+
+  it('caps at the exact JSON size, with escapes, nesting and values JSON changes', () => {
+    const value = { k: ['a"b', 1.5, null, true] }; // {"k":["a\"b",1.5,null,true]}: 28 characters
+    const text = JSON.stringify(value);
+    expect(text).toHaveLength(28);
+    expect(captureValue('result', value, { maxChars: 28 })).toBe(value);
+    expect(captureValue('result', value, { maxChars: 27 })).toEqual({ truncated: true, prefix: text.slice(0, 27), size: 28 });
+    const escapes = { s: '\n'.repeat(10) }; // each newline is written as two characters: 28 in all
+    const size = JSON.stringify(escapes).length;
+    expect(size).toBe(28);
+    expect(captureValue('result', escapes, { maxChars: 28 })).toBe(escapes);
+    expect(captureValue('result', escapes, { maxChars: 27 })).toEqual({
+      truncated: true,
+      prefix: JSON.stringify(escapes).slice(0, 27),
+      size,
+    });
+    const dated = { at: new Date(0) };
+    expect(captureValue('result', dated, { maxChars: 10 })).toMatchObject({ truncated: true, size: JSON.stringify(dated).length });
+    expect(captureValue('result', { gone: undefined, n: 1 }, { maxChars: 7 })).toEqual({ gone: undefined, n: 1 });
+  });
 });
 
 describe('captureValue on values that are not plain data', () => {
