@@ -29,13 +29,14 @@ import { selectionMode } from './nodes/emissions.js';
 import { executeLlm } from './nodes/llm.js';
 import { executeRouter } from './nodes/router.js';
 import { executeTool } from './nodes/tool.js';
-import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool } from './nodes/types.js';
+import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
 import { appendField, startOutcome } from './nodes/types.js';
 import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
 import type {
   Backends,
   BroadcastSignalsCaller,
   CallLlm,
+  ContextInit,
   NodeConfig,
   NodeType,
   StoredContext,
@@ -410,7 +411,7 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
   const overBudget = tokenBudget !== undefined && spent >= tokenBudget;
   const contexts = engine.services.backends.context;
   const count = direct
-    ? countNodeRunsNow(direct.treeRuns, run.executionId, run.context)
+    ? countNodeRunsNow(direct, run.executionId, run.context)
     : await countNodeRunsBefore(contexts, run.executionId, run.context);
   if (count.counted >= limit || overBudget) {
     // Not run, not counted as a run: the execution ends here with an error that names the limit.
@@ -630,12 +631,13 @@ export async function processBroadcast(
 }
 
 /**
- * {@link applyInProcess} on a direct store, for a run that started no children (creating them takes
- * the ordinary calls). A failed run throws.
+ * {@link applyInProcess} on a direct store that can create executions (or for a run that started no
+ * children). A failed run throws.
  */
 function applyNow(direct: DirectStore, executionId: string, outcome: NodeOutcome): void {
   direct.update(executionId, outcome.update);
   for (const f of outcome.foreignUpdates) direct.update(f.executionId, f.update);
+  for (const child of outcome.spawns) createChildNow(direct, child);
   if (outcome.error) throw outcome.error;
 }
 
@@ -697,16 +699,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Stores a child execution: its registry (copied from the parent), workflow name and context.
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
-export async function createChildExecution(backends: Backends, child: import('./nodes/types.js').SpawnedExecution): Promise<void> {
+export async function createChildExecution(backends: Backends, child: SpawnedExecution): Promise<void> {
   const registry = await backends.workflow.getWorkflowsRegistry(child.sourceExecutionId);
   await backends.workflow.saveWorkflowsRegistry(child.executionId, registry ?? {});
   await backends.workflow.saveCurrentWorkflowName(child.executionId, child.workflowName);
-  await backends.context.createContext(child.executionId, {
+  await backends.context.createContext(child.executionId, childInit(child));
+}
+
+/** {@link createChildExecution} on a direct store that can create executions: the same writes, without promises. */
+function createChildNow(direct: DirectStore, child: SpawnedExecution): void {
+  direct.create!(child.executionId, direct.registry(child.sourceExecutionId) ?? {}, child.workflowName, childInit(child));
+}
+
+/** The context of a new child execution. */
+function childInit(child: SpawnedExecution): ContextInit {
+  return {
     fields: child.fields,
     mainExecutionId: child.mainExecutionId,
     parent: child.parent,
     ...(child.limits ? { limits: child.limits } : {}),
-  });
+  };
 }
 
 /** Creates an engine and its in-process caller. */
@@ -755,7 +767,7 @@ export async function drainBroadcast(engine: Engine, executionId: string, signal
       continue;
     }
     const outcome = await runNode(engine, run, direct);
-    if (direct && !outcome.spawns.length) applyNow(direct, top.executionId, outcome);
+    if (direct && (direct.create || !outcome.spawns.length)) applyNow(direct, top.executionId, outcome);
     else await applyInProcess(engine, top.executionId, outcome);
     // Pushed last first, so the node's own signals run first, then the parents', then the children's.
     const sends = sendsOf(top.executionId, outcome);

@@ -6,6 +6,7 @@ import { directStore } from '../src/backends/direct.js';
 import { InMemoryContextBackend } from '../src/backends/memory.js';
 import { templateVars } from '../src/context-view.js';
 import {
+  type ContextInit,
   type ContextUpdate,
   createAllNodes,
   createInMemoryBackends,
@@ -213,6 +214,62 @@ describe('direct access to the built-in backends', () => {
     // Three broadcasts record their signals, two node runs record their counts.
     expect(seen.filter((s) => s === 'signals')).toHaveLength(3);
     expect(seen.filter((s) => s.includes('nodes'))).toHaveLength(2);
+  });
+
+  it('creates children directly only while the creating methods are the built-in ones', async () => {
+    const fanOut = {
+      main: {
+        Spawn: {
+          node_type: 'child',
+          event_triggers: ['START'],
+          child_workflow_name: 'worker',
+          child_initial_signals: ['GO'],
+          fan_out_field: 'items',
+          child_input_field: 'item',
+          signals_to_parent: ['DONE'],
+        },
+        Collect: { node_type: 'router', event_triggers: ['DONE'], event_emissions: [{ signal_name: 'COLLECTED' }] },
+      },
+      worker: { Work: { node_type: 'router', event_triggers: ['GO'], event_emissions: [{ signal_name: 'DONE' }] } },
+    };
+    expect(directStore(createInMemoryBackends())?.create).toBeDefined();
+    const created: string[] = [];
+    class Audited extends InMemoryContextBackend {
+      override async createContext(executionId: string, init: ContextInit): Promise<void> {
+        created.push(executionId);
+        return super.createContext(executionId, init);
+      }
+    }
+    const backends = { ...createInMemoryBackends(), context: new Audited() };
+    const direct = directStore(backends);
+    // Reads and updates stay direct; creating a child goes through the override.
+    expect(direct).toBeDefined();
+    expect(direct!.create).toBeUndefined();
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const id = await orchestrate({
+      config: { workflows: fanOut },
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext: { items: ['a', 'b', 'c'] },
+      backends,
+      broadcastSignalsCaller,
+    });
+    // The main execution and its three children, each created through createContext.
+    expect(created).toHaveLength(4);
+    expect(created[0]).toBe(id);
+    const children = created.slice(1);
+    for (const [i, child] of children.entries()) {
+      const ctx = await backends.context.getContext(child);
+      expect(ctx.item).toEqual([['a', 'b', 'c'][i]]);
+      expect(ctx.__parent__).toMatchObject({ parent_execution_id: id, signals_to_parent: ['DONE'] });
+      expect(ctx.__operational__!.signals).toEqual(['GO', 'DONE']);
+      expect(await backends.workflow.getCurrentWorkflowName(child)).toBe('worker');
+    }
+    expect((await backends.context.getContext(id)).__operational__!.nodes).toEqual({ Spawn: 1, Collect: 3 });
+
+    const patched = createInMemoryBackends();
+    patched.workflow.saveCurrentWorkflowName = async () => undefined;
+    expect(directStore(patched)?.create).toBeUndefined();
   });
 
   it('is not used for an instance whose method was replaced', () => {

@@ -33,6 +33,13 @@ export class InMemoryContextBackend implements ContextBackend {
   ) {}
 
   async createContext(executionId: string, init: ContextInit): Promise<void> {
+    this.createNow(executionId, init);
+  }
+  /**
+   * {@link createContext} without a promise: see `directStore`.
+   * @internal
+   */
+  createNow(executionId: string, init: ContextInit): void {
     this.contexts.set(executionId, contextFromInit(init));
   }
   async getContext(executionId: string): Promise<StoredContext> {
@@ -89,6 +96,13 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
   ) {}
 
   async saveWorkflowsRegistry(executionId: string, registry: WorkflowsRegistry): Promise<void> {
+    this.saveRegistryNow(executionId, registry);
+  }
+  /**
+   * {@link saveWorkflowsRegistry} without a promise: see `directStore`.
+   * @internal
+   */
+  saveRegistryNow(executionId: string, registry: WorkflowsRegistry): void {
     // Stored by reference when already shared (a child gets its parent's registry): see registry.ts.
     this.registries.set(executionId, shareRegistry(registry));
   }
@@ -96,6 +110,13 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
     return this.registryNow(executionId);
   }
   async saveCurrentWorkflowName(executionId: string, name: string): Promise<void> {
+    this.saveCurrentNow(executionId, name);
+  }
+  /**
+   * {@link saveCurrentWorkflowName} without a promise: see `directStore`.
+   * @internal
+   */
+  saveCurrentNow(executionId: string, name: string): void {
     this.current.set(executionId, name);
   }
   async getCurrentWorkflowName(executionId: string): Promise<string | null> {
