@@ -261,10 +261,18 @@ export function readContext(backends: Backends, executionId: string): Promise<St
   return backends.context.readContext ? backends.context.readContext(executionId) : backends.context.getContext(executionId);
 }
 
-/** Per workflow object: signal → indexes of the nodes it triggers (registries are replaced, never mutated). */
-const triggerIndex = new WeakMap<Workflow, { entries: TriggeredNode[]; bySignal: Map<string, number[]> }>();
+/** A workflow's trigger index: its nodes in the order written, and per signal the indexes and nodes it triggers. */
+interface TriggerIndex {
+  entries: TriggeredNode[];
+  bySignal: Map<string, number[]>;
+  /** Per signal, the nodes it triggers: one frozen list, handed out for every one-signal broadcast. */
+  nodesBySignal: Map<string, readonly TriggeredNode[]>;
+}
 
-function indexWorkflow(workflow: Workflow) {
+/** Per workflow object (registries are replaced, never mutated). */
+const triggerIndex = new WeakMap<Workflow, TriggerIndex>();
+
+function indexWorkflow(workflow: Workflow): TriggerIndex {
   let idx = triggerIndex.get(workflow);
   if (!idx) {
     const entries = Object.entries(workflow).map(([name, config]) => ({ name, config }));
@@ -276,23 +284,29 @@ function indexWorkflow(workflow: Workflow) {
         bySignal.set(t, list);
       }
     });
-    idx = { entries, bySignal };
+    const nodesBySignal = new Map<string, readonly TriggeredNode[]>();
+    for (const [signal, list] of bySignal) nodesBySignal.set(signal, Object.freeze(list.map((i) => entries[i]!)));
+    idx = { entries, bySignal, nodesBySignal };
     triggerIndex.set(workflow, idx);
   }
   return idx;
 }
 
+/** What a signal that triggers nothing triggers. */
+const NO_NODES: readonly TriggeredNode[] = Object.freeze([]);
+
 /**
- * The nodes of a workflow that any of the signals triggers, in the order written.
+ * The nodes of a workflow that any of the signals triggers, in the order written (read-only: a
+ * one-signal broadcast gets the index's own list).
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
-export function triggeredNodes(workflow: Workflow, signals: readonly string[]): TriggeredNode[] {
+export function triggeredNodes(workflow: Workflow, signals: readonly string[]): readonly TriggeredNode[] {
   // Indexed so that a broadcast costs the same whatever the workflow's size.
-  const { entries, bySignal } = indexWorkflow(workflow);
-  if (signals.length === 1) return (bySignal.get(signals[0]!) ?? []).map((i) => entries[i]!);
+  const { entries, bySignal, nodesBySignal } = indexWorkflow(workflow);
+  if (signals.length === 1) return nodesBySignal.get(signals[0]!) ?? NO_NODES;
   const hit = new Set<number>();
   for (const s of signals) for (const i of bySignal.get(s) ?? []) hit.add(i);
-  return [...hit].sort((a, b) => a - b).map((i) => entries[i]!);
+  return hit.size ? [...hit].sort((a, b) => a - b).map((i) => entries[i]!) : NO_NODES;
 }
 
 /** What a broadcast needs of its execution. */
@@ -538,7 +552,7 @@ function pick(fields: Record<string, unknown[]> | undefined, names: string[]): R
 /** A broadcast once started: its signals recorded, the nodes it triggers known, the next one to run. */
 interface StartedBroadcast {
   workflowName: string;
-  nodes: TriggeredNode[];
+  nodes: readonly TriggeredNode[];
   next: number;
 }
 
@@ -733,7 +747,10 @@ export function createEngine(
   return { engine, nodes, broadcastSignalsCaller };
 }
 
-/** A broadcast on the in-process drain's stack: not started yet, or started with nodes left to run. */
+/**
+ * A broadcast on the in-process drain's stack: not started yet, or started with nodes left to run. The
+ * sends of a node run are pushed as they are: their signal lists are the engine's own and never change.
+ */
 interface PendingBroadcast extends Send {
   started?: StartedBroadcast;
 }
@@ -770,10 +787,7 @@ export async function drainBroadcast(engine: Engine, executionId: string, signal
     if (direct && (direct.create || !outcome.spawns.length)) applyNow(direct, top.executionId, outcome);
     else await applyInProcess(engine, top.executionId, outcome);
     // Pushed last first, so the node's own signals run first, then the parents', then the children's.
-    const sends = sendsOf(top.executionId, outcome);
-    for (let i = sends.length - 1; i >= 0; i--) {
-      const send = sends[i]!;
-      stack.push({ executionId: send.executionId, signals: [...send.signals], delayMs: send.delayMs });
-    }
+    const sends: PendingBroadcast[] = sendsOf(top.executionId, outcome);
+    for (let i = sends.length - 1; i >= 0; i--) stack.push(sends[i]!);
   }
 }
