@@ -272,6 +272,21 @@ describe('direct access to the built-in backends', () => {
     expect(directStore(patched)?.create).toBeUndefined();
   });
 
+  it('stores a child link the caller cannot change, and keeps a frozen one as it is', async () => {
+    const backends = createInMemoryBackends();
+    const link = { parent_execution_id: 'p', main_execution_id: 'p', signals_to_parent: ['DONE'], context_updates_to_parent: [] };
+    await backends.context.createContext('c1', { fields: {}, mainExecutionId: 'p', parent: link });
+    link.signals_to_parent.push('MORE');
+    expect((await backends.context.getContext('c1')).__parent__!.signals_to_parent).toEqual(['DONE']);
+    const frozen = Object.freeze({
+      ...link,
+      signals_to_parent: Object.freeze(['DONE']) as string[],
+      context_updates_to_parent: Object.freeze([]) as string[],
+    });
+    await backends.context.createContext('c2', { fields: {}, mainExecutionId: 'p', parent: frozen });
+    expect(backends.context.readNow('c2')!.__parent__).toBe(frozen);
+  });
+
   it('is not used for an instance whose method was replaced', () => {
     const backends = createInMemoryBackends();
     backends.context.updateContext = async () => undefined;

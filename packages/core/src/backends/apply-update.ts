@@ -1,5 +1,5 @@
 /** How an update applies to a stored context (appends, counters, signals), shared by every backend. */
-import type { ContextInit, ContextUpdate, OperationalState, StoredContext } from '../types.js';
+import type { ContextInit, ContextUpdate, OperationalState, ParentLink, StoredContext } from '../types.js';
 
 /**
  * A fresh `__operational__` record.
@@ -41,7 +41,9 @@ export function contextFromInit(init: ContextInit): StoredContext {
   if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
   if (init.limits?.ancestorNodeRuns) ctx.__operational__.ancestor_node_runs = init.limits.ancestorNodeRuns;
   if (init.limits?.maxTokens !== undefined) ctx.__operational__.max_tokens = init.limits.maxTokens;
-  if (init.parent) {
+  // A frozen link (the child node gives all its children one) is kept as it is: nothing can change it.
+  if (init.parent && isFrozenLink(init.parent)) ctx.__parent__ = init.parent;
+  else if (init.parent) {
     // Copied field by field (strings and lists of strings): a structuredClone per child costs more.
     const { parent_execution_id, main_execution_id, signals_to_parent, context_updates_to_parent } = init.parent;
     ctx.__parent__ = {
@@ -52,6 +54,11 @@ export function contextFromInit(init: ContextInit): StoredContext {
     };
   }
   return ctx;
+}
+
+/** True when neither the link nor its lists can change. */
+function isFrozenLink(link: ParentLink): boolean {
+  return Object.isFrozen(link) && Object.isFrozen(link.signals_to_parent) && Object.isFrozen(link.context_updates_to_parent);
 }
 
 /**
