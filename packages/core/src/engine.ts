@@ -39,6 +39,7 @@ import type {
   ContextInit,
   NodeConfig,
   NodeType,
+  ParentLink,
   StoredContext,
   TelemetryBackend,
   TelemetryNode,
@@ -463,7 +464,11 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
     // A main execution starts its first children: from now on its runs are counted with theirs.
     await openTreeCounter(contexts, mainExecutionOf(run.executionId, run.context), countedNodeRuns(run.context) + 1);
   }
-  if (run.context.__parent__) await propagateToParents(engine, run, outcome);
+  const link = run.context.__parent__;
+  if (link) {
+    const propagating = propagateToParents(engine, link, outcome);
+    if (propagating) await propagating;
+  }
   recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started, {
     emitted: outcome.emit,
     ok: !outcome.error,
@@ -527,12 +532,17 @@ function emissionReasons(run: NodeRun, outcome: NodeOutcome): Record<string, unk
  * parent; fields listed in `context_updates_to_parent` are appended to the parent, and on up through
  * every ancestor that lists them too.
  */
-async function propagateToParents(engine: Engine, run: NodeRun, outcome: NodeOutcome): Promise<void> {
-  const link = run.context.__parent__;
-  if (!link) return;
+function propagateToParents(engine: Engine, link: ParentLink, outcome: NodeOutcome): Promise<void> | undefined {
   const up = outcome.emit.filter((s) => link.signals_to_parent.includes(s));
   if (up.length) outcome.outbox.push({ executionId: link.parent_execution_id, signals: up });
-  let fields = pick(outcome.update.fields, link.context_updates_to_parent);
+  const fields = pick(outcome.update.fields, link.context_updates_to_parent);
+  // Only fields going up need the ancestors' links read: most child runs finish here, without a promise.
+  return fields ? propagateFields(engine, link, fields, outcome) : undefined;
+}
+
+/** Appends the fields a child passes up to its parent, and on up through each ancestor that passes them too. */
+async function propagateFields(engine: Engine, link: ParentLink, up: Record<string, unknown[]>, outcome: NodeOutcome): Promise<void> {
+  let fields: Record<string, unknown[]> | undefined = up;
   let target: string | undefined = link.parent_execution_id;
   for (let hops = 0; fields && target && hops < 100; hops++) {
     outcome.foreignUpdates.push({ executionId: target, update: { fields } });
