@@ -272,6 +272,51 @@ describe('direct access to the built-in backends', () => {
     expect(directStore(patched)?.create).toBeUndefined();
   });
 
+  it("shares a fan-out's items with its children, yet a child's tool cannot change them for anyone", async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends, {
+      toolsRegistry: {
+        // Mutates the argument it is given: it must get a copy.
+        touch: (item: Record<string, unknown>) => {
+          item.n = 99;
+          return item;
+        },
+      },
+    });
+    const id = await orchestrate({
+      config: {
+        workflows: {
+          main: {
+            Spawn: {
+              node_type: 'child',
+              event_triggers: ['START'],
+              child_workflow_name: 'worker',
+              child_initial_signals: ['GO'],
+              fan_out_field: 'items',
+              child_input_field: 'item',
+            },
+          },
+          worker: {
+            Touch: { node_type: 'tool', event_triggers: ['GO'], tool_name: 'touch', context_parameter_field: 'item', output_field: 'out' },
+          },
+        },
+      },
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext: { items: [{ n: 1 }, { n: 2 }] },
+      backends,
+      broadcastSignalsCaller,
+    });
+    const children = (await backends.context.listContexts()).filter((c) => c !== id);
+    expect(children).toHaveLength(2);
+    for (const [i, child] of children.entries()) {
+      const ctx = backends.context.readNow(child)!;
+      expect(ctx.item).toEqual([{ n: i + 1 }]);
+      expect(ctx.out).toEqual([{ n: 99 }]);
+    }
+    expect(backends.context.readNow(id)!.items).toEqual([[{ n: 1 }, { n: 2 }]]);
+  });
+
   it('stores a child link the caller cannot change, and keeps a frozen one as it is', async () => {
     const backends = createInMemoryBackends();
     const link = { parent_execution_id: 'p', main_execution_id: 'p', signals_to_parent: ['DONE'], context_updates_to_parent: [] };

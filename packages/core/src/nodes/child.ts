@@ -61,11 +61,11 @@ export const executeChild: NodeExecutor = async (run, services) => {
     const inputField = String(node.child_input_field);
     const interval = typeof node.spawn_interval === 'number' ? node.spawn_interval : 0;
     const copyBase = Object.keys(baseFields).length > 0;
-    // Every item copied in one call: a structuredClone per child costs a few microseconds each.
-    const copies = structuredClone(items);
-    for (let i = 0; i < copies.length; i++) {
+    // The items are stored values, which nothing changes in place (updates are copied on the way in,
+    // tools get copies, readers get copies or a read-only view): the children share them, uncopied.
+    for (let i = 0; i < items.length; i++) {
       const fields: Record<string, unknown[]> = copyBase ? { ...baseFields } : {};
-      fields[inputField] = [copies[i]];
+      fields[inputField] = [items[i]];
       outcome.spawns.push(make(i, fields, interval ? interval * i : undefined));
     }
   } else {
