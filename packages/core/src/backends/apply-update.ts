@@ -67,8 +67,12 @@ function isFrozenLink(link: ParentLink): boolean {
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
-  if (update.fields) {
-    for (const [field, values] of Object.entries(update.fields)) {
+  // Keys rather than entries: an update is applied per broadcast and per node run, and a pair array
+  // per key is most of what a small update costs.
+  const fields = update.fields;
+  if (fields) {
+    for (const field of Object.keys(fields)) {
+      const values = fields[field]!;
       const current = ctx[field];
       if (Array.isArray(current)) for (const v of values) current.push(v);
       else ctx[field] = [...values];
@@ -77,16 +81,19 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
   const op = ctx.__operational__;
   if (!op) return;
   if (update.signals) for (const s of update.signals) op.signals.push(s);
-  if (update.nodes) {
+  const nodes = update.nodes;
+  if (nodes) {
     let added = 0;
-    for (const [name, n] of Object.entries(update.nodes)) {
+    for (const name of Object.keys(nodes)) {
+      const n = nodes[name]!;
       op.nodes[name] = (op.nodes[name] ?? 0) + n;
       added += n;
     }
     const total = nodeRunTotals.get(op.nodes);
     if (total !== undefined) nodeRunTotals.set(op.nodes, total + added);
   }
-  if (update.counters) for (const [k, n] of Object.entries(update.counters)) op[k] = ((op[k] as number) ?? 0) + (n ?? 0);
+  const counters = update.counters;
+  if (counters) for (const k of Object.keys(counters)) op[k] = ((op[k] as number) ?? 0) + (counters[k as keyof typeof counters] ?? 0);
 }
 
 /**
