@@ -27,7 +27,7 @@ import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
 import { selectionMode } from './nodes/emissions.js';
 import { executeLlm } from './nodes/llm.js';
-import { executeRouter } from './nodes/router.js';
+import { executeRouter, routeNow } from './nodes/router.js';
 import { executeTool } from './nodes/tool.js';
 import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
 import { appendField, startOutcome } from './nodes/types.js';
@@ -96,6 +96,12 @@ export interface BroadcastSink {
   skip?(executionId: string, run: NodeRun): Promise<boolean>;
 }
 
+/** A node executor that waits for nothing and returns its outcome at once. */
+type ImmediateExecutor = (run: NodeRun, services: NodeServices) => NodeOutcome;
+
+/** The built-in executors that have an immediate form, used while the built-in one is in place. */
+const immediateForms = new Map<NodeExecutor, ImmediateExecutor>([[executeRouter, routeNow]]);
+
 const builtinExecutors: Readonly<Partial<Record<NodeType, NodeExecutor>>> = {
   router: executeRouter,
   tool: executeTool,
@@ -134,6 +140,8 @@ export class Engine {
   readonly options: EngineOptions;
   readonly services: NodeServices;
   readonly executors: Record<string, NodeExecutor>;
+  /** Per node type, the immediate form of its executor when it has one (no promise per run). */
+  readonly immediateExecutors: Record<string, ImmediateExecutor | undefined>;
   private readonly userTools: Record<string, unknown>;
   private readonly builtinTools: Record<string, ToolEntry>;
   private readonly resolved = new Map<string, ResolvedTool>();
@@ -153,6 +161,8 @@ export class Engine {
     this.userTools = opts.toolsRegistry ?? {};
     this.builtinTools = opts.builtinTools ?? {};
     this.executors = { ...builtinExecutors, ...(opts.executors ?? {}) } as Record<string, NodeExecutor>;
+    this.immediateExecutors = {};
+    for (const [type, executor] of Object.entries(this.executors)) this.immediateExecutors[type] = immediateForms.get(executor);
     const telemetry = backends.telemetry;
     this.services = {
       backends,
@@ -451,8 +461,12 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
   try {
     if (!executor) throw new Error(`no executor for node_type '${type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
-    const work = executor(new ClockedRun(run, clock), engine.services);
-    outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
+    const immediate = engine.immediateExecutors[type];
+    if (immediate) outcome = immediate(new ClockedRun(run, clock), engine.services);
+    else {
+      const work = executor(new ClockedRun(run, clock), engine.services);
+      outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
+    }
   } catch (e) {
     if (engine.services.propagateTransient && errorKind(e) === 'transient') throw e;
     const error = e instanceof Error ? e : new Error(String(e));

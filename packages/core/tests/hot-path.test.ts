@@ -9,6 +9,7 @@ import {
   type ContextInit,
   type ContextUpdate,
   createAllNodes,
+  createEngine,
   createInMemoryBackends,
   createLocalBackends,
   orchestrate,
@@ -330,6 +331,40 @@ describe('direct access to the built-in backends', () => {
     });
     await backends.context.createContext('c2', { fields: {}, mainExecutionId: 'p', parent: frozen });
     expect(backends.context.readNow('c2')!.__parent__).toBe(frozen);
+  });
+
+  it('runs built-in routers without a promise, yet a router executor given to the engine is the one called', async () => {
+    const chainConfig = { workflows: chain };
+    const plain = createInMemoryBackends();
+    const { broadcastSignalsCaller: plainCaller } = createEngine(plain);
+    const plainId = await orchestrate({
+      config: chainConfig,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends: plain,
+      broadcastSignalsCaller: plainCaller,
+    });
+    expect((await plain.context.getContext(plainId)).__operational__!.signals).toEqual(['START', 'B', 'DONE']);
+
+    const ran: string[] = [];
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, {
+      executors: {
+        router: async (run) => {
+          ran.push(run.nodeName);
+          return { update: { nodes: { [run.nodeName]: 1 } }, emit: [], extraEmit: [], foreignUpdates: [], outbox: [], spawns: [] };
+        },
+      },
+    });
+    const id = await orchestrate({
+      config: chainConfig,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    expect(ran).toEqual(['A']);
+    expect((await backends.context.getContext(id)).__operational__!.signals).toEqual(['START']);
   });
 
   it('is not used for an instance whose method was replaced', () => {
