@@ -19,6 +19,7 @@ import {
   giveBackNodeRun,
   mainExecutionOf,
   type NodeClock,
+  type NodeRunCount,
   nodeRunLimit,
   openTreeCounter,
   startNodeClock,
@@ -427,63 +428,126 @@ class ClockedRun implements NodeRun {
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore): Promise<NodeOutcome> {
-  const type = run.node.node_type;
-  const executor = engine.executors[type];
-  const limit = nodeRunLimit(run.context, engine.options.maxNodeRuns);
-  const op = run.context.__operational__;
-  const tokenBudget = typeof op?.max_tokens === 'number' ? op.max_tokens : undefined;
-  const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
-  const overBudget = tokenBudget !== undefined && spent >= tokenBudget;
   const contexts = engine.services.backends.context;
   const count = direct
     ? countNodeRunsNow(direct, run.executionId, run.context)
     : await countNodeRunsBefore(contexts, run.executionId, run.context);
-  if (count.counted >= limit || overBudget) {
+  if (refusal(engine, run, count)) {
     // Not run, not counted as a run: the execution ends here with an error that names the limit.
     await giveBackNodeRun(contexts, count);
-    const error = overBudget
-      ? new TokenBudgetError(run.executionId, run.nodeName, tokenBudget, spent)
-      : new NodeRunLimitError(
-          run.executionId,
-          run.nodeName,
-          limit,
-          count.treeOf !== undefined ? { mainExecutionId: count.treeOf, counted: count.counted } : undefined,
-        );
-    const outcome = failedOutcome(run.nodeName, error, false);
-    recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });
-    return outcome;
+    return refusedOutcome(engine, run, count);
   }
-  const subject = subjectsOf(run);
-  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, { triggered_by: run.signals });
+  const started = startRun(engine, run);
   let outcome: NodeOutcome;
-  const started = Date.now();
   let clock: NodeClock | undefined;
   try {
-    if (!executor) throw new Error(`no executor for node_type '${type}'`);
+    const executor = engine.executors[run.node.node_type];
+    if (!executor) throw new Error(`no executor for node_type '${run.node.node_type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
-    const immediate = engine.immediateExecutors[type];
+    const immediate = engine.immediateExecutors[run.node.node_type];
     if (immediate) outcome = immediate(new ClockedRun(run, clock), engine.services);
     else {
       const work = executor(new ClockedRun(run, clock), engine.services);
       outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
     }
   } catch (e) {
-    if (engine.services.propagateTransient && errorKind(e) === 'transient') throw e;
-    const error = e instanceof Error ? e : new Error(String(e));
-    outcome = clock?.reason !== undefined && e === clock.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
+    outcome = thrownOutcome(engine, run, e, clock);
   } finally {
     clock?.dispose();
   }
-  if (outcome.spawns.length && count.treeOf === undefined && !run.context.__parent__) {
-    // A main execution starts its first children: from now on its runs are counted with theirs.
-    await openTreeCounter(contexts, mainExecutionOf(run.executionId, run.context), countedNodeRuns(run.context) + 1);
+  const after = afterRun(engine, run, count, outcome);
+  if (after) await after;
+  return finishRun(engine, run, started, outcome);
+}
+
+/**
+ * {@link runNode} on a direct store: the same steps, and for a node whose executor has an immediate
+ * form (a router), no promise at all unless its effects must reach further (children, fields passed up).
+ */
+function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutcome | Promise<NodeOutcome> {
+  const immediate = engine.immediateExecutors[run.node.node_type];
+  if (!immediate) return runNode(engine, run, direct);
+  const count = countNodeRunsNow(direct, run.executionId, run.context);
+  if (refusal(engine, run, count)) {
+    if (count.treeOf !== undefined) direct.treeRuns(count.treeOf, -1);
+    return refusedOutcome(engine, run, count);
   }
+  const started = startRun(engine, run);
+  let outcome: NodeOutcome;
+  let clock: NodeClock | undefined;
+  try {
+    clock = startNodeClock(run, engine.options.deadline?.());
+    outcome = immediate(new ClockedRun(run, clock), engine.services);
+  } catch (e) {
+    outcome = thrownOutcome(engine, run, e, clock);
+  } finally {
+    clock?.dispose();
+  }
+  const after = afterRun(engine, run, count, outcome);
+  return after ? after.then(() => finishRun(engine, run, started, outcome)) : finishRun(engine, run, started, outcome);
+}
+
+/** Why a node may not run now: over its execution's node-run limit or token budget (undefined: it may). */
+function refusal(engine: Engine, run: NodeRun, count: NodeRunCount): 'limit' | 'budget' | undefined {
+  const op = run.context.__operational__;
+  const tokenBudget = typeof op?.max_tokens === 'number' ? op.max_tokens : undefined;
+  const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
+  if (tokenBudget !== undefined && spent >= tokenBudget) return 'budget';
+  return count.counted >= nodeRunLimit(run.context, engine.options.maxNodeRuns) ? 'limit' : undefined;
+}
+
+/** The outcome of a node refused by {@link refusal} (its run already given back), with its `node_error`. */
+function refusedOutcome(engine: Engine, run: NodeRun, count: NodeRunCount): NodeOutcome {
+  const op = run.context.__operational__;
+  const tokenBudget = typeof op?.max_tokens === 'number' ? op.max_tokens : undefined;
+  const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
+  const error =
+    tokenBudget !== undefined && spent >= tokenBudget
+      ? new TokenBudgetError(run.executionId, run.nodeName, tokenBudget, spent)
+      : new NodeRunLimitError(
+          run.executionId,
+          run.nodeName,
+          nodeRunLimit(run.context, engine.options.maxNodeRuns),
+          count.treeOf !== undefined ? { mainExecutionId: count.treeOf, counted: count.counted } : undefined,
+        );
+  const outcome = failedOutcome(run.nodeName, error, false);
+  recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });
+  return outcome;
+}
+
+/** A node run's start: its `node_execution` event; returns its subjects and start time. */
+function startRun(engine: Engine, run: NodeRun): { subject: NodeSubjects; at: number } {
+  const subject = subjectsOf(run);
+  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, { triggered_by: run.signals });
+  return { subject, at: Date.now() };
+}
+
+/** The outcome of an executor that threw: a timeout takes its node's failure route; a transient error is rethrown if the runtime retries. */
+function thrownOutcome(engine: Engine, run: NodeRun, e: unknown, clock: NodeClock | undefined): NodeOutcome {
+  if (engine.services.propagateTransient && errorKind(e) === 'transient') throw e;
+  const error = e instanceof Error ? e : new Error(String(e));
+  return clock?.reason !== undefined && e === clock.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
+}
+
+/**
+ * What a run's outcome sets off beyond its own execution: a main execution's first children open its
+ * tree counter; a child's signals and fields go to its parents. Undefined when nothing is to be awaited.
+ */
+function afterRun(engine: Engine, run: NodeRun, count: NodeRunCount, outcome: NodeOutcome): Promise<void> | undefined {
   const link = run.context.__parent__;
-  if (link) {
-    const propagating = propagateToParents(engine, link, outcome);
-    if (propagating) await propagating;
+  // A child never opens a counter (its tree's is open), so at most one of the two applies.
+  if (outcome.spawns.length > 0 && count.treeOf === undefined && !link) {
+    // A main execution starts its first children: from now on its runs are counted with theirs.
+    const contexts = engine.services.backends.context;
+    return openTreeCounter(contexts, mainExecutionOf(run.executionId, run.context), countedNodeRuns(run.context) + 1);
   }
-  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started, {
+  return link ? propagateToParents(engine, link, outcome) : undefined;
+}
+
+/** A node run's end: its `node_completed` (and `node_error`) events; a failure gets the workflow and node named. */
+function finishRun(engine: Engine, run: NodeRun, started: { subject: NodeSubjects; at: number }, outcome: NodeOutcome): NodeOutcome {
+  const subject = started.subject;
+  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started.at, {
     emitted: outcome.emit,
     ok: !outcome.error,
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
@@ -807,7 +871,8 @@ export async function drainBroadcast(engine: Engine, executionId: string, signal
       stack.pop();
       continue;
     }
-    const outcome = await runNode(engine, run, direct);
+    const ran = direct ? runNodeNow(engine, run, direct) : runNode(engine, run);
+    const outcome = ran instanceof Promise ? await ran : ran;
     if (direct && (direct.create || !outcome.spawns.length)) applyNow(direct, top.executionId, outcome);
     else await applyInProcess(engine, top.executionId, outcome);
     // Pushed last first, so the node's own signals run first, then the parents', then the children's.
