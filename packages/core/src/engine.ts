@@ -655,7 +655,7 @@ async function beginBroadcast(engine: Engine, executionId: string, signals: stri
 /** {@link beginBroadcast} on a direct store: the same reads, checks and writes, without promises. */
 function beginBroadcastNow(engine: Engine, direct: DirectStore, executionId: string, signals: string[]): StartedBroadcast {
   const loaded = loadedExecution(executionId, direct.read(executionId), direct.registry(executionId), direct.workflowName(executionId));
-  direct.update(executionId, { signals });
+  direct.update(executionId, { signals }, loaded.context);
   return startedBroadcast(engine, executionId, signals, loaded);
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { directStore } from '../src/backends/direct.js';
 import { InMemoryContextBackend } from '../src/backends/memory.js';
+import { MemoryStore } from '../src/backends/store.js';
 import { templateVars } from '../src/context-view.js';
 import {
   type ContextInit,
@@ -365,6 +366,27 @@ describe('direct access to the built-in backends', () => {
     });
     expect(ran).toEqual(['A']);
     expect((await backends.context.getContext(id)).__operational__!.signals).toEqual(['START']);
+  });
+
+  it('re-stores an updated context in any store but the built-in Map', async () => {
+    const stored: string[] = [];
+    class Watched<T> extends MemoryStore<T> {
+      override set(key: string, value: T): void {
+        stored.push(key);
+        super.set(key, value);
+      }
+    }
+    const backends = { ...createInMemoryBackends(), context: new InMemoryContextBackend(new Watched()) };
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const id = await orchestrate({
+      config: chain,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    // Created once, then three broadcasts and two node runs each re-store it.
+    expect(stored.filter((k) => k === id)).toHaveLength(6);
   });
 
   it('is not used for an instance whose method was replaced', () => {

@@ -12,8 +12,8 @@ export interface DirectStore {
   read(executionId: string): StoredContext | undefined;
   registry(executionId: string): WorkflowsRegistry | null;
   workflowName(executionId: string): string | null;
-  /** Applies an update as `updateContext` does. */
-  update(executionId: string, update: ContextUpdate): void;
+  /** Applies an update as `updateContext` does (`stored`: the context just read, if the caller has it). */
+  update(executionId: string, update: ContextUpdate, stored?: StoredContext): void;
   /** `addTreeNodeRuns` without a promise. */
   treeRuns(mainExecutionId: string, n: number): number;
   /**
@@ -42,8 +42,8 @@ class BuiltinStore implements DirectStore {
   workflowName(executionId: string): string | null {
     return this.workflow.currentNow(executionId);
   }
-  update(executionId: string, update: ContextUpdate): void {
-    this.context.updateNow(executionId, update);
+  update(executionId: string, update: ContextUpdate, stored?: StoredContext): void {
+    this.context.updateNow(executionId, update, stored);
   }
   treeRuns(mainExecutionId: string, n: number): number {
     return this.context.treeRunsNow(mainExecutionId, n);
