@@ -432,10 +432,11 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
   const count = direct
     ? countNodeRunsNow(direct, run.executionId, run.context)
     : await countNodeRunsBefore(contexts, run.executionId, run.context);
-  if (refusal(engine, run, count)) {
+  const refused = refusal(engine, run, count);
+  if (refused) {
     // Not run, not counted as a run: the execution ends here with an error that names the limit.
     await giveBackNodeRun(contexts, count);
-    return refusedOutcome(engine, run, count);
+    return refusedOutcome(engine, run, count, refused);
   }
   const started = startRun(engine, run);
   let outcome: NodeOutcome;
@@ -468,9 +469,10 @@ function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutc
   const immediate = engine.immediateExecutors[run.node.node_type];
   if (!immediate) return runNode(engine, run, direct);
   const count = countNodeRunsNow(direct, run.executionId, run.context);
-  if (refusal(engine, run, count)) {
+  const refused = refusal(engine, run, count);
+  if (refused) {
     if (count.treeOf !== undefined) direct.treeRuns(count.treeOf, -1);
-    return refusedOutcome(engine, run, count);
+    return refusedOutcome(engine, run, count, refused);
   }
   const started = startRun(engine, run);
   let outcome: NodeOutcome;
@@ -497,13 +499,11 @@ function refusal(engine: Engine, run: NodeRun, count: NodeRunCount): 'limit' | '
 }
 
 /** The outcome of a node refused by {@link refusal} (its run already given back), with its `node_error`. */
-function refusedOutcome(engine: Engine, run: NodeRun, count: NodeRunCount): NodeOutcome {
+function refusedOutcome(engine: Engine, run: NodeRun, count: NodeRunCount, reason: 'limit' | 'budget'): NodeOutcome {
   const op = run.context.__operational__;
-  const tokenBudget = typeof op?.max_tokens === 'number' ? op.max_tokens : undefined;
-  const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
   const error =
-    tokenBudget !== undefined && spent >= tokenBudget
-      ? new TokenBudgetError(run.executionId, run.nodeName, tokenBudget, spent)
+    reason === 'budget'
+      ? new TokenBudgetError(run.executionId, run.nodeName, op?.max_tokens as number, typeof op?.tokens === 'number' ? op.tokens : 0)
       : new NodeRunLimitError(
           run.executionId,
           run.nodeName,
