@@ -19,6 +19,7 @@ import {
   giveBackNodeRun,
   mainExecutionOf,
   type NodeClock,
+  type NodeRunCount,
   nodeRunLimit,
   openTreeCounter,
   startNodeClock,
@@ -27,17 +28,19 @@ import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
 import { selectionMode } from './nodes/emissions.js';
 import { executeLlm } from './nodes/llm.js';
-import { executeRouter } from './nodes/router.js';
+import { executeRouter, routeNow } from './nodes/router.js';
 import { executeTool } from './nodes/tool.js';
-import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool } from './nodes/types.js';
+import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
 import { appendField, startOutcome } from './nodes/types.js';
 import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
 import type {
   Backends,
   BroadcastSignalsCaller,
   CallLlm,
+  ContextInit,
   NodeConfig,
   NodeType,
+  ParentLink,
   StoredContext,
   TelemetryBackend,
   TelemetryNode,
@@ -94,6 +97,12 @@ export interface BroadcastSink {
   skip?(executionId: string, run: NodeRun): Promise<boolean>;
 }
 
+/** A node executor that waits for nothing and returns its outcome at once. */
+type ImmediateExecutor = (run: NodeRun, services: NodeServices) => NodeOutcome;
+
+/** The built-in executors that have an immediate form, used while the built-in one is in place. */
+const immediateForms = new Map<NodeExecutor, ImmediateExecutor>([[executeRouter, routeNow]]);
+
 const builtinExecutors: Readonly<Partial<Record<NodeType, NodeExecutor>>> = {
   router: executeRouter,
   tool: executeTool,
@@ -132,6 +141,8 @@ export class Engine {
   readonly options: EngineOptions;
   readonly services: NodeServices;
   readonly executors: Record<string, NodeExecutor>;
+  /** Per node type, the immediate form of its executor when it has one (no promise per run). */
+  readonly immediateExecutors: Record<string, ImmediateExecutor | undefined>;
   private readonly userTools: Record<string, unknown>;
   private readonly builtinTools: Record<string, ToolEntry>;
   private readonly resolved = new Map<string, ResolvedTool>();
@@ -151,6 +162,8 @@ export class Engine {
     this.userTools = opts.toolsRegistry ?? {};
     this.builtinTools = opts.builtinTools ?? {};
     this.executors = { ...builtinExecutors, ...(opts.executors ?? {}) } as Record<string, NodeExecutor>;
+    this.immediateExecutors = {};
+    for (const [type, executor] of Object.entries(this.executors)) this.immediateExecutors[type] = immediateForms.get(executor);
     const telemetry = backends.telemetry;
     this.services = {
       backends,
@@ -264,10 +277,18 @@ export function readContext(backends: Backends, executionId: string): Promise<St
   return backends.context.readContext ? backends.context.readContext(executionId) : backends.context.getContext(executionId);
 }
 
-/** Per workflow object: signal → indexes of the nodes it triggers (registries are replaced, never mutated). */
-const triggerIndex = new WeakMap<Workflow, { entries: TriggeredNode[]; bySignal: Map<string, number[]> }>();
+/** A workflow's trigger index: its nodes in the order written, and per signal the indexes and nodes it triggers. */
+interface TriggerIndex {
+  entries: TriggeredNode[];
+  bySignal: Map<string, number[]>;
+  /** Per signal, the nodes it triggers: one frozen list, handed out for every one-signal broadcast. */
+  nodesBySignal: Map<string, readonly TriggeredNode[]>;
+}
 
-function indexWorkflow(workflow: Workflow) {
+/** Per workflow object (registries are replaced, never mutated). */
+const triggerIndex = new WeakMap<Workflow, TriggerIndex>();
+
+function indexWorkflow(workflow: Workflow): TriggerIndex {
   let idx = triggerIndex.get(workflow);
   if (!idx) {
     const entries = Object.entries(workflow).map(([name, config]) => ({ name, config }));
@@ -279,23 +300,29 @@ function indexWorkflow(workflow: Workflow) {
         bySignal.set(t, list);
       }
     });
-    idx = { entries, bySignal };
+    const nodesBySignal = new Map<string, readonly TriggeredNode[]>();
+    for (const [signal, list] of bySignal) nodesBySignal.set(signal, Object.freeze(list.map((i) => entries[i]!)));
+    idx = { entries, bySignal, nodesBySignal };
     triggerIndex.set(workflow, idx);
   }
   return idx;
 }
 
+/** What a signal that triggers nothing triggers. */
+const NO_NODES: readonly TriggeredNode[] = Object.freeze([]);
+
 /**
- * The nodes of a workflow that any of the signals triggers, in the order written.
+ * The nodes of a workflow that any of the signals triggers, in the order written (read-only: a
+ * one-signal broadcast gets the index's own list).
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
-export function triggeredNodes(workflow: Workflow, signals: readonly string[]): TriggeredNode[] {
+export function triggeredNodes(workflow: Workflow, signals: readonly string[]): readonly TriggeredNode[] {
   // Indexed so that a broadcast costs the same whatever the workflow's size.
-  const { entries, bySignal } = indexWorkflow(workflow);
-  if (signals.length === 1) return (bySignal.get(signals[0]!) ?? []).map((i) => entries[i]!);
+  const { entries, bySignal, nodesBySignal } = indexWorkflow(workflow);
+  if (signals.length === 1) return nodesBySignal.get(signals[0]!) ?? NO_NODES;
   const hit = new Set<number>();
   for (const s of signals) for (const i of bySignal.get(s) ?? []) hit.add(i);
-  return [...hit].sort((a, b) => a - b).map((i) => entries[i]!);
+  return hit.size ? [...hit].sort((a, b) => a - b).map((i) => entries[i]!) : NO_NODES;
 }
 
 /** What a broadcast needs of its execution. */
@@ -405,55 +432,126 @@ class ClockedRun implements NodeRun {
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore): Promise<NodeOutcome> {
-  const type = run.node.node_type;
-  const executor = engine.executors[type];
-  const limit = nodeRunLimit(run.context, engine.options.maxNodeRuns);
-  const op = run.context.__operational__;
-  const tokenBudget = typeof op?.max_tokens === 'number' ? op.max_tokens : undefined;
-  const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
-  const overBudget = tokenBudget !== undefined && spent >= tokenBudget;
   const contexts = engine.services.backends.context;
   const count = direct
-    ? countNodeRunsNow(direct.treeRuns, run.executionId, run.context)
+    ? countNodeRunsNow(direct, run.executionId, run.context)
     : await countNodeRunsBefore(contexts, run.executionId, run.context);
-  if (count.counted >= limit || overBudget) {
+  const refused = refusal(engine, run, count);
+  if (refused) {
     // Not run, not counted as a run: the execution ends here with an error that names the limit.
     await giveBackNodeRun(contexts, count);
-    const error = overBudget
-      ? new TokenBudgetError(run.executionId, run.nodeName, tokenBudget, spent)
-      : new NodeRunLimitError(
-          run.executionId,
-          run.nodeName,
-          limit,
-          count.treeOf !== undefined ? { mainExecutionId: count.treeOf, counted: count.counted } : undefined,
-        );
-    const outcome = failedOutcome(run.nodeName, error, false);
-    recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });
-    return outcome;
+    return refusedOutcome(engine, run, count, refused);
   }
-  const subject = subjectsOf(run);
-  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, { triggered_by: run.signals });
+  const started = startRun(engine, run);
   let outcome: NodeOutcome;
-  const started = Date.now();
   let clock: NodeClock | undefined;
   try {
-    if (!executor) throw new Error(`no executor for node_type '${type}'`);
+    const executor = engine.executors[run.node.node_type];
+    if (!executor) throw new Error(`no executor for node_type '${run.node.node_type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
-    const work = executor(new ClockedRun(run, clock), engine.services);
-    outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
+    const immediate = engine.immediateExecutors[run.node.node_type];
+    if (immediate) outcome = immediate(new ClockedRun(run, clock), engine.services);
+    else {
+      const work = executor(new ClockedRun(run, clock), engine.services);
+      outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
+    }
   } catch (e) {
-    if (engine.services.propagateTransient && errorKind(e) === 'transient') throw e;
-    const error = e instanceof Error ? e : new Error(String(e));
-    outcome = clock?.reason !== undefined && e === clock.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
+    outcome = thrownOutcome(engine, run, e, clock);
   } finally {
     clock?.dispose();
   }
-  if (outcome.spawns.length && count.treeOf === undefined && !run.context.__parent__) {
-    // A main execution starts its first children: from now on its runs are counted with theirs.
-    await openTreeCounter(contexts, mainExecutionOf(run.executionId, run.context), countedNodeRuns(run.context) + 1);
+  const after = afterRun(engine, run, count, outcome);
+  if (after) await after;
+  return finishRun(engine, run, started, outcome);
+}
+
+/**
+ * {@link runNode} on a direct store: the same steps, and for a node whose executor has an immediate
+ * form (a router), no promise at all unless its effects must reach further (children, fields passed up).
+ */
+function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutcome | Promise<NodeOutcome> {
+  const immediate = engine.immediateExecutors[run.node.node_type];
+  if (!immediate) return runNode(engine, run, direct);
+  const count = countNodeRunsNow(direct, run.executionId, run.context);
+  const refused = refusal(engine, run, count);
+  if (refused) {
+    if (count.treeOf !== undefined) direct.treeRuns(count.treeOf, -1);
+    return refusedOutcome(engine, run, count, refused);
   }
-  if (run.context.__parent__) await propagateToParents(engine, run, outcome);
-  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started, {
+  const started = startRun(engine, run);
+  let outcome: NodeOutcome;
+  let clock: NodeClock | undefined;
+  try {
+    clock = startNodeClock(run, engine.options.deadline?.());
+    outcome = immediate(new ClockedRun(run, clock), engine.services);
+  } catch (e) {
+    outcome = thrownOutcome(engine, run, e, clock);
+  } finally {
+    clock?.dispose();
+  }
+  const after = afterRun(engine, run, count, outcome);
+  return after ? after.then(() => finishRun(engine, run, started, outcome)) : finishRun(engine, run, started, outcome);
+}
+
+/** Why a node may not run now: over its execution's node-run limit or token budget (undefined: it may). */
+function refusal(engine: Engine, run: NodeRun, count: NodeRunCount): 'limit' | 'budget' | undefined {
+  const op = run.context.__operational__;
+  const tokenBudget = typeof op?.max_tokens === 'number' ? op.max_tokens : undefined;
+  const spent = typeof op?.tokens === 'number' ? op.tokens : 0;
+  if (tokenBudget !== undefined && spent >= tokenBudget) return 'budget';
+  return count.counted >= nodeRunLimit(run.context, engine.options.maxNodeRuns) ? 'limit' : undefined;
+}
+
+/** The outcome of a node refused by {@link refusal} (its run already given back), with its `node_error`. */
+function refusedOutcome(engine: Engine, run: NodeRun, count: NodeRunCount, reason: 'limit' | 'budget'): NodeOutcome {
+  const op = run.context.__operational__;
+  const error =
+    reason === 'budget'
+      ? new TokenBudgetError(run.executionId, run.nodeName, op?.max_tokens as number, typeof op?.tokens === 'number' ? op.tokens : 0)
+      : new NodeRunLimitError(
+          run.executionId,
+          run.nodeName,
+          nodeRunLimit(run.context, engine.options.maxNodeRuns),
+          count.treeOf !== undefined ? { mainExecutionId: count.treeOf, counted: count.counted } : undefined,
+        );
+  const outcome = failedOutcome(run.nodeName, error, false);
+  recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });
+  return outcome;
+}
+
+/** A node run's start: its `node_execution` event; returns its subjects and start time. */
+function startRun(engine: Engine, run: NodeRun): { subject: NodeSubjects; at: number } {
+  const subject = subjectsOf(run);
+  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, { triggered_by: run.signals });
+  return { subject, at: Date.now() };
+}
+
+/** The outcome of an executor that threw: a timeout takes its node's failure route; a transient error is rethrown if the runtime retries. */
+function thrownOutcome(engine: Engine, run: NodeRun, e: unknown, clock: NodeClock | undefined): NodeOutcome {
+  if (engine.services.propagateTransient && errorKind(e) === 'transient') throw e;
+  const error = e instanceof Error ? e : new Error(String(e));
+  return clock?.reason !== undefined && e === clock.reason ? timedOutOutcome(engine, run, error) : failedOutcome(run.nodeName, error);
+}
+
+/**
+ * What a run's outcome sets off beyond its own execution: a main execution's first children open its
+ * tree counter; a child's signals and fields go to its parents. Undefined when nothing is to be awaited.
+ */
+function afterRun(engine: Engine, run: NodeRun, count: NodeRunCount, outcome: NodeOutcome): Promise<void> | undefined {
+  const link = run.context.__parent__;
+  // A child never opens a counter (its tree's is open), so at most one of the two applies.
+  if (outcome.spawns.length > 0 && count.treeOf === undefined && !link) {
+    // A main execution starts its first children: from now on its runs are counted with theirs.
+    const contexts = engine.services.backends.context;
+    return openTreeCounter(contexts, mainExecutionOf(run.executionId, run.context), countedNodeRuns(run.context) + 1);
+  }
+  return link ? propagateToParents(engine, link, outcome) : undefined;
+}
+
+/** A node run's end: its `node_completed` (and `node_error`) events; a failure gets the workflow and node named. */
+function finishRun(engine: Engine, run: NodeRun, started: { subject: NodeSubjects; at: number }, outcome: NodeOutcome): NodeOutcome {
+  const subject = started.subject;
+  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started.at, {
     emitted: outcome.emit,
     ok: !outcome.error,
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
@@ -516,12 +614,17 @@ function emissionReasons(run: NodeRun, outcome: NodeOutcome): Record<string, unk
  * parent; fields listed in `context_updates_to_parent` are appended to the parent, and on up through
  * every ancestor that lists them too.
  */
-async function propagateToParents(engine: Engine, run: NodeRun, outcome: NodeOutcome): Promise<void> {
-  const link = run.context.__parent__;
-  if (!link) return;
+function propagateToParents(engine: Engine, link: ParentLink, outcome: NodeOutcome): Promise<void> | undefined {
   const up = outcome.emit.filter((s) => link.signals_to_parent.includes(s));
   if (up.length) outcome.outbox.push({ executionId: link.parent_execution_id, signals: up });
-  let fields = pick(outcome.update.fields, link.context_updates_to_parent);
+  const fields = pick(outcome.update.fields, link.context_updates_to_parent);
+  // Only fields going up need the ancestors' links read: most child runs finish here, without a promise.
+  return fields ? propagateFields(engine, link, fields, outcome) : undefined;
+}
+
+/** Appends the fields a child passes up to its parent, and on up through each ancestor that passes them too. */
+async function propagateFields(engine: Engine, link: ParentLink, up: Record<string, unknown[]>, outcome: NodeOutcome): Promise<void> {
+  let fields: Record<string, unknown[]> | undefined = up;
   let target: string | undefined = link.parent_execution_id;
   for (let hops = 0; fields && target && hops < 100; hops++) {
     outcome.foreignUpdates.push({ executionId: target, update: { fields } });
@@ -541,7 +644,7 @@ function pick(fields: Record<string, unknown[]> | undefined, names: string[]): R
 /** A broadcast once started: its signals recorded, the nodes it triggers known, the next one to run. */
 interface StartedBroadcast {
   workflowName: string;
-  nodes: TriggeredNode[];
+  nodes: readonly TriggeredNode[];
   next: number;
 }
 
@@ -556,7 +659,7 @@ async function beginBroadcast(engine: Engine, executionId: string, signals: stri
 /** {@link beginBroadcast} on a direct store: the same reads, checks and writes, without promises. */
 function beginBroadcastNow(engine: Engine, direct: DirectStore, executionId: string, signals: string[]): StartedBroadcast {
   const loaded = loadedExecution(executionId, direct.read(executionId), direct.registry(executionId), direct.workflowName(executionId));
-  direct.update(executionId, { signals });
+  direct.update(executionId, { signals }, loaded.context);
   return startedBroadcast(engine, executionId, signals, loaded);
 }
 
@@ -634,12 +737,13 @@ export async function processBroadcast(
 }
 
 /**
- * {@link applyInProcess} on a direct store, for a run that started no children (creating them takes
- * the ordinary calls). A failed run throws.
+ * {@link applyInProcess} on a direct store that can create executions (or for a run that started no
+ * children). A failed run throws.
  */
 function applyNow(direct: DirectStore, executionId: string, outcome: NodeOutcome): void {
   direct.update(executionId, outcome.update);
   for (const f of outcome.foreignUpdates) direct.update(f.executionId, f.update);
+  for (const child of outcome.spawns) createChildNow(direct, child);
   if (outcome.error) throw outcome.error;
 }
 
@@ -701,16 +805,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Stores a child execution: its registry (copied from the parent), workflow name and context.
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
-export async function createChildExecution(backends: Backends, child: import('./nodes/types.js').SpawnedExecution): Promise<void> {
+export async function createChildExecution(backends: Backends, child: SpawnedExecution): Promise<void> {
   const registry = await backends.workflow.getWorkflowsRegistry(child.sourceExecutionId);
   await backends.workflow.saveWorkflowsRegistry(child.executionId, registry ?? {});
   await backends.workflow.saveCurrentWorkflowName(child.executionId, child.workflowName);
-  await backends.context.createContext(child.executionId, {
+  await backends.context.createContext(child.executionId, childInit(child));
+}
+
+/** {@link createChildExecution} on a direct store that can create executions: the same writes, without promises. */
+function createChildNow(direct: DirectStore, child: SpawnedExecution): void {
+  direct.create!(child.executionId, direct.registry(child.sourceExecutionId) ?? {}, child.workflowName, childInit(child));
+}
+
+/** The context of a new child execution. */
+function childInit(child: SpawnedExecution): ContextInit {
+  return {
     fields: child.fields,
     mainExecutionId: child.mainExecutionId,
     parent: child.parent,
     ...(child.limits ? { limits: child.limits } : {}),
-  });
+  };
 }
 
 /** Creates an engine and its in-process caller. */
@@ -725,7 +839,10 @@ export function createEngine(
   return { engine, nodes, broadcastSignalsCaller };
 }
 
-/** A broadcast on the in-process drain's stack: not started yet, or started with nodes left to run. */
+/**
+ * A broadcast on the in-process drain's stack: not started yet, or started with nodes left to run. The
+ * sends of a node run are pushed as they are: their signal lists are the engine's own and never change.
+ */
 interface PendingBroadcast extends Send {
   started?: StartedBroadcast;
 }
@@ -758,14 +875,12 @@ export async function drainBroadcast(engine: Engine, executionId: string, signal
       stack.pop();
       continue;
     }
-    const outcome = await runNode(engine, run, direct);
-    if (direct && !outcome.spawns.length) applyNow(direct, top.executionId, outcome);
+    const ran = direct ? runNodeNow(engine, run, direct) : runNode(engine, run);
+    const outcome = ran instanceof Promise ? await ran : ran;
+    if (direct && (direct.create || !outcome.spawns.length)) applyNow(direct, top.executionId, outcome);
     else await applyInProcess(engine, top.executionId, outcome);
     // Pushed last first, so the node's own signals run first, then the parents', then the children's.
-    const sends = sendsOf(top.executionId, outcome);
-    for (let i = sends.length - 1; i >= 0; i--) {
-      const send = sends[i]!;
-      stack.push({ executionId: send.executionId, signals: [...send.signals], delayMs: send.delayMs });
-    }
+    const sends: PendingBroadcast[] = sendsOf(top.executionId, outcome);
+    for (let i = sends.length - 1; i >= 0; i--) stack.push(sends[i]!);
   }
 }

@@ -62,13 +62,13 @@ export async function countNodeRunsBefore(backend: ContextBackend, executionId: 
 
 /** {@link countNodeRunsBefore} with a synchronous tree counter (the built-in backends: see `directStore`). */
 export function countNodeRunsNow(
-  addTreeNodeRuns: (main: string, n: number) => number,
+  counter: { treeRuns(mainExecutionId: string, n: number): number },
   executionId: string,
   context: StoredContext,
 ): NodeRunCount {
   const main = mainExecutionOf(executionId, context);
-  if (main === executionId && addTreeNodeRuns(main, 0) === 0) return { counted: countedNodeRuns(context) };
-  return reserved(main, addTreeNodeRuns(main, 1));
+  if (main === executionId && counter.treeRuns(main, 0) === 0) return { counted: countedNodeRuns(context) };
+  return reserved(main, counter.treeRuns(main, 1));
 }
 
 /** The count once this run is added to its tree's counter, which now stands at `total`. */

@@ -66,6 +66,34 @@ export const MAX_INITIAL_SIGNALS = 1000;
  * stored as JSON by every persistent backend, so such a value would be lost or break the write.
  */
 export function findUnserialisable(value: unknown, path: string, seen?: Set<object>): string | undefined {
+  // Nearly every value is plain: checked first without building a path per element; located only if not.
+  if (seen === undefined && isPlainData(value, undefined)) return undefined;
+  return locateUnserialisable(value, path, seen);
+}
+
+/** True when {@link findUnserialisable} finds nothing (`ancestors`: the objects being walked, for cycles). */
+function isPlainData(value: unknown, ancestors: Set<object> | undefined): boolean {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol' || t === 'bigint') return false;
+  if (t === 'number') return Number.isFinite(value);
+  if (t !== 'object' || value === null) return true;
+  const obj = value as object;
+  if (obj instanceof Map || obj instanceof Set) return false;
+  ancestors ??= new Set();
+  if (ancestors.has(obj)) return false;
+  ancestors.add(obj);
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) if (!isPlainData(obj[i], ancestors)) return false;
+  } else {
+    const record = obj as Record<string, unknown>;
+    for (const k of Object.keys(record)) if (!isPlainData(record[k], ancestors)) return false;
+  }
+  ancestors.delete(obj);
+  return true;
+}
+
+/** {@link findUnserialisable}'s walk, naming the path of what it finds. */
+function locateUnserialisable(value: unknown, path: string, seen?: Set<object>): string | undefined {
   const t = typeof value;
   if (t === 'function' || t === 'symbol' || t === 'bigint') return `${path} is a ${t}, not plain data (JSON)`;
   if (t === 'number' && !Number.isFinite(value)) return `${path} is ${String(value)}, not plain data (JSON has no NaN or Infinity)`;
@@ -80,7 +108,7 @@ export function findUnserialisable(value: unknown, path: string, seen?: Set<obje
     ? value.map((v, i) => [`[${i}]`, v] as const)
     : Object.entries(value as Record<string, unknown>).map(([k, v]) => [`.${k}`, v] as const);
   for (const [k, v] of entries) {
-    const found = findUnserialisable(v, `${path}${k}`, seen);
+    const found = locateUnserialisable(v, `${path}${k}`, seen);
     if (found) return found;
   }
   seen.delete(value as object);

@@ -46,6 +46,17 @@ describe('tool results that are not plain data', () => {
   });
 });
 
+describe('tool results that are plain data', () => {
+  it('stores an object that appears twice without a cycle', async () => {
+    const config = `main:\n  W:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: twice\n    output_field: x\n`;
+    const shared = { n: [1, 2] };
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, { toolsRegistry: { twice: () => ({ a: shared, b: [shared, 0.5] }) } });
+    const id = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller });
+    expect((await backends.context.getContext(id)).x).toEqual([{ a: shared, b: [shared, 0.5] }]);
+  });
+});
+
 describe('tool names', () => {
   it('a tool node naming a tool the registry lacks gets a did-you-mean', async () => {
     const backends = createInMemoryBackends();

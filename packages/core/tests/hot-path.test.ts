@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { directStore } from '../src/backends/direct.js';
 import { InMemoryContextBackend } from '../src/backends/memory.js';
+import { MemoryStore } from '../src/backends/store.js';
 import { templateVars } from '../src/context-view.js';
 import {
+  type ContextInit,
   type ContextUpdate,
   createAllNodes,
+  createEngine,
   createInMemoryBackends,
   createLocalBackends,
   orchestrate,
@@ -315,6 +318,177 @@ describe('direct access to the built-in backends', () => {
     // Three broadcasts record their signals, two node runs record their counts.
     expect(seen.filter((s) => s === 'signals')).toHaveLength(3);
     expect(seen.filter((s) => s.includes('nodes'))).toHaveLength(2);
+  });
+
+  it('creates children directly only while the creating methods are the built-in ones', async () => {
+    const fanOut = {
+      main: {
+        Spawn: {
+          node_type: 'child',
+          event_triggers: ['START'],
+          child_workflow_name: 'worker',
+          child_initial_signals: ['GO'],
+          fan_out_field: 'items',
+          child_input_field: 'item',
+          signals_to_parent: ['DONE'],
+        },
+        Collect: { node_type: 'router', event_triggers: ['DONE'], event_emissions: [{ signal_name: 'COLLECTED' }] },
+      },
+      worker: { Work: { node_type: 'router', event_triggers: ['GO'], event_emissions: [{ signal_name: 'DONE' }] } },
+    };
+    expect(directStore(createInMemoryBackends())?.create).toBeDefined();
+    const created: string[] = [];
+    class Audited extends InMemoryContextBackend {
+      override async createContext(executionId: string, init: ContextInit): Promise<void> {
+        created.push(executionId);
+        return super.createContext(executionId, init);
+      }
+    }
+    const backends = { ...createInMemoryBackends(), context: new Audited() };
+    const direct = directStore(backends);
+    // Reads and updates stay direct; creating a child goes through the override.
+    expect(direct).toBeDefined();
+    expect(direct!.create).toBeUndefined();
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const id = await orchestrate({
+      config: { workflows: fanOut },
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext: { items: ['a', 'b', 'c'] },
+      backends,
+      broadcastSignalsCaller,
+    });
+    // The main execution and its three children, each created through createContext.
+    expect(created).toHaveLength(4);
+    expect(created[0]).toBe(id);
+    const children = created.slice(1);
+    for (const [i, child] of children.entries()) {
+      const ctx = await backends.context.getContext(child);
+      expect(ctx.item).toEqual([['a', 'b', 'c'][i]]);
+      expect(ctx.__parent__).toMatchObject({ parent_execution_id: id, signals_to_parent: ['DONE'] });
+      expect(ctx.__operational__!.signals).toEqual(['GO', 'DONE']);
+      expect(await backends.workflow.getCurrentWorkflowName(child)).toBe('worker');
+    }
+    expect((await backends.context.getContext(id)).__operational__!.nodes).toEqual({ Spawn: 1, Collect: 3 });
+
+    const patched = createInMemoryBackends();
+    patched.workflow.saveCurrentWorkflowName = async () => undefined;
+    expect(directStore(patched)?.create).toBeUndefined();
+  });
+
+  it("shares a fan-out's items with its children, yet a child's tool cannot change them for anyone", async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends, {
+      toolsRegistry: {
+        // Mutates the argument it is given: it must get a copy.
+        touch: (item: Record<string, unknown>) => {
+          item.n = 99;
+          return item;
+        },
+      },
+    });
+    const id = await orchestrate({
+      config: {
+        workflows: {
+          main: {
+            Spawn: {
+              node_type: 'child',
+              event_triggers: ['START'],
+              child_workflow_name: 'worker',
+              child_initial_signals: ['GO'],
+              fan_out_field: 'items',
+              child_input_field: 'item',
+            },
+          },
+          worker: {
+            Touch: { node_type: 'tool', event_triggers: ['GO'], tool_name: 'touch', context_parameter_field: 'item', output_field: 'out' },
+          },
+        },
+      },
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext: { items: [{ n: 1 }, { n: 2 }] },
+      backends,
+      broadcastSignalsCaller,
+    });
+    const children = (await backends.context.listContexts()).filter((c) => c !== id);
+    expect(children).toHaveLength(2);
+    for (const [i, child] of children.entries()) {
+      const ctx = backends.context.readNow(child)!;
+      expect(ctx.item).toEqual([{ n: i + 1 }]);
+      expect(ctx.out).toEqual([{ n: 99 }]);
+    }
+    expect(backends.context.readNow(id)!.items).toEqual([[{ n: 1 }, { n: 2 }]]);
+  });
+
+  it('stores a child link the caller cannot change, and keeps a frozen one as it is', async () => {
+    const backends = createInMemoryBackends();
+    const link = { parent_execution_id: 'p', main_execution_id: 'p', signals_to_parent: ['DONE'], context_updates_to_parent: [] };
+    await backends.context.createContext('c1', { fields: {}, mainExecutionId: 'p', parent: link });
+    link.signals_to_parent.push('MORE');
+    expect((await backends.context.getContext('c1')).__parent__!.signals_to_parent).toEqual(['DONE']);
+    const frozen = Object.freeze({
+      ...link,
+      signals_to_parent: Object.freeze(['DONE']) as string[],
+      context_updates_to_parent: Object.freeze([]) as string[],
+    });
+    await backends.context.createContext('c2', { fields: {}, mainExecutionId: 'p', parent: frozen });
+    expect(backends.context.readNow('c2')!.__parent__).toBe(frozen);
+  });
+
+  it('runs built-in routers without a promise, yet a router executor given to the engine is the one called', async () => {
+    const chainConfig = { workflows: chain };
+    const plain = createInMemoryBackends();
+    const { broadcastSignalsCaller: plainCaller } = createEngine(plain);
+    const plainId = await orchestrate({
+      config: chainConfig,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends: plain,
+      broadcastSignalsCaller: plainCaller,
+    });
+    expect((await plain.context.getContext(plainId)).__operational__!.signals).toEqual(['START', 'B', 'DONE']);
+
+    const ran: string[] = [];
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, {
+      executors: {
+        router: async (run) => {
+          ran.push(run.nodeName);
+          return { update: { nodes: { [run.nodeName]: 1 } }, emit: [], extraEmit: [], foreignUpdates: [], outbox: [], spawns: [] };
+        },
+      },
+    });
+    const id = await orchestrate({
+      config: chainConfig,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    expect(ran).toEqual(['A']);
+    expect((await backends.context.getContext(id)).__operational__!.signals).toEqual(['START']);
+  });
+
+  it('re-stores an updated context in any store but the built-in Map', async () => {
+    const stored: string[] = [];
+    class Watched<T> extends MemoryStore<T> {
+      override set(key: string, value: T): void {
+        stored.push(key);
+        super.set(key, value);
+      }
+    }
+    const backends = { ...createInMemoryBackends(), context: new InMemoryContextBackend(new Watched()) };
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const id = await orchestrate({
+      config: chain,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    // Created once, then three broadcasts and two node runs each re-store it.
+    expect(stored.filter((k) => k === id)).toHaveLength(6);
   });
 
   it('is not used for an instance whose method was replaced', () => {

@@ -1,5 +1,5 @@
 /** How an update applies to a stored context (appends, counters, signals), shared by every backend. */
-import type { ContextInit, ContextUpdate, OperationalState, StoredContext } from '../types.js';
+import type { ContextInit, ContextUpdate, OperationalState, ParentLink, StoredContext } from '../types.js';
 
 /**
  * A fresh `__operational__` record.
@@ -41,7 +41,9 @@ export function contextFromInit(init: ContextInit): StoredContext {
   if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
   if (init.limits?.ancestorNodeRuns) ctx.__operational__.ancestor_node_runs = init.limits.ancestorNodeRuns;
   if (init.limits?.maxTokens !== undefined) ctx.__operational__.max_tokens = init.limits.maxTokens;
-  if (init.parent) {
+  // A frozen link (the child node gives all its children one) is kept as it is: nothing can change it.
+  if (init.parent && isFrozenLink(init.parent)) ctx.__parent__ = init.parent;
+  else if (init.parent) {
     // Copied field by field (strings and lists of strings): a structuredClone per child costs more.
     const { parent_execution_id, main_execution_id, signals_to_parent, context_updates_to_parent } = init.parent;
     ctx.__parent__ = {
@@ -54,14 +56,23 @@ export function contextFromInit(init: ContextInit): StoredContext {
   return ctx;
 }
 
+/** True when neither the link nor its lists can change. */
+function isFrozenLink(link: ParentLink): boolean {
+  return Object.isFrozen(link) && Object.isFrozen(link.signals_to_parent) && Object.isFrozen(link.context_updates_to_parent);
+}
+
 /**
  * Applies an update to a context in place. Shared by every backend that folds updates in memory,
  * so they agree on the semantics: appends keep order, counters add.
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
-  if (update.fields) {
-    for (const [field, values] of Object.entries(update.fields)) {
+  // Keys rather than entries: an update is applied per broadcast and per node run, and a pair array
+  // per key is most of what a small update costs.
+  const fields = update.fields;
+  if (fields) {
+    for (const field of Object.keys(fields)) {
+      const values = fields[field]!;
       const current = ctx[field];
       if (Array.isArray(current)) for (const v of values) current.push(v);
       else ctx[field] = [...values];
@@ -70,16 +81,19 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
   const op = ctx.__operational__;
   if (!op) return;
   if (update.signals) for (const s of update.signals) op.signals.push(s);
-  if (update.nodes) {
+  const nodes = update.nodes;
+  if (nodes) {
     let added = 0;
-    for (const [name, n] of Object.entries(update.nodes)) {
+    for (const name of Object.keys(nodes)) {
+      const n = nodes[name]!;
       op.nodes[name] = (op.nodes[name] ?? 0) + n;
       added += n;
     }
     const total = nodeRunTotals.get(op.nodes);
     if (total !== undefined) nodeRunTotals.set(op.nodes, total + added);
   }
-  if (update.counters) for (const [k, n] of Object.entries(update.counters)) op[k] = ((op[k] as number) ?? 0) + (n ?? 0);
+  const counters = update.counters;
+  if (counters) for (const k of Object.keys(counters)) op[k] = ((op[k] as number) ?? 0) + (counters[k as keyof typeof counters] ?? 0);
 }
 
 /**

@@ -3,7 +3,7 @@
  * drain. Their methods are async only to fit the backend interfaces; a promise and an await per read
  * and write cost more than the reads themselves, about a fifth of a node run.
  */
-import type { Backends, ContextUpdate, StoredContext, WorkflowsRegistry } from '../types.js';
+import type { Backends, ContextInit, ContextUpdate, StoredContext, WorkflowsRegistry } from '../types.js';
 import { InMemoryContextBackend, InMemoryWorkflowBackend } from './memory.js';
 
 /** Reads and writes of an execution's state, without promises. */
@@ -12,19 +12,58 @@ export interface DirectStore {
   read(executionId: string): StoredContext | undefined;
   registry(executionId: string): WorkflowsRegistry | null;
   workflowName(executionId: string): string | null;
-  /** Applies an update as `updateContext` does. */
-  update(executionId: string, update: ContextUpdate): void;
+  /** Applies an update as `updateContext` does (`stored`: the context just read, if the caller has it). */
+  update(executionId: string, update: ContextUpdate, stored?: StoredContext): void;
   /** `addTreeNodeRuns` without a promise. */
   treeRuns(mainExecutionId: string, n: number): number;
+  /**
+   * Stores a new execution as `saveWorkflowsRegistry`, `saveCurrentWorkflowName` and `createContext`
+   * do, in that order. Absent when one of those is overridden: children are then created by the
+   * ordinary calls.
+   */
+  create?(executionId: string, registry: WorkflowsRegistry, workflowName: string, init: ContextInit): void;
 }
 
 const C = InMemoryContextBackend.prototype;
 const W = InMemoryWorkflowBackend.prototype;
 
+/** Direct access to the built-in backends: methods on a prototype, no closure per drain. */
+class BuiltinStore implements DirectStore {
+  constructor(
+    protected readonly context: InMemoryContextBackend,
+    protected readonly workflow: InMemoryWorkflowBackend,
+  ) {}
+  read(executionId: string): StoredContext | undefined {
+    return this.context.readNow(executionId);
+  }
+  registry(executionId: string): WorkflowsRegistry | null {
+    return this.workflow.registryNow(executionId);
+  }
+  workflowName(executionId: string): string | null {
+    return this.workflow.currentNow(executionId);
+  }
+  update(executionId: string, update: ContextUpdate, stored?: StoredContext): void {
+    this.context.updateNow(executionId, update, stored);
+  }
+  treeRuns(mainExecutionId: string, n: number): number {
+    return this.context.treeRunsNow(mainExecutionId, n);
+  }
+}
+
+/** A {@link BuiltinStore} whose backends also create executions with their own methods. */
+class CreatingBuiltinStore extends BuiltinStore {
+  create(executionId: string, registry: WorkflowsRegistry, workflowName: string, init: ContextInit): void {
+    this.workflow.saveRegistryNow(executionId, registry);
+    this.workflow.saveCurrentNow(executionId, workflowName);
+    this.context.createNow(executionId, init);
+  }
+}
+
 /**
  * Direct access when the backends are the built-in classes with their own methods. A subclass that
  * overrides one of them, a wrapper or a patched instance gets undefined: the engine then makes the
- * ordinary calls, so whatever the override does still happens.
+ * ordinary calls, so whatever the override does still happens. Creating executions directly needs
+ * the creating methods unchanged too.
  */
 export function directStore(backends: Backends): DirectStore | undefined {
   const context = backends.context;
@@ -43,11 +82,12 @@ export function directStore(backends: Backends): DirectStore | undefined {
     workflow.currentNow !== W.currentNow
   )
     return undefined;
-  return {
-    read: (id) => context.readNow(id),
-    registry: (id) => workflow.registryNow(id),
-    workflowName: (id) => workflow.currentNow(id),
-    update: (id, update) => context.updateNow(id, update),
-    treeRuns: (main, n) => context.treeRunsNow(main, n),
-  };
+  const creates =
+    context.createContext === C.createContext &&
+    context.createNow === C.createNow &&
+    workflow.saveWorkflowsRegistry === W.saveWorkflowsRegistry &&
+    workflow.saveRegistryNow === W.saveRegistryNow &&
+    workflow.saveCurrentWorkflowName === W.saveCurrentWorkflowName &&
+    workflow.saveCurrentNow === W.saveCurrentNow;
+  return creates ? new CreatingBuiltinStore(context, workflow) : new BuiltinStore(context, workflow);
 }

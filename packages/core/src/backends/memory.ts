@@ -26,13 +26,24 @@ import { appendEvent, columnsOf, formatEvents, newColumns, type StoredTelemetry,
 
 /** Contexts in a record store (a Map by default). */
 export class InMemoryContextBackend implements ContextBackend {
+  /** The store is the built-in Map: it holds the records themselves, so one changed in place needs no re-store. */
+  private readonly changesInPlace: boolean;
   constructor(
     protected readonly contexts: RecordStore<StoredContext> = new MemoryStore(),
     /** Node runs per execution tree, keyed by the main execution id (see {@link addTreeNodeRuns}). */
     protected readonly treeNodeRuns: RecordStore<number> = new MemoryStore(),
-  ) {}
+  ) {
+    this.changesInPlace = isPlainMemoryStore(contexts);
+  }
 
   async createContext(executionId: string, init: ContextInit): Promise<void> {
+    this.createNow(executionId, init);
+  }
+  /**
+   * {@link createContext} without a promise: see `directStore`.
+   * @internal
+   */
+  createNow(executionId: string, init: ContextInit): void {
     this.contexts.set(executionId, contextFromInit(init));
   }
   async getContext(executionId: string): Promise<StoredContext> {
@@ -53,15 +64,16 @@ export class InMemoryContextBackend implements ContextBackend {
     return this.contexts.get(executionId);
   }
   /**
-   * {@link updateContext} without a promise: see `directStore`.
+   * {@link updateContext} without a promise: see `directStore`. `stored`, when given, is the record
+   * just read for this execution ({@link readNow}), so it is not looked up twice.
    * @internal
    */
-  updateNow(executionId: string, update: ContextUpdate): void {
-    const ctx = this.contexts.get(executionId);
+  updateNow(executionId: string, update: ContextUpdate, stored?: StoredContext): void {
+    const ctx = stored ?? this.contexts.get(executionId);
     if (!ctx) throw new Error(`no context stored for execution '${executionId}'`);
     // Values are cloned on the way in so that a caller mutating its objects cannot change history.
     applyUpdate(ctx, update.fields ? { ...update, fields: structuredClone(update.fields) } : update);
-    this.contexts.set(executionId, ctx);
+    if (!this.changesInPlace) this.contexts.set(executionId, ctx);
   }
   async listContexts(): Promise<string[]> {
     return this.contexts.keys();
@@ -81,6 +93,11 @@ export class InMemoryContextBackend implements ContextBackend {
   }
 }
 
+/** True for a MemoryStore with the built-in methods (not a subclass or instance that changes them). */
+function isPlainMemoryStore(store: RecordStore<unknown>): boolean {
+  return store instanceof MemoryStore && store.get === MemoryStore.prototype.get && store.set === MemoryStore.prototype.set;
+}
+
 /** Workflow registries in a record store. */
 export class InMemoryWorkflowBackend implements WorkflowBackend {
   constructor(
@@ -89,6 +106,13 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
   ) {}
 
   async saveWorkflowsRegistry(executionId: string, registry: WorkflowsRegistry): Promise<void> {
+    this.saveRegistryNow(executionId, registry);
+  }
+  /**
+   * {@link saveWorkflowsRegistry} without a promise: see `directStore`.
+   * @internal
+   */
+  saveRegistryNow(executionId: string, registry: WorkflowsRegistry): void {
     // Stored by reference when already shared (a child gets its parent's registry): see registry.ts.
     this.registries.set(executionId, shareRegistry(registry));
   }
@@ -96,6 +120,13 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
     return this.registryNow(executionId);
   }
   async saveCurrentWorkflowName(executionId: string, name: string): Promise<void> {
+    this.saveCurrentNow(executionId, name);
+  }
+  /**
+   * {@link saveCurrentWorkflowName} without a promise: see `directStore`.
+   * @internal
+   */
+  saveCurrentNow(executionId: string, name: string): void {
     this.current.set(executionId, name);
   }
   async getCurrentWorkflowName(executionId: string): Promise<string | null> {

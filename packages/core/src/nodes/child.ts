@@ -17,12 +17,13 @@ export const executeChild: NodeExecutor = async (run, services) => {
   const outcome = startOutcome(run.nodeName);
   const node = run.node;
   const mainExecutionId = run.context.__operational__?.main_execution_id ?? run.executionId;
-  const parent: ParentLink = {
+  // One link for every child of this run, frozen so that a backend may keep it as it is.
+  const parent: ParentLink = Object.freeze({
     parent_execution_id: run.executionId,
     main_execution_id: mainExecutionId,
-    signals_to_parent: strings(node.signals_to_parent),
-    context_updates_to_parent: strings(node.context_updates_to_parent),
-  };
+    signals_to_parent: Object.freeze(strings(node.signals_to_parent)) as string[],
+    context_updates_to_parent: Object.freeze(strings(node.context_updates_to_parent)) as string[],
+  });
   const baseFields: Record<string, unknown[]> = {};
   for (const f of strings(node.input_fields)) {
     const h = historyOf(run.context, f);
@@ -38,26 +39,35 @@ export const executeChild: NodeExecutor = async (run, services) => {
     // A child gets the same token budget, counted on its own (tokens are not summed across the tree).
     ...(typeof op?.max_tokens === 'number' ? { maxTokens: op.max_tokens } : {}),
   };
-  const make = (index: number, fields: Record<string, unknown[]>, delaySeconds?: number): SpawnedExecution => ({
-    executionId: services.newExecutionId(`${run.runKey}#${index}`),
-    workflowName: String(node.child_workflow_name),
-    sourceExecutionId: run.executionId,
-    fields,
-    mainExecutionId,
-    parent,
-    signals: strings(node.child_initial_signals),
-    limits,
-    ...(delaySeconds ? { delaySeconds } : {}),
-  });
+  const workflowName = String(node.child_workflow_name);
+  // The children's initial signals: one list for all of them (nothing changes a broadcast's signals).
+  const signals = strings(node.child_initial_signals);
+  const make = (index: number, fields: Record<string, unknown[]>, delaySeconds?: number): SpawnedExecution => {
+    const spawn: SpawnedExecution = {
+      executionId: services.newExecutionId(`${run.runKey}#${index}`),
+      workflowName,
+      sourceExecutionId: run.executionId,
+      fields,
+      mainExecutionId,
+      parent,
+      signals,
+      limits,
+    };
+    if (delaySeconds) spawn.delaySeconds = delaySeconds;
+    return spawn;
+  };
   if (typeof node.fan_out_field === 'string') {
     const items = accumulate(historyOf(run.context, node.fan_out_field));
     const inputField = String(node.child_input_field);
     const interval = typeof node.spawn_interval === 'number' ? node.spawn_interval : 0;
-    // Every item copied in one call: a structuredClone per child costs a few microseconds each.
-    const copies = structuredClone(items);
-    copies.forEach((item, i) => {
-      outcome.spawns.push(make(i, { ...baseFields, [inputField]: [item] }, interval ? interval * i : undefined));
-    });
+    const copyBase = Object.keys(baseFields).length > 0;
+    // The items are stored values, which nothing changes in place (updates are copied on the way in,
+    // tools get copies, readers get copies or a read-only view): the children share them, uncopied.
+    for (let i = 0; i < items.length; i++) {
+      const fields: Record<string, unknown[]> = copyBase ? { ...baseFields } : {};
+      fields[inputField] = [items[i]];
+      outcome.spawns.push(make(i, fields, interval ? interval * i : undefined));
+    }
   } else {
     outcome.spawns.push(make(0, baseFields));
   }

@@ -144,7 +144,11 @@ export function siteOf(run: NodeRun, field: string): TemplateSite {
 /** An empty outcome with the node's run counted. */
 
 export function startOutcome(nodeName: string): NodeOutcome {
-  return { update: { nodes: { [nodeName]: 1 } }, emit: [], extraEmit: [], foreignUpdates: [], outbox: [], spawns: [] };
+  // Set rather than a computed key in the literal: V8 builds `{ [name]: 1 }` about twice as slowly.
+  // (Node names never start with `__`, so this is never the `__proto__` setter.)
+  const nodes: Record<string, number> = {};
+  nodes[nodeName] = 1;
+  return { update: { nodes }, emit: [], extraEmit: [], foreignUpdates: [], outbox: [], spawns: [] };
 }
 
 /** Appends a value to a field in an outcome's update. */
