@@ -73,7 +73,21 @@ let cachedChars = 0;
 
 /** The cache key of a config text with the options that change the result. */
 export function configKey(text: string, strict: boolean, file: string | undefined): string {
-  return `${createHash('sha256').update(text).digest('base64')}|${strict ? 's' : ''}|${file ?? ''}`;
+  return `${digestOf(text)}|${strict ? 's' : ''}|${file ?? ''}`;
+}
+
+/** The last texts hashed and their digests: a program that starts runs from one config text hashes it once. */
+const digests = new Map<string, string>();
+const REMEMBERED_DIGESTS = 16;
+
+function digestOf(text: string): string {
+  let digest = digests.get(text);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(text).digest('base64');
+    if (digests.size >= REMEMBERED_DIGESTS) digests.delete(digests.keys().next().value as string);
+    digests.set(text, digest);
+  }
+  return digest;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -82,6 +82,16 @@ describe('parsed configs cached by content', () => {
     expect(Object.isFrozen(a.workflows.main!.A!.event_triggers)).toBe(true);
   });
 
+  it('tells texts apart however many were seen: each parse is of its own text', () => {
+    // More texts than the digests it remembers, then the first ones again.
+    const texts = Array.from({ length: 40 }, (_, i) => CONFIG.replace('START', `START${i}`));
+    for (const round of [0, 1])
+      for (const [i, text] of texts.entries()) {
+        const parsed = parseConfig(text);
+        expect(parsed.workflows.main!.A!.event_triggers, `text ${i}, round ${round}`).toEqual([`START${i}`]);
+      }
+  });
+
   it('still locates errors found after a fast parse, and does not cache a rejected config', () => {
     const bad = `${CONFIG}  B:\n    node_type: router\n    event_triggers: START\n    event_emissions: [{ signal_name: X }]\n`;
     for (let i = 0; i < 2; i++) {
