@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { directStore } from '../src/backends/direct.js';
-import { InMemoryContextBackend } from '../src/backends/memory.js';
+import { InMemoryContextBackend, InMemoryTelemetryBackend } from '../src/backends/memory.js';
 import { MemoryStore } from '../src/backends/store.js';
 import { templateVars } from '../src/context-view.js';
 import {
@@ -489,6 +489,28 @@ describe('direct access to the built-in backends', () => {
     });
     // Created once, then three broadcasts and two node runs each re-store it.
     expect(stored.filter((k) => k === id)).toHaveLength(6);
+  });
+
+  it('re-stores the telemetry after each event in any store but the built-in Map', async () => {
+    const stored: string[] = [];
+    class Watched<T> extends MemoryStore<T> {
+      override set(key: string, value: T): void {
+        stored.push(key);
+        super.set(key, value);
+      }
+    }
+    const backends = { ...createInMemoryBackends(), telemetry: new InMemoryTelemetryBackend(new Watched()) };
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const id = await orchestrate({
+      config: chain,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    const events = await backends.telemetry.getEvents(id);
+    // Once when made, then after every event.
+    expect(stored.filter((k) => k === id)).toHaveLength(events.length + 1);
   });
 
   it('is not used for an instance whose method was replaced', () => {

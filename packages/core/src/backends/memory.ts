@@ -170,7 +170,11 @@ export class InMemoryWorkflowBackend implements WorkflowBackend {
 
 /** Telemetry events in a record store, as fixed-shape columns formatted when read (see telemetry-log.ts). */
 export class InMemoryTelemetryBackend implements TelemetryBackend {
-  constructor(protected readonly events: RecordStore<StoredTelemetry> = new MemoryStore()) {}
+  /** The store is the built-in Map: the columns appended to in place need no re-store per event. */
+  private readonly changesInPlace: boolean;
+  constructor(protected readonly events: RecordStore<StoredTelemetry> = new MemoryStore()) {
+    this.changesInPlace = isPlainMemoryStore(events);
+  }
   private columns(executionId: string): TelemetryColumns {
     const stored = this.events.get(executionId);
     const cols = stored ? columnsOf(stored) : newColumns();
@@ -190,8 +194,8 @@ export class InMemoryTelemetryBackend implements TelemetryBackend {
   ): void {
     const cols = this.columns(executionId);
     appendEvent(cols, eventType, at, node, durationMs, data);
-    // A file store writes on set; a memory store keeps the same columns object.
-    this.events.set(executionId, cols);
+    // A file store (or any other) writes on set; the built-in Map already holds these columns.
+    if (!this.changesInPlace) this.events.set(executionId, cols);
   }
   async getEvents(executionId: string): Promise<TelemetryEvent[]> {
     const stored = this.events.get(executionId);
