@@ -9,7 +9,8 @@
 // within one run rather than absolute figures across runs. BENCH_ONLY=<regex> keeps some workloads.
 //
 // With SOE_UPSTREAM=/path/to/upstream/checkout, the shared workloads also run through the upstream
-// Python engine (bench/upstream.py, with python3) and the table shows how many times faster we are.
+// Python engine (bench/upstream.py, with python3), each group right after ours, and the table shows how
+// many times faster we are.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -232,15 +233,15 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // ---- upstream ---------------------------------------------------------------------------------------
 
+/** The upstream engine's nodes/s for the shared workloads of `list` (run when SOE_UPSTREAM is set). */
 function runUpstream(list) {
   const root = process.env.SOE_UPSTREAM;
-  if (!root) {
-    console.log('\nupstream comparison skipped: set SOE_UPSTREAM=/path/to/upstream/soe/checkout (needs python3) to run it');
-    return undefined;
-  }
   if (!existsSync(root)) throw new Error(`SOE_UPSTREAM=${root} does not exist`);
-  // The upstream engine takes seconds where we take milliseconds: a few runs each (after its warm-up) are enough.
-  const input = JSON.stringify({ repeats: Number(process.env.UPSTREAM_REPEATS ?? 3), workloads: list.filter((w) => w.shared) });
+  const shared = list.filter((w) => w.shared);
+  if (!shared.length) return {};
+  // The upstream engine takes seconds where we take milliseconds: a few samples each (after its
+  // warm-up) are enough; a sample is as many runs as fill 200 ms.
+  const input = JSON.stringify({ repeats: Number(process.env.UPSTREAM_REPEATS ?? 3), sampleSeconds: 0.2, workloads: shared });
   const r = spawnSync(process.env.PYTHON ?? 'python3', [join(here, 'upstream.py'), root], { input, encoding: 'utf8', maxBuffer: 64e6 });
   if (r.status !== 0) throw new Error(`upstream bench failed (exit ${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -257,6 +258,7 @@ const list = workloads().filter((w) => !only || only.test(w.name));
 // weighs on all of them alike and the ratios between sizes stay fair.
 const batches = new Map();
 const samples = new Map(list.map((w) => [w, []]));
+const upstream = {};
 const groups = [...new Set(list.map((w) => w.group))];
 for (const [g, group] of groups.entries()) {
   const members = list.filter((w) => w.group === group);
@@ -270,6 +272,12 @@ for (const [g, group] of groups.entries()) {
   for (let round = 0; round < REPEATS; round++) {
     for (const w of members) samples.get(w).push(await timedSample(w, batches.get(w)));
     process.stderr.write(`\r${group}: round ${round + 1}/${REPEATS} (group ${g + 1}/${groups.length})`.padEnd(80));
+  }
+  // Upstream right after the same group, so a busy spell on this shared machine weighs on both sides
+  // of a ratio rather than on one (at the end, minutes later, it would fall on one side only).
+  if (process.env.SOE_UPSTREAM) {
+    process.stderr.write(`\r${group}: upstream`.padEnd(80));
+    Object.assign(upstream, runUpstream(members));
   }
 }
 process.stderr.write('\n');
@@ -291,8 +299,9 @@ for (const w of list) {
   });
 }
 
-const upstream = runUpstream(list);
-if (upstream) for (const r of results) if (upstream[r.workload]) r.upstream_nodes_per_s = upstream[r.workload];
+if (!process.env.SOE_UPSTREAM)
+  console.log('\nupstream comparison skipped: set SOE_UPSTREAM=/path/to/upstream/soe/checkout (needs python3) to run it');
+for (const r of results) if (upstream[r.workload]) r.upstream_nodes_per_s = upstream[r.workload];
 
 const row = (g, s) => results.find((r) => r.group === g && r.size === s);
 // From the medians and from the best runs: on a busy machine the best runs show the engine's own cost.
@@ -317,7 +326,7 @@ const ratios = {
 
 const pad = (s, n) => String(s).padEnd(n);
 console.log(
-  `${pad('workload', 52)}${pad('node runs', 11)}${pad('cpu ms', 10)}${pad('nodes/s', 10)}${pad('best n/s', 10)}${pad('B/node', 8)}${upstream ? 'vs upstream' : ''}`,
+  `${pad('workload', 52)}${pad('node runs', 11)}${pad('cpu ms', 10)}${pad('nodes/s', 10)}${pad('best n/s', 10)}${pad('B/node', 8)}${process.env.SOE_UPSTREAM ? 'vs upstream' : ''}`,
 );
 for (const r of results) {
   const vs = r.upstream_nodes_per_s ? `${(r.nodes_per_s / r.upstream_nodes_per_s).toFixed(1)}x (${r.upstream_nodes_per_s}/s)` : '';

@@ -1,10 +1,13 @@
 """The shared workloads of bench/core.mjs on the upstream Python SOE engine, for `SOE_UPSTREAM=... npm run bench`.
 
-Reads {"repeats": n, "workloads": [...]} (as bench/core.mjs builds them) on stdin, runs each workload
-warmed up, and prints one JSON line: workload name -> node runs per second of CPU time (median).
+Reads {"repeats": n, "sampleSeconds": s, "workloads": [...]} (as bench/core.mjs builds them) on stdin,
+runs each workload warmed up, and prints one JSON line: workload name -> node runs per second of CPU
+time (median of the samples). A sample is as many runs as fill about `sampleSeconds` (at least one), so
+a workload that takes milliseconds is not timed on one run alone.
 The upstream checkout is given as the first argument; nothing of it is copied into this repository.
 """
 import json
+import math
 import os
 import statistics
 import sys
@@ -29,6 +32,7 @@ def call_llm(prompt, config):
 
 
 def run_once(w):
+    """One run, timed alone (the set-up before it is not)."""
     backends = create_in_memory_backends()
     _nodes, broadcast = create_all_nodes(backends, call_llm=call_llm, tools_registry={"inc": inc})
     t0 = time.process_time()
@@ -43,14 +47,21 @@ def run_once(w):
     return time.process_time() - t0
 
 
+def sample(w, runs):
+    """CPU seconds per run over `runs` runs."""
+    return sum(run_once(w) for _ in range(runs)) / runs
+
+
 def main():
     spec = json.load(sys.stdin)
     repeats = spec["repeats"]
+    sample_s = spec.get("sampleSeconds", 0.2)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 200000))
     out = {}
     for w in spec["workloads"]:
-        run_once(w)  # warm-up
-        times = [run_once(w) for _ in range(repeats)]
+        warm = run_once(w)
+        runs = max(1, math.ceil(sample_s / max(warm, 1e-6)))
+        times = [sample(w, runs) for _ in range(repeats)]
         out[w["name"]] = round(w["nodeRuns"] / statistics.median(times))
         print(f"upstream {w['name']}: {out[w['name']]} nodes/s", file=sys.stderr)
     print(json.dumps(out))
