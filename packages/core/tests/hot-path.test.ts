@@ -470,7 +470,8 @@ describe('direct access to the built-in backends', () => {
     expect((await backends.context.getContext(id)).__operational__!.signals).toEqual(['START']);
   });
 
-  it('re-stores an updated context in any store but the built-in Map', async () => {
+  /** A memory store that notes every key stored, and a run of `chain` on backends using it where `use` says. */
+  async function runWatched<B extends Partial<Backends>>(use: (store: MemoryStore<never>) => B) {
     const stored: string[] = [];
     class Watched<T> extends MemoryStore<T> {
       override set(key: string, value: T): void {
@@ -478,7 +479,7 @@ describe('direct access to the built-in backends', () => {
         super.set(key, value);
       }
     }
-    const backends = { ...createInMemoryBackends(), context: new InMemoryContextBackend(new Watched()) };
+    const backends = { ...createInMemoryBackends(), ...use(new Watched<never>()) };
     const { broadcastSignalsCaller } = createAllNodes(backends);
     const id = await orchestrate({
       config: chain,
@@ -487,30 +488,19 @@ describe('direct access to the built-in backends', () => {
       backends,
       broadcastSignalsCaller,
     });
+    return { id, backends, storedTimes: stored.filter((k) => k === id).length };
+  }
+
+  it('re-stores an updated context in any store but the built-in Map', async () => {
+    const { storedTimes } = await runWatched((store) => ({ context: new InMemoryContextBackend(store) }));
     // Created once, then three broadcasts and two node runs each re-store it.
-    expect(stored.filter((k) => k === id)).toHaveLength(6);
+    expect(storedTimes).toBe(6);
   });
 
   it('re-stores the telemetry after each event in any store but the built-in Map', async () => {
-    const stored: string[] = [];
-    class Watched<T> extends MemoryStore<T> {
-      override set(key: string, value: T): void {
-        stored.push(key);
-        super.set(key, value);
-      }
-    }
-    const backends = { ...createInMemoryBackends(), telemetry: new InMemoryTelemetryBackend(new Watched()) };
-    const { broadcastSignalsCaller } = createAllNodes(backends);
-    const id = await orchestrate({
-      config: chain,
-      initialWorkflowName: 'main',
-      initialSignals: ['START'],
-      backends,
-      broadcastSignalsCaller,
-    });
-    const events = await backends.telemetry.getEvents(id);
+    const { id, backends, storedTimes } = await runWatched((store) => ({ telemetry: new InMemoryTelemetryBackend(store) }));
     // Once when made, then after every event.
-    expect(stored.filter((k) => k === id)).toHaveLength(events.length + 1);
+    expect(storedTimes).toBe((await backends.telemetry.getEvents(id)).length + 1);
   });
 
   it('is not used for an instance whose method was replaced', () => {
