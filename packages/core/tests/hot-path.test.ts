@@ -509,3 +509,30 @@ describe('direct access to the built-in backends', () => {
     expect(directStore(backends)).toBeUndefined();
   });
 });
+
+describe('node-run counts', () => {
+  it('counts every run of every node in a chain of 2,000 distinct nodes, and each run of a node that runs again', async () => {
+    const chain: Record<string, unknown> = {};
+    for (let i = 0; i < 2000; i++)
+      chain[`N${i}`] = { node_type: 'router', event_triggers: [`S${i}`], event_emissions: [{ signal_name: `S${i + 1}` }] };
+    // N1999 starts the loop node, which runs three times before it stops.
+    chain.Loop = {
+      node_type: 'router',
+      event_triggers: ['S2000', 'AGAIN'],
+      event_emissions: [{ signal_name: 'AGAIN', condition: "{{ context.__operational__.nodes.get('Loop', 0) < 3 }}" }],
+    };
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const id = await orchestrate({
+      config: { main: chain },
+      initialWorkflowName: 'main',
+      initialSignals: ['S0'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    const nodes = (await backends.context.getContext(id)).__operational__!.nodes;
+    expect(Object.keys(nodes)).toHaveLength(2001);
+    expect(Object.entries(nodes).filter(([name, n]) => name !== 'Loop' && n !== 1)).toEqual([]);
+    expect(nodes.Loop).toBe(3);
+  });
+});
