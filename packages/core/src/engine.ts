@@ -205,7 +205,7 @@ function telemetryOf(telemetry: TelemetryBackend | undefined, capture: () => Ste
     const record = telemetry.record.bind(telemetry);
     return (id, type, data) => {
       try {
-        const captured = captureEventData(data, capture());
+        const captured = captureEventData(data, capture(), true);
         record(id, type, Date.now(), undefined, -1, captured === undefined ? undefined : captured === data ? { ...data } : captured);
       } catch {
         // Telemetry never fails a node.
@@ -255,8 +255,9 @@ function recordNodeEvent(
   const telemetry = engine.backends.telemetry;
   if (!telemetry) return;
   // A node_execution says only what triggered it: no step I/O to cap or redact.
-  if (type !== 'node_execution') data = captureEventData(data, engine.options.capture ?? registeredStepCapture(telemetry));
+  const capture = type === 'node_execution' ? undefined : (engine.options.capture ?? registeredStepCapture(telemetry) ?? {});
   if (typeof telemetry.record === 'function') {
+    if (capture) data = captureEventData(data, capture, true);
     try {
       telemetry.record(run.executionId, type, Date.now(), subject, durationMs, data);
     } catch {
@@ -264,6 +265,7 @@ function recordNodeEvent(
     }
     return;
   }
+  if (capture) data = captureEventData(data, capture);
   const plain = data && materializeEmissions(data);
   const fields = durationMs >= 0 ? { ...subject, duration_ms: durationMs, ...plain } : { ...subject, ...plain };
   telemetry.logEvent(run.executionId, type, fields).catch(() => undefined);

@@ -38,6 +38,25 @@ export interface TruncatedValue {
   size: number;
 }
 
+/**
+ * A captured string kept as the parts it is made from (a prompt: its template's text and the context
+ * values it shows, by reference) and written out when read: `String(v)`, its JSON, or
+ * {@link materializeText}. Telemetry that keeps it instead of the text does not repeat the context.
+ */
+export abstract class LazyText {
+  /** The text's length in characters. */
+  abstract readonly length: number;
+  /** The text. */
+  abstract toString(): string;
+  /** As JSON, the text. */
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+/** `v`, with a {@link LazyText} written out as its string. */
+export const materializeText = (v: unknown): unknown => (v instanceof LazyText ? v.toString() : v);
+
 /** The mask a redacted field gets. */
 export const REDACTED = '[redacted]';
 
@@ -116,9 +135,16 @@ function jsonBound(value: unknown, budget: number, depth: number): number {
   }
 }
 
-/** Redacts, then caps one captured value. */
-export function captureValue(field: string, value: unknown, options: StepCaptureOptions = {}): unknown {
+/**
+ * Redacts, then caps one captured value. A {@link LazyText} is written out, unless `keepLazy` and it
+ * is kept whole anyway (no redaction, within the cap).
+ */
+export function captureValue(field: string, value: unknown, options: StepCaptureOptions = {}, keepLazy = false): unknown {
   const maxChars = options.maxChars ?? DEFAULT_CAPTURE_CHARS;
+  if (value instanceof LazyText) {
+    if (keepLazy && !options.redact && value.length <= maxChars) return value;
+    value = value.toString();
+  }
   // Small plain data is kept as it is, without writing its JSON to measure it.
   if (!options.redact && surelyFits(value, maxChars)) return value;
   let text: string;
@@ -143,12 +169,14 @@ export function captureValue(field: string, value: unknown, options: StepCapture
 
 /**
  * The event data with its I/O fields redacted and capped; with `maxChars: 0` they are dropped.
- * Other fields pass unchanged.
+ * Other fields pass unchanged. `keepLazy`: a {@link LazyText} kept whole stays lazy (for a backend's
+ * `record`, which serializes it with its `toJSON`); otherwise it becomes its string.
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function captureEventData(
   data: Record<string, unknown> | undefined,
   options: StepCaptureOptions = {},
+  keepLazy = false,
 ): Record<string, unknown> | undefined {
   if (!data) return data;
   let captured = false;
@@ -160,7 +188,7 @@ export function captureEventData(
   for (const key in data) {
     const value = data[key];
     if (!(CAPTURED_FIELDS as readonly string[]).includes(key)) out[key] = value;
-    else if (options.maxChars !== 0 && value !== undefined) out[key] = captureValue(key, value, options);
+    else if (options.maxChars !== 0 && value !== undefined) out[key] = captureValue(key, value, options, keepLazy);
   }
   return out;
 }

@@ -209,7 +209,8 @@ export interface TelemetryBackend {
    * when a backend has it, and {@link logEvent} otherwise. `at` is epoch milliseconds (formatted as the
    * ISO `timestamp` when read); `node`'s fields and `data`'s (extra data a call site adds included)
    * are the event's fields; `durationMs` is a `node_completed`'s `duration_ms` (-1 for none). The
-   * backend keeps `data` as given: the caller builds it for this event and does not change it.
+   * backend keeps `data` as given: the caller builds it for this event and does not change it. Some
+   * values are lazy (a node's emissions, a prompt kept as its parts): their `toJSON` gives what users read.
    */
   record?(
     executionId: string,

@@ -1,8 +1,12 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   captureValue,
   createEngine,
   createInMemoryBackends,
+  createLocalBackends,
   createScriptedLlm,
   orchestrate,
   REDACTED,
@@ -134,6 +138,73 @@ describe('step I/O in telemetry', () => {
     const err = events.find((e) => e.event_type === 'node_error');
     expect(err).toMatchObject({ node_name: 'Save', error: 'disk full', cause: ['Error: ENOSPC'] });
     expect(events.find((e) => e.event_type === 'tool_call')).toMatchObject({ ok: false, arguments: { text: 'x' } });
+  });
+
+  it('shows the exact prompt the model was sent, on every backend and under a cap, though it keeps only its parts', async () => {
+    const yaml = `workflows:
+  main:
+    Ask:
+      node_type: llm
+      event_triggers: [START]
+      identity: critic
+      prompt: "Review {{ context.doc.title }}"
+      output_field: review
+identities:
+  critic: You are a careful critic.
+`;
+    const doc = { title: 'Tides', body: 'x'.repeat(300) };
+    // The first answer is refused (no "review"), so the retry's prompt differs from the first.
+    const answers = ['{"other": 1}', '{"review": "fine"}'];
+    const runOn = async (backends: ReturnType<typeof createInMemoryBackends>, capture?: StepCaptureOptions) => {
+      const sent: string[] = [];
+      const callLlm = (prompt: string) => {
+        sent.push(prompt);
+        return answers[sent.length - 1]!;
+      };
+      const { broadcastSignalsCaller } = createEngine(backends, { callLlm, capture });
+      const id = await orchestrate({
+        config: yaml,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        initialContext: { doc },
+        backends,
+        broadcastSignalsCaller,
+      });
+      return { id, sent };
+    };
+    const prompts = (events: TelemetryEvent[]) => events.filter((e) => e.event_type === 'llm_call').map((e) => e.prompt);
+
+    const memory = createInMemoryBackends();
+    const { id, sent } = await runOn(memory);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatch(/^System: You are a careful critic\.\n\n/);
+    expect(sent[0]).toContain('"body": "xxx');
+    const events = await memory.telemetry.getEvents(id);
+    expect(prompts(events)).toEqual(sent);
+    // Read again, and as JSON: the same text.
+    expect(prompts(JSON.parse(JSON.stringify(await memory.telemetry.getEvents(id))))).toEqual(sent);
+
+    // Files keep it as JSON text.
+    const dir = mkdtempSync(join(tmpdir(), 'soe-prompt-'));
+    const files = { ...createInMemoryBackends(), ...createLocalBackends(dir) } as ReturnType<typeof createInMemoryBackends>;
+    const onFiles = await runOn(files);
+    expect(prompts(await files.telemetry.getEvents(onFiles.id))).toEqual(onFiles.sent);
+    expect(readdirSync(dir, { recursive: true }).length).toBeGreaterThan(0);
+
+    // A backend with only logEvent gets the text.
+    const logged: Record<string, unknown>[] = [];
+    const plain = {
+      ...createInMemoryBackends(),
+      telemetry: { logEvent: async (_id: string, type: string, data?: Record<string, unknown>) => void logged.push({ type, ...data }) },
+    };
+    const viaLog = await runOn(plain as ReturnType<typeof createInMemoryBackends>);
+    expect(logged.filter((e) => e.type === 'llm_call').map((e) => e.prompt)).toEqual(viaLog.sent);
+
+    // Under a cap, the prefix is the sent text's.
+    const capped = createInMemoryBackends();
+    const small = await runOn(capped, { maxChars: 50 });
+    const first = prompts(await capped.telemetry.getEvents(small.id))[0];
+    expect(first).toEqual({ truncated: true, prefix: small.sent[0]!.slice(0, 50), size: small.sent[0]!.length });
   });
 
   it('captureValue leaves short values alone', () => {

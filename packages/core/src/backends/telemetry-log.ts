@@ -5,6 +5,7 @@
  * Events are formatted into the objects users read ({@link TelemetryEvent}, with `event_type` and an
  * ISO `timestamp`) only when they are read.
  */
+import { LazyText, materializeText } from '../step-capture.js';
 import type { TelemetryEvent, TelemetryNode } from '../types.js';
 
 /**
@@ -278,7 +279,7 @@ class PackedCall {
       else if (key === 'ok') data[key] = true;
       else if (key === timeKey) data[key] = this.ms;
       else if (key === keys[5]) {
-        if (this.input !== ABSENT) data[key] = this.input;
+        if (this.input !== ABSENT) data[key] = materializeText(this.input);
       } else if (this.output !== ABSENT) data[key] = this.output;
     }
     return data;
@@ -400,6 +401,7 @@ function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
   }
   const fields: Record<string, unknown> = { ...node, ...fieldsOf(type, cols.ev[i + 2]) };
   if (fields.emissions instanceof NodeEmissions) fields.emissions = fields.emissions.toJSON();
+  if (fields.prompt instanceof LazyText) fields.prompt = fields.prompt.toString();
   return { ...fields, event_type: type, timestamp: new Date(cols.t0 + (cols.ev[i + 1] as number)).toISOString() };
 }
 

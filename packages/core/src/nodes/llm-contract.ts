@@ -6,15 +6,72 @@
 import { isPermanentModelError, LlmResponseError } from '../errors.js';
 import { raceSignal } from '../node-clock.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
+import { LazyText } from '../step-capture.js';
 import type { CallLlm, EventEmission, JSONSchema, LlmAnswer } from '../types.js';
 
 /** Builds a prompt: the head object, then instructions, then the answer's JSON Schema. */
 export function buildPrompt(head: Record<string, unknown>, instructions: string, answerSchema: JSONSchema | null): string {
-  const parts = [JSON.stringify(head, null, 2), '\n\n', instructions];
-  if (answerSchema) parts.push('\n\nYour answer must be one JSON object matching this JSON Schema:\n', JSON.stringify(answerSchema));
-  // Joined, not concatenated: one flat string. Telemetry keeps the prompt, and a `+` chain would keep
-  // every piece and link of it too (about 1.6 times the text).
+  return promptText(head, promptTail(instructions, answerSchema), undefined);
+}
+
+/** What follows a prompt's head: the instructions, then the answer's JSON Schema. */
+function promptTail(instructions: string, answerSchema: JSONSchema | null): string {
+  return answerSchema
+    ? [instructions, '\n\nYour answer must be one JSON object matching this JSON Schema:\n', JSON.stringify(answerSchema)].join('')
+    : instructions;
+}
+
+/**
+ * The text of a prompt: the identity's `System: …` line (see `withSystemPrompt`), the head as JSON,
+ * then the tail. Joined, not concatenated: one flat string (a `+` chain would keep every piece and
+ * link of it too, about 1.6 times the text).
+ */
+function promptText(head: Record<string, unknown>, tail: string, systemPrompt: string | undefined): string {
+  const parts = systemPrompt ? ['System: ', systemPrompt, '\n\n'] : [];
+  parts.push(JSON.stringify(head, null, 2), '\n\n', tail);
   return parts.join('');
+}
+
+/**
+ * A prompt as telemetry keeps it: its head (the rendered template and the context values it shows,
+ * by reference), its tail (shared by the runs of a node while it stays the same) and the system
+ * prompt. The text repeats the context values as JSON; this keeps them once, in the context, and
+ * writes the same text again when read. Stored values never change in place, so it is the text sent.
+ */
+export class PromptParts extends LazyText {
+  constructor(
+    private readonly head: Record<string, unknown>,
+    private readonly tail: string,
+    private readonly systemPrompt: string | undefined,
+    readonly length: number,
+  ) {
+    super();
+  }
+  override toString(): string {
+    return promptText(this.head, this.tail, this.systemPrompt);
+  }
+}
+
+// The last tail of each node config, so that its runs share one string rather than keep one each.
+const tails = new WeakMap<object, string>();
+
+/**
+ * A prompt (with the identity's system prompt) as its text, to send, and its parts, for telemetry.
+ * `owner` (the node config) keys the shared tail.
+ */
+export function composePrompt(
+  owner: object,
+  head: Record<string, unknown>,
+  instructions: string,
+  answerSchema: JSONSchema | null,
+  systemPrompt: string | undefined,
+): { text: string; parts: PromptParts } {
+  let tail = promptTail(instructions, answerSchema);
+  const last = tails.get(owner);
+  if (last === tail) tail = last;
+  else tails.set(owner, tail);
+  const text = promptText(head, tail, systemPrompt);
+  return { text, parts: new PromptParts(head, tail, systemPrompt, text.length) };
 }
 
 /** The JSON Schema of an llm/response-stage answer. */
@@ -102,8 +159,8 @@ export function checkAnswer(value: unknown, schema: JSONSchema): void {
 
 /** Hooks called around each model call (for counters and telemetry). */
 export interface CallHooks {
-  /** `prompt` is the text this attempt sent (a retry's includes the rejection). */
-  onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string): void;
+  /** `prompt` is what this attempt sent (a retry's includes the rejection): the text, or the first prompt's `shownPrompt`. */
+  onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string | LazyText): void;
 }
 
 /**
@@ -115,6 +172,8 @@ export interface CallHooks {
 export async function callUntilValid<T>(opts: {
   callLlm: CallLlm;
   prompt: string;
+  /** What telemetry shows for `prompt` (its parts, kept instead of the text); `prompt` itself by default. */
+  shownPrompt?: string | LazyText;
   nodeConfig: Record<string, unknown>;
   retries: number;
   accept: (answer: string) => T;
@@ -125,6 +184,7 @@ export async function callUntilValid<T>(opts: {
   signal?: AbortSignal;
 }): Promise<T> {
   let prompt = opts.prompt;
+  const shown = (sent: string): string | LazyText => (sent === opts.prompt ? (opts.shownPrompt ?? sent) : sent);
   let lastError = '';
   const signal = opts.signal;
   for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
@@ -141,7 +201,7 @@ export async function callUntilValid<T>(opts: {
         typeof raw === 'object' && raw !== null && typeof (raw as LlmAnswer).text === 'string' ? (raw as LlmAnswer) : { text: String(raw) };
       answer = reply.text;
     } catch (e) {
-      opts.hooks.onCall(attempt, Date.now() - started, e, undefined, prompt);
+      opts.hooks.onCall(attempt, Date.now() - started, e, undefined, shown(prompt));
       if (signal?.aborted) throw signal.reason;
       if (opts.propagate?.(e) || isPermanentModelError(e)) throw e;
       lastError = `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -150,7 +210,7 @@ export async function callUntilValid<T>(opts: {
       attempt += transportAttempts(e) - 1;
       continue;
     }
-    opts.hooks.onCall(attempt, Date.now() - started, undefined, reply, prompt);
+    opts.hooks.onCall(attempt, Date.now() - started, undefined, reply, shown(prompt));
     try {
       return opts.accept(answer);
     } catch (e) {

@@ -2,10 +2,11 @@
 import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
+import type { LazyText } from '../step-capture.js';
 import { renderTemplateAt } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
-import { answerSchema, buildPrompt, callUntilValid, checkAnswer, parseAnswer, signalInstructions } from './llm-contract.js';
+import { answerSchema, callUntilValid, checkAnswer, composePrompt, parseAnswer, signalInstructions } from './llm-contract.js';
 import {
   addCounter,
   appendField,
@@ -152,7 +153,7 @@ export function failModelNode(outcome: NodeOutcome, s: ModelNodeSettings, error:
 /** Records a model call in the counters and telemetry. */
 export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: NodeServices, stage: string) {
   return {
-    onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string) {
+    onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string | LazyText) {
       addCounter(outcome, 'llm_calls');
       const tokens = (answer?.usage?.input_tokens ?? 0) + (answer?.usage?.output_tokens ?? 0);
       if (tokens > 0) addCounter(outcome, 'tokens', tokens);
@@ -201,12 +202,13 @@ export const executeLlm: NodeExecutor = async (run, services) => {
   const head = { prompt: rendered, context: promptContext(source, run.context), conversation_history: history ? historyText(history) : '' };
   let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
   if (choose) instructions += `\n${signalInstructions(choose)}`;
-  const prompt = withSystemPrompt(buildPrompt(head, instructions, schema), s.systemPrompt);
+  const prompt = composePrompt(run.node, head, instructions, schema, s.systemPrompt);
   let answerText = '';
   try {
     const { value, selected } = await callUntilValid({
       callLlm: services.callLlm,
-      prompt,
+      prompt: prompt.text,
+      shownPrompt: prompt.parts,
       nodeConfig: providerConfig(run.node, run.nodeName, s.systemPrompt),
       retries: s.retries,
       accept: (answer) => {
