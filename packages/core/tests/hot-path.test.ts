@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -213,6 +213,45 @@ main:
         timestamp: '2026-01-01T00:00:01.000Z',
       },
       { ...node, error: 'boom', event_type: 'node_error', timestamp: '2026-01-01T00:00:02.000Z' },
+      expect.objectContaining({ note: 'later', event_type: 'custom' }),
+    ]);
+  });
+
+  it('gives every event its time, whether or not it falls in the millisecond of the one before', async () => {
+    const telemetry = createInMemoryBackends().telemetry;
+    const base = Date.parse('2026-01-01T00:00:00.000Z');
+    const times = [base, base, base + 5, base + 5, base + 2, base + 2, base + 3_000_000_000, base];
+    for (const [i, at] of times.entries()) telemetry.record?.('x', 'custom', at, undefined, -1, { i });
+    expect((await telemetry.getEvents('x')).map((e) => [e.i, e.timestamp])).toEqual(times.map((at, i) => [i, new Date(at).toISOString()]));
+  });
+
+  it('reads events stored with a time each (the layout before times were left out), and appends to them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soe-telemetry-'));
+    const node = { node_name: 'A', node_type: 'router' };
+    const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+    const stored = {
+      t0,
+      ev: [
+        'signals_broadcast',
+        0,
+        'START',
+        { type: 'node_execution', node },
+        0,
+        'START',
+        { type: 'node_completed', node },
+        4,
+        { duration_ms: 3, emitted: ['B'], ok: true, llm_calls: 0, tool_calls: 0 },
+      ],
+    };
+    mkdirSync(join(dir, 'telemetry'), { recursive: true });
+    writeFileSync(join(dir, 'telemetry', 'v2.json'), JSON.stringify(stored));
+    const reopened = createLocalBackends(dir);
+    await reopened.telemetry.logEvent('v2', 'custom', { note: 'later' });
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    expect(await reopened.telemetry.getEvents('v2')).toEqual([
+      { signals: ['START'], event_type: 'signals_broadcast', timestamp: at(0) },
+      { ...node, triggered_by: ['START'], event_type: 'node_execution', timestamp: at(0) },
+      { ...node, duration_ms: 3, emitted: ['B'], ok: true, llm_calls: 0, tool_calls: 0, event_type: 'node_completed', timestamp: at(4) },
       expect.objectContaining({ note: 'later', event_type: 'custom' }),
     ]);
   });

@@ -9,15 +9,22 @@ import { LazyText, materializeText } from '../step-capture.js';
 import type { TelemetryEvent, TelemetryNode } from '../types.js';
 
 /**
- * One execution's events, three slots each in one list: the head, the time (milliseconds after `t0`,
- * a small integer rather than a boxed double) and the data. Plain data or records with `toJSON`, so a
- * file store can keep them as JSON. One list rather than a list per slot: an execution with a few
- * events (a fan-out's child) then reserves one list's spare room, not three.
+ * One execution's events in one list: per event its head, its time (milliseconds after `t0`, a small
+ * integer rather than a boxed double) unless it is the time of the event before, and its data. Plain
+ * data or records with `toJSON`, so a file store can keep them as JSON. One list rather than a list
+ * per slot: an execution with a few events (a fan-out's child) then reserves one list's spare room,
+ * not three. A node run's events mostly fall in the same millisecond: most leave their time out.
  */
 export interface TelemetryColumns {
   /** Epoch milliseconds the times count from (the first event's). */
   t0: number;
-  /** `head, time, data` per event: the head is its `event_type`, or the {@link EventHead} of an event about a node (or a subject that is its own head); the data is compacted by {@link packData}, a `node_completed`'s `duration_ms` included. */
+  /** The time of the last event written (after `t0`); absent in what earlier versions stored. */
+  last?: number;
+  /**
+   * `head, [time,] data` per event: the head is its `event_type`, or the {@link EventHead} of an event
+   * about a node (or a subject that is its own head); a number after a head is a time; the data (never
+   * a number) is compacted by {@link packData}, a `node_completed`'s `duration_ms` included.
+   */
   ev: unknown[];
 }
 
@@ -105,38 +112,54 @@ type Maybe<T> = T | typeof ABSENT;
 
 /**
  * What every fine run of one node config shares in its `node_completed`: why its signals were chosen,
- * its emission definitions and the name of its one output field (or `WHOLE`: the outputs are kept as
- * given; `ABSENT`: none).
+ * its emission definitions, the name of its one output field (or `WHOLE`: the outputs are kept as
+ * given; `ABSENT`: none) and its call counts.
  */
 interface CompletionWhy {
   selectedBy: Maybe<unknown>;
   definitions: NodeEmissions['definitions'] | undefined;
   output: Maybe<string> | typeof WHOLE;
+  llmCalls: number;
+  toolCalls: number;
 }
 const WHOLE: unique symbol = Symbol('whole');
 const whyCache = new WeakMap<object, Map<unknown, CompletionWhy>>();
-// The output variants of a why with no output, made on first use.
-const withOutputs = new WeakMap<CompletionWhy, Map<unknown, CompletionWhy>>();
+// The variants of a why with no output and no calls (outputs, counts), made on first use.
+const variants = new WeakMap<CompletionWhy, Map<unknown, Map<number, CompletionWhy>>>();
 const NO_EMISSIONS: object = {};
+// Call counts up to this many each are shared; more (rare) give a why of the run's own.
+const SHARED_COUNTS = 1024;
 
-function whyOf(selectedBy: Maybe<unknown>, emissions: NodeEmissions | undefined, output: CompletionWhy['output']): CompletionWhy {
+function whyOf(
+  selectedBy: Maybe<unknown>,
+  emissions: NodeEmissions | undefined,
+  output: CompletionWhy['output'],
+  llmCalls: number,
+  toolCalls: number,
+): CompletionWhy {
   const key = emissions?.definitions ?? NO_EMISSIONS;
   let bySelection = whyCache.get(key);
   if (!bySelection) whyCache.set(key, (bySelection = new Map()));
   let why = bySelection.get(selectedBy);
-  if (!why) bySelection.set(selectedBy, (why = { selectedBy, definitions: emissions?.definitions, output: ABSENT }));
-  if (output === ABSENT) return why;
-  let byOutput = withOutputs.get(why);
-  if (!byOutput) withOutputs.set(why, (byOutput = new Map()));
-  let withOutput = byOutput.get(output);
-  if (!withOutput) byOutput.set(output, (withOutput = { ...why, output }));
-  return withOutput;
+  if (!why)
+    bySelection.set(selectedBy, (why = { selectedBy, definitions: emissions?.definitions, output: ABSENT, llmCalls: 0, toolCalls: 0 }));
+  if (output === ABSENT && llmCalls === 0 && toolCalls === 0) return why;
+  if (llmCalls >= SHARED_COUNTS || toolCalls >= SHARED_COUNTS || !Number.isInteger(llmCalls) || !Number.isInteger(toolCalls))
+    return { ...why, output, llmCalls, toolCalls };
+  let byOutput = variants.get(why);
+  if (!byOutput) variants.set(why, (byOutput = new Map()));
+  let byCounts = byOutput.get(output);
+  if (!byCounts) byOutput.set(output, (byCounts = new Map()));
+  const counts = llmCalls * SHARED_COUNTS + toolCalls;
+  let variant = byCounts.get(counts);
+  if (!variant) byCounts.set(counts, (variant = { ...why, output, llmCalls, toolCalls }));
+  return variant;
 }
 
 /**
- * A `node_completed` that ended fine: what varies per run is its emitted signals, its call counts and
- * its outputs (one output field's one value is kept as the value: its name is the config's); the rest
- * is shared by every run of the node config. Read (or serialized) as the full event data.
+ * A `node_completed` that ended fine: what varies per run is its emitted signals and its outputs (one
+ * output field's one value is kept as the value: its name is the config's); the rest is shared by
+ * every run of the node config that made as many calls. Read (or serialized) as the full event data.
  */
 class PackedCompletion {
   constructor(
@@ -146,12 +169,6 @@ class PackedCompletion {
     readonly ms: number,
   ) {}
 
-  get llmCalls(): number {
-    return 0;
-  }
-  get toolCalls(): number {
-    return 0;
-  }
   get outputs(): unknown {
     return ABSENT;
   }
@@ -162,8 +179,8 @@ class PackedCompletion {
     const data: Record<string, unknown> = this.ms >= 0 ? { duration_ms: this.ms } : {};
     data.emitted = emitted;
     data.ok = true;
-    data.llm_calls = this.llmCalls;
-    data.tool_calls = this.toolCalls;
+    data.llm_calls = this.why.llmCalls;
+    data.tool_calls = this.why.toolCalls;
     if (selectedBy !== ABSENT) data.selected_by = selectedBy;
     if (definitions) data.emissions = new NodeEmissions(definitions, emitted).toJSON();
     if (output === WHOLE) data.outputs = this.outputs;
@@ -172,25 +189,17 @@ class PackedCompletion {
   }
 }
 
-/** A {@link PackedCompletion} of a run that made calls or wrote outputs (a plain router's stays two slots smaller). */
-class PackedRunCompletion extends PackedCompletion {
+/** A {@link PackedCompletion} of a run that wrote outputs (a plain router's stays a slot smaller). */
+class PackedOutputCompletion extends PackedCompletion {
   constructor(
     why: CompletionWhy,
     emitted: unknown,
     ms: number,
-    private readonly llm: number,
-    private readonly tools: number,
     private readonly kept: unknown,
   ) {
     super(why, emitted, ms);
   }
 
-  override get llmCalls(): number {
-    return this.llm;
-  }
-  override get toolCalls(): number {
-    return this.tools;
-  }
   override get outputs(): unknown {
     return this.kept;
   }
@@ -221,10 +230,10 @@ function packCompletion(data: Record<string, unknown>, ms: number): PackedComple
     output = one ? one.name : WHOLE;
     kept = one ? one.value : outputs;
   }
-  const why = whyOf('selected_by' in data ? data.selected_by : ABSENT, emissions as NodeEmissions | undefined, output);
-  return llm === 0 && tools === 0 && kept === ABSENT
+  const why = whyOf('selected_by' in data ? data.selected_by : ABSENT, emissions as NodeEmissions | undefined, output, llm, tools);
+  return kept === ABSENT
     ? new PackedCompletion(why, packSignals(emitted), small(ms))
-    : new PackedRunCompletion(why, packSignals(emitted), small(ms), llm, tools, kept);
+    : new PackedOutputCompletion(why, packSignals(emitted), small(ms), kept);
 }
 
 /** `{ name: [value] }` (one field, one appended value) as its name and value. */
@@ -255,26 +264,42 @@ const TOOL_CALL: CallShape = {
 };
 const LLM_CALL: CallShape = { keys: ['node_name', 'stage', 'attempt', 'latency_ms', 'ok', 'prompt', 'response'], timeKey: 'latency_ms' };
 
+/** What the first-attempt calls of one node share: the event's shape and its two names. */
+interface CallSite {
+  readonly shape: CallShape;
+  readonly name: string;
+  readonly label: string;
+}
+const callSites = new WeakMap<CallShape, Map<string, CallSite>>();
+
+/** The shared site of a call (the last one made for this node name and shape, if its label is the same). */
+function callSiteOf(shape: CallShape, name: string, label: string): CallSite {
+  let byName = callSites.get(shape);
+  if (!byName) callSites.set(shape, (byName = new Map()));
+  let site = byName.get(name);
+  if (site?.label !== label) byName.set(name, (site = Object.freeze({ shape, name, label })));
+  return site;
+}
+
 /**
- * A `tool_call` or `llm_call` that succeeded on its first attempt: two shared names, the time, and
+ * A `tool_call` or `llm_call` that succeeded on its first attempt: its shared site, the time, and
  * the step I/O by reference (its last two fields). Read back with its fields in the executor's order.
  */
 class PackedCall {
   constructor(
-    readonly shape: CallShape,
-    readonly name: string,
-    readonly label: string,
+    readonly site: CallSite,
     readonly ms: number,
     readonly input: unknown,
     readonly output: unknown,
   ) {}
 
   toJSON(): Record<string, unknown> {
-    const { keys, timeKey } = this.shape;
+    const { shape, name, label } = this.site;
+    const { keys, timeKey } = shape;
     const data: Record<string, unknown> = {};
     for (const key of keys) {
-      if (key === keys[0]) data[key] = this.name;
-      else if (key === keys[1]) data[key] = this.label;
+      if (key === keys[0]) data[key] = name;
+      else if (key === keys[1]) data[key] = label;
       else if (key === 'attempt') data[key] = 1;
       else if (key === 'ok') data[key] = true;
       else if (key === timeKey) data[key] = this.ms;
@@ -297,12 +322,12 @@ function packCall(shape: CallShape, data: Record<string, unknown>): PackedCall |
   if (!hasOnly(data, keys)) return undefined;
   const input = keys[5]! in data ? data[keys[5]!] : ABSENT;
   const output = keys[6]! in data ? data[keys[6]!] : ABSENT;
-  return new PackedCall(shape, name, label, small(ms), input, output);
+  return new PackedCall(callSiteOf(shape, name, label), small(ms), input, output);
 }
 
 /** Empty columns. */
 export function newColumns(): TelemetryColumns {
-  return { t0: Number.NaN, ev: [] };
+  return { t0: Number.NaN, last: Number.NaN, ev: [] };
 }
 
 /** What a `node_completed` adds when nothing else is said: the node ran fine and called nothing. */
@@ -367,7 +392,12 @@ export function appendEvent(
   data: Record<string, unknown> | undefined,
 ): void {
   if (Number.isNaN(cols.t0)) cols.t0 = at;
-  cols.ev.push(headOf(type, node), at - cols.t0, packData(type, data, durationMs));
+  const dt = small(at - cols.t0);
+  if (dt === cols.last) cols.ev.push(headOf(type, node), packData(type, data, durationMs));
+  else {
+    cols.last = dt;
+    cols.ev.push(headOf(type, node), dt, packData(type, data, durationMs));
+  }
 }
 
 /** The data fields of an event as users read them, in the order they were written. */
@@ -383,14 +413,19 @@ function fieldsOf(type: string, data: unknown): Record<string, unknown> {
 
 /** The events as users read them, oldest first: `{ ...node, ...data, event_type, timestamp }`. */
 export function formatEvents(cols: TelemetryColumns): TelemetryEvent[] {
-  const out: TelemetryEvent[] = new Array(cols.ev.length / 3);
-  for (let i = 0; i < out.length; i++) out[i] = formatEvent(cols, 3 * i);
+  const out: TelemetryEvent[] = [];
+  const ev = cols.ev;
+  let dt = 0;
+  for (let i = 0; i < ev.length; ) {
+    const head = ev[i++] as string | EventHead | Subject;
+    if (typeof ev[i] === 'number') dt = ev[i++] as number;
+    out.push(formatEvent(head, cols.t0 + dt, ev[i++]));
+  }
   return out;
 }
 
-/** The event whose slots start at `i`. */
-function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
-  const head = cols.ev[i] as string | EventHead | Subject;
+/** One event, from its head, its time (epoch milliseconds) and its data slot. */
+function formatEvent(head: string | EventHead | Subject, at: number, packed: unknown): TelemetryEvent {
   let type: string;
   let node: TelemetryNode | undefined;
   if (typeof head === 'string') type = head;
@@ -399,10 +434,10 @@ function formatEvent(cols: TelemetryColumns, i: number): TelemetryEvent {
     type = head[HEAD_TYPE]!;
     node = head;
   }
-  const fields: Record<string, unknown> = { ...node, ...fieldsOf(type, cols.ev[i + 2]) };
+  const fields: Record<string, unknown> = { ...node, ...fieldsOf(type, packed) };
   if (fields.emissions instanceof NodeEmissions) fields.emissions = fields.emissions.toJSON();
   if (fields.prompt instanceof LazyText) fields.prompt = fields.prompt.toString();
-  return { ...fields, event_type: type, timestamp: new Date(cols.t0 + (cols.ev[i + 1] as number)).toISOString() };
+  return { ...fields, event_type: type, timestamp: new Date(at).toISOString() };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
