@@ -207,6 +207,37 @@ identities:
     expect(first).toEqual({ truncated: true, prefix: small.sent[0]!.slice(0, 50), size: small.sent[0]!.length });
   });
 
+  it('keeps a tool result as returned, whatever the tool later does to its object, and gives readers copies', async () => {
+    const box = { n: 1, list: [1] };
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, { toolsRegistry: { make: () => box } });
+    const cfg = 'main:\n  Make:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: make\n    output_field: made\n';
+    const id = await orchestrate({ config: cfg, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller });
+    box.n = 99;
+    box.list.push(2);
+    const returned = { n: 1, list: [1] };
+    const stored = async () => ((await backends.context.getContext(id)).made as unknown[])[0];
+    const read = async () => {
+      const events = await backends.telemetry.getEvents(id);
+      return {
+        call: events.find((e) => e.event_type === 'tool_call') as { result: { n: number; list: number[] } },
+        done: events.find((e) => e.event_type === 'node_completed') as { outputs: { made: { n: number }[] } },
+      };
+    };
+    expect(await stored()).toEqual(returned);
+    const first = await read();
+    expect(first.call.result).toEqual(returned);
+    expect(first.done.outputs).toEqual({ made: [returned] });
+    // A reader changing what it read changes neither the context nor the next read.
+    first.call.result.n = 5;
+    first.call.result.list.push(3);
+    first.done.outputs.made[0]!.n = 6;
+    expect(await stored()).toEqual(returned);
+    const again = await read();
+    expect(again.call.result).toEqual(returned);
+    expect(again.done.outputs).toEqual({ made: [returned] });
+  });
+
   it('captureValue leaves short values alone', () => {
     expect(captureValue('result', { a: 1 })).toEqual({ a: 1 });
     expect(captureValue('prompt', 'x'.repeat(5), { maxChars: 4 })).toEqual({ truncated: true, prefix: 'xxxx', size: 5 });

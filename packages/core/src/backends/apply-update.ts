@@ -9,6 +9,27 @@ export function newOperational(mainExecutionId: string, signals: string[] = []):
   return { signals: [...signals], nodes: {}, llm_calls: 0, tool_calls: 0, errors: 0, main_execution_id: mainExecutionId };
 }
 
+// Marks an update whose appended values are the engine's own copies, made for it and held by no
+// caller (telemetry keeps them too, read-only): a store may keep them without copying them again.
+const OWNED_VALUES: unique symbol = Symbol('values owned by the engine');
+
+/**
+ * Marks `update`'s appended values as the engine's own copies (see {@link ownsValues}).
+ * @internal
+ */
+export function markOwnedValues(update: ContextUpdate): void {
+  (update as { [OWNED_VALUES]?: true })[OWNED_VALUES] = true;
+}
+
+/**
+ * True when `update`'s appended values are the engine's own copies: an in-memory store keeps them as
+ * they are rather than copy them (a copy per value per node run, and twice the memory).
+ * @internal
+ */
+export function ownsValues(update: ContextUpdate): boolean {
+  return (update as { [OWNED_VALUES]?: true })[OWNED_VALUES] === true;
+}
+
 /** Past this many keys, a record is built as a hash table from the start (see `recordFor`). */
 const LARGE_RECORD = 64;
 

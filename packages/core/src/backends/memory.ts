@@ -20,7 +20,7 @@ import type {
   WorkflowBackend,
   WorkflowsRegistry,
 } from '../types.js';
-import { applyUpdate, contextFromInit } from './apply-update.js';
+import { applyUpdate, contextFromInit, ownsValues } from './apply-update.js';
 import { MemoryStore, type RecordStore, type StoreFactory } from './store.js';
 import { appendEvent, columnsOf, formatEvents, newColumns, type StoredTelemetry, type TelemetryColumns } from './telemetry-log.js';
 
@@ -71,8 +71,9 @@ export class InMemoryContextBackend implements ContextBackend {
   updateNow(executionId: string, update: ContextUpdate, stored?: StoredContext): void {
     const ctx = stored ?? this.contexts.get(executionId);
     if (!ctx) throw new Error(`no context stored for execution '${executionId}'`);
-    // Values are cloned on the way in so that a caller mutating its objects cannot change history.
-    applyUpdate(ctx, update.fields ? { ...update, fields: structuredClone(update.fields) } : update);
+    // Values are cloned on the way in so that a caller mutating its objects cannot change history
+    // (unless they are copies the engine made for this update).
+    applyUpdate(ctx, update.fields && !ownsValues(update) ? { ...update, fields: structuredClone(update.fields) } : update);
     if (!this.changesInPlace) this.contexts.set(executionId, ctx);
   }
   async listContexts(): Promise<string[]> {

@@ -5,7 +5,7 @@
  * Events are formatted into the objects users read ({@link TelemetryEvent}, with `event_type` and an
  * ISO `timestamp`) only when they are read.
  */
-import { LazyText, materializeText } from '../step-capture.js';
+import { CAPTURED_FIELDS, LazyText, materializeText } from '../step-capture.js';
 import type { TelemetryEvent, TelemetryNode } from '../types.js';
 
 /**
@@ -437,7 +437,21 @@ function formatEvent(head: string | EventHead | Subject, at: number, packed: unk
   const fields: Record<string, unknown> = { ...node, ...fieldsOf(type, packed) };
   if (fields.emissions instanceof NodeEmissions) fields.emissions = fields.emissions.toJSON();
   if (fields.prompt instanceof LazyText) fields.prompt = fields.prompt.toString();
+  // Step I/O may be the very values the context stores (kept once): a reader gets copies to change.
+  for (const key of CAPTURED_FIELDS) {
+    const value = fields[key];
+    if (typeof value === 'object' && value !== null) fields[key] = copyOf(value);
+  }
   return { ...fields, event_type: type, timestamp: new Date(at).toISOString() };
+}
+
+/** A deep copy of plain data; what cannot be copied (a user's own event may hold anything) as it is. */
+function copyOf(value: object): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
+  }
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,4 +1,5 @@
 /** The tool node: calls a registered tool with checked arguments and stores its result. */
+import { markOwnedValues } from '../backends/apply-update.js';
 import { didYouMean } from '../config-keys.js';
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError, ToolResultError } from '../errors.js';
@@ -164,32 +165,47 @@ export async function invokeTool(
 ): Promise<unknown> {
   checkToolArguments(tool, args);
   const started = Date.now();
+  const logCall = (attempt: number, ms: number, error: unknown, result?: unknown): void => {
+    const data: Record<string, unknown> = {
+      node_name: run.nodeName,
+      tool_name: tool.name,
+      attempt,
+      ok: error === undefined,
+      duration_ms: ms,
+    };
+    if (error !== undefined) data.error = errorMessage(error);
+    // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
+    data.arguments = shownArgs;
+    if (error === undefined) data.result = result === undefined ? null : result;
+    for (const key in telemetryExtra) data[key] = telemetryExtra[key];
+    void services.telemetry(run.executionId, 'tool_call', data);
+  };
+  let succeeded = 0;
+  let succeededMs = 0;
   const result = await callToolWithRetries(
     tool,
     args,
-    (attempt, error, value) => {
+    (attempt, error) => {
       addCounter(outcome, 'tool_calls');
-      const data: Record<string, unknown> = {
-        node_name: run.nodeName,
-        tool_name: tool.name,
-        attempt,
-        ok: error === undefined,
-        duration_ms: Date.now() - started,
-      };
-      if (error !== undefined) data.error = errorMessage(error);
-      // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
-      data.arguments = shownArgs;
-      if (error === undefined) data.result = value === undefined ? null : value;
-      for (const key in telemetryExtra) data[key] = telemetryExtra[key];
-      void services.telemetry(run.executionId, 'tool_call', data);
+      if (error === undefined) {
+        succeeded = attempt;
+        succeededMs = Date.now() - started;
+      } else logCall(attempt, Date.now() - started, error);
     },
     tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
     run.clock,
   );
   // Checked here, so every runtime refuses the same values with the same words (backends differ in what they would drop or throw).
   const bad = findUnserialisable(result, 'the result');
-  if (bad) throw new ToolResultError(`tool '${tool.name}' returned a value that cannot be stored: ${bad}`);
-  return result;
+  if (bad) {
+    logCall(succeeded, succeededMs, undefined, result);
+    throw new ToolResultError(`tool '${tool.name}' returned a value that cannot be stored: ${bad}`);
+  }
+  // The engine's own copy, taken as the tool returned it: telemetry shows it and the context stores
+  // it (see executeTool), so whatever the tool later does to its object changes neither.
+  const copy = typeof result === 'object' && result !== null ? structuredClone(result) : result;
+  logCall(succeeded, succeededMs, undefined, copy);
+  return copy;
 }
 
 /** An error's message, for storing in the context. */
@@ -236,7 +252,12 @@ export const executeTool: NodeExecutor = async (run, services) => {
     outcome.error = e instanceof Error ? e : new Error(String(e));
     return outcome;
   }
-  if (outputField) appendField(outcome, outputField, result === undefined ? null : result);
+  if (outputField) {
+    // The result is invokeTool's copy: when it is all this update appends, the store keeps it as it is.
+    const onlyOutput = outcome.update.fields === undefined;
+    appendField(outcome, outputField, result === undefined ? null : result);
+    if (onlyOutput) markOwnedValues(outcome.update);
+  }
   // The view is built only when a condition reads it.
   const vars = () => templateVars(run.context, outcome.update, { result });
   outcome.emit = [...emitWhere(run, services, emissionsOf(run.node), vars), ...outcome.extraEmit];
