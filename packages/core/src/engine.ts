@@ -1,5 +1,5 @@
 /** The engine: runs the nodes a broadcast triggers and returns their outcomes, for every runtime. */
-import { randomUUID } from 'node:crypto';
+
 import { type DirectStore, directStore } from './backends/direct.js';
 import { eventSubject, materializeEmissions, NodeEmissions } from './backends/telemetry-log.js';
 import { isBuiltinFunction } from './builtin-mark.js';
@@ -12,6 +12,7 @@ import {
   TokenBudgetError,
   ToolNodeConfigurationError,
 } from './errors.js';
+import { newUuid } from './ids.js';
 import {
   countedNodeRuns,
   countNodeRunsBefore,
@@ -147,7 +148,7 @@ export class Engine {
   private readonly builtinTools: Record<string, ToolEntry>;
   private readonly resolved = new Map<string, ResolvedTool>();
   /** Run keys of runtimes that give none (in process): one random base per engine and a count, not a UUID per run. */
-  private readonly runKeyBase = randomUUID();
+  private readonly runKeyBase = newUuid();
   private runCount = 0;
   /** A run key unique to this engine's runs (and, by its random base, across engines). */
   nextRunKey(): string {
@@ -170,7 +171,7 @@ export class Engine {
       callLlm: opts.callLlm,
       resolveTool: (name) => this.resolveTool(name),
       toolNames: () => [...new Set([...Object.keys(this.userTools), ...Object.keys(this.builtinTools)])],
-      newExecutionId: opts.newExecutionId ?? (() => randomUUID()),
+      newExecutionId: opts.newExecutionId ?? newUuid,
       propagateTransient: opts.propagateTransient ?? false,
       // The capture options are read at each event, so orchestrate({ capture }) applies to an engine built before it.
       telemetry: telemetryOf(telemetry, () => opts.capture ?? registeredStepCapture(telemetry)),

@@ -1,9 +1,10 @@
 /** Starts an execution: checks the config and options, stores the new execution and sends its first signals. */
-import { randomUUID } from 'node:crypto';
+
 import { recordFor } from './backends/apply-update.js';
 import { checkMaxNodeRuns, parseConfig } from './config.js';
 import { isReservedField } from './context-view.js';
 import { OperationalValidationError, type ValidationIssue, WorkflowValidationError } from './errors.js';
+import { newUuid } from './ids.js';
 import { registerStepCapture, type StepCaptureOptions } from './step-capture.js';
 import type { Backends, BroadcastSignalsCaller, ContextSchema, Identities, StoredContext, WorkflowsRegistry } from './types.js';
 
@@ -235,7 +236,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
     if (bad) throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: bad }]);
   }
   const prepared: PreparedExecution = {
-    executionId: opts.executionId ?? randomUUID(),
+    executionId: opts.executionId ?? newUuid(),
     workflows,
     initialWorkflowName: opts.initialWorkflowName,
     initialSignals: [...opts.initialSignals],
