@@ -30,6 +30,25 @@ export function ownsValues(update: ContextUpdate): boolean {
   return (update as { [OWNED_VALUES]?: true })[OWNED_VALUES] === true;
 }
 
+/**
+ * Lists up to this many slots grow to their exact size rather than by `push`, which reserves 16
+ * spare slots each time a list grows: most executions of a fan-out keep a few signals and events
+ * and each field a few values, and that spare room was most of what they kept.
+ * @internal
+ */
+export const SMALL_LIST = 16;
+
+/**
+ * `list` with `items` appended: while it stays small, an exact-size copy (the caller keeps that one);
+ * past that, the same list, pushed to.
+ * @internal
+ */
+export function appended<T>(list: T[], items: readonly T[]): T[] {
+  if (list.length + items.length <= SMALL_LIST) return list.concat(items);
+  for (const item of items) list.push(item);
+  return list;
+}
+
 /** Past this many keys, a record is built as a hash table from the start (see `recordFor`). */
 const LARGE_RECORD = 64;
 
@@ -95,13 +114,12 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
     for (const field of Object.keys(fields)) {
       const values = fields[field]!;
       const current = ctx[field];
-      if (Array.isArray(current)) for (const v of values) current.push(v);
-      else ctx[field] = [...values];
+      ctx[field] = Array.isArray(current) ? appended(current, values) : [...values];
     }
   }
   const op = ctx.__operational__;
   if (!op) return;
-  if (update.signals) for (const s of update.signals) op.signals.push(s);
+  if (update.signals) op.signals = appended(op.signals, update.signals);
   const nodes = update.nodes;
   if (nodes) {
     let added = 0;

@@ -5,8 +5,10 @@
  * Events are formatted into the objects users read ({@link TelemetryEvent}, with `event_type` and an
  * ISO `timestamp`) only when they are read.
  */
+
 import { CAPTURED_FIELDS, LazyText, materializeText } from '../step-capture.js';
 import type { TelemetryEvent, TelemetryNode } from '../types.js';
+import { appended, SMALL_LIST } from './apply-update.js';
 
 /**
  * One execution's events in one list: per event its head, its time (milliseconds after `t0`, a small
@@ -393,10 +395,18 @@ export function appendEvent(
 ): void {
   if (Number.isNaN(cols.t0)) cols.t0 = at;
   const dt = small(at - cols.t0);
-  if (dt === cols.last) cols.ev.push(headOf(type, node), packData(type, data, durationMs));
-  else {
+  const head = headOf(type, node);
+  const packed = packData(type, data, durationMs);
+  const ev = cols.ev;
+  // A small list grows to its exact size (see `appended`); a large one is pushed to, with no list per event.
+  const growExactly = ev.length < SMALL_LIST;
+  if (dt === cols.last) {
+    if (growExactly) cols.ev = appended(ev, [head, packed]);
+    else ev.push(head, packed);
+  } else {
     cols.last = dt;
-    cols.ev.push(headOf(type, node), dt, packData(type, data, durationMs));
+    if (growExactly) cols.ev = appended(ev, [head, dt, packed]);
+    else ev.push(head, dt, packed);
   }
 }
 
