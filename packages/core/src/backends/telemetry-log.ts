@@ -234,8 +234,24 @@ function packCompletion(data: Record<string, unknown>, ms: number): PackedComple
   }
   const why = whyOf('selected_by' in data ? data.selected_by : ABSENT, emissions as NodeEmissions | undefined, output, llm, tools);
   return kept === ABSENT
-    ? new PackedCompletion(why, packSignals(emitted), small(ms))
+    ? plainCompletion(why, packSignals(emitted), small(ms))
     : new PackedOutputCompletion(why, packSignals(emitted), small(ms), kept);
+}
+
+// Completions with no outputs, one emitted signal (or none) and a duration under this many ms are
+// shared by every run that says the same: a router's runs all do.
+const SHARED_MS = 8;
+const plainCompletions = new WeakMap<CompletionWhy, Map<unknown, PackedCompletion[]>>();
+
+/** A {@link PackedCompletion} without outputs: a shared one where runs say the same, else a new one. */
+function plainCompletion(why: CompletionWhy, emitted: unknown, ms: number): PackedCompletion {
+  if ((typeof emitted !== 'string' && emitted !== EMPTY) || !Number.isInteger(ms) || ms < -1 || ms >= SHARED_MS)
+    return new PackedCompletion(why, emitted, ms);
+  let byEmitted = plainCompletions.get(why);
+  if (!byEmitted) plainCompletions.set(why, (byEmitted = new Map()));
+  let byMs = byEmitted.get(emitted);
+  if (!byMs) byEmitted.set(emitted, (byMs = []));
+  return (byMs[ms + 1] ??= new PackedCompletion(why, emitted, ms));
 }
 
 /** `{ name: [value] }` (one field, one appended value) as its name and value. */
@@ -329,7 +345,8 @@ function packCall(shape: CallShape, data: Record<string, unknown>): PackedCall |
 
 /** Empty columns. */
 export function newColumns(): TelemetryColumns {
-  return { t0: Number.NaN, last: Number.NaN, ev: [] };
+  // -1, not NaN: a field that has held a double keeps every value boxed; a first event's time is 0.
+  return { t0: Number.NaN, last: -1, ev: [] };
 }
 
 /** What a `node_completed` adds when nothing else is said: the node ran fine and called nothing. */
@@ -482,7 +499,8 @@ export function columnsOf(stored: TelemetryColumns | ColumnsV1 | TelemetryEvent[
     const ms = stored.num[i]!;
     if (Number.isNaN(cols.t0)) cols.t0 = stored.at[i]!;
     const data = stored.data[i];
-    cols.ev.push(headOf(type, stored.node[i]), stored.at[i]! - cols.t0, ms >= 0 ? { duration_ms: ms, ...fieldsOf(type, data) } : data);
+    cols.last = stored.at[i]! - cols.t0;
+    cols.ev.push(headOf(type, stored.node[i]), cols.last, ms >= 0 ? { duration_ms: ms, ...fieldsOf(type, data) } : data);
   }
   return cols;
 }
