@@ -98,6 +98,38 @@ describe('telemetry recorded as fixed-shape records', () => {
     });
   }
 
+  it("keeps each run's own signals and emissions when runs of one router choose differently", async () => {
+    const config = `main:
+  Route:
+    node_type: router
+    event_triggers: [START, AGAIN]
+    event_emissions:
+      - { signal_name: FIRST, condition: "{{ context.seen is not defined }}" }
+      - { signal_name: SECOND, condition: "{{ context.seen is defined and context.seen < 2 }}" }
+  Mark:
+    node_type: tool
+    event_triggers: [FIRST, SECOND]
+    tool_name: mark
+    output_field: seen
+    event_emissions: [{ signal_name: AGAIN }]
+`;
+    const backends = createInMemoryBackends();
+    let marks = 0;
+    const { broadcastSignalsCaller } = createEngine(backends, { toolsRegistry: { mark: () => ++marks } });
+    const id = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller });
+    const routes = (await backends.telemetry.getEvents(id)).filter((e) => e.event_type === 'node_completed' && e.node_name === 'Route');
+    const why = (first: boolean, second: boolean) => [
+      { signal: 'FIRST', condition: '{{ context.seen is not defined }}', emitted: first },
+      { signal: 'SECOND', condition: '{{ context.seen is defined and context.seen < 2 }}', emitted: second },
+    ];
+    expect(routes.map((e) => [e.emitted, e.emissions])).toEqual([
+      [['FIRST'], why(true, false)],
+      [['SECOND'], why(false, true)],
+      [[], why(false, false)],
+    ]);
+    for (const e of routes) expect(e.duration_ms).toEqual(expect.any(Number));
+  });
+
   it('reads tool and llm runs back whole, fields in the order the engine writes them, before and after a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'soe-telemetry-'));
     const backends = createLocalBackends(dir);
