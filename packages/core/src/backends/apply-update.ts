@@ -44,9 +44,16 @@ export const SMALL_LIST = 16;
  * @internal
  */
 export function appended<T>(list: T[], items: readonly T[]): T[] {
-  if (list.length + items.length <= SMALL_LIST) return list.concat(items);
-  for (const item of items) list.push(item);
-  return list;
+  const n = list.length;
+  if (n + items.length > SMALL_LIST) {
+    for (const item of items) list.push(item);
+    return list;
+  }
+  // Copied by hand: `concat` takes a slower, generic path.
+  const out = new Array<T>(n + items.length);
+  for (let i = 0; i < n; i++) out[i] = list[i]!;
+  for (let j = 0; j < items.length; j++) out[n + j] = items[j]!;
+  return out;
 }
 
 /** Past this many keys, a record is built as a hash table from the start (see `recordFor`). */

@@ -73,7 +73,7 @@ export class InMemoryContextBackend implements ContextBackend {
     if (!ctx) throw new Error(`no context stored for execution '${executionId}'`);
     // Values are cloned on the way in so that a caller mutating its objects cannot change history
     // (unless they are copies the engine made for this update).
-    applyUpdate(ctx, update.fields && !ownsValues(update) ? { ...update, fields: structuredClone(update.fields) } : update);
+    applyUpdate(ctx, update.fields && !ownsValues(update) ? withCopiedValues(update, update.fields) : update);
     if (!this.changesInPlace) this.contexts.set(executionId, ctx);
   }
   async listContexts(): Promise<string[]> {
@@ -93,6 +93,24 @@ export class InMemoryContextBackend implements ContextBackend {
     return total;
   }
 }
+
+/**
+ * `update` with copies of the appended values that a caller could change (objects and lists). Strings,
+ * numbers and the other plain primitives cannot change, so a field of only those is not copied.
+ */
+function withCopiedValues(update: ContextUpdate, fields: NonNullable<ContextUpdate['fields']>): ContextUpdate {
+  let copied: NonNullable<ContextUpdate['fields']> | undefined;
+  for (const field of Object.keys(fields)) {
+    const values = fields[field]!;
+    if (values.every(isImmutable)) continue;
+    copied ??= { ...fields };
+    copied[field] = structuredClone(values);
+  }
+  return copied ? { ...update, fields: copied } : update;
+}
+
+/** True for what structuredClone would give back unchanged (it refuses symbols and functions). */
+const isImmutable = (v: unknown): boolean => v === null || (typeof v !== 'object' && typeof v !== 'symbol' && typeof v !== 'function');
 
 /** True for a MemoryStore with the built-in methods (not a subclass or instance that changes them). */
 function isPlainMemoryStore(store: RecordStore<unknown>): boolean {

@@ -8,7 +8,7 @@
 
 import { CAPTURED_FIELDS, LazyText, materializeText } from '../step-capture.js';
 import type { TelemetryEvent, TelemetryNode } from '../types.js';
-import { appended, SMALL_LIST } from './apply-update.js';
+import { SMALL_LIST } from './apply-update.js';
 
 /**
  * One execution's events in one list: per event its head, its time (milliseconds after `t0`, a small
@@ -415,16 +415,21 @@ export function appendEvent(
   const head = headOf(type, node);
   const packed = packData(type, data, durationMs);
   const ev = cols.ev;
-  // A small list grows to its exact size (see `appended`); a large one is pushed to, with no list per event.
-  const growExactly = ev.length < SMALL_LIST;
-  if (dt === cols.last) {
-    if (growExactly) cols.ev = appended(ev, [head, packed]);
+  const timed = dt !== cols.last;
+  cols.last = dt;
+  if (ev.length >= SMALL_LIST) {
+    if (timed) ev.push(head, dt, packed);
     else ev.push(head, packed);
-  } else {
-    cols.last = dt;
-    if (growExactly) cols.ev = appended(ev, [head, dt, packed]);
-    else ev.push(head, dt, packed);
+    return;
   }
+  // A small list grows to its exact size (see `appended`), copied by hand: no list per event.
+  const n = ev.length;
+  const next = new Array<unknown>(n + (timed ? 3 : 2));
+  for (let i = 0; i < n; i++) next[i] = ev[i];
+  next[n] = head;
+  if (timed) next[n + 1] = dt;
+  next[next.length - 1] = packed;
+  cols.ev = next;
 }
 
 /** The data fields of an event as users read them, in the order they were written. */

@@ -33,14 +33,17 @@ function promptText(head: Record<string, unknown>, tail: string, systemPrompt: s
 }
 
 /**
- * A prompt as telemetry keeps it: its head (the rendered template and the context values it shows,
- * by reference), its tail (shared by the runs of a node while it stays the same) and the system
- * prompt. The text repeats the context values as JSON; this keeps them once, in the context, and
- * writes the same text again when read. Stored values never change in place, so it is the text sent.
+ * An llm node's prompt as telemetry keeps it: the rendered template, the context values it shows (by
+ * reference) and the conversation text, the tail (shared by the runs of a node while it stays the
+ * same) and the system prompt. The text repeats the context values as JSON; this keeps them once, in
+ * the context, and writes the same text again when read. Stored values never change in place, so it
+ * is the text that was sent.
  */
 export class PromptParts extends LazyText {
   constructor(
-    private readonly head: Record<string, unknown>,
+    private readonly rendered: string,
+    private readonly context: Record<string, unknown>,
+    private readonly history: string,
     private readonly tail: string,
     private readonly systemPrompt: string | undefined,
     readonly length: number,
@@ -48,20 +51,27 @@ export class PromptParts extends LazyText {
     super();
   }
   override toString(): string {
-    return promptText(this.head, this.tail, this.systemPrompt);
+    return promptText(llmHead(this.rendered, this.context, this.history), this.tail, this.systemPrompt);
   }
 }
+
+/** The head of an llm node's prompt: the rendered template, the context fields it refers to, the conversation so far. */
+const llmHead = (rendered: string, context: Record<string, unknown>, history: string): Record<string, unknown> => ({
+  prompt: rendered,
+  context,
+  conversation_history: history,
+});
 
 // The last tail of each node config, so that its runs share one string rather than keep one each.
 const tails = new WeakMap<object, string>();
 
 /**
- * A prompt (with the identity's system prompt) as its text, to send, and its parts, for telemetry.
- * `owner` (the node config) keys the shared tail.
+ * An llm node's prompt (with the identity's system prompt) as its text, to send, and its parts, for
+ * telemetry. `owner` (the node config) keys the shared tail.
  */
-export function composePrompt(
+export function composeLlmPrompt(
   owner: object,
-  head: Record<string, unknown>,
+  head: { rendered: string; context: Record<string, unknown>; history: string },
   instructions: string,
   answerSchema: JSONSchema | null,
   systemPrompt: string | undefined,
@@ -70,8 +80,8 @@ export function composePrompt(
   const last = tails.get(owner);
   if (last === tail) tail = last;
   else tails.set(owner, tail);
-  const text = promptText(head, tail, systemPrompt);
-  return { text, parts: new PromptParts(head, tail, systemPrompt, text.length) };
+  const text = promptText(llmHead(head.rendered, head.context, head.history), tail, systemPrompt);
+  return { text, parts: new PromptParts(head.rendered, head.context, head.history, tail, systemPrompt, text.length) };
 }
 
 /** The JSON Schema of an llm/response-stage answer. */

@@ -6,7 +6,7 @@ import type { LazyText } from '../step-capture.js';
 import { renderTemplateAt } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
-import { answerSchema, callUntilValid, checkAnswer, composePrompt, parseAnswer, signalInstructions } from './llm-contract.js';
+import { answerSchema, callUntilValid, checkAnswer, composeLlmPrompt, parseAnswer, signalInstructions } from './llm-contract.js';
 import {
   addCounter,
   appendField,
@@ -199,10 +199,10 @@ export const executeLlm: NodeExecutor = async (run, services) => {
   const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
   const choose = s.mode === 'model' ? s.emissions : undefined;
   const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });
-  const head = { prompt: rendered, context: promptContext(source, run.context), conversation_history: history ? historyText(history) : '' };
+  const head = { rendered, context: promptContext(source, run.context), history: history ? historyText(history) : '' };
   let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
   if (choose) instructions += `\n${signalInstructions(choose)}`;
-  const prompt = composePrompt(run.node, head, instructions, schema, s.systemPrompt);
+  const prompt = composeLlmPrompt(run.node, head, instructions, schema, s.systemPrompt);
   let answerText = '';
   try {
     const { value, selected } = await callUntilValid({
