@@ -130,6 +130,61 @@ describe('telemetry recorded as fixed-shape records', () => {
     for (const e of routes) expect(e.duration_ms).toEqual(expect.any(Number));
   });
 
+  it('reads tool and llm runs back the same from memory (a call and its completion kept as one record) as from files', async () => {
+    const config = `
+main:
+  Inc: { node_type: tool, event_triggers: [START], tool_name: inc, context_parameter_field: value, output_field: value, event_emissions: [{ signal_name: PING }] }
+  Ping: { node_type: tool, event_triggers: [PING], tool_name: ping, event_emissions: [{ signal_name: ASK }] }
+  Ask: { node_type: llm, event_triggers: [ASK], prompt: 'n is {{ context.value.n }}', output_field: answer, event_emissions: [{ signal_name: DONE }] }
+`;
+    const events = async (backends: ReturnType<typeof createInMemoryBackends>) => {
+      const { broadcastSignalsCaller } = createAllNodes(backends, {
+        toolsRegistry: { inc: ({ n }: { n: number }) => ({ n: n + 1 }), ping: () => 'pong' },
+        callLlm: () => '{"answer": "two"}',
+      });
+      const id = await orchestrate({
+        config,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        initialContext: { value: { n: 1 } },
+        backends,
+        broadcastSignalsCaller,
+      });
+      // Times and durations differ between the two runs; everything else, order included, must not.
+      return (await backends.telemetry.getEvents(id)).map(({ timestamp: _t, duration_ms: _d, latency_ms: _l, ...rest }) => rest);
+    };
+    const inMemory = await events(createInMemoryBackends());
+    const onFiles = await events(
+      createLocalBackends(mkdtempSync(join(tmpdir(), 'soe-telemetry-'))) as ReturnType<typeof createInMemoryBackends>,
+    );
+    expect(inMemory).toEqual(onFiles);
+    expect(inMemory.map((e) => `${e.event_type} ${e.node_name ?? ''}`.trim())).toEqual([
+      'orchestration_start',
+      'signals_broadcast',
+      'node_execution Inc',
+      'tool_call Inc',
+      'node_completed Inc',
+      'signals_broadcast',
+      'node_execution Ping',
+      'tool_call Ping',
+      'node_completed Ping',
+      'signals_broadcast',
+      'node_execution Ask',
+      'llm_call Ask',
+      'node_completed Ask',
+      'signals_broadcast',
+    ]);
+    expect(inMemory.find((e) => e.event_type === 'node_completed' && e.node_name === 'Inc')).toMatchObject({
+      tool_calls: 1,
+      outputs: { value: [{ n: 2 }] },
+    });
+    expect(inMemory.find((e) => e.event_type === 'node_completed' && e.node_name === 'Ping')).not.toHaveProperty('outputs');
+    expect(inMemory.find((e) => e.event_type === 'node_completed' && e.node_name === 'Ask')).toMatchObject({
+      llm_calls: 1,
+      outputs: { answer: ['two'] },
+    });
+  });
+
   it('reads tool and llm runs back whole, fields in the order the engine writes them, before and after a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'soe-telemetry-'));
     const backends = createLocalBackends(dir);

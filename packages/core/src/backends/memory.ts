@@ -212,7 +212,8 @@ export class InMemoryTelemetryBackend implements TelemetryBackend {
     data: Record<string, unknown> | undefined,
   ): void {
     const cols = this.columns(executionId);
-    appendEvent(cols, eventType, at, node, durationMs, data);
+    // Folding keeps records that are not written as JSON: only for the built-in Map.
+    appendEvent(cols, eventType, at, node, durationMs, data, this.changesInPlace);
     // A file store (or any other) writes on set; the built-in Map already holds these columns.
     if (!this.changesInPlace) this.events.set(executionId, cols);
   }

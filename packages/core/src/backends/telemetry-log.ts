@@ -343,6 +343,74 @@ function packCall(shape: CallShape, data: Record<string, unknown>): PackedCall |
   return new PackedCall(callSiteOf(shape, name, label), small(ms), input, output);
 }
 
+/**
+ * A first-attempt call and the fine `node_completed` that followed it in the same millisecond, about
+ * the same node, kept in the call's slot as one record (two records and an event's slots cost more).
+ * Read back as the two events. Kept only in memory: a store that writes JSON keeps the two events.
+ */
+class CallThenCompletion {
+  constructor(
+    readonly site: CallSite,
+    readonly callMs: number,
+    readonly input: unknown,
+    readonly output: unknown,
+    /** The `node_completed`'s head. */
+    readonly head: string | EventHead | Subject,
+    readonly why: CompletionWhy,
+    readonly emitted: unknown,
+    readonly doneMs: number,
+  ) {}
+
+  /** What the completion kept as its outputs: the call's output (see {@link OwnOutputs} otherwise). */
+  get kept(): unknown {
+    return this.why.output === ABSENT ? ABSENT : this.output;
+  }
+  call(): PackedCall {
+    return new PackedCall(this.site, this.callMs, this.input, this.output);
+  }
+  completion(): PackedCompletion {
+    const kept = this.kept;
+    return kept === ABSENT
+      ? new PackedCompletion(this.why, this.emitted, this.doneMs)
+      : new PackedOutputCompletion(this.why, this.emitted, this.doneMs, kept);
+  }
+}
+
+/** A {@link CallThenCompletion} whose completion kept other outputs than the call's output (an llm's parsed answer). */
+class OwnOutputs extends CallThenCompletion {
+  constructor(
+    site: CallSite,
+    callMs: number,
+    input: unknown,
+    output: unknown,
+    head: string | EventHead | Subject,
+    why: CompletionWhy,
+    emitted: unknown,
+    doneMs: number,
+    private readonly outputs: unknown,
+  ) {
+    super(site, callMs, input, output, head, why, emitted, doneMs);
+  }
+  override get kept(): unknown {
+    return this.outputs;
+  }
+}
+
+/** `call` and the completion that follows it as one record, or undefined when they are not about the same node. */
+function foldCompletion(
+  call: PackedCall,
+  head: string | EventHead | Subject,
+  completion: PackedCompletion,
+): CallThenCompletion | undefined {
+  const node = typeof head === 'string' ? undefined : 'type' in head ? head.node : head;
+  if (node?.node_name !== call.site.name) return undefined;
+  const { site, ms, input, output } = call;
+  const kept = completion.outputs;
+  return kept === ABSENT || kept === output
+    ? new CallThenCompletion(site, ms, input, output, head, completion.why, completion.emitted, completion.ms)
+    : new OwnOutputs(site, ms, input, output, head, completion.why, completion.emitted, completion.ms, kept);
+}
+
 /** Empty columns. */
 export function newColumns(): TelemetryColumns {
   // -1, not NaN: a field that has held a double keeps every value boxed; a first event's time is 0.
@@ -401,7 +469,11 @@ function packSignals(signals: unknown[]): unknown {
 
 const unpackSignals = (v: unknown): unknown[] => (typeof v === 'string' ? [v] : [...(v as unknown[])]);
 
-/** Appends one event. `data` must not be changed by the caller afterwards (the engine builds it per event). */
+/**
+ * Appends one event. `data` must not be changed by the caller afterwards (the engine builds it per
+ * event). `fold`: a completion may be folded into the call before it (see {@link CallThenCompletion});
+ * only for columns kept in memory as they are, never written as JSON.
+ */
 export function appendEvent(
   cols: TelemetryColumns,
   type: string,
@@ -409,6 +481,7 @@ export function appendEvent(
   node: TelemetryNode | undefined,
   durationMs: number,
   data: Record<string, unknown> | undefined,
+  fold = false,
 ): void {
   if (Number.isNaN(cols.t0)) cols.t0 = at;
   const dt = small(at - cols.t0);
@@ -417,6 +490,14 @@ export function appendEvent(
   const ev = cols.ev;
   const timed = dt !== cols.last;
   cols.last = dt;
+  if (fold && !timed && packed instanceof PackedCompletion) {
+    const before = ev[ev.length - 1];
+    const folded = before instanceof PackedCall ? foldCompletion(before, head, packed) : undefined;
+    if (folded) {
+      ev[ev.length - 1] = folded;
+      return;
+    }
+  }
   if (ev.length >= SMALL_LIST) {
     if (timed) ev.push(head, dt, packed);
     else ev.push(head, packed);
@@ -451,7 +532,11 @@ export function formatEvents(cols: TelemetryColumns): TelemetryEvent[] {
   for (let i = 0; i < ev.length; ) {
     const head = ev[i++] as string | EventHead | Subject;
     if (typeof ev[i] === 'number') dt = ev[i++] as number;
-    out.push(formatEvent(head, cols.t0 + dt, ev[i++]));
+    const packed = ev[i++];
+    if (packed instanceof CallThenCompletion) {
+      out.push(formatEvent(head, cols.t0 + dt, packed.call()));
+      out.push(formatEvent(packed.head, cols.t0 + dt, packed.completion()));
+    } else out.push(formatEvent(head, cols.t0 + dt, packed));
   }
   return out;
 }
