@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { copyValue } from '../src/backends/apply-update.js';
 import { directStore } from '../src/backends/direct.js';
 import { InMemoryContextBackend, InMemoryTelemetryBackend } from '../src/backends/memory.js';
 import { MemoryStore } from '../src/backends/store.js';
@@ -633,6 +634,42 @@ describe('direct access to the built-in backends', () => {
     const backends = createInMemoryBackends();
     backends.context.updateContext = async () => undefined;
     expect(directStore(backends)).toBeUndefined();
+  });
+});
+
+describe('copying a value for a tool or the store', () => {
+  it('gives what structuredClone gives, as a new object the caller cannot reach', () => {
+    class Point {
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
+    }
+    const tagged = { a: 1, [Symbol('tag')]: 2 };
+    const values: unknown[] = [
+      { n: 1, s: 'x', b: true, z: null, u: undefined, big: 10n },
+      { nested: { deep: [1, { n: 2 }] } },
+      [1, 'two', { three: 3 }],
+      new Date(0),
+      new Point(1, 2),
+      Object.assign(Object.create(null), { a: 1 }),
+      tagged,
+      JSON.parse('{"__proto__": {"polluted": true}, "k": 1}'),
+      'text',
+      7,
+      null,
+    ];
+    for (const v of values) {
+      const copy = copyValue(v);
+      expect(copy).toStrictEqual(structuredClone(v));
+      if (typeof v === 'object' && v !== null) expect(copy).not.toBe(v);
+    }
+    const flat = { n: 1 };
+    const copy = copyValue(flat);
+    copy.n = 2;
+    expect(flat.n).toBe(1);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(() => copyValue({ f: () => 1 })).toThrow();
   });
 });
 

@@ -1,5 +1,5 @@
 /** The tool node: calls a registered tool with checked arguments and stores its result. */
-import { markOwnedValues } from '../backends/apply-update.js';
+import { copyValue, markOwnedValues } from '../backends/apply-update.js';
 import { didYouMean } from '../config-keys.js';
 import { historyOf, mergeUpdates, newest, templateVars } from '../context-view.js';
 import { isRetryable, ToolNodeConfigurationError, ToolParameterError, ToolResultError } from '../errors.js';
@@ -35,7 +35,7 @@ export function toolArguments(run: NodeRun, tool: ResolvedTool): unknown {
   if (typeof field === 'string') {
     if (tool.processAccumulated) return [...historyOf(run.context, field)];
     const value = newest(run.context, field);
-    return value === undefined ? {} : structuredClone(value);
+    return value === undefined ? {} : copyValue(value);
   }
   return tool.processAccumulated ? [] : {};
 }
@@ -203,7 +203,7 @@ export async function invokeTool(
   }
   // The engine's own copy, taken as the tool returned it: telemetry shows it and the context stores
   // it (see executeTool), so whatever the tool later does to its object changes neither.
-  const copy = typeof result === 'object' && result !== null ? structuredClone(result) : result;
+  const copy = copyValue(result);
   logCall(succeeded, succeededMs, undefined, copy);
   return copy;
 }
