@@ -135,7 +135,7 @@ describe('telemetry recorded as fixed-shape records', () => {
     const config = `
 main:
   Inc: { node_type: tool, event_triggers: [START], tool_name: inc, context_parameter_field: value, output_field: value, event_emissions: [{ signal_name: PING }] }
-  Ping: { node_type: tool, event_triggers: [PING], tool_name: ping, event_emissions: [{ signal_name: ASK }] }
+  Ping: { node_type: tool, event_triggers: [PING], tool_name: ping, event_emissions: [{ signal_name: ASK }, { signal_name: ALSO, condition: "{{ result == 'pong' }}" }] }
   Ask: { node_type: llm, event_triggers: [ASK], prompt: 'n is {{ context.value.n }}', output_field: answer, event_emissions: [{ signal_name: DONE }] }
 `;
     const events = async (backends: ReturnType<typeof createInMemoryBackends>) => {
@@ -179,7 +179,9 @@ main:
       tool_calls: 1,
       outputs: { value: [{ n: 2 }] },
     });
-    expect(inMemory.find((e) => e.event_type === 'node_completed' && e.node_name === 'Ping')).not.toHaveProperty('outputs');
+    const ping = inMemory.find((e) => e.event_type === 'node_completed' && e.node_name === 'Ping');
+    expect(ping).not.toHaveProperty('outputs');
+    expect(ping).toMatchObject({ emitted: ['ASK', 'ALSO'] });
     expect(inMemory.find((e) => e.event_type === 'node_completed' && e.node_name === 'Ask')).toMatchObject({
       llm_calls: 1,
       outputs: { answer: ['two'] },

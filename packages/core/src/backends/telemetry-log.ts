@@ -344,52 +344,72 @@ function packCall(shape: CallShape, data: Record<string, unknown>): PackedCall |
 }
 
 /**
+ * What the folded runs of one node share (see {@link CallThenCompletion}): the call's site, the
+ * completion's head, why its signals were chosen and which it emitted.
+ */
+interface FoldShape {
+  readonly site: CallSite;
+  readonly head: string | EventHead | Subject;
+  readonly why: CompletionWhy;
+  readonly emitted: unknown;
+}
+// The last shape made for each why (one per node config and selection): runs of a node reuse it.
+const foldShapes = new WeakMap<CompletionWhy, FoldShape>();
+
+function foldShapeOf(site: CallSite, head: FoldShape['head'], why: CompletionWhy, emitted: unknown): FoldShape {
+  // Shared when the run emitted one signal or none (a run's own list of several is its own).
+  const shareable = typeof emitted === 'string' || emitted === EMPTY;
+  const last = shareable ? foldShapes.get(why) : undefined;
+  if (last && last.site === site && last.head === head && last.emitted === emitted) return last;
+  const shape = Object.freeze({ site, head, why, emitted });
+  if (shareable) foldShapes.set(why, shape);
+  return shape;
+}
+
+/**
  * A first-attempt call and the fine `node_completed` that followed it in the same millisecond, about
- * the same node, kept in the call's slot as one record (two records and an event's slots cost more).
- * Read back as the two events. Kept only in memory: a store that writes JSON keeps the two events.
+ * the same node, kept in the call's slot as one record: what the node's runs share, the two times and
+ * the step I/O (two records and an event's slots cost more). Read back as the two events. Kept only in
+ * memory: a store that writes JSON keeps the two events.
  */
 class CallThenCompletion {
   constructor(
-    readonly site: CallSite,
+    readonly shape: FoldShape,
     readonly callMs: number,
+    readonly doneMs: number,
     readonly input: unknown,
     readonly output: unknown,
-    /** The `node_completed`'s head. */
-    readonly head: string | EventHead | Subject,
-    readonly why: CompletionWhy,
-    readonly emitted: unknown,
-    readonly doneMs: number,
   ) {}
 
+  /** The `node_completed`'s head. */
+  get head(): FoldShape['head'] {
+    return this.shape.head;
+  }
   /** What the completion kept as its outputs: the call's output (see {@link OwnOutputs} otherwise). */
   get kept(): unknown {
-    return this.why.output === ABSENT ? ABSENT : this.output;
+    return this.shape.why.output === ABSENT ? ABSENT : this.output;
   }
   call(): PackedCall {
-    return new PackedCall(this.site, this.callMs, this.input, this.output);
+    return new PackedCall(this.shape.site, this.callMs, this.input, this.output);
   }
   completion(): PackedCompletion {
     const kept = this.kept;
-    return kept === ABSENT
-      ? new PackedCompletion(this.why, this.emitted, this.doneMs)
-      : new PackedOutputCompletion(this.why, this.emitted, this.doneMs, kept);
+    const { why, emitted } = this.shape;
+    return kept === ABSENT ? new PackedCompletion(why, emitted, this.doneMs) : new PackedOutputCompletion(why, emitted, this.doneMs, kept);
   }
 }
 
 /** A {@link CallThenCompletion} whose completion kept other outputs than the call's output (an llm's parsed answer). */
 class OwnOutputs extends CallThenCompletion {
   constructor(
-    site: CallSite,
+    shape: FoldShape,
     callMs: number,
+    doneMs: number,
     input: unknown,
     output: unknown,
-    head: string | EventHead | Subject,
-    why: CompletionWhy,
-    emitted: unknown,
-    doneMs: number,
     private readonly outputs: unknown,
   ) {
-    super(site, callMs, input, output, head, why, emitted, doneMs);
+    super(shape, callMs, doneMs, input, output);
   }
   override get kept(): unknown {
     return this.outputs;
@@ -404,11 +424,11 @@ function foldCompletion(
 ): CallThenCompletion | undefined {
   const node = typeof head === 'string' ? undefined : 'type' in head ? head.node : head;
   if (node?.node_name !== call.site.name) return undefined;
-  const { site, ms, input, output } = call;
+  const shape = foldShapeOf(call.site, head, completion.why, completion.emitted);
   const kept = completion.outputs;
-  return kept === ABSENT || kept === output
-    ? new CallThenCompletion(site, ms, input, output, head, completion.why, completion.emitted, completion.ms)
-    : new OwnOutputs(site, ms, input, output, head, completion.why, completion.emitted, completion.ms, kept);
+  return kept === ABSENT || kept === call.output
+    ? new CallThenCompletion(shape, call.ms, completion.ms, call.input, call.output)
+    : new OwnOutputs(shape, call.ms, completion.ms, call.input, call.output, kept);
 }
 
 /** Empty columns. */
