@@ -75,7 +75,9 @@ export function promptContext(source: string, ctx: StoredContext): Record<string
     const v = newest(ctx, f);
     if (v !== undefined) out[f] = v;
   }
-  return out;
+  // Telemetry keeps it (with the prompt's parts): a spread copy is sized to its keys, where an object
+  // filled key by key keeps room for four.
+  return { ...out };
 }
 
 /**
