@@ -12,7 +12,6 @@ import {
   TokenBudgetError,
   ToolNodeConfigurationError,
 } from './errors.js';
-import { newUuid } from './ids.js';
 import {
   countedNodeRuns,
   countNodeRunsBefore,
@@ -34,6 +33,7 @@ import { executeTool } from './nodes/tool.js';
 import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
 import { appendField, startOutcome } from './nodes/types.js';
 import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
+import { newUuid } from './strings.js';
 import type {
   Backends,
   BroadcastSignalsCaller,

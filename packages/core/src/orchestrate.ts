@@ -4,8 +4,8 @@ import { recordFor } from './backends/apply-update.js';
 import { checkMaxNodeRuns, parseConfig } from './config.js';
 import { isReservedField } from './context-view.js';
 import { OperationalValidationError, type ValidationIssue, WorkflowValidationError } from './errors.js';
-import { newUuid } from './ids.js';
 import { registerStepCapture, type StepCaptureOptions } from './step-capture.js';
+import { newUuid } from './strings.js';
 import type { Backends, BroadcastSignalsCaller, ContextSchema, Identities, StoredContext, WorkflowsRegistry } from './types.js';
 
 /** Options of {@link orchestrate}. */

@@ -18,6 +18,7 @@ import {
   renderTemplate,
   type StoredContext,
 } from '../src/index.js';
+import { flatString, newUuid } from '../src/strings.js';
 
 const ctx = (): StoredContext => ({
   a: [1, 2, 3],
@@ -672,6 +673,20 @@ describe('copying a value for a tool or the store', () => {
     expect(flat.n).toBe(1);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(() => copyValue({ f: () => 1 })).toThrow();
+  });
+});
+
+describe('strings the engine keeps', () => {
+  it('flattens text without changing a character, lone surrogates and escapes included', () => {
+    let built = '';
+    for (const piece of ['Step ', '1', ': "quoted"\n', '\ud800', ' \u{1f600} ', '\u0000', 'é']) built += piece;
+    for (const text of [built, '', 'plain']) expect(flatString(text)).toBe(text);
+  });
+
+  it('makes random version-4 UUIDs', () => {
+    const ids = new Set(Array.from({ length: 100 }, () => newUuid()));
+    expect(ids.size).toBe(100);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
 

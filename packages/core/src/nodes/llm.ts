@@ -3,6 +3,7 @@ import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import type { LazyText } from '../step-capture.js';
+import { flatString } from '../strings.js';
 import { renderTemplateAt } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
@@ -201,7 +202,12 @@ export const executeLlm: NodeExecutor = async (run, services) => {
   const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
   const choose = s.mode === 'model' ? s.emissions : undefined;
   const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });
-  const head = { rendered, context: promptContext(source, run.context), history: history ? historyText(history) : '' };
+  // Flat: telemetry keeps the rendered text with the prompt's parts.
+  const head = {
+    rendered: flatString(rendered),
+    context: promptContext(source, run.context),
+    history: history ? historyText(history) : '',
+  };
   let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
   if (choose) instructions += `\n${signalInstructions(choose)}`;
   const prompt = composeLlmPrompt(run.node, head, instructions, schema, s.systemPrompt);
