@@ -7,6 +7,8 @@
 // up, group by group, in BENCH_REPEATS rounds that each time every size of the group once; a sample is
 // as many runs as fill about BENCH_BATCH_MS, so short workloads are not at the mercy of one collection. Compare ratios
 // within one run rather than absolute figures across runs. BENCH_ONLY=<regex> keeps some workloads.
+// Bytes kept per node run: the heap after a full collection, before and after runs that are kept
+// alive (at least BENCH_RETAINED_NODE_RUNS node runs in all), median of five such samples.
 //
 // With SOE_UPSTREAM=/path/to/upstream/checkout, the shared workloads also run through the upstream
 // Python engine (bench/upstream.py, with python3), each group right after ours, and the table shows how
@@ -22,6 +24,9 @@ import { createAllNodes, createInMemoryBackends, orchestrate, prepareExecution, 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
 const BATCH_MS = Number(process.env.BENCH_BATCH_MS ?? 40);
+// Node runs a memory sample keeps alive at least: code compiled while a sample runs, once per process,
+// is then spread over enough runs not to pass for what each run keeps.
+const RETAINED_NODE_RUNS = Number(process.env.BENCH_RETAINED_NODE_RUNS ?? 40000);
 
 // ---- workloads ---------------------------------------------------------------------------------
 
@@ -290,7 +295,8 @@ const results = [];
 for (const w of list) {
   const cpu = samples.get(w);
   const retained = [];
-  for (let i = 0; i < 5; i++) retained.push(await retainedBytes(w, batches.get(w)));
+  const keptRuns = Math.max(batches.get(w), Math.ceil(RETAINED_NODE_RUNS / w.nodeRuns));
+  for (let i = 0; i < 5; i++) retained.push(await retainedBytes(w, keptRuns));
   results.push({
     workload: w.name,
     group: w.group,
