@@ -132,6 +132,10 @@ const NO_EMISSIONS: object = {};
 // Call counts up to this many each are shared; more (rare) give a why of the run's own.
 const SHARED_COUNTS = 1024;
 
+// The last why found for each node config's emission definitions: a node's runs mostly say the same,
+// and one lookup then does instead of five.
+const lastWhy = new WeakMap<object, CompletionWhy>();
+
 function whyOf(
   selectedBy: Maybe<unknown>,
   emissions: NodeEmissions | undefined,
@@ -140,6 +144,23 @@ function whyOf(
   toolCalls: number,
 ): CompletionWhy {
   const key = emissions?.definitions ?? NO_EMISSIONS;
+  const last = lastWhy.get(key);
+  if (last && last.selectedBy === selectedBy && last.output === output && last.llmCalls === llmCalls && last.toolCalls === toolCalls)
+    return last;
+  const why = findWhy(key, selectedBy, emissions, output, llmCalls, toolCalls);
+  lastWhy.set(key, why);
+  return why;
+}
+
+/** The shared why for these values (made on first use). */
+function findWhy(
+  key: object,
+  selectedBy: Maybe<unknown>,
+  emissions: NodeEmissions | undefined,
+  output: CompletionWhy['output'],
+  llmCalls: number,
+  toolCalls: number,
+): CompletionWhy {
   let bySelection = whyCache.get(key);
   if (!bySelection) whyCache.set(key, (bySelection = new Map()));
   let why = bySelection.get(selectedBy);
