@@ -49,10 +49,19 @@ export function appended<T>(list: T[], items: readonly T[]): T[] {
     for (const item of items) list.push(item);
     return list;
   }
-  // Copied by hand: `concat` takes a slower, generic path.
-  const out = new Array<T>(n + items.length);
-  for (let i = 0; i < n; i++) out[i] = list[i]!;
+  const out = copiedWithRoom(list, items.length);
   for (let j = 0; j < items.length; j++) out[n + j] = items[j]!;
+  return out;
+}
+
+/**
+ * A copy of `list` sized for `room` more items (left for the caller to fill), copied by hand:
+ * `concat` takes a slower, generic path.
+ * @internal
+ */
+export function copiedWithRoom<T>(list: readonly T[], room: number): T[] {
+  const out = new Array<T>(list.length + room);
+  for (let i = 0; i < list.length; i++) out[i] = list[i]!;
   return out;
 }
 

@@ -8,7 +8,7 @@
 
 import { CAPTURED_FIELDS, LazyText, materializeText } from '../step-capture.js';
 import type { TelemetryEvent, TelemetryNode } from '../types.js';
-import { SMALL_LIST } from './apply-update.js';
+import { copiedWithRoom, SMALL_LIST } from './apply-update.js';
 
 /**
  * One execution's events in one list: per event its head, its time (milliseconds after `t0`, a small
@@ -147,26 +147,18 @@ function whyOf(
   const last = lastWhy.get(key);
   if (last && last.selectedBy === selectedBy && last.output === output && last.llmCalls === llmCalls && last.toolCalls === toolCalls)
     return last;
-  const why = findWhy(key, selectedBy, emissions, output, llmCalls, toolCalls);
-  lastWhy.set(key, why);
-  return why;
-}
-
-/** The shared why for these values (made on first use). */
-function findWhy(
-  key: object,
-  selectedBy: Maybe<unknown>,
-  emissions: NodeEmissions | undefined,
-  output: CompletionWhy['output'],
-  llmCalls: number,
-  toolCalls: number,
-): CompletionWhy {
   let bySelection = whyCache.get(key);
   if (!bySelection) whyCache.set(key, (bySelection = new Map()));
   let why = bySelection.get(selectedBy);
   if (!why)
     bySelection.set(selectedBy, (why = { selectedBy, definitions: emissions?.definitions, output: ABSENT, llmCalls: 0, toolCalls: 0 }));
-  if (output === ABSENT && llmCalls === 0 && toolCalls === 0) return why;
+  if (output !== ABSENT || llmCalls !== 0 || toolCalls !== 0) why = variantOf(why, output, llmCalls, toolCalls);
+  lastWhy.set(key, why);
+  return why;
+}
+
+/** The shared variant of a plain why with these outputs and call counts (made on first use). */
+function variantOf(why: CompletionWhy, output: CompletionWhy['output'], llmCalls: number, toolCalls: number): CompletionWhy {
   if (llmCalls >= SHARED_COUNTS || toolCalls >= SHARED_COUNTS || !Number.isInteger(llmCalls) || !Number.isInteger(toolCalls))
     return { ...why, output, llmCalls, toolCalls };
   let byOutput = variants.get(why);
@@ -544,10 +536,9 @@ export function appendEvent(
     else ev.push(head, packed);
     return;
   }
-  // A small list grows to its exact size (see `appended`), copied by hand: no list per event.
+  // A small list grows to its exact size (see `appended`), filled here: no list per event.
   const n = ev.length;
-  const next = new Array<unknown>(n + (timed ? 3 : 2));
-  for (let i = 0; i < n; i++) next[i] = ev[i];
+  const next = copiedWithRoom(ev, timed ? 3 : 2);
   next[n] = head;
   if (timed) next[n + 1] = dt;
   next[next.length - 1] = packed;
