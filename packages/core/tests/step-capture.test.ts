@@ -207,6 +207,48 @@ identities:
     expect(first).toEqual({ truncated: true, prefix: small.sent[0]!.slice(0, 50), size: small.sent[0]!.length });
   });
 
+  it('shows the exact prompt of each run when a template reads several fields, one absent, or none', async () => {
+    const yaml = `main:
+  Ask:
+    node_type: llm
+    event_triggers: [START, AGAIN]
+    prompt: "Compare {{ context.a }} with {{ context.missing or 'none' }} and {{ context['b'] }}"
+    output_field: a
+    event_emissions:
+      - signal_name: AGAIN
+        condition: "{{ context.__operational__.nodes.Ask < 3 }}"
+      - signal_name: PLAIN
+        condition: "{{ context.__operational__.nodes.Ask == 3 }}"
+  Plain:
+    node_type: llm
+    event_triggers: [PLAIN]
+    prompt: Say hi
+    output_field: hi
+`;
+    const backends = createInMemoryBackends();
+    const sent: string[] = [];
+    const callLlm = (prompt: string) => {
+      sent.push(prompt);
+      return sent.length < 4 ? `{"a": "answer ${sent.length}"}` : '{"hi": "hi"}';
+    };
+    const { broadcastSignalsCaller } = createEngine(backends, { callLlm });
+    const id = await orchestrate({
+      config: yaml,
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext: { a: 'first', b: { n: 1 } },
+      backends,
+      broadcastSignalsCaller,
+    });
+    expect(sent).toHaveLength(4);
+    // Each run shows its own newest value of `a`; the absent field is left out.
+    expect(sent[2]).toContain('"a": "answer 2"');
+    expect(sent[0]).not.toContain('"missing"');
+    expect(sent[3]).toContain('"context": {}');
+    const events = await backends.telemetry.getEvents(id);
+    expect(events.filter((e) => e.event_type === 'llm_call').map((e) => e.prompt)).toEqual(sent);
+  });
+
   it('keeps a tool result as returned, whatever the tool later does to its object, and gives readers copies', async () => {
     const box = { n: 1, list: [1] };
     const backends = createInMemoryBackends();

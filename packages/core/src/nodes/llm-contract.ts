@@ -33,25 +33,74 @@ function promptText(head: Record<string, unknown>, tail: string, systemPrompt: s
 }
 
 /**
- * An llm node's prompt as telemetry keeps it: the rendered template, the context values it shows (by
- * reference) and the conversation text, the tail (shared by the runs of a node while it stays the
- * same) and the system prompt. The text repeats the context values as JSON; this keeps them once, in
- * the context, and writes the same text again when read. Stored values never change in place, so it
- * is the text that was sent.
+ * What the runs of one llm node config share in their prompts while it stays the same: the context
+ * fields the template refers to, the tail (instructions and answer schema) and the system prompt.
+ */
+interface PromptShape {
+  readonly fields: readonly string[];
+  readonly tail: string;
+  readonly systemPrompt: string | undefined;
+}
+
+/**
+ * The values a prompt shows of its shape's fields: the value itself for one field, else one per field
+ * (undefined for a field the context does not have).
+ */
+export type PromptValues = unknown;
+
+/** The values of `fields` as a prompt packs them (see {@link PromptValues}), read with `read`. */
+export function promptValues(fields: readonly string[], read: (field: string) => unknown): PromptValues {
+  if (fields.length === 1) return read(fields[0]!);
+  return fields.length === 0 ? undefined : fields.map(read);
+}
+
+/** The context record a prompt shows: the fields that have a value, in the template's order. */
+function promptRecord(fields: readonly string[], values: PromptValues): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (fields.length === 1) {
+    if (values !== undefined) out[fields[0]!] = values;
+  } else for (const [i, f] of fields.entries()) if ((values as unknown[])[i] !== undefined) out[f] = (values as unknown[])[i];
+  return out;
+}
+
+/**
+ * An llm node's prompt as telemetry keeps it: what the node's runs share (see {@link PromptShape}),
+ * the rendered template and the context values it shows, by reference. The text repeats those values
+ * as JSON; this keeps them once, in the context, and writes the same text again when read. Stored
+ * values never change in place, so it is the text that was sent.
  */
 export class PromptParts extends LazyText {
   constructor(
+    private readonly shape: PromptShape,
     private readonly rendered: string,
-    private readonly context: Record<string, unknown>,
-    private readonly history: string,
-    private readonly tail: string,
-    private readonly systemPrompt: string | undefined,
+    private readonly values: PromptValues,
     readonly length: number,
   ) {
     super();
   }
+  /** The conversation so far (none: see {@link PromptWithHistory}). */
+  protected get history(): string {
+    return '';
+  }
   override toString(): string {
-    return promptText(llmHead(this.rendered, this.context, this.history), this.tail, this.systemPrompt);
+    const { fields, tail, systemPrompt } = this.shape;
+    return promptText(llmHead(this.rendered, promptRecord(fields, this.values), this.history), tail, systemPrompt);
+  }
+}
+
+/** A {@link PromptParts} with a conversation (a node with an identity): the others stay a slot smaller. */
+class PromptWithHistory extends PromptParts {
+  constructor(
+    shape: PromptShape,
+    rendered: string,
+    values: PromptValues,
+    length: number,
+    private readonly conversation: string,
+  ) {
+    super(shape, rendered, values, length);
+  }
+  protected override get history(): string {
+    return this.conversation;
   }
 }
 
@@ -62,26 +111,30 @@ const llmHead = (rendered: string, context: Record<string, unknown>, history: st
   conversation_history: history,
 });
 
-// The last tail of each node config, so that its runs share one string rather than keep one each.
-const tails = new WeakMap<object, string>();
+// The last shape of each node config, so that its runs share one rather than keep one each.
+const shapes = new WeakMap<object, PromptShape>();
 
 /**
  * An llm node's prompt (with the identity's system prompt) as its text, to send, and its parts, for
- * telemetry. `owner` (the node config) keys the shared tail.
+ * telemetry. `owner` (the node config) keys the shared shape; `fields` should be the same list for
+ * the same template.
  */
 export function composeLlmPrompt(
   owner: object,
-  head: { rendered: string; context: Record<string, unknown>; history: string },
+  head: { rendered: string; fields: readonly string[]; values: PromptValues; history: string },
   instructions: string,
   answerSchema: JSONSchema | null,
   systemPrompt: string | undefined,
 ): { text: string; parts: PromptParts } {
-  let tail = promptTail(instructions, answerSchema);
-  const last = tails.get(owner);
-  if (last === tail) tail = last;
-  else tails.set(owner, tail);
-  const text = promptText(llmHead(head.rendered, head.context, head.history), tail, systemPrompt);
-  return { text, parts: new PromptParts(head.rendered, head.context, head.history, tail, systemPrompt, text.length) };
+  const tail = promptTail(instructions, answerSchema);
+  let shape = shapes.get(owner);
+  if (shape?.fields !== head.fields || shape.tail !== tail || shape.systemPrompt !== systemPrompt)
+    shapes.set(owner, (shape = Object.freeze({ fields: head.fields, tail, systemPrompt })));
+  const text = promptText(llmHead(head.rendered, promptRecord(head.fields, head.values), head.history), shape.tail, systemPrompt);
+  const parts = head.history
+    ? new PromptWithHistory(shape, head.rendered, head.values, text.length, head.history)
+    : new PromptParts(shape, head.rendered, head.values, text.length);
+  return { text, parts };
 }
 
 /** The JSON Schema of an llm/response-stage answer. */

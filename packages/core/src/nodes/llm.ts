@@ -7,7 +7,15 @@ import { flatString } from '../strings.js';
 import { renderTemplateAt } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
-import { answerSchema, callUntilValid, checkAnswer, composeLlmPrompt, parseAnswer, signalInstructions } from './llm-contract.js';
+import {
+  answerSchema,
+  callUntilValid,
+  checkAnswer,
+  composeLlmPrompt,
+  parseAnswer,
+  promptValues,
+  signalInstructions,
+} from './llm-contract.js';
 import {
   addCounter,
   appendField,
@@ -76,9 +84,17 @@ export function promptContext(source: string, ctx: StoredContext): Record<string
     const v = newest(ctx, f);
     if (v !== undefined) out[f] = v;
   }
-  // Telemetry keeps it (with the prompt's parts): a spread copy is sized to its keys, where an object
-  // filled key by key keeps room for four.
-  return { ...out };
+  return out;
+}
+
+// The context fields each node config's prompt refers to, found once per prompt source: the runs of
+// a node share the list (and the prompt shape keyed by it, see composeLlmPrompt).
+const promptFields = new WeakMap<object, { source: string; fields: readonly string[] }>();
+
+function promptFieldsOf(node: NodeConfig, source: string): readonly string[] {
+  let known = promptFields.get(node);
+  if (known?.source !== source) promptFields.set(node, (known = { source, fields: Object.freeze(referencedFields(source)) }));
+  return known.fields;
 }
 
 /**
@@ -202,10 +218,12 @@ export const executeLlm: NodeExecutor = async (run, services) => {
   const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
   const choose = s.mode === 'model' ? s.emissions : undefined;
   const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });
+  const fields = promptFieldsOf(run.node, source);
   // Flat: telemetry keeps the rendered text with the prompt's parts.
   const head = {
     rendered: flatString(rendered),
-    context: promptContext(source, run.context),
+    fields,
+    values: promptValues(fields, (f) => newest(run.context, f)),
     history: history ? historyText(history) : '',
   };
   let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
