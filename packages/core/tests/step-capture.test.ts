@@ -207,7 +207,7 @@ identities:
     expect(first).toEqual({ truncated: true, prefix: small.sent[0]!.slice(0, 50), size: small.sent[0]!.length });
   });
 
-  it('shows the exact prompt of each run when a template reads several fields, one absent, or none', async () => {
+  it('shows the exact prompt of each run when a template reads several fields, one absent, none, or more than fields', async () => {
     const yaml = `main:
   Ask:
     node_type: llm
@@ -224,27 +224,36 @@ identities:
     event_triggers: [PLAIN]
     prompt: Say hi
     output_field: hi
+    event_emissions:
+      - signal_name: LOOP
+  Loop:
+    node_type: llm
+    event_triggers: [LOOP]
+    prompt: "{% for x in context.list %}{{ x }}, {% endfor %}{{ history.a | length }}"
+    output_field: listed
 `;
     const backends = createInMemoryBackends();
     const sent: string[] = [];
     const callLlm = (prompt: string) => {
       sent.push(prompt);
-      return sent.length < 4 ? `{"a": "answer ${sent.length}"}` : '{"hi": "hi"}';
+      return `{"a": "answer ${sent.length}", "hi": "hi", "listed": true}`;
     };
     const { broadcastSignalsCaller } = createEngine(backends, { callLlm });
     const id = await orchestrate({
       config: yaml,
       initialWorkflowName: 'main',
       initialSignals: ['START'],
-      initialContext: { a: 'first', b: { n: 1 } },
+      initialContext: { a: 'first', b: { n: 1 }, list: [1, 2] },
       backends,
       broadcastSignalsCaller,
     });
-    expect(sent).toHaveLength(4);
+    expect(sent).toHaveLength(5);
     // Each run shows its own newest value of `a`; the absent field is left out.
     expect(sent[2]).toContain('"a": "answer 2"');
     expect(sent[0]).not.toContain('"missing"');
     expect(sent[3]).toContain('"context": {}');
+    // A text that depends on more than the values shown (a loop, a history) is kept as rendered.
+    expect(sent[4]).toContain('"prompt": "1, 2, 4"');
     const events = await backends.telemetry.getEvents(id);
     expect(events.filter((e) => e.event_type === 'llm_call').map((e) => e.prompt)).toEqual(sent);
   });

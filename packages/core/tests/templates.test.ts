@@ -1,10 +1,13 @@
 import nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { templateVars } from '../src/context-view.js';
 import { TemplateError } from '../src/errors.js';
 import {
   compileTemplate,
+  contextReadsOf,
   evaluateCondition,
   isTemplate,
+  renderAgain,
   renderTemplate,
   renderValue,
   TEMPLATE_HELPERS,
@@ -672,5 +675,43 @@ describe('the sandbox', () => {
     expect(() => r('{{ context.c }}', { context: { c: cyclic } })).toThrow(TemplateError);
     expect(() => r('{{ context.n.get(1) }}')).toThrow(TemplateError);
     expect(() => r("{{ 'x' | fromjson }}")).toThrow(TemplateError);
+  });
+});
+
+describe('contextReadsOf', () => {
+  it('lists the context fields a text depends on when it depends on nothing else', () => {
+    expect(contextReadsOf('Say hi')).toEqual([]);
+    expect(contextReadsOf("Hello {{ context.a | upper }}{% if context['b'] is defined %} and {{ context.b.c ~ '!' }}{% endif %}")).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(contextReadsOf("{{ context.n is divisibleby(2) }} {{ {'k': context.m}['k'] }} {{ context.x or 'none' }}")).toEqual([
+      'n',
+      'm',
+      'x',
+    ]);
+  });
+
+  it('is null when the text may depend on anything else: other variables, calls, loops, computed keys, slices', () => {
+    for (const source of [
+      '{{ context }}',
+      '{{ history.a }}',
+      '{{ context.__operational__.nodes.A }}x{{ other }}',
+      '{% for x in context.items %}{{ x }}{% endfor %}',
+      '{% set y = context.a %}{{ y }}',
+      '{{ range(3) | join }}',
+      '{{ context.a.upper() }}',
+      '{{ context[context.key] }}',
+      '{{ context.a[1:] }}',
+      '{{ x is defined }}',
+    ])
+      expect(contextReadsOf(source), source).toBeNull();
+  });
+
+  it('renders such a template again to the same text from those fields alone', () => {
+    const source = "{{ context.a | upper }}-{{ context.b.c | default('none') }}-{{ context.a is string }}";
+    const full = renderTemplate(source, templateVars({ a: ['x', 'y'], b: [{ c: 1 }], other: [2] }));
+    expect(renderAgain(source, templateVars({ a: ['y'], b: [{ c: 1 }] }))).toBe(full);
+    expect(full).toBe('Y-1-True');
   });
 });

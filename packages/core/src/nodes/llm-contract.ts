@@ -3,11 +3,15 @@
  * JSON object, then instructions and the JSON Schema of the answer; the answer is a JSON object,
  * possibly inside a ```json fence or after a <think>…</think> block.
  */
+
+import { templateVars } from '../context-view.js';
 import { isPermanentModelError, LlmResponseError } from '../errors.js';
 import { raceSignal } from '../node-clock.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { LazyText } from '../step-capture.js';
-import type { CallLlm, EventEmission, JSONSchema, LlmAnswer } from '../types.js';
+import { flatString } from '../strings.js';
+import { renderAgain } from '../templates/index.js';
+import type { CallLlm, EventEmission, JSONSchema, LlmAnswer, StoredContext } from '../types.js';
 
 /** Builds a prompt: the head object, then instructions, then the answer's JSON Schema. */
 export function buildPrompt(head: Record<string, unknown>, instructions: string, answerSchema: JSONSchema | null): string {
@@ -34,12 +38,14 @@ function promptText(head: Record<string, unknown>, tail: string, systemPrompt: s
 
 /**
  * What the runs of one llm node config share in their prompts while it stays the same: the context
- * fields the template refers to, the tail (instructions and answer schema) and the system prompt.
+ * fields the template refers to, the tail (instructions and answer schema), the system prompt, and the
+ * template's source when its text depends on those fields alone (it is then rendered again on read).
  */
 interface PromptShape {
   readonly fields: readonly string[];
   readonly tail: string;
   readonly systemPrompt: string | undefined;
+  readonly source: string | undefined;
 }
 
 /**
@@ -64,19 +70,26 @@ function promptRecord(fields: readonly string[], values: PromptValues): Record<s
 }
 
 /**
- * An llm node's prompt as telemetry keeps it: what the node's runs share (see {@link PromptShape}),
- * the rendered template and the context values it shows, by reference. The text repeats those values
- * as JSON; this keeps them once, in the context, and writes the same text again when read. Stored
- * values never change in place, so it is the text that was sent.
+ * An llm node's prompt as telemetry keeps it: what the node's runs share (see {@link PromptShape})
+ * and the context values it shows, by reference. The text repeats those values as JSON, and its
+ * rendered template is rendered from them again: this keeps them once, in the context, and writes the
+ * same text again when read. Stored values never change in place, so it is the text that was sent.
  */
 export class PromptParts extends LazyText {
   constructor(
-    private readonly shape: PromptShape,
-    private readonly rendered: string,
+    protected readonly shape: PromptShape,
     private readonly values: PromptValues,
     readonly length: number,
   ) {
     super();
+  }
+  /** The rendered template. */
+  protected get rendered(): string {
+    const { fields, source } = this.shape;
+    // The view a template renders with, over a context holding just the values it showed.
+    const ctx: Record<string, unknown[]> = {};
+    for (const [f, v] of Object.entries(promptRecord(fields, this.values))) ctx[f] = [v];
+    return renderAgain(source!, templateVars(ctx as StoredContext));
   }
   /** The conversation so far (none: see {@link PromptWithHistory}). */
   protected get history(): string {
@@ -88,16 +101,31 @@ export class PromptParts extends LazyText {
   }
 }
 
-/** A {@link PromptParts} with a conversation (a node with an identity): the others stay a slot smaller. */
-class PromptWithHistory extends PromptParts {
+/** A {@link PromptParts} that keeps its rendered template (its text depends on more than the values shown). */
+class RenderedPrompt extends PromptParts {
   constructor(
     shape: PromptShape,
-    rendered: string,
     values: PromptValues,
     length: number,
+    private readonly text: string,
+  ) {
+    super(shape, values, length);
+  }
+  protected override get rendered(): string {
+    return this.text;
+  }
+}
+
+/** A {@link RenderedPrompt} with a conversation (a node with an identity): the others stay a slot smaller. */
+class PromptWithHistory extends RenderedPrompt {
+  constructor(
+    shape: PromptShape,
+    values: PromptValues,
+    length: number,
+    text: string,
     private readonly conversation: string,
   ) {
-    super(shape, rendered, values, length);
+    super(shape, values, length, text);
   }
   protected override get history(): string {
     return this.conversation;
@@ -116,24 +144,29 @@ const shapes = new WeakMap<object, PromptShape>();
 
 /**
  * An llm node's prompt (with the identity's system prompt) as its text, to send, and its parts, for
- * telemetry. `owner` (the node config) keys the shared shape; `fields` should be the same list for
- * the same template.
+ * telemetry. `owner` (the node config) keys the shared shape. `head.fields` should be the same list
+ * for the same template; `head.source`, the template, is given when its text depends on the values of
+ * `head.fields` alone.
  */
 export function composeLlmPrompt(
   owner: object,
-  head: { rendered: string; fields: readonly string[]; values: PromptValues; history: string },
+  head: { rendered: string; fields: readonly string[]; values: PromptValues; history: string; source?: string },
   instructions: string,
   answerSchema: JSONSchema | null,
   systemPrompt: string | undefined,
 ): { text: string; parts: PromptParts } {
   const tail = promptTail(instructions, answerSchema);
+  const source = head.history ? undefined : head.source;
   let shape = shapes.get(owner);
-  if (shape?.fields !== head.fields || shape.tail !== tail || shape.systemPrompt !== systemPrompt)
-    shapes.set(owner, (shape = Object.freeze({ fields: head.fields, tail, systemPrompt })));
+  if (shape?.fields !== head.fields || shape.tail !== tail || shape.systemPrompt !== systemPrompt || shape.source !== source)
+    shapes.set(owner, (shape = Object.freeze({ fields: head.fields, tail, systemPrompt, source })));
   const text = promptText(llmHead(head.rendered, promptRecord(head.fields, head.values), head.history), shape.tail, systemPrompt);
+  // Kept rendered text is copied flat (a rendered template is a tree of its pieces).
   const parts = head.history
-    ? new PromptWithHistory(shape, head.rendered, head.values, text.length, head.history)
-    : new PromptParts(shape, head.rendered, head.values, text.length);
+    ? new PromptWithHistory(shape, head.values, text.length, flatString(head.rendered), head.history)
+    : source !== undefined
+      ? new PromptParts(shape, head.values, text.length)
+      : new RenderedPrompt(shape, head.values, text.length, flatString(head.rendered));
   return { text, parts };
 }
 

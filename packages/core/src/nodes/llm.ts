@@ -3,8 +3,7 @@ import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import type { LazyText } from '../step-capture.js';
-import { flatString } from '../strings.js';
-import { renderTemplateAt } from '../templates/index.js';
+import { contextReadsOf, renderTemplateAt } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
 import {
@@ -89,12 +88,17 @@ export function promptContext(source: string, ctx: StoredContext): Record<string
 
 // The context fields each node config's prompt refers to, found once per prompt source: the runs of
 // a node share the list (and the prompt shape keyed by it, see composeLlmPrompt).
-const promptFields = new WeakMap<object, { source: string; fields: readonly string[] }>();
+// `again` says whether the rendered text depends on those fields alone (see contextReadsOf).
+const promptFields = new WeakMap<object, { source: string; fields: readonly string[]; again: boolean }>();
 
-function promptFieldsOf(node: NodeConfig, source: string): readonly string[] {
+function promptFieldsOf(node: NodeConfig, source: string): { fields: readonly string[]; again: boolean } {
   let known = promptFields.get(node);
-  if (known?.source !== source) promptFields.set(node, (known = { source, fields: Object.freeze(referencedFields(source)) }));
-  return known.fields;
+  if (known?.source !== source) {
+    const fields = Object.freeze(referencedFields(source));
+    const reads = contextReadsOf(source);
+    promptFields.set(node, (known = { source, fields, again: reads?.every((f) => fields.includes(f)) === true }));
+  }
+  return known;
 }
 
 /**
@@ -218,13 +222,13 @@ export const executeLlm: NodeExecutor = async (run, services) => {
   const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
   const choose = s.mode === 'model' ? s.emissions : undefined;
   const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });
-  const fields = promptFieldsOf(run.node, source);
-  // Flat: telemetry keeps the rendered text with the prompt's parts.
+  const { fields, again } = promptFieldsOf(run.node, source);
   const head = {
-    rendered: flatString(rendered),
+    rendered,
     fields,
     values: promptValues(fields, (f) => newest(run.context, f)),
     history: history ? historyText(history) : '',
+    source: again ? source : undefined,
   };
   let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
   if (choose) instructions += `\n${signalInstructions(choose)}`;

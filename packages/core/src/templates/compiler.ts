@@ -3,6 +3,7 @@
  * truthiness, loops, slices), a nunjucks compiler subclass that routes every value-touching construct
  * through the runtime and quotes every emitted name, and {@link Compiled}, which renders the result.
  */
+
 import { TemplateError } from '../errors.js';
 import type { CompiledTemplate, TemplateVars } from '../types.js';
 import {
@@ -20,8 +21,10 @@ import {
   SandboxParser,
   testOf,
 } from './ast.js';
+import type { RenderLimits } from './budget.js';
 import { check, collectSetNames } from './check.js';
 import { FILTERS, TESTS } from './filters.js';
+import { contextReads } from './reads.js';
 import { type RootFn, RT_CALLS, type RuntimeName, run, type TemplateRuntime } from './runtime.js';
 import { copyData, str } from './values.js';
 
@@ -314,10 +317,12 @@ export class Compiled implements CompiledTemplate {
     private readonly root: RootFn | null,
     private readonly constant: string,
     private readonly single: { root: RootFn; lead: string; trail: string } | null,
+    /** The context fields the text depends on, when it depends on nothing else (see `contextReads`). */
+    readonly reads: readonly string[] | null = [],
   ) {}
 
-  render(vars: TemplateVars): string {
-    return this.root === null ? this.constant : run(this.root, vars).text;
+  render(vars: TemplateVars, limits?: Partial<RenderLimits>): string {
+    return this.root === null ? this.constant : run(this.root, vars, limits).text;
   }
 
   /** The value of a single-expression template (renderValue); otherwise the rendered text. */
@@ -354,14 +359,15 @@ export function build(source: string): Compiled {
   const problems = new Set<string>();
   check(ast, problems, collectSetNames(ast, new Set()));
   if (problems.size) throw new TemplateError([...problems].join('; '));
+  const reads = contextReads(ast);
   const root = rewrite(ast);
   const single = singleExpression(root);
   try {
     const main = generate(root);
-    if (!single) return new Compiled(main, '', null);
+    if (!single) return new Compiled(main, '', null, reads);
     const at = single.expr;
     const exprRoot = new N.Root!(0, 0, [new N.Output!(at.lineno, at.colno, [rtCall(at, 'capture', [at])])]);
-    return new Compiled(main, '', { root: generate(exprRoot), lead: single.lead, trail: single.trail });
+    return new Compiled(main, '', { root: generate(exprRoot), lead: single.lead, trail: single.trail }, reads);
   } catch (e) {
     if (e instanceof TemplateError) throw e;
     throw syntaxError(e);

@@ -203,6 +203,25 @@ function renderIn(value: unknown, vars: TemplateVars, site: TemplateSite | undef
   return value;
 }
 
+/**
+ * The context fields a template's text depends on when it depends on nothing else (then rendering it
+ * again with those fields' values gives the same text), or null. Throws as {@link compileTemplate}.
+ * @internal
+ */
+export function contextReadsOf(source: string): readonly string[] | null {
+  return compiled(source).reads;
+}
+
+/**
+ * Renders again a template that rendered before with the same values (see {@link contextReadsOf}):
+ * with no time limit, as the first render's time says nothing of a busy machine's.
+ * @internal
+ */
+export function renderAgain(source: string, vars: TemplateVars): string {
+  return compiled(source).render(vars, UNTIMED);
+}
+const UNTIMED = Object.freeze({ timeMs: Number.POSITIVE_INFINITY });
+
 /** Null when the template compiles, else why not (syntax error, unknown filter, refused construct). */
 export function validateTemplate(source: string): string | null {
   try {

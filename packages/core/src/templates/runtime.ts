@@ -7,7 +7,7 @@ import nunjucks from 'nunjucks';
 import { accumulate } from '../context-view.js';
 import { TemplateError } from '../errors.js';
 import type { TemplateVars } from '../types.js';
-import { RenderBudget, SIZE_LIMIT } from './budget.js';
+import { RenderBudget, type RenderLimits, SIZE_LIMIT } from './budget.js';
 import { applyFilter, GLOBALS, runTest } from './filters.js';
 import { memberLookup, percentFormat, slice } from './methods.js';
 import { compare, contains, dataOnly, describeType, eq, Helper, isNumeric, isPlainObject, KwArgs, num, str, truthy } from './values.js';
@@ -350,10 +350,10 @@ export function asTemplateError(e: unknown): TemplateError {
 }
 
 /** Renders a compiled template with a fresh runtime (and budget); returns the text and that runtime. */
-export function run(root: RootFn, vars: TemplateVars): { text: string; runtime: TemplateRuntime } {
+export function run(root: RootFn, vars: TemplateVars, limits?: Partial<RenderLimits>): { text: string; runtime: TemplateRuntime } {
   let error: unknown = null;
   let result = '';
-  const runtime = new TemplateRuntime(new RenderBudget());
+  const runtime = new TemplateRuntime(new RenderBudget(limits));
   const frame = new SandboxFrame();
   frame.topLevel = true;
   root(ENV, new RenderContext(vars), frame, runtime, (err, res) => {
