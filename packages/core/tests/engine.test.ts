@@ -251,4 +251,39 @@ describe('llm nodes', () => {
     const schemaText = prompt.slice(prompt.indexOf('{', prompt.indexOf('JSON Schema:')));
     expect(JSON.parse(schemaText)).toMatchObject({ type: 'object', required: ['out', 'selected_signals'] });
   });
+
+  it("asks for the output field's schema as it is at each run, after a schema change while the execution runs", async () => {
+    const prompts: string[] = [];
+    const { context } = await run(
+      {
+        main: {
+          Ask: {
+            node_type: 'llm',
+            event_triggers: ['START', 'AGAIN'],
+            prompt: 'Count',
+            output_field: 'n',
+            event_emissions: [{ signal_name: 'TYPED', condition: '{{ context.__operational__.nodes.Ask == 1 }}' }],
+          },
+          Type: {
+            node_type: 'tool',
+            event_triggers: ['TYPED'],
+            tool_name: 'soe_inject_context_schema_field',
+            parameters: { field_name: 'n', field_definition: 'integer' },
+            event_emissions: [{ signal_name: 'AGAIN' }],
+          },
+        },
+      },
+      {
+        callLlm: (p) => {
+          prompts.push(p);
+          return prompts.length === 1 ? '{"n": "one"}' : '{"n": 2}';
+        },
+      },
+    );
+    const schemaOf = (p: string) => JSON.parse(p.slice(p.indexOf('{', p.indexOf('JSON Schema:')))).properties.n;
+    expect(prompts).toHaveLength(2);
+    expect(schemaOf(prompts[0]!)).toEqual({});
+    expect(schemaOf(prompts[1]!)).toMatchObject({ type: 'integer' });
+    expect(context.n).toEqual(['one', 2]);
+  });
 });

@@ -43,6 +43,9 @@ function promptText(head: Record<string, unknown>, tail: string, systemPrompt: s
  */
 interface PromptShape {
   readonly fields: readonly string[];
+  /** What the tail was made of (it is made again only when they change). */
+  readonly instructions: string;
+  readonly answerSchema: JSONSchema | null;
   readonly tail: string;
   readonly systemPrompt: string | undefined;
   readonly source: string | undefined;
@@ -155,11 +158,18 @@ export function composeLlmPrompt(
   answerSchema: JSONSchema | null,
   systemPrompt: string | undefined,
 ): { text: string; parts: PromptParts } {
-  const tail = promptTail(instructions, answerSchema);
   const source = head.history ? undefined : head.source;
   let shape = shapes.get(owner);
-  if (shape?.fields !== head.fields || shape.tail !== tail || shape.systemPrompt !== systemPrompt || shape.source !== source)
-    shapes.set(owner, (shape = Object.freeze({ fields: head.fields, tail, systemPrompt, source })));
+  if (
+    shape?.fields !== head.fields ||
+    shape.instructions !== instructions ||
+    shape.answerSchema !== answerSchema ||
+    shape.systemPrompt !== systemPrompt ||
+    shape.source !== source
+  ) {
+    const tail = promptTail(instructions, answerSchema);
+    shapes.set(owner, (shape = Object.freeze({ fields: head.fields, instructions, answerSchema, tail, systemPrompt, source })));
+  }
   const text = promptText(llmHead(head.rendered, promptRecord(head.fields, head.values), head.history), shape.tail, systemPrompt);
   // Kept rendered text is copied flat (a rendered template is a tree of its pieces).
   const parts = head.history

@@ -1,4 +1,5 @@
 /** The llm node: one model call whose answer is checked and stored. */
+import { isDeepStrictEqual } from 'node:util';
 import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
@@ -88,6 +89,32 @@ export function promptContext(source: string, ctx: StoredContext): Record<string
 
 // The context fields each node config's prompt refers to, found once per prompt source: the runs of
 // a node share the list (and the prompt shape keyed by it, see composeLlmPrompt).
+/** The answer contract of an llm node: the answer's JSON Schema and the instructions before it. */
+interface AnswerContract {
+  readonly fieldSchema: JSONSchema | undefined;
+  readonly schema: JSONSchema;
+  readonly instructions: string;
+}
+// Each node config's contract while its field's schema stays the same (a backend may hand out a new
+// copy per read): the node's runs share one schema (ajv finds its compiled validator by the object)
+// and one prompt tail.
+const contracts = new WeakMap<object, AnswerContract>();
+
+function contractOf(node: NodeConfig, s: ModelNodeSettings): AnswerContract {
+  const known = contracts.get(node);
+  if (known && (known.fieldSchema === s.fieldSchema || isDeepStrictEqual(known.fieldSchema, s.fieldSchema))) return known;
+  const choose = s.mode === 'model' ? s.emissions : undefined;
+  let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
+  if (choose) instructions += `\n${signalInstructions(choose)}`;
+  const contract = {
+    fieldSchema: s.fieldSchema,
+    schema: answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose }),
+    instructions,
+  };
+  contracts.set(node, contract);
+  return contract;
+}
+
 // `again` says whether the rendered text depends on those fields alone (see contextReadsOf).
 const promptFields = new WeakMap<object, { source: string; fields: readonly string[]; again: boolean }>();
 
@@ -220,8 +247,7 @@ export const executeLlm: NodeExecutor = async (run, services) => {
   const source = String(run.node.prompt);
   const rendered = renderTemplateAt(source, templateVars(run.context), siteOf(run, 'prompt'));
   const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
-  const choose = s.mode === 'model' ? s.emissions : undefined;
-  const schema = answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose });
+  const { schema, instructions } = contractOf(run.node, s);
   const { fields, again } = promptFieldsOf(run.node, source);
   const head = {
     rendered,
@@ -230,8 +256,6 @@ export const executeLlm: NodeExecutor = async (run, services) => {
     history: history ? historyText(history) : '',
     source: again ? source : undefined,
   };
-  let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
-  if (choose) instructions += `\n${signalInstructions(choose)}`;
   const prompt = composeLlmPrompt(run.node, head, instructions, schema, s.systemPrompt);
   let answerText = '';
   try {
