@@ -2,6 +2,7 @@ import nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { templateVars } from '../src/context-view.js';
 import { TemplateError } from '../src/errors.js';
+import { build } from '../src/templates/compiler.js';
 import {
   compileTemplate,
   contextReadsOf,
@@ -713,5 +714,69 @@ describe('contextReadsOf', () => {
     const full = renderTemplate(source, templateVars({ a: ['x', 'y'], b: [{ c: 1 }], other: [2] }));
     expect(renderAgain(source, templateVars({ a: ['y'], b: [{ c: 1 }] }))).toBe(full);
     expect(full).toBe('Y-1-True');
+  });
+});
+
+describe('plain templates (text, outputs, lookups and filters)', () => {
+  const plain = [
+    'Step 12: continue from {{ context.answer }}',
+    '{{ context.a.b | upper }}!',
+    "{{ context.list[1] }} {{ context['a']['b'] }} {{ context.missing }} {{ context.missing.deeper }}",
+    "{{ context.a | tojson }} {{ context.n | round(1) }} {{ context.s | replace('l', 'L') | title }}",
+    '{{ context.list }} {{ context.flag }} {{ context.nothing }} {{ 3 }} {{ True }} {{ "q" }}',
+    '{{ context.s.upper }}',
+    '{{ context.n | nosuchfilterhere }}',
+    '{{ context.s | int }}',
+    '{{ context.list | join(context.sep) }}',
+    '{{ context.n }}',
+    '{{ context.a }}',
+    '  {{ context.list }}  ',
+  ];
+  const vars = (): TemplateVars => ({
+    context: { answer: 'ok', a: { b: 'deep' }, list: [1, 'two', { x: 3 }], n: 2.345, s: 'hello', flag: true, nothing: null, sep: '+' },
+    history: {},
+  });
+  const outcome = (f: () => unknown) => {
+    try {
+      return { value: f() };
+    } catch (e) {
+      return { error: `${(e as Error).constructor.name}: ${(e as Error).message}` };
+    }
+  };
+
+  it('render and evaluate exactly as their compiled code, errors included', () => {
+    let walked = 0;
+    for (const source of plain) {
+      const compiled = outcome(() => build(source, { compile: true }));
+      const walkedBuild = outcome(() => build(source));
+      expect(walkedBuild.error, source).toBe(compiled.error);
+      if (compiled.error) continue;
+      const [a, b] = [compiled.value as ReturnType<typeof build>, walkedBuild.value as ReturnType<typeof build>];
+      walked += 1;
+      expect(b, source).not.toHaveProperty('root', expect.any(Function));
+      expect(
+        outcome(() => b.render(vars())),
+        source,
+      ).toEqual(outcome(() => a.render(vars())));
+      expect(
+        outcome(() => b.value(vars())),
+        source,
+      ).toEqual(outcome(() => a.value(vars())));
+    }
+    // All but the unknown filter, refused when built.
+    expect(walked).toBe(plain.length - 1);
+  });
+
+  it('share one walker: no code is generated for them, and other templates are still compiled', () => {
+    expect(build(plain[0]!)).not.toHaveProperty('root', expect.any(Function));
+    expect(build('{% if context.a %}x{% endif %}')).toHaveProperty('root', expect.any(Function));
+  });
+
+  it('keep the output cap', () => {
+    const big = 'x'.repeat(20 * 1024 * 1024);
+    const v: TemplateVars = { context: { big }, history: {} };
+    const source = '{{ context.big }}{{ context.big }}';
+    expect(outcome(() => build(source).render(v))).toEqual(outcome(() => build(source, { compile: true }).render(v)));
+    expect(() => build(source).render(v)).toThrow(TemplateError);
   });
 });

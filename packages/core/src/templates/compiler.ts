@@ -24,6 +24,7 @@ import {
 import type { RenderLimits } from './budget.js';
 import { check, collectSetNames } from './check.js';
 import { FILTERS, TESTS } from './filters.js';
+import { evaluatePlan, type Plan, type PlanExpr, planExpr, planOf, renderPlan } from './interpret.js';
 import { contextReads } from './reads.js';
 import { type RootFn, RT_CALLS, type RuntimeName, run, type TemplateRuntime } from './runtime.js';
 import { copyData, str } from './values.js';
@@ -309,27 +310,33 @@ function generate(root: NjNode): RootFn {
   return props.root;
 }
 
-/** A compiled template: a constant, or compiled code (plus, for one `{{ expression }}`, its value). */
+/**
+ * A compiled template: a constant, a plain template's plan (see `interpret.ts`) or compiled code,
+ * plus, for one `{{ expression }}`, that expression.
+ */
 export class Compiled implements CompiledTemplate {
   /** Used since it was last considered for eviction (the cache's second chance). */
   hot = false;
   constructor(
     private readonly root: RootFn | null,
     private readonly constant: string,
-    private readonly single: { root: RootFn; lead: string; trail: string } | null,
+    private readonly single: { root: RootFn | null; expr: PlanExpr | null; lead: string; trail: string } | null,
     /** The context fields the text depends on, when it depends on nothing else (see `contextReads`). */
     readonly reads: readonly string[] | null = [],
+    private readonly plan: Plan | null = null,
   ) {}
 
   render(vars: TemplateVars, limits?: Partial<RenderLimits>): string {
+    if (this.plan !== null) return renderPlan(this.plan, vars, limits);
     return this.root === null ? this.constant : run(this.root, vars, limits).text;
   }
 
   /** The value of a single-expression template (renderValue); otherwise the rendered text. */
   value(vars: TemplateVars): unknown {
-    if (this.single === null) return this.render(vars);
-    const v = run(this.single.root, vars).runtime.captured;
-    if (v === undefined || typeof v === 'string') return this.single.lead + str(v) + this.single.trail;
+    const single = this.single;
+    if (single === null) return this.render(vars);
+    const v = single.expr !== null ? evaluatePlan(single.expr, vars) : run(single.root!, vars).runtime.captured;
+    if (v === undefined || typeof v === 'string') return single.lead + str(v) + single.trail;
     return copyData(v);
   }
 }
@@ -344,8 +351,11 @@ function syntaxError(e: unknown): TemplateError {
   return new TemplateError(`syntax error${where}: ${msg}`, { cause: e });
 }
 
-/** Parses, checks, rewrites and compiles a template (uncached). Errors are {@link TemplateError}s. */
-export function build(source: string): Compiled {
+/**
+ * Parses, checks, rewrites and compiles a template (uncached). Errors are {@link TemplateError}s.
+ * `compile`: compiled code even for a plain template (tests compare the two).
+ */
+export function build(source: string, options: { compile?: boolean } = {}): Compiled {
   // Jinja's defaults: newlines normalised, a single trailing newline dropped.
   let text = source.replace(/\r\n?/g, '\n');
   if (text.endsWith('\n')) text = text.slice(0, -1);
@@ -362,12 +372,17 @@ export function build(source: string): Compiled {
   const reads = contextReads(ast);
   const root = rewrite(ast);
   const single = singleExpression(root);
+  const plan = options.compile ? null : planOf(root);
+  if (plan !== null) {
+    const expr = single ? planExpr(single.expr) : null;
+    return new Compiled(null, '', single && expr ? { root: null, expr, lead: single.lead, trail: single.trail } : null, reads, plan);
+  }
   try {
     const main = generate(root);
     if (!single) return new Compiled(main, '', null, reads);
     const at = single.expr;
     const exprRoot = new N.Root!(0, 0, [new N.Output!(at.lineno, at.colno, [rtCall(at, 'capture', [at])])]);
-    return new Compiled(main, '', { root: generate(exprRoot), lead: single.lead, trail: single.trail }, reads);
+    return new Compiled(main, '', { root: generate(exprRoot), expr: null, lead: single.lead, trail: single.trail }, reads);
   } catch (e) {
     if (e instanceof TemplateError) throw e;
     throw syntaxError(e);
