@@ -6,6 +6,7 @@ import { copyValue } from '../src/backends/apply-update.js';
 import { directStore } from '../src/backends/direct.js';
 import { InMemoryContextBackend, InMemoryTelemetryBackend } from '../src/backends/memory.js';
 import { MemoryStore } from '../src/backends/store.js';
+import { NodeEmissions } from '../src/backends/telemetry-log.js';
 import { templateVars } from '../src/context-view.js';
 import {
   type ContextInit,
@@ -130,6 +131,31 @@ describe('telemetry recorded as fixed-shape records', () => {
       [[], why(false, false)],
     ]);
     for (const e of routes) expect(e.duration_ms).toEqual(expect.any(Number));
+  });
+
+  it('reads back what each completion said when runs of one node alternate, and past the completions it shares', async () => {
+    const telemetry = new InMemoryTelemetryBackend();
+    const subject = { node_name: 'Agent', node_type: 'agent' };
+    const definitions = [{ signal_name: 'DONE' }];
+    // Call counts that come back (0, 1, 0, 1…), then more distinct counts than a node config shares.
+    const counts = [0, 1, 0, 1, 2, 1, ...Array.from({ length: 30 }, (_, i) => i + 3), 0, 1];
+    for (const [i, llm] of counts.entries()) {
+      const emitted = i % 3 === 0 ? [] : ['DONE'];
+      telemetry.record('x', 'node_completed', 1000 + i, subject, i % 10, {
+        emitted,
+        ok: true,
+        llm_calls: llm,
+        tool_calls: i % 2,
+        selected_by: 'conditions',
+        emissions: new NodeEmissions(definitions, emitted),
+      });
+    }
+    const events = await telemetry.getEvents('x');
+    expect(events.map((e) => [e.llm_calls, e.tool_calls, e.duration_ms, e.emitted])).toEqual(
+      counts.map((llm, i) => [llm, i % 2, i % 10, i % 3 === 0 ? [] : ['DONE']]),
+    );
+    expect(events[1]!.emissions).toEqual([{ signal: 'DONE', emitted: true }]);
+    expect(events[3]!.emissions).toEqual([{ signal: 'DONE', emitted: false }]);
   });
 
   it('reads tool and llm runs back the same from memory (a call and its completion kept as one record) as from files', async () => {

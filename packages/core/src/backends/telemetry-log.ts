@@ -49,17 +49,40 @@ interface ColumnsV1 {
 const HEAD_TYPE: unique symbol = Symbol('event type');
 type Subject = TelemetryNode & { readonly [HEAD_TYPE]?: string };
 
+/** The class of the subjects that head events of one type (see {@link eventSubject}), by type. */
+const subjectClasses = new Map<string, new (node: TelemetryNode) => Subject>();
+
+function subjectClass(type: string): new (node: TelemetryNode) => Subject {
+  let made = subjectClasses.get(type);
+  if (!made) {
+    // The type and toJSON live on the class: a subject holds the node's fields only, and all subjects
+    // of a type share one shape (a closure per subject made a hidden class per node config).
+    made = class {
+      constructor(node: TelemetryNode) {
+        Object.assign(this, node);
+      }
+      get [HEAD_TYPE](): string {
+        return type;
+      }
+      toJSON(): { type: string; node: TelemetryNode } {
+        return { type, node: { ...(this as unknown as TelemetryNode) } };
+      }
+    } as unknown as new (
+      node: TelemetryNode,
+    ) => Subject;
+    subjectClasses.set(type, made);
+  }
+  return made;
+}
+
 /**
  * A frozen node subject that is its own head for events of `type`: the engine makes one per node
- * config and type, so recording such an event looks nothing up. The mark is not enumerable, so the
+ * config and type, so recording such an event looks nothing up. The mark is not an own field, so the
  * subject spreads as the plain node; as JSON it is the head (type and node).
  * @internal
  */
 export function eventSubject(type: string, node: TelemetryNode): TelemetryNode {
-  const subject = { ...node };
-  Object.defineProperty(subject, HEAD_TYPE, { value: type });
-  Object.defineProperty(subject, 'toJSON', { value: () => ({ type, node }) });
-  return Object.freeze(subject);
+  return Object.freeze(new (subjectClass(type))(node));
 }
 
 const heads = new WeakMap<TelemetryNode, Map<string, EventHead>>();
@@ -125,16 +148,13 @@ interface CompletionWhy {
   toolCalls: number;
 }
 const WHOLE: unique symbol = Symbol('whole');
-const whyCache = new WeakMap<object, Map<unknown, CompletionWhy>>();
-// The variants of a why with no output and no calls (outputs, counts), made on first use.
-const variants = new WeakMap<CompletionWhy, Map<unknown, Map<number, CompletionWhy>>>();
 const NO_EMISSIONS: object = {};
-// Call counts up to this many each are shared; more (rare) give a why of the run's own.
-const SHARED_COUNTS = 1024;
-
-// The last why found for each node config's emission definitions: a node's runs mostly say the same,
-// and one lookup then does instead of five.
-const lastWhy = new WeakMap<object, CompletionWhy>();
+// Whys kept per node config, at most: a node mostly says the same, or one of a few things; past this
+// many (an agent whose call counts vary), a run's why is its own.
+const SHARED_WHYS = 16;
+// The whys made for each node config's emission definitions, the last one found first. A short list,
+// not a table per node config: every node config keeps one, and most hold one why.
+const whyCache = new WeakMap<object, CompletionWhy[]>();
 
 function whyOf(
   selectedBy: Maybe<unknown>,
@@ -144,31 +164,28 @@ function whyOf(
   toolCalls: number,
 ): CompletionWhy {
   const key = emissions?.definitions ?? NO_EMISSIONS;
-  const last = lastWhy.get(key);
-  if (last && last.selectedBy === selectedBy && last.output === output && last.llmCalls === llmCalls && last.toolCalls === toolCalls)
-    return last;
-  let bySelection = whyCache.get(key);
-  if (!bySelection) whyCache.set(key, (bySelection = new Map()));
-  let why = bySelection.get(selectedBy);
-  if (!why)
-    bySelection.set(selectedBy, (why = { selectedBy, definitions: emissions?.definitions, output: ABSENT, llmCalls: 0, toolCalls: 0 }));
-  if (output !== ABSENT || llmCalls !== 0 || toolCalls !== 0) why = variantOf(why, output, llmCalls, toolCalls);
-  lastWhy.set(key, why);
+  const known = whyCache.get(key);
+  if (known) {
+    for (let i = 0; i < known.length; i++) {
+      const why = known[i]!;
+      if (why.selectedBy !== selectedBy || why.output !== output || why.llmCalls !== llmCalls || why.toolCalls !== toolCalls) continue;
+      if (i > 0) {
+        // The last one found goes first: a node's runs mostly say what the one before said.
+        known[i] = known[0]!;
+        known[0] = why;
+      }
+      return why;
+    }
+  }
+  const why: CompletionWhy = { selectedBy, definitions: emissions?.definitions, output, llmCalls, toolCalls };
+  if (!known) whyCache.set(key, [why]);
+  else if (known.length < SHARED_WHYS) {
+    const grown = copiedWithRoom(known, 1);
+    grown[known.length] = grown[0]!;
+    grown[0] = why;
+    whyCache.set(key, grown);
+  }
   return why;
-}
-
-/** The shared variant of a plain why with these outputs and call counts (made on first use). */
-function variantOf(why: CompletionWhy, output: CompletionWhy['output'], llmCalls: number, toolCalls: number): CompletionWhy {
-  if (llmCalls >= SHARED_COUNTS || toolCalls >= SHARED_COUNTS || !Number.isInteger(llmCalls) || !Number.isInteger(toolCalls))
-    return { ...why, output, llmCalls, toolCalls };
-  let byOutput = variants.get(why);
-  if (!byOutput) variants.set(why, (byOutput = new Map()));
-  let byCounts = byOutput.get(output);
-  if (!byCounts) byOutput.set(output, (byCounts = new Map()));
-  const counts = llmCalls * SHARED_COUNTS + toolCalls;
-  let variant = byCounts.get(counts);
-  if (!variant) byCounts.set(counts, (variant = { ...why, output, llmCalls, toolCalls }));
-  return variant;
 }
 
 /**
@@ -254,17 +271,23 @@ function packCompletion(data: Record<string, unknown>, ms: number): PackedComple
 // Completions with no outputs, one emitted signal (or none) and a duration under this many ms are
 // shared by every run that says the same: a router's runs all do.
 const SHARED_MS = 8;
-const plainCompletions = new WeakMap<CompletionWhy, Map<unknown, PackedCompletion[]>>();
+// The shared completions of each why, found by a scan (a why has a few: its signals by duration).
+const plainCompletions = new WeakMap<CompletionWhy, PackedCompletion[]>();
 
 /** A {@link PackedCompletion} without outputs: a shared one where runs say the same, else a new one. */
 function plainCompletion(why: CompletionWhy, emitted: unknown, ms: number): PackedCompletion {
   if ((typeof emitted !== 'string' && emitted !== EMPTY) || !Number.isInteger(ms) || ms < -1 || ms >= SHARED_MS)
     return new PackedCompletion(why, emitted, ms);
-  let byEmitted = plainCompletions.get(why);
-  if (!byEmitted) plainCompletions.set(why, (byEmitted = new Map()));
-  let byMs = byEmitted.get(emitted);
-  if (!byMs) byEmitted.set(emitted, (byMs = []));
-  return (byMs[ms + 1] ??= new PackedCompletion(why, emitted, ms));
+  const known = plainCompletions.get(why);
+  if (known) for (const c of known) if (c.emitted === emitted && c.ms === ms) return c;
+  const made = new PackedCompletion(why, emitted, ms);
+  if (!known) plainCompletions.set(why, [made]);
+  else if (known.length < SHARED_WHYS) {
+    const grown = copiedWithRoom(known, 1);
+    grown[known.length] = made;
+    plainCompletions.set(why, grown);
+  }
+  return made;
 }
 
 /** `{ name: [value] }` (one field, one appended value) as its name and value. */
