@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml';
-import { adoptRegistry } from './registry.js';
+import { adoptRegistry, deepFreeze } from './registry.js';
 import type { ParsedConfig } from './types.js';
 
 /**
@@ -88,14 +88,6 @@ function digestOf(text: string): string {
     digests.set(text, digest);
   }
   return digest;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
 
 /** A cached parse: a fresh top-level object over frozen, shared contents (the registry is shared). */

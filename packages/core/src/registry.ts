@@ -9,7 +9,11 @@ import type { NodeConfig, Workflow, WorkflowsRegistry } from './types.js';
 /** Registries (and the workflows inside them) that are frozen all the way down and safe to share. */
 const shared = new WeakSet<object>();
 
-function deepFreeze<T>(value: T): T {
+/**
+ * `value`, frozen all the way down.
+ * @internal
+ */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);

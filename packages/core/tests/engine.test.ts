@@ -252,6 +252,29 @@ describe('llm nodes', () => {
     expect(JSON.parse(schemaText)).toMatchObject({ type: 'object', required: ['out', 'selected_signals'] });
   });
 
+  it('asks each node for its own output field, whichever nodes ran before', async () => {
+    const prompts: string[] = [];
+    const node = (trigger: string, field: string, next: string) => ({
+      node_type: 'llm',
+      event_triggers: [trigger],
+      prompt: `Give ${field}`,
+      output_field: field,
+      event_emissions: [{ signal_name: next }],
+    });
+    await run(
+      { main: { A: node('START', 'title', 'B'), B: node('B', 'summary', 'C'), C: node('C', 'title', 'D') } },
+      {
+        callLlm: (p) => {
+          prompts.push(p);
+          return '{"title": "t", "summary": "s"}';
+        },
+      },
+    );
+    const asked = prompts.map((p) => JSON.parse(p.slice(p.indexOf('{', p.indexOf('JSON Schema:')))).required);
+    expect(asked).toEqual([['title'], ['summary'], ['title']]);
+    expect(prompts.map((p) => /Put your answer in "(\w+)"/.exec(p)?.[1])).toEqual(['title', 'summary', 'title']);
+  });
+
   it("asks for the output field's schema as it is at each run, after a schema change while the execution runs", async () => {
     const prompts: string[] = [];
     const { context } = await run(

@@ -142,6 +142,18 @@ const llmHead = (rendered: string, context: Record<string, unknown>, history: st
   conversation_history: history,
 });
 
+// The tail made for each answer schema object (node configs that share a contract share its schema).
+const tails = new WeakMap<JSONSchema, { instructions: string; tail: string }>();
+
+function sharedTail(instructions: string, answerSchema: JSONSchema | null): string {
+  if (answerSchema === null) return promptTail(instructions, null);
+  const known = tails.get(answerSchema);
+  if (known?.instructions === instructions) return known.tail;
+  const tail = promptTail(instructions, answerSchema);
+  tails.set(answerSchema, { instructions, tail });
+  return tail;
+}
+
 // The last shape of each node config, so that its runs share one rather than keep one each.
 const shapes = new WeakMap<object, PromptShape>();
 
@@ -167,7 +179,7 @@ export function composeLlmPrompt(
     shape.systemPrompt !== systemPrompt ||
     shape.source !== source
   ) {
-    const tail = promptTail(instructions, answerSchema);
+    const tail = sharedTail(instructions, answerSchema);
     shapes.set(owner, (shape = Object.freeze({ fields: head.fields, instructions, answerSchema, tail, systemPrompt, source })));
   }
   const text = promptText(llmHead(head.rendered, promptRecord(head.fields, head.values), head.history), shape.tail, systemPrompt);

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
+import { deepFreeze } from '../registry.js';
 import type { LazyText } from '../step-capture.js';
 import { contextReadsOf, renderTemplateAt } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
@@ -100,17 +101,28 @@ interface AnswerContract {
 // and one prompt tail.
 const contracts = new WeakMap<object, AnswerContract>();
 
+// A contract with no field schema and no signals to choose depends on the output field's name alone:
+// node configs share it, and with it one schema and one prompt tail (up to this many names).
+const plainContracts = new Map<string, AnswerContract>();
+const PLAIN_CONTRACTS = 1024;
+
 function contractOf(node: NodeConfig, s: ModelNodeSettings): AnswerContract {
   const known = contracts.get(node);
   if (known && (known.fieldSchema === s.fieldSchema || isDeepStrictEqual(known.fieldSchema, s.fieldSchema))) return known;
   const choose = s.mode === 'model' ? s.emissions : undefined;
-  let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
-  if (choose) instructions += `\n${signalInstructions(choose)}`;
-  const contract = {
-    fieldSchema: s.fieldSchema,
-    schema: answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose }),
-    instructions,
-  };
+  const plain = s.fieldSchema === undefined && !choose ? (s.outputField ?? '') : undefined;
+  let contract = plain === undefined ? undefined : plainContracts.get(plain);
+  if (!contract) {
+    let instructions = `Answer the prompt. Put your answer in "${s.outputField ?? 'output'}".`;
+    if (choose) instructions += `\n${signalInstructions(choose)}`;
+    contract = {
+      fieldSchema: s.fieldSchema,
+      schema: answerSchema({ outputField: s.outputField, fieldSchema: s.fieldSchema, signals: choose }),
+      instructions,
+    };
+    // Shared by node configs: frozen, so that no run can change it for the others.
+    if (plain !== undefined && plainContracts.size < PLAIN_CONTRACTS) plainContracts.set(plain, deepFreeze(contract));
+  }
   contracts.set(node, contract);
   return contract;
 }
