@@ -100,8 +100,25 @@ export function cachedConfig(key: string): ParsedConfig | undefined {
   return { ...hit.parsed };
 }
 
+/**
+ * Replaces every list inside `value` by a copy of its size. Parsers build lists by pushing, and a list
+ * that grew by push keeps room for 16 more items: most of a parsed node config (its triggers and
+ * emissions), kept for as long as the config is cached.
+ */
+function compactLists(value: unknown, seen: WeakSet<object>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) {
+    const v = record[k];
+    compactLists(v, seen);
+    if (Array.isArray(v) && !Object.isFrozen(record)) record[k] = v.slice();
+  }
+}
+
 /** Keeps a parse that passed validation; returns what {@link cachedConfig} will return for it. */
 export function rememberConfig(key: string, text: string, parsed: ParsedConfig): ParsedConfig {
+  compactLists(parsed, new WeakSet());
   adoptRegistry(parsed.workflows);
   deepFreeze(parsed);
   if (text.length <= CACHE_CHARS) {

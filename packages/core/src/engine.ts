@@ -304,7 +304,11 @@ function indexWorkflow(workflow: Workflow): TriggerIndex {
       }
     });
     const nodesBySignal = new Map<string, readonly TriggeredNode[]>();
-    for (const [signal, list] of bySignal) nodesBySignal.set(signal, Object.freeze(list.map((i) => entries[i]!)));
+    for (const [signal, list] of bySignal) {
+      // Kept for the workflow's life: copied to their size (a list grown by push keeps room for 16 more).
+      bySignal.set(signal, list.slice());
+      nodesBySignal.set(signal, Object.freeze(list.map((i) => entries[i]!)));
+    }
     idx = { entries, bySignal, nodesBySignal };
     triggerIndex.set(workflow, idx);
   }

@@ -57,7 +57,7 @@ function subjectClass(type: string): new (node: TelemetryNode) => Subject {
   if (!made) {
     // The type and toJSON live on the class: a subject holds the node's fields only, and all subjects
     // of a type share one shape (a closure per subject made a hidden class per node config).
-    made = class {
+    made = class NodeSubject {
       constructor(node: TelemetryNode) {
         Object.assign(this, node);
       }
