@@ -98,6 +98,21 @@ function workloads() {
     add('tool chain', n, { bench: chain(n, toolNode) }, { nodeRuns: n, context: { value: { n: 0 } }, tool: 'inc', shared: n <= 800 });
   for (const n of [100, 800, 3200])
     add('llm chain', n, { bench: chain(n, llmNode) }, { nodeRuns: n, context: { answer: 'start' }, llm: true, shared: n <= 800 });
+  // 100-node chains of eight configs in turn (names and prompts of their own): as many distinct node
+  // configs as an 800-node chain, in runs of 100. Set beside the two sizes, it tells what a longer
+  // chain costs from what more distinct node configs cost.
+  for (const [group, makeNode, context] of [
+    ['tool chain', toolNode, { value: { n: 0 } }],
+    ['llm chain', llmNode, { answer: 'start' }],
+  ]) {
+    const configs = Array.from({ length: 8 }, (_, k) => {
+      const wf = {};
+      for (const [name, node] of Object.entries(chain(100, makeNode)))
+        wf[`C${k}${name}`] = node.prompt ? { ...node, prompt: `Config ${k}. ${node.prompt}` } : node;
+      return stringify({ workflows: { bench: wf } });
+    });
+    out.push({ group, size: '100 ×8', yaml: configs[0], configs, name: `${group} @100, 8 configs in turn`, nodeRuns: 100, context });
+  }
   // The same chains without step I/O in telemetry (`capture: { maxChars: 0 }`): what the capture keeps.
   add(
     'tool chain, capture off',
@@ -160,8 +175,10 @@ const longHistory = (n) => {
  * per field) and runs it from there.
  */
 async function prepare(w, backends, broadcastSignalsCaller) {
+  // A workload of several configs runs the next one each time.
+  if (w.configs) w.turn = ((w.turn ?? -1) + 1) % w.configs.length;
   const opts = {
-    config: w.yaml,
+    config: w.configs ? w.configs[w.turn] : w.yaml,
     initialWorkflowName: 'bench',
     initialSignals: ['S0'],
     initialContext: w.context ?? {},
@@ -327,6 +344,8 @@ const ratios = {
   'router chain 3200 / 100': ratio(row('router chain', 3200), row('router chain', 100)),
   'tool chain 800 / 100': ratio(row('tool chain', 800), row('tool chain', 100)),
   'llm chain 800 / 100': ratio(row('llm chain', 800), row('llm chain', 100)),
+  'tool chain 100, 8 configs in turn / 1': ratio(row('tool chain', '100 ×8'), row('tool chain', 100)),
+  'llm chain 100, 8 configs in turn / 1': ratio(row('llm chain', '100 ×8'), row('llm chain', 100)),
   'context 1000 fields / 10': ratio(row('context fields', 1000), row('context fields', 10)),
   'history 10000 / 1': ratio(row('history length', 10000), row('history length', 1)),
   'fan-out registry 1000 unused / 0': ratio(
