@@ -354,6 +354,43 @@ const ratios = {
   ),
 };
 
+/**
+ * Bytes kept per distinct node config (its parsed config, registry, compiled templates, the engine's
+ * per-config records): ten fresh 800-node configs of a kind run once each, the heap after GC before
+ * and after, per node config. What a process keeps for the configs it has seen, and what each run of
+ * a config with many nodes reads back.
+ */
+async function bytesPerNodeConfig(makeNode, context, extra) {
+  const configs = Array.from({ length: 10 }, (_, k) => {
+    const wf = {};
+    for (const [name, node] of Object.entries(chain(800, makeNode)))
+      wf[`K${k}${name}`] = node.prompt ? { ...node, prompt: `Kept ${k}. ${node.prompt}` } : node;
+    return stringify({ workflows: { bench: wf } });
+  });
+  const runAll = async (list) => {
+    for (const yaml of list) {
+      const w = { yaml, context, nodeRuns: 800, name: 'per-config', ...extra };
+      const { run, check } = await setUp(w);
+      await run();
+      await check();
+    }
+  };
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  await runAll(configs);
+  globalThis.gc?.();
+  return Math.round((process.memoryUsage().heapUsed - before) / (configs.length * 800));
+}
+// BENCH_ONLY='per node config' measures only this.
+const perNodeConfig =
+  only && !only.test('per node config')
+    ? {}
+    : {
+        router: await bytesPerNodeConfig(routerNode, {}),
+        tool: await bytesPerNodeConfig(toolNode, { value: { n: 0 } }),
+        llm: await bytesPerNodeConfig(llmNode, { answer: 'start' }),
+      };
+
 const pad = (s, n) => String(s).padEnd(n);
 console.log(
   `${pad('workload', 52)}${pad('node runs', 11)}${pad('cpu ms', 10)}${pad('nodes/s', 10)}${pad('best n/s', 10)}${pad('B/node', 8)}${process.env.SOE_UPSTREAM ? 'vs upstream' : ''}`,
@@ -366,4 +403,10 @@ for (const r of results) {
 }
 console.log('\nratios within this run (nodes/s; 1.0 = flat): from the medians, from the best runs');
 for (const [k, v] of Object.entries(ratios)) if (v) console.log(`  ${pad(k, 40)}${pad(v.median, 6)}${v.best}`);
-console.log(`\n${JSON.stringify({ node: process.version, repeats: REPEATS, results, ratios })}`);
+if (Object.keys(perNodeConfig).length)
+  console.log(
+    `\nbytes kept per distinct node config (800-node configs, one run each): ${Object.entries(perNodeConfig)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+console.log(`\n${JSON.stringify({ node: process.version, repeats: REPEATS, results, ratios, bytes_per_node_config: perNodeConfig })}`);
