@@ -332,10 +332,23 @@ if (!process.env.SOE_UPSTREAM)
 for (const r of results) if (upstream[r.workload]) r.upstream_nodes_per_s = upstream[r.workload];
 
 const row = (g, s) => results.find((r) => r.group === g && r.size === s);
-// From the medians and from the best runs: on a busy machine the best runs show the engine's own cost.
+const workloadOf = (r) => list.find((w) => w.name === r.workload);
+/**
+ * The median of the ratios of samples taken in the same round (one right after the other): a busy
+ * spell on this shared machine then weighs on both sides of each ratio. Null for workloads timed in
+ * different phases (chains of 3,200 nodes).
+ */
+const paired = (a, b) => {
+  const [sa, sb] = [samples.get(workloadOf(a)), samples.get(workloadOf(b))];
+  if ((a.size === 3200) !== (b.size === 3200) || sa.length !== sb.length) return null;
+  return +median(sa.map((ms, i) => a.node_runs / ms / (b.node_runs / sb[i]))).toFixed(2);
+};
+// Paired by round, from the medians and from the best runs: on a busy machine the best runs show the
+// engine's own cost.
 const ratio = (a, b) =>
   a &&
   b && {
+    paired: paired(a, b),
     median: +(a.nodes_per_s / b.nodes_per_s).toFixed(2),
     best: +(a.best_nodes_per_s / b.best_nodes_per_s).toFixed(2),
   };
@@ -401,8 +414,8 @@ for (const r of results) {
     `${pad(r.workload, 52)}${pad(r.node_runs, 11)}${pad(r.cpu_ms, 10)}${pad(r.nodes_per_s, 10)}${pad(r.best_nodes_per_s, 10)}${pad(r.retained_bytes_per_node, 8)}${vs}`,
   );
 }
-console.log('\nratios within this run (nodes/s; 1.0 = flat): from the medians, from the best runs');
-for (const [k, v] of Object.entries(ratios)) if (v) console.log(`  ${pad(k, 40)}${pad(v.median, 6)}${v.best}`);
+console.log('\nratios within this run (nodes/s; 1.0 = flat): paired by round, from the medians, from the best runs');
+for (const [k, v] of Object.entries(ratios)) if (v) console.log(`  ${pad(k, 40)}${pad(v.paired ?? '-', 8)}${pad(v.median, 6)}${v.best}`);
 if (Object.keys(perNodeConfig).length)
   console.log(
     `\nbytes kept per distinct node config (800-node configs, one run each): ${Object.entries(perNodeConfig)
