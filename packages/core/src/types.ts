@@ -107,7 +107,10 @@ export interface ContextUpdate {
   fields?: Record<string, unknown[]>;
   /** Signals appended to `__operational__.signals`. */
   signals?: string[];
-  /** Added to `__operational__.nodes[name]`. */
+  /**
+   * Added to `__operational__.nodes[name]`. The engine's updates make it a record without a
+   * prototype: read it with `Object.entries` or `Object.hasOwn`, not its own `hasOwnProperty`.
+   */
   nodes?: Record<string, number>;
   /** Added to the counters of `__operational__`. */
   counters?: Partial<Record<OperationalCounter, number>>;
