@@ -41,7 +41,7 @@ function promptText(head: Record<string, unknown>, tail: string, systemPrompt: s
  * fields the template refers to, the tail (instructions and answer schema), the system prompt, and the
  * template's source when its text depends on those fields alone (it is then rendered again on read).
  */
-interface PromptShape {
+export interface PromptShape {
   readonly fields: readonly string[];
   /** What the tail was made of (it is made again only when they change). */
   readonly instructions: string;
@@ -154,24 +154,21 @@ function sharedTail(instructions: string, answerSchema: JSONSchema | null): stri
   return tail;
 }
 
-// The last shape of each node config, so that its runs share one rather than keep one each.
-const shapes = new WeakMap<object, PromptShape>();
-
 /**
  * An llm node's prompt (with the identity's system prompt) as its text, to send, and its parts, for
- * telemetry. `owner` (the node config) keys the shared shape. `head.fields` should be the same list
- * for the same template; `head.source`, the template, is given when its text depends on the values of
- * `head.fields` alone.
+ * telemetry. `holder` keeps the node config's shape, shared by its runs while it stays the same.
+ * `head.fields` should be the same list for the same template; `head.source`, the template, is given
+ * when its text depends on the values of `head.fields` alone.
  */
 export function composeLlmPrompt(
-  owner: object,
+  holder: { shape: PromptShape | undefined },
   head: { rendered: string; fields: readonly string[]; values: PromptValues; history: string; source?: string },
   instructions: string,
   answerSchema: JSONSchema | null,
   systemPrompt: string | undefined,
 ): { text: string; parts: PromptParts } {
   const source = head.history ? undefined : head.source;
-  let shape = shapes.get(owner);
+  let shape = holder.shape;
   if (
     shape?.fields !== head.fields ||
     shape.instructions !== instructions ||
@@ -180,7 +177,7 @@ export function composeLlmPrompt(
     shape.source !== source
   ) {
     const tail = sharedTail(instructions, answerSchema);
-    shapes.set(owner, (shape = Object.freeze({ fields: head.fields, instructions, answerSchema, tail, systemPrompt, source })));
+    holder.shape = shape = Object.freeze({ fields: head.fields, instructions, answerSchema, tail, systemPrompt, source });
   }
   const text = promptText(llmHead(head.rendered, promptRecord(head.fields, head.values), head.history), shape.tail, systemPrompt);
   // Kept rendered text is copied flat (a rendered template is a tree of its pieces).

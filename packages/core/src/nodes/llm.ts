@@ -5,7 +5,7 @@ import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import { deepFreeze } from '../registry.js';
 import type { LazyText } from '../step-capture.js';
-import { contextReadsOf, renderTemplateAt } from '../templates/index.js';
+import { type CompiledTemplate, compileTemplateAt, contextReadsOf, renderCompiledAt, renderTemplateAt } from '../templates/index.js';
 import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
 import {
@@ -13,6 +13,7 @@ import {
   callUntilValid,
   checkAnswer,
   composeLlmPrompt,
+  type PromptShape,
   parseAnswer,
   promptValues,
   signalInstructions,
@@ -88,26 +89,50 @@ export function promptContext(source: string, ctx: StoredContext): Record<string
   return out;
 }
 
-// The context fields each node config's prompt refers to, found once per prompt source: the runs of
-// a node share the list (and the prompt shape keyed by it, see composeLlmPrompt).
 /** The answer contract of an llm node: the answer's JSON Schema and the instructions before it. */
 interface AnswerContract {
   readonly fieldSchema: JSONSchema | undefined;
   readonly schema: JSONSchema;
   readonly instructions: string;
 }
-// Each node config's contract while its field's schema stays the same (a backend may hand out a new
-// copy per read): the node's runs share one schema (ajv finds its compiled validator by the object)
-// and one prompt tail.
-const contracts = new WeakMap<object, AnswerContract>();
 
 // A contract with no field schema and no signals to choose depends on the output field's name alone:
 // node configs share it, and with it one schema and one prompt tail (up to this many names).
 const plainContracts = new Map<string, AnswerContract>();
 const PLAIN_CONTRACTS = 1024;
 
-function contractOf(node: NodeConfig, s: ModelNodeSettings): AnswerContract {
-  const known = contracts.get(node);
+/**
+ * What the runs of one llm node config share, made on its first run: the prompt template (compiled),
+ * the context fields it refers to, whether its text depends on those alone (see contextReadsOf), the
+ * answer contract and the prompt's shape. One record per node config: a run looks up one thing, and
+ * a process that has seen many node configs reads one place for each.
+ */
+interface LlmNodeMemo {
+  readonly source: string;
+  readonly template: CompiledTemplate;
+  readonly fields: readonly string[];
+  readonly again: boolean;
+  /** While the field's schema stays the same (a backend may hand out a new copy per read). */
+  contract: AnswerContract | undefined;
+  shape: PromptShape | undefined;
+}
+const memos = new WeakMap<NodeConfig, LlmNodeMemo>();
+
+function memoOf(run: NodeRun): LlmNodeMemo {
+  const source = String(run.node.prompt);
+  let memo = memos.get(run.node);
+  if (memo?.source !== source) {
+    const template = compileTemplateAt(source, siteOf(run, 'prompt'));
+    const fields = Object.freeze(referencedFields(source));
+    const again = contextReadsOf(source)?.every((f) => fields.includes(f)) === true;
+    memos.set(run.node, (memo = { source, template, fields, again, contract: undefined, shape: undefined }));
+  }
+  return memo;
+}
+
+/** The node's answer contract: its runs share one schema (ajv finds its validator by the object) and one prompt tail. */
+function contractOf(memo: LlmNodeMemo, s: ModelNodeSettings): AnswerContract {
+  const known = memo.contract;
   if (known && (known.fieldSchema === s.fieldSchema || isDeepStrictEqual(known.fieldSchema, s.fieldSchema))) return known;
   const choose = s.mode === 'model' ? s.emissions : undefined;
   const plain = s.fieldSchema === undefined && !choose ? (s.outputField ?? '') : undefined;
@@ -123,21 +148,8 @@ function contractOf(node: NodeConfig, s: ModelNodeSettings): AnswerContract {
     // Shared by node configs: frozen, so that no run can change it for the others.
     if (plain !== undefined && plainContracts.size < PLAIN_CONTRACTS) plainContracts.set(plain, deepFreeze(contract));
   }
-  contracts.set(node, contract);
+  memo.contract = contract;
   return contract;
-}
-
-// `again` says whether the rendered text depends on those fields alone (see contextReadsOf).
-const promptFields = new WeakMap<object, { source: string; fields: readonly string[]; again: boolean }>();
-
-function promptFieldsOf(node: NodeConfig, source: string): { fields: readonly string[]; again: boolean } {
-  let known = promptFields.get(node);
-  if (known?.source !== source) {
-    const fields = Object.freeze(referencedFields(source));
-    const reads = contextReadsOf(source);
-    promptFields.set(node, (known = { source, fields, again: reads?.every((f) => fields.includes(f)) === true }));
-  }
-  return known;
 }
 
 /**
@@ -256,19 +268,19 @@ export const executeLlm: NodeExecutor = async (run, services) => {
   const outcome = startOutcome(run.nodeName);
   if (!services.callLlm) throw new Error(`node '${run.nodeName}' is an llm node but no callLlm was given to the engine`);
   const s = await modelNodeSettings(run, services);
-  const source = String(run.node.prompt);
-  const rendered = renderTemplateAt(source, templateVars(run.context), siteOf(run, 'prompt'));
+  const memo = memoOf(run);
+  const rendered = renderCompiledAt(memo.template, templateVars(run.context), siteOf(run, 'prompt'));
   const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
-  const { schema, instructions } = contractOf(run.node, s);
-  const { fields, again } = promptFieldsOf(run.node, source);
+  const { schema, instructions } = contractOf(memo, s);
+  const fields = memo.fields;
   const head = {
     rendered,
     fields,
     values: promptValues(fields, (f) => newest(run.context, f)),
     history: history ? historyText(history) : '',
-    source: again ? source : undefined,
+    source: memo.again ? memo.source : undefined,
   };
-  const prompt = composeLlmPrompt(run.node, head, instructions, schema, s.systemPrompt);
+  const prompt = composeLlmPrompt(memo, head, instructions, schema, s.systemPrompt);
   let answerText = '';
   try {
     const { value, selected } = await callUntilValid({

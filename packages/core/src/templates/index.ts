@@ -180,6 +180,30 @@ export function renderTemplateAt(source: string, vars: TemplateVars, site: Templ
 }
 
 /**
+ * {@link compileTemplate}, for the engine: an error names the workflow, node and field of the template.
+ * @internal
+ */
+export function compileTemplateAt(source: string, site: TemplateSite): CompiledTemplate {
+  try {
+    return compiled(source);
+  } catch (e) {
+    throw located(e, site, site.field);
+  }
+}
+
+/**
+ * Renders a template from {@link compileTemplateAt}: an error names the workflow, node and field.
+ * @internal
+ */
+export function renderCompiledAt(template: CompiledTemplate, vars: TemplateVars, site: TemplateSite): string {
+  try {
+    return template.render(vars);
+  } catch (e) {
+    throw located(e, site, site.field);
+  }
+}
+
+/**
  * {@link renderValue}, for the engine: an error names the workflow, node and the path of the failing
  * template inside the field (`parameters.query`, `parameters.items[0]`).
  */
