@@ -146,6 +146,10 @@ interface CompletionWhy {
   output: Maybe<string> | typeof WHOLE;
   llmCalls: number;
   toolCalls: number;
+  /** The completions shared by the runs that said this (see plainCompletion), made on first use. */
+  shared: PackedCompletion[] | undefined;
+  /** The last fold shape made for this (see foldShapeOf). */
+  fold: FoldShape | undefined;
 }
 const WHOLE: unique symbol = Symbol('whole');
 const NO_EMISSIONS: object = {};
@@ -177,7 +181,15 @@ function whyOf(
       return why;
     }
   }
-  const why: CompletionWhy = { selectedBy, definitions: emissions?.definitions, output, llmCalls, toolCalls };
+  const why: CompletionWhy = {
+    selectedBy,
+    definitions: emissions?.definitions,
+    output,
+    llmCalls,
+    toolCalls,
+    shared: undefined,
+    fold: undefined,
+  };
   if (!known) whyCache.set(key, [why]);
   else if (known.length < SHARED_WHYS) {
     const grown = copiedWithRoom(known, 1);
@@ -271,21 +283,20 @@ function packCompletion(data: Record<string, unknown>, ms: number): PackedComple
 // Completions with no outputs, one emitted signal (or none) and a duration under this many ms are
 // shared by every run that says the same: a router's runs all do.
 const SHARED_MS = 8;
-// The shared completions of each why, found by a scan (a why has a few: its signals by duration).
-const plainCompletions = new WeakMap<CompletionWhy, PackedCompletion[]>();
 
 /** A {@link PackedCompletion} without outputs: a shared one where runs say the same, else a new one. */
 function plainCompletion(why: CompletionWhy, emitted: unknown, ms: number): PackedCompletion {
   if ((typeof emitted !== 'string' && emitted !== EMPTY) || !Number.isInteger(ms) || ms < -1 || ms >= SHARED_MS)
     return new PackedCompletion(why, emitted, ms);
-  const known = plainCompletions.get(why);
+  // Found by a scan: a why has a few (its signals by duration), kept on the why itself.
+  const known = why.shared;
   if (known) for (const c of known) if (c.emitted === emitted && c.ms === ms) return c;
   const made = new PackedCompletion(why, emitted, ms);
-  if (!known) plainCompletions.set(why, [made]);
+  if (!known) why.shared = [made];
   else if (known.length < SHARED_WHYS) {
     const grown = copiedWithRoom(known, 1);
     grown[known.length] = made;
-    plainCompletions.set(why, grown);
+    why.shared = grown;
   }
   return made;
 }
@@ -389,16 +400,14 @@ interface FoldShape {
   readonly why: CompletionWhy;
   readonly emitted: unknown;
 }
-// The last shape made for each why (one per node config and selection): runs of a node reuse it.
-const foldShapes = new WeakMap<CompletionWhy, FoldShape>();
-
+/** The fold shape of a run: the last one made for its why (kept on the why), when the run says the same. */
 function foldShapeOf(site: CallSite, head: FoldShape['head'], why: CompletionWhy, emitted: unknown): FoldShape {
   // Shared when the run emitted one signal or none (a run's own list of several is its own).
   const shareable = typeof emitted === 'string' || emitted === EMPTY;
-  const last = shareable ? foldShapes.get(why) : undefined;
+  const last = shareable ? why.fold : undefined;
   if (last && last.site === site && last.head === head && last.emitted === emitted) return last;
   const shape = Object.freeze({ site, head, why, emitted });
-  if (shareable) foldShapes.set(why, shape);
+  if (shareable) why.fold = shape;
   return shape;
 }
 
