@@ -2,38 +2,26 @@
  * Which context fields a template's text depends on, when it depends on nothing else: then the text
  * can be rendered again, the same, from those fields' values alone (telemetry keeps a prompt that way).
  */
-import { childNodes, type NjNode, nodeOf, testOf } from './ast.js';
+import { ALLOWED_NODES, childNodes, type NjNode, nodeOf, testOf } from './ast.js';
 
-// Node types whose value is their children's, computed by the runtime's deterministic operations.
-const PLAIN: ReadonlySet<string> = new Set([
-  'Root',
-  'NodeList',
-  'Output',
-  'TemplateData',
-  'Literal',
-  'Group',
-  'Array',
-  'Dict',
-  'KeywordArgs',
-  'If',
-  'InlineIf',
-  'In',
-  'Or',
-  'And',
-  'Not',
-  'Add',
-  'Concat',
-  'Sub',
-  'Mul',
-  'Div',
-  'FloorDiv',
-  'Mod',
-  'Pow',
-  'Neg',
-  'Pos',
-  'Compare',
-  'CompareOperand',
+// Node types whose value is their children's, computed by the runtime's deterministic operations:
+// every type a template may contain but those that name a variable, call, loop, assign or slice (and
+// those `reads` looks into itself).
+const NOT_PLAIN: ReadonlySet<string> = new Set([
+  'Symbol',
+  'LookupVal',
+  'Slice',
+  'For',
+  'FunCall',
+  'Set',
+  'Switch',
+  'Case',
+  'Capture',
+  'Filter',
+  'Is',
+  'Pair',
 ]);
+const PLAIN: ReadonlySet<string> = new Set([...ALLOWED_NODES].filter((t) => !NOT_PLAIN.has(t)));
 
 /**
  * The fields a checked template reads as `context.name` (or `context['name']`), or null when its text
