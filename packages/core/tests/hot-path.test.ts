@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { copyValue } from '../src/backends/apply-update.js';
 import { directStore } from '../src/backends/direct.js';
 import { InMemoryContextBackend, InMemoryTelemetryBackend } from '../src/backends/memory.js';
-import { MemoryStore } from '../src/backends/store.js';
+import { FileStore, MemoryStore } from '../src/backends/store.js';
 import { NodeEmissions } from '../src/backends/telemetry-log.js';
 import { templateVars } from '../src/context-view.js';
 import {
@@ -19,6 +19,7 @@ import {
   renderTemplate,
   type StoredContext,
 } from '../src/index.js';
+import { LazyText } from '../src/step-capture.js';
 import { flatString, newUuid } from '../src/strings.js';
 
 const ctx = (): StoredContext => ({
@@ -131,6 +132,22 @@ describe('telemetry recorded as fixed-shape records', () => {
       [[], why(false, false)],
     ]);
     for (const e of routes) expect(e.duration_ms).toEqual(expect.any(Number));
+  });
+
+  it('writes a prompt kept as parts out once to a store that writes JSON on every event, not again per event', async () => {
+    let written = 0;
+    class CountedText extends LazyText {
+      readonly length = 6;
+      override toString(): string {
+        written += 1;
+        return 'prompt';
+      }
+    }
+    const telemetry = new InMemoryTelemetryBackend(new FileStore(mkdtempSync(join(tmpdir(), 'soe-lazy-'))));
+    telemetry.record('x', 'llm_call', 1000, undefined, -1, { node_name: 'Ask', prompt: new CountedText() });
+    for (let i = 0; i < 5; i++) telemetry.record('x', 'custom', 1000 + i, undefined, -1, { i });
+    expect(written).toBe(1);
+    expect((await telemetry.getEvents('x'))[0]).toMatchObject({ event_type: 'llm_call', prompt: 'prompt' });
   });
 
   it('reads back what each completion said when runs of one node alternate, and past the completions it shares', async () => {

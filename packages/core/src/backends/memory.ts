@@ -1,5 +1,6 @@
 /** Backends over a record store: in memory (tests, `soe run`) or on files. */
 import { shareRegistry, withNode, withoutNode, withoutWorkflow, withWorkflow } from '../registry.js';
+import { LazyText } from '../step-capture.js';
 import type {
   Backends,
   ContextBackend,
@@ -212,6 +213,9 @@ export class InMemoryTelemetryBackend implements TelemetryBackend {
     data: Record<string, unknown> | undefined,
   ): void {
     const cols = this.columns(executionId);
+    // A store that writes the columns as JSON on every event would write a prompt's parts out again
+    // each time (rendering its template again): it gets the text, once.
+    if (!this.changesInPlace && data?.prompt instanceof LazyText) data = { ...data, prompt: data.prompt.toString() };
     // Folding keeps records that are not written as JSON: only for the built-in Map.
     appendEvent(cols, eventType, at, node, durationMs, data, this.changesInPlace);
     // A file store (or any other) writes on set; the built-in Map already holds these columns.
