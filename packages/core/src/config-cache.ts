@@ -109,10 +109,11 @@ function compactLists(value: unknown, seen: WeakSet<object>): void {
   if (typeof value !== 'object' || value === null || seen.has(value)) return;
   seen.add(value);
   const record = value as Record<string, unknown>;
+  const writable = !Object.isFrozen(record);
   for (const k of Object.keys(record)) {
     const v = record[k];
     compactLists(v, seen);
-    if (Array.isArray(v) && !Object.isFrozen(record)) record[k] = v.slice();
+    if (writable && Array.isArray(v)) record[k] = v.slice();
   }
 }
 

@@ -153,9 +153,9 @@ interface CompletionWhy {
 }
 const WHOLE: unique symbol = Symbol('whole');
 const NO_EMISSIONS: object = {};
-// Whys kept per node config, at most: a node mostly says the same, or one of a few things; past this
-// many (an agent whose call counts vary), a run's why is its own.
-const SHARED_WHYS = 16;
+// Shared records kept per key, at most (whys per node config, completions per why): a node mostly says
+// the same, or one of a few things; past this many (an agent whose call counts vary), a run's is its own.
+const SHARED_AT_MOST = 16;
 // The whys made for each node config's emission definitions, the last one found first. A short list,
 // not a table per node config: every node config keeps one, and most hold one why.
 const whyCache = new WeakMap<object, CompletionWhy[]>();
@@ -191,7 +191,7 @@ function whyOf(
     fold: undefined,
   };
   if (!known) whyCache.set(key, [why]);
-  else if (known.length < SHARED_WHYS) {
+  else if (known.length < SHARED_AT_MOST) {
     const grown = copiedWithRoom(known, 1);
     grown[known.length] = grown[0]!;
     grown[0] = why;
@@ -293,7 +293,7 @@ function plainCompletion(why: CompletionWhy, emitted: unknown, ms: number): Pack
   if (known) for (const c of known) if (c.emitted === emitted && c.ms === ms) return c;
   const made = new PackedCompletion(why, emitted, ms);
   if (!known) why.shared = [made];
-  else if (known.length < SHARED_WHYS) {
+  else if (known.length < SHARED_AT_MOST) {
     const grown = copiedWithRoom(known, 1);
     grown[known.length] = made;
     why.shared = grown;

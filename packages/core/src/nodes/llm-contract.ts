@@ -86,13 +86,12 @@ export class PromptParts extends LazyText {
   ) {
     super();
   }
-  /** The rendered template. */
-  protected get rendered(): string {
-    const { fields, source } = this.shape;
-    // The view a template renders with, over a context holding just the values it showed.
+  /** The rendered template, rendered again from `record` (the values it showed). */
+  protected rendered(record: Record<string, unknown>): string {
+    // The view a template renders with, over a context holding just those values.
     const ctx: Record<string, unknown[]> = {};
-    for (const [f, v] of Object.entries(promptRecord(fields, this.values))) ctx[f] = [v];
-    return renderAgain(source!, templateVars(ctx as StoredContext));
+    for (const [f, v] of Object.entries(record)) ctx[f] = [v];
+    return renderAgain(this.shape.source!, templateVars(ctx as StoredContext));
   }
   /** The conversation so far (none: see {@link PromptWithHistory}). */
   protected get history(): string {
@@ -100,7 +99,8 @@ export class PromptParts extends LazyText {
   }
   override toString(): string {
     const { fields, tail, systemPrompt } = this.shape;
-    return promptText(llmHead(this.rendered, promptRecord(fields, this.values), this.history), tail, systemPrompt);
+    const record = promptRecord(fields, this.values);
+    return promptText(llmHead(this.rendered(record), record, this.history), tail, systemPrompt);
   }
 }
 
@@ -114,7 +114,7 @@ class RenderedPrompt extends PromptParts {
   ) {
     super(shape, values, length);
   }
-  protected override get rendered(): string {
+  protected override rendered(): string {
     return this.text;
   }
 }
