@@ -29,7 +29,7 @@ import { executeChild } from './nodes/child.js';
 import { selectionMode } from './nodes/emissions.js';
 import { executeLlm } from './nodes/llm.js';
 import { executeRouter, routeNow } from './nodes/router.js';
-import { executeTool } from './nodes/tool.js';
+import { executeTool, executeToolNow } from './nodes/tool.js';
 import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
 import { appendField, startOutcome } from './nodes/types.js';
 import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
@@ -98,11 +98,17 @@ export interface BroadcastSink {
   skip?(executionId: string, run: NodeRun): Promise<boolean>;
 }
 
-/** A node executor that waits for nothing and returns its outcome at once. */
-type ImmediateExecutor = (run: NodeRun, services: NodeServices) => NodeOutcome;
+/**
+ * A node executor that returns its outcome at once when it waits for nothing (a router always; a tool
+ * when its function answers synchronously), else a promise of it.
+ */
+type ImmediateExecutor = (run: NodeRun, services: NodeServices) => NodeOutcome | Promise<NodeOutcome>;
 
 /** The built-in executors that have an immediate form, used while the built-in one is in place. */
-const immediateForms = new Map<NodeExecutor, ImmediateExecutor>([[executeRouter, routeNow]]);
+const immediateForms = new Map<NodeExecutor, ImmediateExecutor>([
+  [executeRouter, routeNow],
+  [executeTool, executeToolNow],
+]);
 
 const builtinExecutors: Readonly<Partial<Record<NodeType, NodeExecutor>>> = {
   router: executeRouter,
@@ -457,11 +463,8 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
     if (!executor) throw new Error(`no executor for node_type '${run.node.node_type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
     const immediate = engine.immediateExecutors[run.node.node_type];
-    if (immediate) outcome = immediate(new ClockedRun(run, clock), engine.services);
-    else {
-      const work = executor(new ClockedRun(run, clock), engine.services);
-      outcome = await (clock.backstop ? Promise.race([work, clock.backstop]) : work);
-    }
+    const work = (immediate ?? executor)(new ClockedRun(run, clock), engine.services);
+    outcome = work instanceof Promise ? await backstopped(work, clock) : work;
   } catch (e) {
     outcome = thrownOutcome(engine, run, e, clock);
   } finally {
@@ -474,7 +477,8 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
 
 /**
  * {@link runNode} on a direct store: the same steps, and for a node whose executor has an immediate
- * form (a router), no promise at all unless its effects must reach further (children, fields passed up).
+ * form (a router, a tool whose function answers synchronously), no promise at all unless its effects
+ * must reach further (children, fields passed up).
  */
 function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutcome | Promise<NodeOutcome> {
   const immediate = engine.immediateExecutors[run.node.node_type];
@@ -486,18 +490,46 @@ function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutc
     return refusedOutcome(engine, run, count, refused);
   }
   const started = startRun(engine, run);
-  let outcome: NodeOutcome;
+  let ran: NodeOutcome | Promise<NodeOutcome>;
   let clock: NodeClock | undefined;
   try {
     clock = startNodeClock(run, engine.options.deadline?.());
-    outcome = immediate(new ClockedRun(run, clock), engine.services);
+    ran = immediate(new ClockedRun(run, clock), engine.services);
+  } catch (e) {
+    ran = thrownOutcome(engine, run, e, clock);
+  }
+  if (ran instanceof Promise) return finishLater(engine, run, count, started, ran, clock);
+  clock?.dispose();
+  const outcome = ran;
+  const after = afterRun(engine, run, count, outcome);
+  return after ? after.then(() => finishRun(engine, run, started, outcome)) : finishRun(engine, run, started, outcome);
+}
+
+/** The rest of {@link runNodeNow} for an immediate form that answered with a promise (a tool that waits). */
+async function finishLater(
+  engine: Engine,
+  run: NodeRun,
+  count: NodeRunCount,
+  started: { subject: NodeSubjects; at: number },
+  work: Promise<NodeOutcome>,
+  clock: NodeClock | undefined,
+): Promise<NodeOutcome> {
+  let outcome: NodeOutcome;
+  try {
+    outcome = await backstopped(work, clock);
   } catch (e) {
     outcome = thrownOutcome(engine, run, e, clock);
   } finally {
     clock?.dispose();
   }
   const after = afterRun(engine, run, count, outcome);
-  return after ? after.then(() => finishRun(engine, run, started, outcome)) : finishRun(engine, run, started, outcome);
+  if (after) await after;
+  return finishRun(engine, run, started, outcome);
+}
+
+/** A node's work raced against its clock's backstop (see {@link NodeClock.backstop}), when it has one. */
+function backstopped(work: Promise<NodeOutcome>, clock: NodeClock | undefined): Promise<NodeOutcome> {
+  return clock?.backstop ? Promise.race([work, clock.backstop]) : work;
 }
 
 /** Why a node may not run now: over its execution's node-run limit or token budget (undefined: it may). */

@@ -68,28 +68,33 @@ export const MAX_INITIAL_SIGNALS = 1000;
  */
 export function findUnserialisable(value: unknown, path: string, seen?: Set<object>): string | undefined {
   // Nearly every value is plain: checked first without building a path per element; located only if not.
-  if (seen === undefined && isPlainData(value, undefined)) return undefined;
+  if (seen === undefined && isPlainData(value, 0)) return undefined;
   return locateUnserialisable(value, path, seen);
 }
 
-/** True when {@link findUnserialisable} finds nothing (`ancestors`: the objects being walked, for cycles). */
-function isPlainData(value: unknown, ancestors: Set<object> | undefined): boolean {
+/**
+ * Levels {@link isPlainData} walks without tracking the objects it is in: no set per value checked (a
+ * tool's result is checked on every call). A value nested deeper, or a cycle, is walked again by
+ * {@link locateUnserialisable}, which tracks them.
+ */
+const UNTRACKED_DEPTH = 64;
+
+/**
+ * True when {@link findUnserialisable} would find nothing; false when it may find something. It reads
+ * inherited enumerable keys too (a `for...in` allocates nothing): a false answer is only checked again.
+ */
+function isPlainData(value: unknown, depth: number): boolean {
   const t = typeof value;
   if (t === 'function' || t === 'symbol' || t === 'bigint') return false;
   if (t === 'number') return Number.isFinite(value);
   if (t !== 'object' || value === null) return true;
-  const obj = value as object;
-  if (obj instanceof Map || obj instanceof Set) return false;
-  ancestors ??= new Set();
-  if (ancestors.has(obj)) return false;
-  ancestors.add(obj);
-  if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) if (!isPlainData(obj[i], ancestors)) return false;
+  if (depth >= UNTRACKED_DEPTH || value instanceof Map || value instanceof Set) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth + 1)) return false;
   } else {
-    const record = obj as Record<string, unknown>;
-    for (const k of Object.keys(record)) if (!isPlainData(record[k], ancestors)) return false;
+    const record = value as Record<string, unknown>;
+    for (const k in record) if (!isPlainData(record[k], depth + 1)) return false;
   }
-  ancestors.delete(obj);
   return true;
 }
 

@@ -4,6 +4,7 @@ import {
   createAllNodes,
   createInMemoryBackends,
   orchestrate,
+  type TelemetryEvent,
   ToolParameterError,
   type ToolsRegistry,
   WorkflowValidationError,
@@ -190,6 +191,67 @@ describe('tool nodes', () => {
     expect(err.message).toMatch(/node 'T'.*kaput/);
     const [id] = await backends.context.listContexts();
     expect((await backends.context.getContext(id!)).__operational__?.errors).toBe(1);
+  });
+});
+
+describe('tools that answer at once or with a promise', () => {
+  const chain = (tool: string) => ({
+    main: {
+      A: {
+        node_type: 'tool',
+        event_triggers: ['START'],
+        tool_name: tool,
+        context_parameter_field: 'v',
+        output_field: 'v',
+        event_emissions: [{ signal_name: 'B' }],
+      },
+      B: {
+        node_type: 'tool',
+        event_triggers: ['B'],
+        tool_name: tool,
+        context_parameter_field: 'v',
+        output_field: 'v',
+        event_emissions: [{ signal_name: 'DONE', condition: '{{ result.n == 2 }}' }],
+      },
+    },
+  });
+  const withoutTimes = (events: TelemetryEvent[]) => events.map(({ timestamp, duration_ms, ...rest }) => rest);
+
+  it('leave the same context and the same events', async () => {
+    const inc = ({ n }: { n: number }) => ({ n: n + 1 });
+    const now = await run(chain('inc'), { tools: { inc }, context: { v: { n: 0 } } });
+    const later = await run(chain('inc'), { tools: { inc: async (a: { n: number }) => inc(a) }, context: { v: { n: 0 } } });
+    expect(now.context.v).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    expect(later.context).toEqual({ ...now.context, __operational__: { ...now.context.__operational__, main_execution_id: later.id } });
+    const events = async (r: typeof now) => withoutTimes(await r.backends.telemetry.getEvents!(r.id));
+    expect(await events(later)).toEqual(await events(now));
+  });
+
+  it('retry across attempts that throw, reject and answer, each counted and logged in order', async () => {
+    const attempts = [
+      () => {
+        throw new Error('one');
+      },
+      () => Promise.reject(new Error('two')),
+      () => {
+        throw new Error('three');
+      },
+      () => Promise.resolve({ n: 4 }),
+    ];
+    let i = 0;
+    const { id, backends, context } = await run(
+      { main: { T: { node_type: 'tool', event_triggers: ['START'], tool_name: 'mixed', output_field: 'r', event_emissions: [] } } },
+      { tools: { mixed: { fn: () => attempts[i++]!(), maxRetries: 3 } } },
+    );
+    expect(context.r).toEqual([{ n: 4 }]);
+    expect(context.__operational__?.tool_calls).toBe(4);
+    const calls = (await backends.telemetry.getEvents!(id)).filter((e) => e.event_type === 'tool_call');
+    expect(calls.map((e) => [e.attempt, e.ok, e.error])).toEqual([
+      [1, false, 'one'],
+      [2, false, 'two'],
+      [3, false, 'three'],
+      [4, true, undefined],
+    ]);
   });
 });
 

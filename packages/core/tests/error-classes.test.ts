@@ -32,8 +32,13 @@ describe('tool results that are not plain data', () => {
   const config = `main:\n  W:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: odd\n    output_field: x\n    event_emissions: [{ signal_name: DONE }]\n`;
   const circular: Record<string, unknown> = {};
   circular.self = circular;
+  // A cycle far down, and a bad value below the depth checked quickly (both must still be found).
+  const deepCycle = nested(100, {});
+  innermost(deepCycle).back = deepCycle;
   it.each([
     ['a cycle', circular, 'the result.self refers to itself (a cycle)'],
+    ['a cycle 100 levels down', deepCycle, `the result${'.a'.repeat(100)}.back refers to itself (a cycle)`],
+    ['NaN 100 levels down', nested(100, { v: Number.NaN }), `the result${'.a'.repeat(100)}.v is NaN`],
     ['a BigInt', { n: 1n }, 'the result.n is a bigint'],
     ['a Map', new Map([['a', 1]]), 'the result is a Map'],
     ['NaN', { score: Number.NaN }, 'the result.score is NaN'],
@@ -46,7 +51,27 @@ describe('tool results that are not plain data', () => {
   });
 });
 
+/** `leaf` wrapped in `levels` records, each holding the next as `a`. */
+function nested(levels: number, leaf: Record<string, unknown>): Record<string, unknown> {
+  let v = leaf;
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v;
+}
+
+function innermost(v: Record<string, unknown>): Record<string, unknown> {
+  while (v.a) v = v.a as Record<string, unknown>;
+  return v;
+}
+
 describe('tool results that are plain data', () => {
+  it('stores a value nested 200 levels deep', async () => {
+    const config = `main:\n  W:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: deep\n    output_field: x\n`;
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, { toolsRegistry: { deep: () => nested(200, { v: 1 }) } });
+    const id = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller });
+    expect(innermost((await backends.context.getContext(id)).x![0] as Record<string, unknown>)).toEqual({ v: 1 });
+  });
+
   it('stores an object that appears twice without a cycle', async () => {
     const config = `main:\n  W:\n    node_type: tool\n    event_triggers: [START]\n    tool_name: twice\n    output_field: x\n`;
     const shared = { n: [1, 2] };

@@ -110,40 +110,69 @@ export function userToolContext(run: NodeRun): ToolCallContext {
   return new UserToolContext(run);
 }
 
+/** Why a tool call may not (go on) run: the node's time is up, or its context's signal aborted. */
+function timeUp(clock: NodeClock | undefined, signal: AbortSignal | undefined): unknown {
+  return clock?.reason ?? (signal?.aborted ? signal.reason : undefined);
+}
+
 /**
  * Calls a tool with its retry budget; returns the result or throws the last error. Each attempt is
  * raced against the node's clock (or, without one, the context's signal): once the node's time is up,
- * the attempt is abandoned and the timeout error is thrown without further attempts.
+ * the attempt is abandoned and the timeout error is thrown without further attempts. A tool that
+ * answers synchronously is answered synchronously (no promise, no race: it cannot be interrupted);
+ * a promise is returned from the first attempt that answers with one.
  */
-export async function callToolWithRetries(
+export function callToolWithRetries(
   tool: ResolvedTool,
   args: unknown,
   onAttempt: (attempt: number, error?: unknown, result?: unknown) => void,
   ctx?: ToolContext | ToolCallContext,
   clock?: NodeClock,
-): Promise<unknown> {
+  firstAttempt = 1,
+): unknown {
   // Read only without a clock: the clock races a promise, so the signal is never made for the race.
   const signal = clock ? undefined : ctx?.signal;
-  const timeUp = (): unknown => clock?.reason ?? (signal?.aborted ? signal.reason : undefined);
   let lastError: unknown;
-  for (let attempt = 1; attempt <= 1 + tool.maxRetries; attempt++) {
-    if (timeUp() !== undefined) throw timeUp();
+  for (let attempt = firstAttempt; attempt <= 1 + tool.maxRetries; attempt++) {
+    if (timeUp(clock, signal) !== undefined) throw timeUp(clock, signal);
+    let value: unknown;
     try {
-      const value: unknown = ctx ? tool.fn(args, ctx) : tool.fn(args);
-      // A plain value needs no race (a synchronous tool cannot be interrupted); a promise is raced
-      // against the node's time.
-      const result = isThenable(value)
-        ? await (clock ? raceClock(Promise.resolve(value), clock) : raceSignal(Promise.resolve(value), signal))
-        : value;
-      onAttempt(attempt, undefined, result);
-      return result;
+      value = ctx ? tool.fn(args, ctx) : tool.fn(args);
     } catch (e) {
       onAttempt(attempt, e);
       lastError = e;
-      if (timeUp() !== undefined) throw timeUp();
+      if (timeUp(clock, signal) !== undefined) throw timeUp(clock, signal);
+      continue;
     }
+    if (isThenable(value)) return settleAttempt(tool, args, onAttempt, ctx, clock, signal, attempt, value);
+    onAttempt(attempt, undefined, value);
+    return value;
   }
   throw lastError;
+}
+
+/** The rest of {@link callToolWithRetries} once an attempt answers with a promise: raced, then retried if it fails. */
+async function settleAttempt(
+  tool: ResolvedTool,
+  args: unknown,
+  onAttempt: (attempt: number, error?: unknown, result?: unknown) => void,
+  ctx: ToolContext | ToolCallContext | undefined,
+  clock: NodeClock | undefined,
+  signal: AbortSignal | undefined,
+  attempt: number,
+  pending: PromiseLike<unknown>,
+): Promise<unknown> {
+  let result: unknown;
+  try {
+    result = await (clock ? raceClock(Promise.resolve(pending), clock) : raceSignal(Promise.resolve(pending), signal));
+  } catch (e) {
+    onAttempt(attempt, e);
+    if (timeUp(clock, signal) !== undefined) throw timeUp(clock, signal);
+    if (attempt >= 1 + tool.maxRetries) throw e;
+    return callToolWithRetries(tool, args, onAttempt, ctx, clock, attempt + 1);
+  }
+  onAttempt(attempt, undefined, result);
+  return result;
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
@@ -152,9 +181,10 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
 /**
  * Checks a tool's arguments, then calls it with its retries, counting every call in `tool_calls` and
  * logging it as a `tool_call` event (with `shownArgs` as its arguments). Built-ins get the tool
- * context. Shared by tool and agent nodes.
+ * context. Shared by tool and agent nodes. Synchronous when the tool answers synchronously (see
+ * {@link callToolWithRetries}): the result, or a promise of it.
  */
-export async function invokeTool(
+export function invokeTool(
   run: NodeRun,
   services: NodeServices,
   outcome: NodeOutcome,
@@ -162,7 +192,7 @@ export async function invokeTool(
   args: unknown,
   telemetryExtra: Record<string, unknown> = {},
   shownArgs: unknown = args,
-): Promise<unknown> {
+): unknown {
   checkToolArguments(tool, args);
   const started = Date.now();
   const logCall = (attempt: number, ms: number, error: unknown, result?: unknown): void => {
@@ -182,7 +212,20 @@ export async function invokeTool(
   };
   let succeeded = 0;
   let succeededMs = 0;
-  const result = await callToolWithRetries(
+  const answered = (result: unknown): unknown => {
+    // Checked here, so every runtime refuses the same values with the same words (backends differ in what they would drop or throw).
+    const bad = findUnserialisable(result, 'the result');
+    if (bad) {
+      logCall(succeeded, succeededMs, undefined, result);
+      throw new ToolResultError(`tool '${tool.name}' returned a value that cannot be stored: ${bad}`);
+    }
+    // The engine's own copy, taken as the tool returned it: telemetry shows it and the context stores
+    // it (see executeTool), so whatever the tool later does to its object changes neither.
+    const copy = copyValue(result);
+    logCall(succeeded, succeededMs, undefined, copy);
+    return copy;
+  };
+  const result = callToolWithRetries(
     tool,
     args,
     (attempt, error) => {
@@ -195,17 +238,7 @@ export async function invokeTool(
     tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
     run.clock,
   );
-  // Checked here, so every runtime refuses the same values with the same words (backends differ in what they would drop or throw).
-  const bad = findUnserialisable(result, 'the result');
-  if (bad) {
-    logCall(succeeded, succeededMs, undefined, result);
-    throw new ToolResultError(`tool '${tool.name}' returned a value that cannot be stored: ${bad}`);
-  }
-  // The engine's own copy, taken as the tool returned it: telemetry shows it and the context stores
-  // it (see executeTool), so whatever the tool later does to its object changes neither.
-  const copy = copyValue(result);
-  logCall(succeeded, succeededMs, undefined, copy);
-  return copy;
+  return result instanceof Promise ? result.then(answered) : answered(result);
 }
 
 /** An error's message, for storing in the context. */
@@ -220,7 +253,13 @@ export function errorMessage(e: unknown): string {
  * in `errors`, its text goes to `output_field`, no emission fires, and the registry's `failureSignal` is
  * emitted; without one the node fails.
  */
-export const executeTool: NodeExecutor = async (run, services) => {
+export const executeTool: NodeExecutor = async (run, services) => executeToolNow(run, services);
+
+/**
+ * {@link executeTool}, answering with the outcome itself when the tool answers synchronously (most
+ * tools are plain functions): no promise per call, and no race against the node's clock.
+ */
+export function executeToolNow(run: NodeRun, services: NodeServices): NodeOutcome | Promise<NodeOutcome> {
   const outcome = startOutcome(run.nodeName);
   const toolName = String(run.node.tool_name);
   const tool = services.resolveTool(toolName);
@@ -234,24 +273,40 @@ export const executeTool: NodeExecutor = async (run, services) => {
       },
     ]);
   }
-  const outputField = typeof run.node.output_field === 'string' ? run.node.output_field : undefined;
   let result: unknown;
   try {
     const args = toolArguments(run, tool);
-    result = await invokeTool(run, services, outcome, tool, args, {}, shownArguments(run, tool, args));
+    result = invokeTool(run, services, outcome, tool, args, {}, shownArguments(run, tool, args));
   } catch (e) {
-    if (services.propagateTransient && isRetryable(e)) throw e;
-    // Every failure counts, routed or not, so an errors-based circuit breaker sees it.
-    addCounter(outcome, 'errors');
-    if (outputField) appendField(outcome, outputField, errorMessage(e));
-    if (tool.failureSignal) {
-      outcome.emit = [tool.failureSignal];
-      outcome.handledError = e instanceof Error ? e : new Error(String(e));
-      return outcome;
-    }
-    outcome.error = e instanceof Error ? e : new Error(String(e));
+    return toolFailed(run, services, outcome, tool, e);
+  }
+  if (result instanceof Promise)
+    return result.then(
+      (r) => toolAnswered(run, services, outcome, r),
+      (e) => toolFailed(run, services, outcome, tool, e),
+    );
+  return toolAnswered(run, services, outcome, result);
+}
+
+/** A tool node's outcome once every attempt failed (see {@link executeTool}). */
+function toolFailed(run: NodeRun, services: NodeServices, outcome: NodeOutcome, tool: ResolvedTool, e: unknown): NodeOutcome {
+  if (services.propagateTransient && isRetryable(e)) throw e;
+  // Every failure counts, routed or not, so an errors-based circuit breaker sees it.
+  addCounter(outcome, 'errors');
+  const outputField = outputFieldOf(run);
+  if (outputField) appendField(outcome, outputField, errorMessage(e));
+  if (tool.failureSignal) {
+    outcome.emit = [tool.failureSignal];
+    outcome.handledError = e instanceof Error ? e : new Error(String(e));
     return outcome;
   }
+  outcome.error = e instanceof Error ? e : new Error(String(e));
+  return outcome;
+}
+
+/** A tool node's outcome once its tool answered: the result stored, the emissions chosen. */
+function toolAnswered(run: NodeRun, services: NodeServices, outcome: NodeOutcome, result: unknown): NodeOutcome {
+  const outputField = outputFieldOf(run);
   if (outputField) {
     // The result is invokeTool's copy: when it is all this update appends, the store keeps it as it is.
     const onlyOutput = outcome.update.fields === undefined;
@@ -262,4 +317,6 @@ export const executeTool: NodeExecutor = async (run, services) => {
   const vars = () => templateVars(run.context, outcome.update, { result });
   outcome.emit = [...emitWhere(run, services, emissionsOf(run.node), vars), ...outcome.extraEmit];
   return outcome;
-};
+}
+
+const outputFieldOf = (run: NodeRun): string | undefined => (typeof run.node.output_field === 'string' ? run.node.output_field : undefined);
