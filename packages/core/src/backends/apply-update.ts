@@ -143,11 +143,11 @@ function isFrozenLink(link: ParentLink): boolean {
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
 export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
-  // Keys rather than entries: an update is applied per broadcast and per node run, and a pair array
-  // per key is most of what a small update costs.
+  // `for...in` rather than entries or keys: an update is applied per broadcast and per node run, and
+  // a list per update is most of what a small one costs. Updates are plain records of their own keys.
   const fields = update.fields;
   if (fields) {
-    for (const field of Object.keys(fields)) {
+    for (const field in fields) {
       const values = fields[field]!;
       const current = ctx[field];
       ctx[field] = Array.isArray(current) ? appended(current, values) : [...values];
@@ -168,7 +168,7 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
     if (total !== undefined) nodeRunTotals.set(op.nodes, total + added);
   }
   const counters = update.counters;
-  if (counters) for (const k of Object.keys(counters)) op[k] = ((op[k] as number) ?? 0) + (counters[k as keyof typeof counters] ?? 0);
+  if (counters) for (const k in counters) op[k] = ((op[k] as number) ?? 0) + (counters[k as keyof typeof counters] ?? 0);
 }
 
 /**

@@ -497,21 +497,15 @@ function packData(type: string, data: Record<string, unknown> | undefined, durat
   if (data !== undefined)
     switch (type) {
       case 'signals_broadcast':
-        if (Array.isArray(data.signals) && Object.keys(data).length === 1) packed = packSignals(data.signals);
+        if (Array.isArray(data.signals) && keyCount(data) === 1) packed = packSignals(data.signals);
         break;
       case 'node_execution':
-        if (Array.isArray(data.triggered_by) && Object.keys(data).length === 1) packed = packSignals(data.triggered_by);
+        if (Array.isArray(data.triggered_by) && keyCount(data) === 1) packed = packSignals(data.triggered_by);
         break;
       case 'node_completed': {
         const completion = packCompletion(data, durationMs);
         if (completion) return completion;
-        if (
-          Array.isArray(data.emitted) &&
-          data.ok === true &&
-          data.llm_calls === 0 &&
-          data.tool_calls === 0 &&
-          Object.keys(data).length === 4
-        )
+        if (Array.isArray(data.emitted) && data.ok === true && data.llm_calls === 0 && data.tool_calls === 0 && keyCount(data) === 4)
           packed = packSignals(data.emitted);
         break;
       }
@@ -526,6 +520,13 @@ function packData(type: string, data: Record<string, unknown> | undefined, durat
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
+
+/** How many keys an event's data has, counted without a list of them (event data are plain records). */
+function keyCount(data: Record<string, unknown>): number {
+  let n = 0;
+  for (const _key in data) n++;
+  return n;
+}
 
 function packSignals(signals: unknown[]): unknown {
   if (signals.length === 1 && typeof signals[0] === 'string') return signals[0];

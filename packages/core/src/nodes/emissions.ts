@@ -31,23 +31,26 @@ export function evaluateEmissions(
   vars: TemplateVars | (() => TemplateVars),
   onError?: (f: ConditionFailure) => void,
 ): string[] {
-  const out: string[] = [];
+  let out: string[] | undefined;
   // Made on the first condition: emissions without conditions need no view of the context.
   let resolved: TemplateVars | undefined;
   for (const e of emissions) {
-    if (e.condition === undefined || e.condition === null || e.condition === '') {
-      out.push(e.signal_name);
-      continue;
+    const condition = e.condition;
+    let fires = true;
+    if (condition !== undefined && condition !== null && condition !== '') {
+      try {
+        resolved ??= typeof vars === 'function' ? vars() : vars;
+        fires = evaluateCondition(condition, resolved);
+      } catch (error) {
+        fires = false;
+        onError?.({ signal: e.signal_name, condition, error });
+      }
     }
-    try {
-      resolved ??= typeof vars === 'function' ? vars() : vars;
-      if (evaluateCondition(e.condition, resolved)) out.push(e.signal_name);
-    } catch (error) {
-      onError?.({ signal: e.signal_name, condition: e.condition, error });
-    }
+    // The first signal in a literal, which is sized to it (a first push reserves 17 slots); telemetry keeps this list.
+    if (fires) out === undefined ? (out = [e.signal_name]) : out.push(e.signal_name);
   }
-  // A copy at its size: the first push reserved 17 slots, and telemetry keeps this list.
-  return out.slice();
+  if (out === undefined) return [];
+  return out.length > 1 ? out.slice() : out;
 }
 
 /**

@@ -315,7 +315,8 @@ function toolAnswered(run: NodeRun, services: NodeServices, outcome: NodeOutcome
   }
   // The view is built only when a condition reads it.
   const vars = () => templateVars(run.context, outcome.update, { result });
-  outcome.emit = [...emitWhere(run, services, emissionsOf(run.node), vars), ...outcome.extraEmit];
+  const emitted = emitWhere(run, services, emissionsOf(run.node), vars);
+  outcome.emit = outcome.extraEmit.length ? emitted.concat(outcome.extraEmit) : emitted;
   return outcome;
 }
 
