@@ -27,7 +27,7 @@ import {
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
 import { selectionMode } from './nodes/emissions.js';
-import { executeLlm } from './nodes/llm.js';
+import { executeLlm, executeLlmNow } from './nodes/llm.js';
 import { executeRouter, routeNow } from './nodes/router.js';
 import { executeTool, executeToolNow } from './nodes/tool.js';
 import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
@@ -100,7 +100,7 @@ export interface BroadcastSink {
 
 /**
  * A node executor that returns its outcome at once when it waits for nothing (a router always; a tool
- * when its function answers synchronously), else a promise of it.
+ * or an llm node when its function or model answers synchronously), else a promise of it.
  */
 type ImmediateExecutor = (run: NodeRun, services: NodeServices) => NodeOutcome | Promise<NodeOutcome>;
 
@@ -108,6 +108,7 @@ type ImmediateExecutor = (run: NodeRun, services: NodeServices) => NodeOutcome |
 const immediateForms = new Map<NodeExecutor, ImmediateExecutor>([
   [executeRouter, routeNow],
   [executeTool, executeToolNow],
+  [executeLlm, executeLlmNow],
 ]);
 
 const builtinExecutors: Readonly<Partial<Record<NodeType, NodeExecutor>>> = {
@@ -477,7 +478,7 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
 
 /**
  * {@link runNode} on a direct store: the same steps, and for a node whose executor has an immediate
- * form (a router, a tool whose function answers synchronously), no promise at all unless its effects
+ * form (a router; a tool or llm node whose function or model answers synchronously), no promise at all unless its effects
  * must reach further (children, fields passed up).
  */
 function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutcome | Promise<NodeOutcome> {

@@ -255,6 +255,86 @@ describe('tools that answer at once or with a promise', () => {
   });
 });
 
+describe('models that answer at once or with a promise', () => {
+  // A typed output field (read from the context schema on either path) and a condition on the answer.
+  const config = (identity?: string) => ({
+    workflows: {
+      main: {
+        A: {
+          node_type: 'llm',
+          event_triggers: ['START'],
+          prompt: 'Count from {{ context.n }}',
+          output_field: 'n',
+          ...(identity ? { identity } : {}),
+          event_emissions: [{ signal_name: 'B' }],
+        },
+        B: {
+          node_type: 'llm',
+          event_triggers: ['B'],
+          prompt: 'Then from {{ context.n }}',
+          output_field: 'n',
+          event_emissions: [{ signal_name: 'DONE', condition: '{{ context.n == 2 }}' }],
+        },
+      },
+    },
+    context_schema: { n: { type: 'integer' } },
+    identities: { counter: 'You count.' },
+  });
+  const next = (prompt: string) => `{"n": ${Number(/from (\d+)/.exec(prompt)![1]) + 1}}`;
+  const withoutTimes = (events: TelemetryEvent[]) => events.map(({ timestamp, duration_ms, latency_ms, ...rest }) => rest);
+
+  it.each([['without an identity'], ['with an identity (a conversation history)', 'counter']])(
+    '%s, leave the same context, events and history',
+    async (_, identity) => {
+      const now = await run(config(identity), { callLlm: next, context: { n: 0 } });
+      const later = await run(config(identity), { callLlm: async (p) => next(p), context: { n: 0 } });
+      expect(now.context.n).toEqual([0, 1, 2]);
+      expect(now.context.__operational__?.signals).toEqual(['START', 'B', 'DONE']);
+      expect(later.context).toEqual({ ...now.context, __operational__: { ...now.context.__operational__, main_execution_id: later.id } });
+      const events = async (r: typeof now) => withoutTimes(await r.backends.telemetry.getEvents!(r.id));
+      expect(await events(later)).toEqual(await events(now));
+      const history = (r: typeof now) => r.backends.conversationHistory!.getConversationHistory(r.id);
+      expect(await history(later)).toEqual(await history(now));
+      expect((await history(now)).length).toBe(identity ? 2 : 0);
+    },
+  );
+
+  it('retry across calls that throw, reject, answer wrongly and answer, each counted and logged in order', async () => {
+    const calls = [
+      () => {
+        throw new Error('one');
+      },
+      () => Promise.reject(new Error('two')),
+      () => '{"n": "many"}',
+      () => Promise.resolve('{"n": "some"}'),
+      () => '{"n": 4}',
+    ];
+    let i = 0;
+    const { id, backends, context } = await run(
+      {
+        workflows: {
+          main: { L: { node_type: 'llm', event_triggers: ['START'], prompt: 'count', output_field: 'n', retries: 4, event_emissions: [] } },
+        },
+        context_schema: { n: { type: 'integer' } },
+      },
+      { callLlm: () => calls[i++]!() },
+    );
+    expect(context.n).toEqual([4]);
+    expect(context.__operational__?.llm_calls).toBe(5);
+    const logged = (await backends.telemetry.getEvents!(id)).filter((e) => e.event_type === 'llm_call');
+    expect(logged.map((e) => [e.attempt, e.ok, e.error ?? e.response])).toEqual([
+      [1, false, 'one'],
+      [2, false, 'two'],
+      [3, true, '{"n": "many"}'],
+      [4, true, '{"n": "some"}'],
+      [5, true, '{"n": 4}'],
+    ]);
+    // Each wrong answer is fed back in the next prompt.
+    expect(String(logged[3]!.prompt)).toMatch(/rejected.*"many"/s);
+    expect(String(logged[4]!.prompt)).toMatch(/rejected.*"some"/s);
+  });
+});
+
 describe('llm nodes', () => {
   it('accepts an answer inside a fence after a think block, and feeds a bad answer back', async () => {
     const prompts: string[] = [];

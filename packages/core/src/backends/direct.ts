@@ -3,8 +3,16 @@
  * drain. Their methods are async only to fit the backend interfaces; a promise and an await per read
  * and write cost more than the reads themselves, about a fifth of a node run.
  */
-import type { Backends, ContextInit, ContextUpdate, StoredContext, WorkflowsRegistry } from '../types.js';
-import { InMemoryContextBackend, InMemoryWorkflowBackend } from './memory.js';
+import type {
+  Backends,
+  ContextInit,
+  ContextSchema,
+  ContextSchemaBackend,
+  ContextUpdate,
+  StoredContext,
+  WorkflowsRegistry,
+} from '../types.js';
+import { InMemoryContextBackend, InMemoryContextSchemaBackend, InMemoryWorkflowBackend } from './memory.js';
 
 /** Reads and writes of an execution's state, without promises. */
 export interface DirectStore {
@@ -26,6 +34,7 @@ export interface DirectStore {
 
 const C = InMemoryContextBackend.prototype;
 const W = InMemoryWorkflowBackend.prototype;
+const S = InMemoryContextSchemaBackend.prototype;
 
 /** Direct access to the built-in backends: methods on a prototype, no closure per drain. */
 class BuiltinStore implements DirectStore {
@@ -91,3 +100,21 @@ export function directStore(backends: Backends): DirectStore | undefined {
     workflow.saveCurrentNow === W.saveCurrentNow;
   return creates ? new CreatingBuiltinStore(context, workflow) : new BuiltinStore(context, workflow);
 }
+
+/**
+ * An execution's context schema read without a promise or a copy (read-only: the built-in backends
+ * replace a schema rather than change it), when `backend` is the built-in class with its own reads;
+ * else `NOT_DIRECT`, and the caller makes the ordinary call.
+ */
+export function schemaNow(backend: ContextSchemaBackend, executionId: string): ContextSchema | null | typeof NOT_DIRECT {
+  if (
+    !(backend instanceof InMemoryContextSchemaBackend) ||
+    backend.getContextSchema !== S.getContextSchema ||
+    backend.schemaNow !== S.schemaNow
+  )
+    return NOT_DIRECT;
+  return backend.schemaNow(executionId);
+}
+
+/** What a direct read answers when the backend has no direct form. */
+export const NOT_DIRECT: unique symbol = Symbol('no direct read');

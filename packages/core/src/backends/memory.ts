@@ -257,6 +257,14 @@ export class InMemoryContextSchemaBackend implements ContextSchemaBackend {
     const s = this.schemas.get(executionId);
     return s ? structuredClone(s) : null;
   }
+  /**
+   * The stored schema itself, without a promise or a copy, for the engine's reads (see `schemaNow` in
+   * direct.ts): not to be changed. Schemas are replaced, never changed in place.
+   * @internal
+   */
+  schemaNow(executionId: string): ContextSchema | null {
+    return this.schemas.get(executionId) ?? null;
+  }
   async putContextSchemaField(executionId: string, field: string, definition: Record<string, unknown>): Promise<void> {
     this.schemas.set(executionId, { ...(this.schemas.get(executionId) ?? {}), [field]: structuredClone(definition) });
   }

@@ -278,13 +278,8 @@ export interface CallHooks {
   onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string | LazyText): void;
 }
 
-/**
- * Calls the model until an answer passes `accept`, feeding each rejection back, up to `retries`
- * extra attempts. Throws LlmResponseError after the last one; errors from `callLlm` itself count as
- * failed attempts unless `propagate` says to rethrow them. A permanent provider error (a rejected API
- * key, an unknown model: {@link isPermanentModelError}) is rethrown at once: asking again cannot help.
- */
-export async function callUntilValid<T>(opts: {
+/** What {@link callUntilValid} needs: the model, the prompt, how to judge an answer and what to tell. */
+export interface ModelCallOptions<T> {
   callLlm: CallLlm;
   prompt: string;
   /** What telemetry shows for `prompt` (its parts, kept instead of the text); `prompt` itself by default. */
@@ -297,44 +292,112 @@ export async function callUntilValid<T>(opts: {
   what: string;
   /** The node's signal: passed to every call; once it fires, the call is abandoned and no retry is made. */
   signal?: AbortSignal;
-}): Promise<T> {
-  let prompt = opts.prompt;
-  const shown = (sent: string): string | LazyText => (sent === opts.prompt ? (opts.shownPrompt ?? sent) : sent);
-  let lastError = '';
+}
+
+/**
+ * Calls the model until an answer passes `accept`, feeding each rejection back, up to `retries`
+ * extra attempts. Throws LlmResponseError after the last one; errors from `callLlm` itself count as
+ * failed attempts unless `propagate` says to rethrow them. A permanent provider error (a rejected API
+ * key, an unknown model: {@link isPermanentModelError}) is rethrown at once: asking again cannot help.
+ * A model that answers synchronously (a stub, a cache) is answered synchronously, with no promise
+ * and no race against the signal; a promise is returned from the first call that answers with one.
+ */
+export function callUntilValid<T>(opts: ModelCallOptions<T>): T | Promise<T> {
+  return attemptsFrom(opts, 1, opts.prompt, '');
+}
+
+/** {@link callUntilValid} from `first` on, sending `prompt`; `lastError` is the previous attempt's problem. */
+function attemptsFrom<T>(opts: ModelCallOptions<T>, first: number, prompt: string, lastError: string): T | Promise<T> {
   const signal = opts.signal;
-  for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
+  for (let attempt = first; attempt <= opts.retries + 1; attempt++) {
     signal?.throwIfAborted();
     const started = Date.now();
-    let answer: string;
     let reply: LlmAnswer;
     try {
-      const raw = await raceSignal(
-        (async () => (signal ? opts.callLlm(prompt, opts.nodeConfig, { signal }) : opts.callLlm(prompt, opts.nodeConfig)))(),
-        signal,
-      );
-      reply =
-        typeof raw === 'object' && raw !== null && typeof (raw as LlmAnswer).text === 'string' ? (raw as LlmAnswer) : { text: String(raw) };
-      answer = reply.text;
+      const raw: unknown = signal ? opts.callLlm(prompt, opts.nodeConfig, { signal }) : opts.callLlm(prompt, opts.nodeConfig);
+      if (isThenable(raw)) return settleCall(opts, attempt, started, raw, prompt);
+      reply = replyOf(raw);
     } catch (e) {
-      opts.hooks.onCall(attempt, Date.now() - started, e, undefined, shown(prompt));
-      if (signal?.aborted) throw signal.reason;
-      if (opts.propagate?.(e) || isPermanentModelError(e)) throw e;
-      lastError = `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
+      lastError = failedCall(opts, attempt, started, e, prompt);
       // One retry budget per node call: requests a provider already retried count as the node's attempts,
       // so node retries × transport attempts do not multiply.
       attempt += transportAttempts(e) - 1;
       continue;
     }
-    opts.hooks.onCall(attempt, Date.now() - started, undefined, reply, shown(prompt));
-    try {
-      return opts.accept(answer);
-    } catch (e) {
-      lastError = e instanceof Error ? e.message : String(e);
-      prompt = `${opts.prompt}\n\nYour previous answer was rejected: ${lastError}\nPrevious answer:\n${answer.slice(0, 2000)}\nAnswer again with one JSON object that fixes this.`;
-    }
+    const judged = judgeAnswer(opts, attempt, started, reply, prompt);
+    if (judged.accepted) return judged.value;
+    lastError = judged.problem;
+    prompt = judged.prompt;
   }
   throw new LlmResponseError(`${opts.what}: no usable answer after ${opts.retries + 1} attempts; last problem: ${lastError}`);
 }
+
+/** The rest of {@link callUntilValid} once a call answers with a promise: raced against the signal, judged, retried. */
+async function settleCall<T>(
+  opts: ModelCallOptions<T>,
+  attempt: number,
+  started: number,
+  pending: PromiseLike<unknown>,
+  prompt: string,
+): Promise<T> {
+  let reply: LlmAnswer;
+  try {
+    reply = replyOf(await raceSignal(Promise.resolve(pending), opts.signal));
+  } catch (e) {
+    const problem = failedCall(opts, attempt, started, e, prompt);
+    return attemptsFrom(opts, attempt + transportAttempts(e), prompt, problem);
+  }
+  const judged = judgeAnswer(opts, attempt, started, reply, prompt);
+  return judged.accepted ? judged.value : attemptsFrom(opts, attempt + 1, judged.prompt, judged.problem);
+}
+
+/** What a prompt sent is shown as: the first prompt's `shownPrompt`, a retry's own text. */
+function shownFor(opts: ModelCallOptions<unknown>, sent: string): string | LazyText {
+  return sent === opts.prompt ? (opts.shownPrompt ?? sent) : sent;
+}
+
+/**
+ * A call that failed, recorded: rethrown when the signal fired, `propagate` says so or the error is
+ * permanent; else the problem to feed back.
+ */
+function failedCall<T>(opts: ModelCallOptions<T>, attempt: number, started: number, e: unknown, prompt: string): string {
+  opts.hooks.onCall(attempt, Date.now() - started, e, undefined, shownFor(opts, prompt));
+  if (opts.signal?.aborted) throw opts.signal.reason;
+  if (opts.propagate?.(e) || isPermanentModelError(e)) throw e;
+  return `the model call failed: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/** An answer, recorded and judged by `accept`: its value, or the problem and the prompt to send next. */
+function judgeAnswer<T>(
+  opts: ModelCallOptions<T>,
+  attempt: number,
+  started: number,
+  reply: LlmAnswer,
+  prompt: string,
+): { accepted: true; value: T } | { accepted: false; problem: string; prompt: string } {
+  const answer = reply.text;
+  opts.hooks.onCall(attempt, Date.now() - started, undefined, reply, shownFor(opts, prompt));
+  try {
+    return { accepted: true, value: opts.accept(answer) };
+  } catch (e) {
+    const problem = e instanceof Error ? e.message : String(e);
+    return {
+      accepted: false,
+      problem,
+      prompt: `${opts.prompt}\n\nYour previous answer was rejected: ${problem}\nPrevious answer:\n${answer.slice(0, 2000)}\nAnswer again with one JSON object that fixes this.`,
+    };
+  }
+}
+
+/** A model's answer as {@link LlmAnswer}: a plain string (or anything else) is its text. */
+function replyOf(raw: unknown): LlmAnswer {
+  return typeof raw === 'object' && raw !== null && typeof (raw as LlmAnswer).text === 'string'
+    ? (raw as LlmAnswer)
+    : { text: String(raw) };
+}
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 
 /** How many requests a failed model call made: a provider's retry policy says so on its final error; otherwise 1. */
 function transportAttempts(e: unknown): number {

@@ -1,12 +1,13 @@
 /** The llm node: one model call whose answer is checked and stored. */
 import { isDeepStrictEqual } from 'node:util';
+import { NOT_DIRECT, schemaNow } from '../backends/direct.js';
 import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import { deepFreeze } from '../registry.js';
 import type { LazyText } from '../step-capture.js';
 import { type CompiledTemplate, compileTemplateAt, contextReadsOf, renderCompiledAt, renderTemplateAt } from '../templates/index.js';
-import type { ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
+import type { CallLlm, ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
 import {
   answerSchema,
@@ -45,21 +46,27 @@ export interface ModelNodeSettings {
 /** Default number of extra attempts when an answer is unusable. */
 export const DEFAULT_LLM_RETRIES = 3;
 
-/** Resolves identity, system prompt, output schema and retry settings of an llm or agent node. */
-export async function modelNodeSettings(run: NodeRun, services: NodeServices): Promise<ModelNodeSettings> {
-  const node = run.node;
-  const mainId = run.context.__operational__?.main_execution_id ?? run.executionId;
-  const outputField = typeof node.output_field === 'string' ? node.output_field : undefined;
+/** The settings of an llm or agent node that its config alone gives. */
+function configSettings(node: NodeConfig): ModelNodeSettings {
   const emissions = emissionsOf(node);
-  const settings: ModelNodeSettings = {
-    outputField,
+  return {
+    outputField: typeof node.output_field === 'string' ? node.output_field : undefined,
     retries: typeof node.retries === 'number' ? node.retries : DEFAULT_LLM_RETRIES,
     failureSignal: typeof node.llm_failure_signal === 'string' ? node.llm_failure_signal : undefined,
     emissions,
     mode: selectionMode(emissions),
   };
-  if (typeof node.identity === 'string' && node.identity !== '') {
-    const identity = renderTemplateAt(node.identity, templateVars(run.context), siteOf(run, 'identity')).trim();
+}
+
+const hasIdentity = (node: NodeConfig): boolean => typeof node.identity === 'string' && node.identity !== '';
+
+/** Resolves identity, system prompt, output schema and retry settings of an llm or agent node. */
+export async function modelNodeSettings(run: NodeRun, services: NodeServices): Promise<ModelNodeSettings> {
+  const node = run.node;
+  const mainId = run.context.__operational__?.main_execution_id ?? run.executionId;
+  const settings = configSettings(node);
+  if (hasIdentity(node)) {
+    const identity = renderTemplateAt(String(node.identity), templateVars(run.context), siteOf(run, 'identity')).trim();
     if (identity) {
       // The identity turns history on; history belongs to the main execution, so children share it.
       settings.historyKey = mainId;
@@ -67,9 +74,25 @@ export async function modelNodeSettings(run: NodeRun, services: NodeServices): P
       if (prompt) settings.systemPrompt = prompt;
     }
   }
-  if (outputField) {
+  if (settings.outputField) {
     const schema = await services.backends.contextSchema?.getContextSchema(mainId);
-    settings.fieldSchema = schemaForField(schema, outputField);
+    settings.fieldSchema = schemaForField(schema, settings.outputField);
+  }
+  return settings;
+}
+
+/**
+ * {@link modelNodeSettings} without a promise, for a node without an identity (no history to read)
+ * whose context schema, if any, is in a built-in backend; undefined for any other.
+ */
+function modelNodeSettingsNow(run: NodeRun, services: NodeServices): ModelNodeSettings | undefined {
+  if (hasIdentity(run.node)) return undefined;
+  const settings = configSettings(run.node);
+  const schemas = services.backends.contextSchema;
+  if (settings.outputField && schemas) {
+    const schema = schemaNow(schemas, run.context.__operational__?.main_execution_id ?? run.executionId);
+    if (schema === NOT_DIRECT) return undefined;
+    settings.fieldSchema = schemaForField(schema, settings.outputField);
   }
   return settings;
 }
@@ -231,19 +254,18 @@ export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: Node
       addCounter(outcome, 'llm_calls');
       const tokens = (answer?.usage?.input_tokens ?? 0) + (answer?.usage?.output_tokens ?? 0);
       if (tokens > 0) addCounter(outcome, 'tokens', tokens);
-      void services.telemetry(run.executionId, 'llm_call', {
-        node_name: run.nodeName,
-        stage,
-        attempt,
-        latency_ms: latencyMs,
-        ok: error === undefined,
-        ...(answer?.usage ? { input_tokens: answer.usage.input_tokens ?? 0, output_tokens: answer.usage.output_tokens ?? 0 } : {}),
-        ...(answer?.model ? { model: answer.model } : {}),
-        ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
-        // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
-        ...(prompt !== undefined ? { prompt } : {}),
-        ...(answer ? { response: answer.text } : {}),
-      });
+      // Fields set one by one, in this order, rather than spread from a record made per field.
+      const data: Record<string, unknown> = { node_name: run.nodeName, stage, attempt, latency_ms: latencyMs, ok: error === undefined };
+      if (answer?.usage) {
+        data.input_tokens = answer.usage.input_tokens ?? 0;
+        data.output_tokens = answer.usage.output_tokens ?? 0;
+      }
+      if (answer?.model) data.model = answer.model;
+      if (error !== undefined) data.error = error instanceof Error ? error.message : String(error);
+      // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
+      if (prompt !== undefined) data.prompt = prompt;
+      if (answer) data.response = answer.text;
+      void services.telemetry(run.executionId, 'llm_call', data);
     },
   };
 }
@@ -266,11 +288,40 @@ export function providerConfig(node: NodeConfig, nodeName: string, systemPrompt?
  */
 export const executeLlm: NodeExecutor = async (run, services) => {
   const outcome = startOutcome(run.nodeName);
-  if (!services.callLlm) throw new Error(`node '${run.nodeName}' is an llm node but no callLlm was given to the engine`);
+  const callLlm = modelOf(run, services);
   const s = await modelNodeSettings(run, services);
+  const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
+  return askModel(run, services, callLlm, outcome, s, history);
+};
+
+/**
+ * {@link executeLlm}, answering with the outcome itself when nothing it reads or calls answers with a
+ * promise: a node without an identity, a context schema in a built-in backend (or none), and a model
+ * that answers synchronously (a stub in tests, a cache).
+ */
+export function executeLlmNow(run: NodeRun, services: NodeServices): NodeOutcome | Promise<NodeOutcome> {
+  const callLlm = modelOf(run, services);
+  const s = modelNodeSettingsNow(run, services);
+  if (!s) return executeLlm(run, services);
+  return askModel(run, services, callLlm, startOutcome(run.nodeName), s, undefined);
+}
+
+function modelOf(run: NodeRun, services: NodeServices): CallLlm {
+  if (!services.callLlm) throw new Error(`node '${run.nodeName}' is an llm node but no callLlm was given to the engine`);
+  return services.callLlm;
+}
+
+/** An llm node once its settings and history are read: the prompt made, the model asked, the answer applied. */
+function askModel(
+  run: NodeRun,
+  services: NodeServices,
+  callLlm: CallLlm,
+  outcome: NodeOutcome,
+  s: ModelNodeSettings,
+  history: ConversationMessage[] | undefined,
+): NodeOutcome | Promise<NodeOutcome> {
   const memo = memoOf(run);
   const rendered = renderCompiledAt(memo.template, templateVars(run.context), siteOf(run, 'prompt'));
-  const history = s.historyKey ? await services.backends.conversationHistory?.getConversationHistory(s.historyKey) : undefined;
   const { schema, instructions } = contractOf(memo, s);
   const fields = memo.fields;
   const head = {
@@ -281,17 +332,17 @@ export const executeLlm: NodeExecutor = async (run, services) => {
     source: memo.again ? memo.source : undefined,
   };
   const prompt = composeLlmPrompt(memo, head, instructions, schema, s.systemPrompt);
-  let answerText = '';
+  const said = { rendered, answer: '' };
   try {
-    const { value, selected } = await callUntilValid({
-      callLlm: services.callLlm,
+    const answered = callUntilValid({
+      callLlm,
       prompt: prompt.text,
       shownPrompt: prompt.parts,
       nodeConfig: providerConfig(run.node, run.nodeName, s.systemPrompt),
       retries: s.retries,
       accept: (answer) => {
         const r = interpretAnswer(answer, s, schema);
-        answerText = answer;
+        said.answer = answer;
         return r;
       },
       hooks: modelCallHook(run, outcome, services, 'llm'),
@@ -299,13 +350,37 @@ export const executeLlm: NodeExecutor = async (run, services) => {
       what: `workflow '${run.workflowName}', node '${run.nodeName}'`,
       signal: run.signal,
     });
+    if (answered instanceof Promise) return settleModel(run, services, outcome, s, answered, said);
+    finishModelNode(run, outcome, s, answered.value, answered.selected, services);
+  } catch (e) {
+    return failModelNode(outcome, s, e, services);
+  }
+  return s.historyKey ? remember(services, s.historyKey, said).then(() => outcome) : outcome;
+}
+
+/** The rest of {@link askModel} once the model answers with a promise. */
+async function settleModel(
+  run: NodeRun,
+  services: NodeServices,
+  outcome: NodeOutcome,
+  s: ModelNodeSettings,
+  answered: Promise<{ value: unknown; selected: string[] | undefined }>,
+  said: { rendered: string; answer: string },
+): Promise<NodeOutcome> {
+  try {
+    const { value, selected } = await answered;
     finishModelNode(run, outcome, s, value, selected, services);
   } catch (e) {
     return failModelNode(outcome, s, e, services);
   }
-  if (s.historyKey && services.backends.conversationHistory) {
-    await services.backends.conversationHistory.appendToConversationHistory(s.historyKey, { role: 'user', content: rendered });
-    await services.backends.conversationHistory.appendToConversationHistory(s.historyKey, { role: 'assistant', content: answerText });
-  }
+  if (s.historyKey) await remember(services, s.historyKey, said);
   return outcome;
-};
+}
+
+/** Adds the prompt's rendered text and the accepted answer to the conversation history. */
+async function remember(services: NodeServices, historyKey: string, said: { rendered: string; answer: string }): Promise<void> {
+  const histories = services.backends.conversationHistory;
+  if (!histories) return;
+  await histories.appendToConversationHistory(historyKey, { role: 'user', content: said.rendered });
+  await histories.appendToConversationHistory(historyKey, { role: 'assistant', content: said.answer });
+}
