@@ -478,8 +478,8 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
 
 /**
  * {@link runNode} on a direct store: the same steps, and for a node whose executor has an immediate
- * form (a router; a tool or llm node whose function or model answers synchronously), no promise at all unless its effects
- * must reach further (children, fields passed up).
+ * form (a router; a tool or llm node whose function or model answers synchronously), no promise at
+ * all unless its effects must reach further (children, fields passed up).
  */
 function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutcome | Promise<NodeOutcome> {
   const immediate = engine.immediateExecutors[run.node.node_type];
@@ -497,11 +497,23 @@ function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutc
     clock = startNodeClock(run, engine.options.deadline?.());
     ran = immediate(new ClockedRun(run, clock), engine.services);
   } catch (e) {
-    ran = thrownOutcome(engine, run, e, clock);
+    // Disposed first: a transient error is rethrown by thrownOutcome on a runtime that retries.
+    clock?.dispose();
+    return finishNow(engine, run, count, started, thrownOutcome(engine, run, e, clock));
   }
   if (ran instanceof Promise) return finishLater(engine, run, count, started, ran, clock);
-  clock?.dispose();
-  const outcome = ran;
+  clock.dispose();
+  return finishNow(engine, run, count, started, ran);
+}
+
+/** A run's end once its outcome is known: its effects beyond its execution, then its events. */
+function finishNow(
+  engine: Engine,
+  run: NodeRun,
+  count: NodeRunCount,
+  started: { subject: NodeSubjects; at: number },
+  outcome: NodeOutcome,
+): NodeOutcome | Promise<NodeOutcome> {
   const after = afterRun(engine, run, count, outcome);
   return after ? after.then(() => finishRun(engine, run, started, outcome)) : finishRun(engine, run, started, outcome);
 }

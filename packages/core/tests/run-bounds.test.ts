@@ -138,6 +138,23 @@ main:
     expect(r.stdout.trim()).toBe('done');
   });
 
+  it('a tool error handed back to a runtime that retries leaves no timer holding the process', () => {
+    const script = `
+      const { createEngine, createInMemoryBackends, orchestrate } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const backends = createInMemoryBackends();
+      const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+      const call = () => { throw throttled; };
+      const { broadcastSignalsCaller } = createEngine(backends, { toolsRegistry: { call }, propagateTransient: true });
+      const config = { main: { A: { node_type: 'tool', event_triggers: ['START'], tool_name: 'call' } } };
+      const e = await orchestrate({ config, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller }).catch((e) => e);
+      console.log(e === throttled ? 'handed back' : String(e));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.signal).toBeNull();
+    expect(r.stdout.trim()).toBe('handed back');
+  });
+
   it('tool nodes default to 300 s', async () => {
     const { context } = await run(TOOL_NODE().replace('    timeout_seconds: 0.2\n', ''), { toolsRegistry: { slow: () => 'ok' } });
     expect(context.out).toEqual(['ok']);

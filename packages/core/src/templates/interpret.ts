@@ -36,7 +36,8 @@ export function planOf(root: NjNode): Plan | null {
       plan.push(expr);
     }
   }
-  return plan;
+  // A copy at its size: kept as long as the template is, and a list grown by push keeps 16 spare slots.
+  return plan.slice();
 }
 
 /** The plan of an expression, or null when it is not plain. */
@@ -62,7 +63,7 @@ export function planExpr(n: NjNode): PlanExpr | null {
         args.push(e);
       }
       const name = nodeOf(n.name).value;
-      return typeof name === 'string' && args.length > 0 ? { kind: 'filter', name, args } : null;
+      return typeof name === 'string' && args.length > 0 ? { kind: 'filter', name, args: args.slice() } : null;
     }
     default:
       return null;
