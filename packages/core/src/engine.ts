@@ -30,7 +30,7 @@ import { selectionMode } from './nodes/emissions.js';
 import { executeLlm, executeLlmNow } from './nodes/llm.js';
 import { executeRouter, routeNow } from './nodes/router.js';
 import { executeTool, executeToolNow } from './nodes/tool.js';
-import type { NodeExecutor, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
+import type { NodeExecutor, NodeMemo, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
 import { appendField, startOutcome } from './nodes/types.js';
 import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
 import { newUuid } from './strings.js';
@@ -85,6 +85,8 @@ export type Nodes = Record<NodeType, NodeExecutor> & { readonly engine: Engine }
 export interface TriggeredNode {
   name: string;
   config: NodeConfig;
+  /** What the node's runs keep between them (see {@link NodeMemo}). */
+  memo: NodeMemo;
 }
 
 /** How a runtime commits node outcomes and sends broadcasts. */
@@ -232,10 +234,12 @@ interface NodeSubjects {
   /** node_name, node_type: what `node_completed` and `node_error` say. */
   node: TelemetryNode;
 }
+// By config, for runs without a memo (an executor called directly).
 const subjects = new WeakMap<NodeConfig, NodeSubjects>();
 
 function subjectsOf(run: NodeRun): NodeSubjects {
-  let s = subjects.get(run.node);
+  const memo = run.memo;
+  let s = (memo ? memo.subjects : subjects.get(run.node)) as NodeSubjects | undefined;
   if (!s || s.workflowName !== run.workflowName || s.node.node_name !== run.nodeName) {
     const node = { node_name: run.nodeName, node_type: run.node.node_type };
     s = {
@@ -243,7 +247,8 @@ function subjectsOf(run: NodeRun): NodeSubjects {
       node: eventSubject('node_completed', node),
       started: eventSubject('node_execution', { ...node, workflow_name: run.workflowName }),
     };
-    subjects.set(run.node, s);
+    if (memo) memo.subjects = s;
+    else subjects.set(run.node, s);
   }
   return s;
 }
@@ -301,7 +306,7 @@ const triggerIndex = new WeakMap<Workflow, TriggerIndex>();
 function indexWorkflow(workflow: Workflow): TriggerIndex {
   let idx = triggerIndex.get(workflow);
   if (!idx) {
-    const entries = Object.entries(workflow).map(([name, config]) => ({ name, config }));
+    const entries = Object.entries(workflow).map(([name, config]) => ({ name, config, memo: { subjects: undefined, llm: undefined } }));
     const bySignal = new Map<string, number[]>();
     entries.forEach(({ config }, i) => {
       for (const t of Array.isArray(config.event_triggers) ? config.event_triggers : []) {
@@ -422,6 +427,7 @@ class ClockedRun implements NodeRun {
   readonly context: NodeRun['context'];
   readonly signals: string[];
   readonly runKey: string;
+  readonly memo: NodeMemo | undefined;
   constructor(
     run: NodeRun,
     readonly clock: NodeClock,
@@ -433,6 +439,7 @@ class ClockedRun implements NodeRun {
     this.context = run.context;
     this.signals = run.signals;
     this.runKey = run.runKey;
+    this.memo = run.memo;
   }
   get signal(): AbortSignal {
     return this.clock.signal;
@@ -752,7 +759,7 @@ function runOf(
   runKeyPrefix: string | undefined,
   context: StoredContext,
 ): NodeRun | undefined {
-  const { name, config } = started.nodes[started.next++]!;
+  const { name, config, memo } = started.nodes[started.next++]!;
   // Cancelled (in process or on a file runtime; see execution-control.ts): no further node runs.
   if (context.__operational__?.cancelled) return undefined;
   return {
@@ -763,6 +770,7 @@ function runOf(
     context,
     signals,
     runKey: `${runKeyPrefix ?? engine.nextRunKey()}#${name}`,
+    memo,
   };
 }
 

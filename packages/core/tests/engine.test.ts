@@ -194,6 +194,34 @@ describe('tool nodes', () => {
   });
 });
 
+describe('one workflow under two names', () => {
+  it('each run names the workflow it was started as, in telemetry and prompts', async () => {
+    // A YAML alias: both names hold the same workflow object, so its nodes share what their runs keep.
+    const yaml = `workflows:
+  first: &flow
+    Ask:
+      node_type: llm
+      event_triggers: [START]
+      prompt: "Say {{ context.word }}"
+      output_field: said
+  second: *flow
+`;
+    const prompts: string[] = [];
+    const callLlm: CallLlm = (p) => {
+      prompts.push(p);
+      return '{"said": "ok"}';
+    };
+    const named = [];
+    for (const workflow of ['first', 'second', 'first']) {
+      const { id, backends } = await run(yaml, { callLlm, workflow, context: { word: workflow } });
+      const started = (await backends.telemetry.getEvents!(id)).find((e) => e.event_type === 'node_execution');
+      named.push(started?.workflow_name);
+    }
+    expect(named).toEqual(['first', 'second', 'first']);
+    expect(prompts.map((p) => /Say (\w+)/.exec(p)?.[1])).toEqual(['first', 'second', 'first']);
+  });
+});
+
 describe('tools that answer at once or with a promise', () => {
   const chain = (tool: string) => ({
     main: {

@@ -127,8 +127,9 @@ const PLAIN_CONTRACTS = 1024;
 /**
  * What the runs of one llm node config share, made on its first run: the prompt template (compiled),
  * the context fields it refers to, whether its text depends on those alone (see contextReadsOf), the
- * answer contract and the prompt's shape. One record per node config: a run looks up one thing, and
- * a process that has seen many node configs reads one place for each.
+ * answer contract and the prompt's shape. One record per node: a run finds it on its memo (see
+ * NodeMemo), or by config when it has none, and a process that has seen many node configs reads one
+ * place for each.
  */
 interface LlmNodeMemo {
   readonly source: string;
@@ -143,12 +144,15 @@ const memos = new WeakMap<NodeConfig, LlmNodeMemo>();
 
 function memoOf(run: NodeRun): LlmNodeMemo {
   const source = String(run.node.prompt);
-  let memo = memos.get(run.node);
+  const held = run.memo;
+  let memo = (held ? held.llm : memos.get(run.node)) as LlmNodeMemo | undefined;
   if (memo?.source !== source) {
     const template = compileTemplateAt(source, siteOf(run, 'prompt'));
     const fields = Object.freeze(referencedFields(source));
     const again = contextReadsOf(source)?.every((f) => fields.includes(f)) === true;
-    memos.set(run.node, (memo = { source, template, fields, again, contract: undefined, shape: undefined }));
+    memo = { source, template, fields, again, contract: undefined, shape: undefined };
+    if (held) held.llm = memo;
+    else memos.set(run.node, memo);
   }
   return memo;
 }

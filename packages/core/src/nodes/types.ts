@@ -93,6 +93,21 @@ export interface NodeRun {
   signal?: AbortSignal;
   /** The run's clock (its signal, made on first read, and a promise that rejects when time is up); set by runNode. */
   clock?: NodeClock;
+  /** What the runs of this node keep between them; set by the engine (see {@link NodeMemo}). */
+  memo?: NodeMemo;
+}
+
+/**
+ * What the runs of one node of a workflow keep between them, filled on first use and held by the
+ * workflow's trigger index. A run finds it on its own record: a lookup by node config would search a
+ * table per kind of record, and with many distinct node configs each search reads memory that is no
+ * longer in the CPU's caches. Each holder checks that what it finds is still for this node.
+ */
+export interface NodeMemo {
+  /** The engine's telemetry subjects for the node. */
+  subjects: unknown;
+  /** An llm node's compiled prompt, the fields it reads and its answer contract. */
+  llm: unknown;
 }
 
 /** Services available to node executors. */
