@@ -31,7 +31,7 @@ import { executeLlm, executeLlmNow } from './nodes/llm.js';
 import { executeRouter, routeNow } from './nodes/router.js';
 import { executeTool, executeToolNow } from './nodes/tool.js';
 import type { NodeExecutor, NodeMemo, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
-import { appendField, startOutcome } from './nodes/types.js';
+import { appendField, isThenable, startOutcome } from './nodes/types.js';
 import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
 import { newUuid } from './strings.js';
 import type {
@@ -463,52 +463,45 @@ export async function runNode(engine: Engine, run: NodeRun, direct?: DirectStore
     await giveBackNodeRun(contexts, count);
     return refusedOutcome(engine, run, count, refused);
   }
-  const started = startRun(engine, run);
-  let outcome: NodeOutcome;
-  let clock: NodeClock | undefined;
-  try {
-    const executor = engine.executors[run.node.node_type];
-    if (!executor) throw new Error(`no executor for node_type '${run.node.node_type}'`);
-    clock = startNodeClock(run, engine.options.deadline?.());
-    const immediate = engine.immediateExecutors[run.node.node_type];
-    const work = (immediate ?? executor)(new ClockedRun(run, clock), engine.services);
-    outcome = work instanceof Promise ? await backstopped(work, clock) : work;
-  } catch (e) {
-    outcome = thrownOutcome(engine, run, e, clock);
-  } finally {
-    clock?.dispose();
-  }
-  const after = afterRun(engine, run, count, outcome);
-  if (after) await after;
-  return finishRun(engine, run, started, outcome);
+  return runCounted(engine, run, count);
 }
 
 /**
- * {@link runNode} on a direct store: the same steps, and for a node whose executor has an immediate
- * form (a router; a tool or llm node whose function or model answers synchronously), no promise at
- * all unless its effects must reach further (children, fields passed up).
+ * {@link runNode} on a direct store: the same steps, and no promise at all when the node's executor
+ * answers at once (a router; a tool or llm node whose function or model answers synchronously) and
+ * its effects need not reach further (children, fields passed up).
  */
 function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutcome | Promise<NodeOutcome> {
-  const immediate = engine.immediateExecutors[run.node.node_type];
-  if (!immediate) return runNode(engine, run, direct);
   const count = countNodeRunsNow(direct, run.executionId, run.context);
   const refused = refusal(engine, run, count);
   if (refused) {
     if (count.treeOf !== undefined) direct.treeRuns(count.treeOf, -1);
     return refusedOutcome(engine, run, count, refused);
   }
+  return runCounted(engine, run, count);
+}
+
+/**
+ * A node run once counted: its events, its executor under its clock (a thrown error becomes a failed
+ * outcome), then its effects beyond its execution. The outcome itself when the executor answers at
+ * once, else a promise of it.
+ */
+function runCounted(engine: Engine, run: NodeRun, count: NodeRunCount): NodeOutcome | Promise<NodeOutcome> {
   const started = startRun(engine, run);
-  let ran: NodeOutcome | Promise<NodeOutcome>;
+  const type = run.node.node_type;
+  let ran: NodeOutcome | PromiseLike<NodeOutcome>;
   let clock: NodeClock | undefined;
   try {
+    const executor = engine.immediateExecutors[type] ?? engine.executors[type];
+    if (!executor) throw new Error(`no executor for node_type '${type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
-    ran = immediate(new ClockedRun(run, clock), engine.services);
+    ran = executor(new ClockedRun(run, clock), engine.services);
   } catch (e) {
     // Disposed first: a transient error is rethrown by thrownOutcome on a runtime that retries.
     clock?.dispose();
     return finishNow(engine, run, count, started, thrownOutcome(engine, run, e, clock));
   }
-  if (ran instanceof Promise) return finishLater(engine, run, count, started, ran, clock);
+  if (isThenable(ran)) return finishLater(engine, run, count, started, Promise.resolve(ran), clock);
   clock.dispose();
   return finishNow(engine, run, count, started, ran);
 }
@@ -525,7 +518,7 @@ function finishNow(
   return after ? after.then(() => finishRun(engine, run, started, outcome)) : finishRun(engine, run, started, outcome);
 }
 
-/** The rest of {@link runNodeNow} for an immediate form that answered with a promise (a tool that waits). */
+/** The rest of {@link runCounted} for an executor that answered with a promise. */
 async function finishLater(
   engine: Engine,
   run: NodeRun,
@@ -536,7 +529,8 @@ async function finishLater(
 ): Promise<NodeOutcome> {
   let outcome: NodeOutcome;
   try {
-    outcome = await backstopped(work, clock);
+    // Raced against the clock's backstop, when it has one (see NodeClock.backstop).
+    outcome = await (clock?.backstop ? Promise.race([work, clock.backstop]) : work);
   } catch (e) {
     outcome = thrownOutcome(engine, run, e, clock);
   } finally {
@@ -545,11 +539,6 @@ async function finishLater(
   const after = afterRun(engine, run, count, outcome);
   if (after) await after;
   return finishRun(engine, run, started, outcome);
-}
-
-/** A node's work raced against its clock's backstop (see {@link NodeClock.backstop}), when it has one. */
-function backstopped(work: Promise<NodeOutcome>, clock: NodeClock | undefined): Promise<NodeOutcome> {
-  return clock?.backstop ? Promise.race([work, clock.backstop]) : work;
 }
 
 /** Why a node may not run now: over its execution's node-run limit or token budget (undefined: it may). */

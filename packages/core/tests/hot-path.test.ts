@@ -643,6 +643,36 @@ describe('direct access to the built-in backends', () => {
     expect((await backends.context.getContext(id)).__operational__!.signals).toEqual(['START']);
   });
 
+  it('awaits an executor that answers with a thenable other than a promise', async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, {
+      executors: {
+        // A PromiseLike from another library: not an instance of this realm's Promise.
+        router: ((run: { nodeName: string }) => ({
+          then: (resolve: (o: unknown) => void) =>
+            resolve({
+              update: { nodes: { [run.nodeName]: 1 } },
+              emit: ['DONE'],
+              extraEmit: [],
+              foreignUpdates: [],
+              outbox: [],
+              spawns: [],
+            }),
+        })) as never,
+      },
+    });
+    const id = await orchestrate({
+      config: { workflows: chain },
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    const op = (await backends.context.getContext(id)).__operational__!;
+    expect(op.signals).toEqual(['START', 'DONE']);
+    expect(op.nodes).toEqual({ A: 1 });
+  });
+
   /** A memory store that notes every key stored, and a run of `chain` on backends using it where `use` says. */
   async function runWatched<B extends Partial<Backends>>(use: (store: MemoryStore<never>) => B) {
     const stored: string[] = [];

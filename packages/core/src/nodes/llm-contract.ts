@@ -12,6 +12,7 @@ import { LazyText } from '../step-capture.js';
 import { flatString } from '../strings.js';
 import { renderAgain } from '../templates/index.js';
 import type { CallLlm, EventEmission, JSONSchema, LlmAnswer, StoredContext } from '../types.js';
+import { isThenable } from './types.js';
 
 /** Builds a prompt: the head object, then instructions, then the answer's JSON Schema. */
 export function buildPrompt(head: Record<string, unknown>, instructions: string, answerSchema: JSONSchema | null): string {
@@ -395,9 +396,6 @@ function replyOf(raw: unknown): LlmAnswer {
     ? (raw as LlmAnswer)
     : { text: String(raw) };
 }
-
-const isThenable = (v: unknown): v is PromiseLike<unknown> =>
-  (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 
 /** How many requests a failed model call made: a provider's retry policy says so on its final error; otherwise 1. */
 function transportAttempts(e: unknown): number {

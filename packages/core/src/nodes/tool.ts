@@ -12,6 +12,7 @@ import { emissionsOf, emitWhere } from './emissions.js';
 import {
   addCounter,
   appendField,
+  isThenable,
   type NodeClock,
   type NodeExecutor,
   type NodeOutcome,
@@ -174,9 +175,6 @@ async function settleAttempt(
   onAttempt(attempt, undefined, result);
   return result;
 }
-
-const isThenable = (v: unknown): v is PromiseLike<unknown> =>
-  (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 
 /**
  * Checks a tool's arguments, then calls it with its retries, counting every call in `tool_calls` and

@@ -167,6 +167,10 @@ export function startOutcome(nodeName: string): NodeOutcome {
   return { update: { nodes }, emit: [], extraEmit: [], foreignUpdates: [], outbox: [], spawns: [] };
 }
 
+/** True for a promise or any other thenable: what a tool, a model or an executor may answer with instead of a value. */
+export const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
+
 /** Appends a value to a field in an outcome's update. */
 export function appendField(outcome: NodeOutcome, field: string, value: unknown): void {
   const fields = (outcome.update.fields ??= {});
