@@ -52,13 +52,31 @@ type Subject = TelemetryNode & { readonly [HEAD_TYPE]?: string };
 /** The class of the subjects that head events of one type (see {@link eventSubject}), by type. */
 const subjectClasses = new Map<string, new (node: TelemetryNode) => Subject>();
 
+/**
+ * What every node subject has besides the node's fields: the why of the node's last fine completion
+ * (see {@link whyOf}). A private field, so a frozen subject still takes it and readers never see it;
+ * kept here, on the subject the event is recorded with, it is found without a lookup by node config.
+ */
+class SubjectSlots {
+  #why: CompletionWhy | undefined = undefined;
+  /** The why kept on `subject`, if it is a node subject that has one. */
+  static lastWhy(subject: object): CompletionWhy | undefined {
+    return #why in subject ? subject.#why : undefined;
+  }
+  /** Keeps `why` on `subject`, if it is a node subject. */
+  static keepWhy(subject: object, why: CompletionWhy): void {
+    if (#why in subject) subject.#why = why;
+  }
+}
+
 function subjectClass(type: string): new (node: TelemetryNode) => Subject {
   let made = subjectClasses.get(type);
   if (!made) {
     // The type and toJSON live on the class: a subject holds the node's fields only, and all subjects
     // of a type share one shape (a closure per subject made a hidden class per node config).
-    made = class NodeSubject {
+    made = class NodeSubject extends SubjectSlots {
       constructor(node: TelemetryNode) {
+        super();
         Object.assign(this, node);
       }
       get [HEAD_TYPE](): string {
@@ -166,6 +184,31 @@ function whyOf(
   output: CompletionWhy['output'],
   llmCalls: number,
   toolCalls: number,
+  subject: object | undefined,
+): CompletionWhy {
+  // The node's last why, kept on its subject: a node's runs mostly say what the one before said.
+  const last = subject && SubjectSlots.lastWhy(subject);
+  if (
+    last !== undefined &&
+    last.definitions === emissions?.definitions &&
+    last.selectedBy === selectedBy &&
+    last.output === output &&
+    last.llmCalls === llmCalls &&
+    last.toolCalls === toolCalls
+  )
+    return last;
+  const why = cachedWhy(selectedBy, emissions, output, llmCalls, toolCalls);
+  if (subject) SubjectSlots.keepWhy(subject, why);
+  return why;
+}
+
+/** {@link whyOf} by the node config's emission definitions: the whys made for them, or a new one. */
+function cachedWhy(
+  selectedBy: Maybe<unknown>,
+  emissions: NodeEmissions | undefined,
+  output: CompletionWhy['output'],
+  llmCalls: number,
+  toolCalls: number,
 ): CompletionWhy {
   const key = emissions?.definitions ?? NO_EMISSIONS;
   const known = whyCache.get(key);
@@ -262,7 +305,7 @@ const COMPLETION_KEYS = ['emitted', 'ok', 'llm_calls', 'tool_calls', 'selected_b
  * A fine `node_completed` (and its `duration_ms`, -1 for none) as a {@link PackedCompletion}, or
  * undefined when it says more than one keeps.
  */
-function packCompletion(data: Record<string, unknown>, ms: number): PackedCompletion | undefined {
+function packCompletion(data: Record<string, unknown>, ms: number, node: TelemetryNode | undefined): PackedCompletion | undefined {
   const { emitted, llm_calls: llm, tool_calls: tools, emissions, outputs } = data;
   if (!Array.isArray(emitted) || data.ok !== true || typeof llm !== 'number' || typeof tools !== 'number') return undefined;
   if (emissions !== undefined && !(emissions instanceof NodeEmissions)) return undefined;
@@ -274,7 +317,7 @@ function packCompletion(data: Record<string, unknown>, ms: number): PackedComple
     output = one ? one.name : WHOLE;
     kept = one ? one.value : outputs;
   }
-  const why = whyOf('selected_by' in data ? data.selected_by : ABSENT, emissions as NodeEmissions | undefined, output, llm, tools);
+  const why = whyOf('selected_by' in data ? data.selected_by : ABSENT, emissions as NodeEmissions | undefined, output, llm, tools, node);
   return kept === ABSENT
     ? plainCompletion(why, packSignals(emitted), small(ms))
     : new PackedOutputCompletion(why, packSignals(emitted), small(ms), kept);
@@ -492,7 +535,7 @@ const COMPLETED_DEFAULTS = { ok: true, llm_calls: 0, tool_calls: 0 };
  * allocated per event would cost more than the event); other fine completions and first-attempt calls
  * are packed records. Anything else is the data object, with `duration_ms` first when there is one.
  */
-function packData(type: string, data: Record<string, unknown> | undefined, durationMs: number): unknown {
+function packData(type: string, data: Record<string, unknown> | undefined, durationMs: number, node: TelemetryNode | undefined): unknown {
   let packed: unknown = data ?? null;
   if (data !== undefined)
     switch (type) {
@@ -503,7 +546,7 @@ function packData(type: string, data: Record<string, unknown> | undefined, durat
         if (Array.isArray(data.triggered_by) && keyCount(data) === 1) packed = packSignals(data.triggered_by);
         break;
       case 'node_completed': {
-        const completion = packCompletion(data, durationMs);
+        const completion = packCompletion(data, durationMs, node);
         if (completion) return completion;
         if (Array.isArray(data.emitted) && data.ok === true && data.llm_calls === 0 && data.tool_calls === 0 && keyCount(data) === 4)
           packed = packSignals(data.emitted);
@@ -552,7 +595,7 @@ export function appendEvent(
   if (Number.isNaN(cols.t0)) cols.t0 = at;
   const dt = small(at - cols.t0);
   const head = headOf(type, node);
-  const packed = packData(type, data, durationMs);
+  const packed = packData(type, data, durationMs, node);
   const ev = cols.ev;
   const timed = dt !== cols.last;
   cols.last = dt;
