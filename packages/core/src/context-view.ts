@@ -27,10 +27,17 @@ export function historyOf(ctx: StoredContext, field: string): unknown[] {
  */
 export function templateVars(ctx: StoredContext, pending?: ContextUpdate, extra?: Record<string, unknown>): TemplateVars {
   const view = new ContextView(ctx, pending);
-  const context = new Proxy(Object.create(null) as Record<string, unknown>, new NewestValues(view));
-  const history = new Proxy(Object.create(null) as Record<string, unknown[]>, new Histories(view));
+  const context = new Proxy(NEWEST_TARGET, new NewestValues(view));
+  const history = new Proxy(HISTORY_TARGET, new Histories(view));
   return extra ? { ...extra, context, history } : { context, history };
 }
+
+// The views' targets: empty, and shared by every view (a record without a prototype is a hash table,
+// the most of what a view would cost). The traps answer every read, and refuse every change, the
+// target's prototype and extensibility included: so the targets stay empty and extensible, and a
+// view's answers always keep the invariants a proxy must keep with its target.
+const NEWEST_TARGET = Object.create(null) as Record<string, unknown>;
+const HISTORY_TARGET = Object.create(null) as Record<string, unknown[]>;
 
 /** A stored context with a node's pending update over it. */
 class ContextView {
@@ -130,6 +137,12 @@ class NewestValues implements ProxyHandler<Record<string, unknown>> {
   deleteProperty(): boolean {
     return false;
   }
+  preventExtensions(): boolean {
+    return false;
+  }
+  setPrototypeOf(): boolean {
+    return false;
+  }
 }
 
 /** Proxy traps of the `history` view: each field's whole history. Read-only. */
@@ -155,6 +168,12 @@ class Histories implements ProxyHandler<Record<string, unknown[]>> {
     return false;
   }
   deleteProperty(): boolean {
+    return false;
+  }
+  preventExtensions(): boolean {
+    return false;
+  }
+  setPrototypeOf(): boolean {
     return false;
   }
 }

@@ -31,7 +31,7 @@ import { executeLlm, executeLlmNow } from './nodes/llm.js';
 import { executeRouter, routeNow } from './nodes/router.js';
 import { executeTool, executeToolNow } from './nodes/tool.js';
 import type { NodeExecutor, NodeMemo, NodeOutcome, NodeRun, NodeServices, ResolvedTool, SpawnedExecution } from './nodes/types.js';
-import { appendField, isThenable, startOutcome } from './nodes/types.js';
+import { addTo, appendField, isThenable, startOutcome } from './nodes/types.js';
 import { captureEventData, registeredStepCapture, type StepCaptureOptions } from './step-capture.js';
 import { newUuid } from './strings.js';
 import type {
@@ -39,6 +39,7 @@ import type {
   BroadcastSignalsCaller,
   CallLlm,
   ContextInit,
+  EventEmission,
   NodeConfig,
   NodeType,
   ParentLink,
@@ -157,11 +158,11 @@ export class Engine {
   private readonly builtinTools: Record<string, ToolEntry>;
   private readonly resolved = new Map<string, ResolvedTool>();
   /** Run keys of runtimes that give none (in process): one random base per engine and a count, not a UUID per run. */
-  private readonly runKeyBase = newUuid();
+  readonly runKeyBase = newUuid();
   private runCount = 0;
-  /** A run key unique to this engine's runs (and, by its random base, across engines). */
-  nextRunKey(): string {
-    return `${this.runKeyBase}:${++this.runCount}`;
+  /** The number of a new run, for its key (see {@link EngineRun.runKey}). */
+  nextRunNumber(): number {
+    return ++this.runCount;
   }
   /** Commits in process and sends through the in-process caller. */
   readonly inProcessSink: BroadcastSink;
@@ -418,7 +419,38 @@ function timedOutOutcome(engine: Engine, run: NodeRun, error: Error): NodeOutcom
   return outcome;
 }
 
-/** A node run under its clock: `signal` is the clock's, made only if the node reads it (see NodeClock). */
+/**
+ * A run as the engine makes it for a triggered node. Its key is written out when read (only a child
+ * node and the AWS runtime read it), and its clock is set when it starts: one record per node run.
+ */
+class EngineRun implements NodeRun {
+  clock: NodeClock | undefined = undefined;
+  #runKey: string | undefined = undefined;
+  constructor(
+    readonly executionId: string,
+    readonly workflowName: string,
+    readonly nodeName: string,
+    readonly node: NodeConfig,
+    readonly context: StoredContext,
+    readonly signals: string[],
+    readonly memo: NodeMemo,
+    /** The key's prefix: the broadcast's id where the runtime gives one, else the engine's base… */
+    private readonly keyPrefix: string,
+    /** …and then the run's number in the engine (0 with a broadcast id). */
+    private readonly keyNumber: number,
+  ) {}
+  /** Deterministic for a broadcast id (`id#node`); else unique to the engine's run (`base:n#node`). */
+  get runKey(): string {
+    this.#runKey ??= this.keyNumber ? `${this.keyPrefix}:${this.keyNumber}#${this.nodeName}` : `${this.keyPrefix}#${this.nodeName}`;
+    return this.#runKey;
+  }
+  /** The clock's signal (see NodeClock): made only if the node reads it. */
+  get signal(): AbortSignal | undefined {
+    return this.clock?.signal;
+  }
+}
+
+/** A node run made elsewhere, under its clock: `signal` is the clock's, made only if the node reads it (see NodeClock). */
 class ClockedRun implements NodeRun {
   readonly executionId: string;
   readonly workflowName: string;
@@ -495,7 +527,8 @@ function runCounted(engine: Engine, run: NodeRun, count: NodeRunCount): NodeOutc
     const executor = engine.immediateExecutors[type] ?? engine.executors[type];
     if (!executor) throw new Error(`no executor for node_type '${type}'`);
     clock = startNodeClock(run, engine.options.deadline?.());
-    ran = executor(new ClockedRun(run, clock), engine.services);
+    if (run instanceof EngineRun) run.clock = clock;
+    ran = executor(run instanceof EngineRun ? run : new ClockedRun(run, clock), engine.services);
   } catch (e) {
     // Disposed first: a transient error is rethrown by thrownOutcome on a runtime that retries.
     clock?.dispose();
@@ -599,14 +632,19 @@ function afterRun(engine: Engine, run: NodeRun, count: NodeRunCount, outcome: No
 /** A node run's end: its `node_completed` (and `node_error`) events; a failure gets the workflow and node named. */
 function finishRun(engine: Engine, run: NodeRun, started: { subject: NodeSubjects; at: number }, outcome: NodeOutcome): NodeOutcome {
   const subject = started.subject;
-  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started.at, {
+  const emissions = Array.isArray(run.node.event_emissions) ? run.node.event_emissions : [];
+  // Fields set in this order on one record, rather than spread from records made for them.
+  const data: Record<string, unknown> = {
     emitted: outcome.emit,
     ok: !outcome.error,
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
     tool_calls: outcome.update.counters?.tool_calls ?? 0,
-    ...emissionReasons(run, outcome),
-    ...(outcome.update.fields ? { outputs: outcome.update.fields } : {}),
-  });
+    selected_by: selectedBy(run, outcome, emissions),
+  };
+  // Each emission of the config, with its condition and whether it fired.
+  if (emissions.length) data.emissions = new NodeEmissions(emissions, outcome.emit);
+  if (outcome.update.fields) data.outputs = outcome.update.fields;
+  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started.at, data);
   if (outcome.handledError) {
     recordNodeEvent(engine, run, 'node_error', subject.node, -1, {
       error: outcome.handledError.message,
@@ -641,20 +679,14 @@ function causeOf(err: Error): { cause?: string[] } {
 }
 
 /**
- * Why a node emitted what it did, for `node_completed`: how its signals were chosen (`conditions`
- * evaluated by the engine, `model` selection, `failure` signal, `none`) and each emission of its config
- * with its condition and whether it fired.
+ * How a node's signals were chosen, for `node_completed`: `conditions` evaluated by the engine,
+ * `model` selection, its `failure` signal, or `none`.
  */
-function emissionReasons(run: NodeRun, outcome: NodeOutcome): Record<string, unknown> {
-  const emissions = Array.isArray(run.node.event_emissions) ? run.node.event_emissions : [];
+function selectedBy(run: NodeRun, outcome: NodeOutcome, emissions: EventEmission[]): string {
   const type = run.node.node_type;
-  let selectedBy: string;
-  if (outcome.handledError || (outcome.error && !outcome.emit.length)) selectedBy = outcome.handledError ? 'failure' : 'none';
-  else if (type === 'llm' || type === 'agent')
-    selectedBy = selectionMode(emissions) === 'model' ? 'model' : emissions.length ? 'conditions' : 'none';
-  else selectedBy = emissions.length ? 'conditions' : 'none';
-  if (!emissions.length) return { selected_by: selectedBy };
-  return { selected_by: selectedBy, emissions: new NodeEmissions(emissions, outcome.emit) };
+  if (outcome.handledError || (outcome.error && !outcome.emit.length)) return outcome.handledError ? 'failure' : 'none';
+  if (type === 'llm' || type === 'agent') return selectionMode(emissions) === 'model' ? 'model' : emissions.length ? 'conditions' : 'none';
+  return emissions.length ? 'conditions' : 'none';
 }
 
 /**
@@ -664,7 +696,7 @@ function emissionReasons(run: NodeRun, outcome: NodeOutcome): Record<string, unk
  */
 function propagateToParents(engine: Engine, link: ParentLink, outcome: NodeOutcome): Promise<void> | undefined {
   const up = outcome.emit.filter((s) => link.signals_to_parent.includes(s));
-  if (up.length) outcome.outbox.push({ executionId: link.parent_execution_id, signals: up });
+  if (up.length) addTo(outcome, 'outbox', { executionId: link.parent_execution_id, signals: up });
   const fields = pick(outcome.update.fields, link.context_updates_to_parent);
   // Only fields going up need the ancestors' links read: most child runs finish here, without a promise.
   return fields ? propagateFields(engine, link, fields, outcome) : undefined;
@@ -675,7 +707,7 @@ async function propagateFields(engine: Engine, link: ParentLink, up: Record<stri
   let fields: Record<string, unknown[]> | undefined = up;
   let target: string | undefined = link.parent_execution_id;
   for (let hops = 0; fields && target && hops < 100; hops++) {
-    outcome.foreignUpdates.push({ executionId: target, update: { fields } });
+    addTo(outcome, 'foreignUpdates', { executionId: target, update: { fields } });
     const next: StoredContext['__parent__'] = (await readContext(engine.backends, target)).__parent__;
     fields = next ? pick(fields, next.context_updates_to_parent) : undefined;
     target = next?.parent_execution_id;
@@ -751,16 +783,9 @@ function runOf(
   const { name, config, memo } = started.nodes[started.next++]!;
   // Cancelled (in process or on a file runtime; see execution-control.ts): no further node runs.
   if (context.__operational__?.cancelled) return undefined;
-  return {
-    executionId,
-    workflowName: started.workflowName,
-    nodeName: name,
-    node: config,
-    context,
-    signals,
-    runKey: `${runKeyPrefix ?? engine.nextRunKey()}#${name}`,
-    memo,
-  };
+  return runKeyPrefix === undefined
+    ? new EngineRun(executionId, started.workflowName, name, config, context, signals, memo, engine.runKeyBase, engine.nextRunNumber())
+    : new EngineRun(executionId, started.workflowName, name, config, context, signals, memo, runKeyPrefix, 0);
 }
 
 /**
@@ -892,8 +917,14 @@ export function createEngine(
  * A broadcast on the in-process drain's stack: not started yet, or started with nodes left to run. The
  * sends of a node run are pushed as they are: their signal lists are the engine's own and never change.
  */
-interface PendingBroadcast extends Send {
-  started?: StartedBroadcast;
+/** A broadcast on the drain's stack; `started` once its signals are recorded and its nodes found. */
+class PendingBroadcast implements Send {
+  started: StartedBroadcast | undefined = undefined;
+  constructor(
+    readonly executionId: string,
+    readonly signals: string[],
+    readonly delayMs: number,
+  ) {}
 }
 
 /**
@@ -903,7 +934,7 @@ interface PendingBroadcast extends Send {
  * kept alive (with its context reads and outcomes) until every broadcast it led to has finished.
  */
 export async function drainBroadcast(engine: Engine, executionId: string, signals: string[]): Promise<void> {
-  const stack: PendingBroadcast[] = [{ executionId, signals: [...signals], delayMs: 0 }];
+  const stack: PendingBroadcast[] = [new PendingBroadcast(executionId, [...signals], 0)];
   const direct = directStore(engine.backends);
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
@@ -928,8 +959,14 @@ export async function drainBroadcast(engine: Engine, executionId: string, signal
     const outcome = ran instanceof Promise ? await ran : ran;
     if (direct && (direct.create || !outcome.spawns.length)) applyNow(direct, top.executionId, outcome);
     else await applyInProcess(engine, top.executionId, outcome);
+    if (outcome.outbox.length === 0 && outcome.spawns.length === 0) {
+      // The usual run: its own signals only, with no list of sends made for them.
+      if (outcome.emit.length) stack.push(new PendingBroadcast(top.executionId, outcome.emit, 0));
+      continue;
+    }
     // Pushed last first, so the node's own signals run first, then the parents', then the children's.
-    const sends: PendingBroadcast[] = sendsOf(top.executionId, outcome);
-    for (let i = sends.length - 1; i >= 0; i--) stack.push(sends[i]!);
+    const sends = sendsOf(top.executionId, outcome);
+    for (let i = sends.length - 1; i >= 0; i--)
+      stack.push(new PendingBroadcast(sends[i]!.executionId, sends[i]!.signals, sends[i]!.delayMs));
   }
 }

@@ -108,72 +108,106 @@ const UNBOUNDED: NodeClock = { signal: NEVER, reason: undefined, expired: undefi
 
 const ignore = () => undefined;
 
+/** What a {@link TimedClock} holds once its signal or promises are asked for, or its time is up. */
+interface ClockState {
+  controller: AbortController | undefined;
+  error: Error | undefined;
+  graceOver: boolean;
+  graceTimer: NodeJS.Timeout | undefined;
+  expiredPromise: Promise<never> | undefined;
+  rejectExpired: ((e: Error) => void) | undefined;
+  backstopPromise: Promise<never> | undefined;
+  rejectBackstop: ((e: Error) => void) | undefined;
+}
+
+const newState = (): ClockState => ({
+  controller: undefined,
+  error: undefined,
+  graceOver: false,
+  graceTimer: undefined,
+  expiredPromise: undefined,
+  rejectExpired: undefined,
+  backstopPromise: undefined,
+  rejectBackstop: undefined,
+});
+
 /**
- * The clock of a node with a time limit. Its promises are made when first asked for, and the shared
- * {@link clockTimer} calls {@link expire} when its time is up: a node run that ends in time costs a set
- * entry, not a timer, two promises and their closures.
+ * The clock of a node with a time limit. Its signal and promises are made when first asked for, and
+ * the shared {@link clockTimer} calls {@link expire} when its time is up: a node run that ends in time
+ * costs this record and a slot in the timer's list, not a timer, two promises and their closures.
  */
 class TimedClock implements NodeClock {
-  private controller: AbortController | undefined;
-  private error: Error | undefined;
-  private graceOver = false;
-  private graceTimer: NodeJS.Timeout | undefined;
-  private expiredPromise: Promise<never> | undefined;
-  private rejectExpired: ((e: Error) => void) | undefined;
-  private backstopPromise: Promise<never> | undefined;
-  private rejectBackstop: ((e: Error) => void) | undefined;
+  /** Its place in the timer's list while it runs; -1 once removed. */
+  slot = -1;
+  private state: ClockState | undefined = undefined;
 
   constructor(
     /** Epoch ms at which the time is up. */
     readonly end: number,
-    private readonly reasonAtEnd: () => Error,
+    /** The run, named by the error when the time is up. */
+    private readonly run: NodeRun,
+    /** The node's `timeout_seconds` when that ends it, else undefined: the runtime's deadline does. */
+    private readonly timeoutSeconds: number | undefined,
   ) {}
 
+  private held(): ClockState {
+    this.state ??= newState();
+    return this.state;
+  }
+
   get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.error) this.controller.abort(this.error);
+    const state = this.held();
+    if (!state.controller) {
+      state.controller = new AbortController();
+      if (state.error) state.controller.abort(state.error);
     }
-    return this.controller.signal;
+    return state.controller.signal;
   }
 
   get reason(): Error | undefined {
-    return this.error;
+    return this.state?.error;
   }
 
   get expired(): Promise<never> {
-    if (!this.expiredPromise) {
-      this.expiredPromise = this.error ? Promise.reject(this.error) : new Promise<never>((_, reject) => (this.rejectExpired = reject));
+    const state = this.held();
+    if (!state.expiredPromise) {
+      state.expiredPromise = state.error ? Promise.reject(state.error) : new Promise<never>((_, reject) => (state.rejectExpired = reject));
       // It may lose its race to the node: its rejection must not be reported as unhandled.
-      this.expiredPromise.catch(ignore);
+      state.expiredPromise.catch(ignore);
     }
-    return this.expiredPromise;
+    return state.expiredPromise;
   }
 
   get backstop(): Promise<never> {
-    if (!this.backstopPromise) {
-      this.backstopPromise =
-        this.error && this.graceOver ? Promise.reject(this.error) : new Promise<never>((_, reject) => (this.rejectBackstop = reject));
-      this.backstopPromise.catch(ignore);
+    const state = this.held();
+    if (!state.backstopPromise) {
+      state.backstopPromise =
+        state.error && state.graceOver ? Promise.reject(state.error) : new Promise<never>((_, reject) => (state.rejectBackstop = reject));
+      state.backstopPromise.catch(ignore);
     }
-    return this.backstopPromise;
+    return state.backstopPromise;
   }
 
   /** Called by the shared timer when the time is up: aborts the signal, then the node after the grace. */
   expire(): void {
-    const err = this.reasonAtEnd();
-    this.error = err;
-    this.controller?.abort(err);
-    this.rejectExpired?.(err);
-    this.graceTimer = setTimeout(() => {
-      this.graceOver = true;
-      this.rejectBackstop?.(err);
+    const { workflowName, nodeName } = this.run;
+    const err =
+      this.timeoutSeconds !== undefined
+        ? new NodeTimeoutError(workflowName, nodeName, this.timeoutSeconds)
+        : new DeadlineExceededError(workflowName, nodeName);
+    const state = this.held();
+    state.error = err;
+    state.controller?.abort(err);
+    state.rejectExpired?.(err);
+    state.graceTimer = setTimeout(() => {
+      state.graceOver = true;
+      state.rejectBackstop?.(err);
     }, NODE_ABORT_GRACE_MS);
   }
 
   dispose(): void {
     clockTimer.remove(this);
-    if (this.graceTimer) clearTimeout(this.graceTimer);
+    if (this.state?.graceTimer) clearTimeout(this.state.graceTimer);
   }
 }
 
@@ -181,27 +215,38 @@ class TimedClock implements NodeClock {
  * One timer for every running {@link TimedClock}, set for the earliest end. While no clock runs it
  * stays set but unreferenced (it does not keep the process alive), so a chain of short node runs sets
  * no timer at all; a running clock references it again, so a node that waits forever still ends.
+ * The running clocks are a list, each holding its place in it: a set's table is made again as it
+ * empties and fills, once per node run of a chain.
  */
 class ClockTimer {
-  private readonly clocks = new Set<TimedClock>();
+  private readonly clocks: TimedClock[] = [];
   private timer: NodeJS.Timeout | undefined;
   private at = Number.POSITIVE_INFINITY;
 
   add(clock: TimedClock): void {
-    this.clocks.add(clock);
+    clock.slot = this.clocks.length;
+    this.clocks.push(clock);
     // Overdue: its timer was lost (made under fake timers since restored, say): set a new one.
     if (clock.end < this.at || this.at <= Date.now()) this.schedule(Math.min(clock.end, this.earliest()));
-    else if (this.clocks.size === 1) this.timer?.ref();
+    else if (this.clocks.length === 1) this.timer?.ref();
   }
 
   private earliest(): number {
     let end = Number.POSITIVE_INFINITY;
-    for (const clock of this.clocks) if (clock.end < end) end = clock.end;
+    for (let i = 0; i < this.clocks.length; i++) if (this.clocks[i]!.end < end) end = this.clocks[i]!.end;
     return end;
   }
 
   remove(clock: TimedClock): void {
-    if (this.clocks.delete(clock) && this.clocks.size === 0) this.timer?.unref();
+    if (clock.slot < 0) return;
+    // The last clock takes the removed one's place.
+    const last = this.clocks.pop()!;
+    if (last !== clock) {
+      this.clocks[clock.slot] = last;
+      last.slot = clock.slot;
+    }
+    clock.slot = -1;
+    if (this.clocks.length === 0) this.timer?.unref();
   }
 
   private schedule(at: number): void {
@@ -219,12 +264,10 @@ class ClockTimer {
     this.timer = undefined;
     this.at = Number.POSITIVE_INFINITY;
     const now = Date.now();
-    for (const clock of this.clocks) {
-      if (clock.end <= now) {
-        this.clocks.delete(clock);
-        clock.expire();
-      }
-    }
+    // Taken out first, then expired: expiring runs abort listeners, which may start or end clocks.
+    const due = this.clocks.filter((clock) => clock.end <= now);
+    for (const clock of due) this.remove(clock);
+    for (const clock of due) clock.expire();
     const next = this.earliest();
     if (next !== Number.POSITIVE_INFINITY) this.schedule(next);
   }
@@ -244,11 +287,7 @@ export function startNodeClock(run: NodeRun, deadline: number | undefined): Node
   if (byDeadline <= now) throw new DeadlineExceededError(run.workflowName, run.nodeName);
   const end = Math.min(byTimeout, byDeadline);
   if (!Number.isFinite(end)) return UNBOUNDED;
-  const clock = new TimedClock(end, () =>
-    byTimeout <= byDeadline
-      ? new NodeTimeoutError(run.workflowName, run.nodeName, timeoutS!)
-      : new DeadlineExceededError(run.workflowName, run.nodeName),
-  );
+  const clock = new TimedClock(end, run, byTimeout <= byDeadline ? timeoutS : undefined);
   clockTimer.add(clock);
   return clock;
 }

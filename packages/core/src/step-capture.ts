@@ -179,16 +179,32 @@ export function captureEventData(
   keepLazy = false,
 ): Record<string, unknown> | undefined {
   if (!data) return data;
-  let captured = false;
-  for (const field of CAPTURED_FIELDS) if (field in data) captured = true;
-  if (!captured) return data;
+  // Most events keep every captured value as it is (small, nothing to redact): they are handed back
+  // as they are, not copied. The first value that changes (or goes) is kept for the copy below.
+  let changedField: string | undefined;
+  let changedValue: unknown;
+  for (let i = 0; i < CAPTURED_FIELDS.length && changedField === undefined; i++) {
+    const field = CAPTURED_FIELDS[i]!;
+    if (!(field in data)) continue;
+    const value = data[field];
+    const kept = options.maxChars !== 0 && value !== undefined ? captureValue(field, value, options, keepLazy) : DROPPED;
+    if (kept !== value) {
+      changedField = field;
+      changedValue = kept;
+    }
+  }
+  if (changedField === undefined) return data;
   // Built key by key rather than copied and then `delete`d from: an object that loses a key becomes a
   // hash table, several times the size of the event it holds.
   const out: Record<string, unknown> = {};
   for (const key in data) {
     const value = data[key];
     if (!(CAPTURED_FIELDS as readonly string[]).includes(key)) out[key] = value;
-    else if (options.maxChars !== 0 && value !== undefined) out[key] = captureValue(key, value, options, keepLazy);
+    else if (options.maxChars !== 0 && value !== undefined)
+      out[key] = key === changedField ? changedValue : captureValue(key, value, options, keepLazy);
   }
   return out;
 }
+
+/** Marks a captured field that an event loses (`maxChars: 0`, or an undefined value). */
+const DROPPED: unique symbol = Symbol('dropped');

@@ -53,6 +53,24 @@ describe('the template view of the context', () => {
       (vars.context as Record<string, unknown>).a = 9;
     }).toThrow(TypeError);
   });
+
+  it('refuses every change, so that one view cannot break another (views share their empty targets)', () => {
+    const first = templateVars(ctx());
+    for (const view of [first.context, first.history!] as object[]) {
+      expect(() => Object.preventExtensions(view)).toThrow(TypeError);
+      expect(() => Object.setPrototypeOf(view, { injected: true })).toThrow(TypeError);
+      expect(() => Object.defineProperty(view, 'a', { value: 9, configurable: false })).toThrow(TypeError);
+      expect(() => Object.freeze(view)).toThrow(TypeError);
+      expect(Reflect.deleteProperty(view, 'a')).toBe(false);
+    }
+    const other = templateVars({ b: ['x'], c: ['y', 'z'] });
+    expect(Object.isExtensible(other.context)).toBe(true);
+    expect(Object.getPrototypeOf(other.context)).toBe(null);
+    expect(Object.keys(other.context)).toEqual(['b', 'c']);
+    expect(Object.getOwnPropertyDescriptor(other.history!, 'c')?.value).toEqual(['y', 'z']);
+    expect('injected' in other.context).toBe(false);
+    expect(renderTemplate('{{ context.b }} {{ context.c | accumulated | join(",") }}', other)).toBe('x y,z');
+  });
 });
 
 const CHAIN = `
@@ -649,6 +667,7 @@ describe('direct access to the built-in backends', () => {
       executors: {
         // A PromiseLike from another library: not an instance of this realm's Promise.
         router: ((run: { nodeName: string }) => ({
+          // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a native promise is what this test is about
           then: (resolve: (o: unknown) => void) =>
             resolve({
               update: { nodes: { [run.nodeName]: 1 } },

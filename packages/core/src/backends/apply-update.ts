@@ -159,7 +159,7 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
   const nodes = update.nodes;
   if (nodes) {
     let added = 0;
-    for (const name of Object.keys(nodes)) {
+    for (const name in nodes) {
       const n = nodes[name]!;
       op.nodes[name] = (op.nodes[name] ?? 0) + n;
       added += n;

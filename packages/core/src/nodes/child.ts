@@ -3,7 +3,7 @@ import { sumNodeRuns } from '../backends/apply-update.js';
 import { accumulate, historyOf, templateVars } from '../context-view.js';
 import type { ParentLink, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere } from './emissions.js';
-import { type NodeExecutor, type SpawnedExecution, startOutcome } from './types.js';
+import { addTo, type NodeExecutor, type SpawnedExecution, startOutcome } from './types.js';
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
@@ -66,10 +66,10 @@ export const executeChild: NodeExecutor = async (run, services) => {
     for (let i = 0; i < items.length; i++) {
       const fields: Record<string, unknown[]> = copyBase ? { ...baseFields } : {};
       fields[inputField] = [items[i]];
-      outcome.spawns.push(make(i, fields, interval ? interval * i : undefined));
+      addTo(outcome, 'spawns', make(i, fields, interval ? interval * i : undefined));
     }
   } else {
-    outcome.spawns.push(make(0, baseFields));
+    addTo(outcome, 'spawns', make(0, baseFields));
   }
   void services.telemetry(run.executionId, 'child_started', {
     node_name: run.nodeName,

@@ -34,7 +34,8 @@ export function evaluateEmissions(
   let out: string[] | undefined;
   // Made on the first condition: emissions without conditions need no view of the context.
   let resolved: TemplateVars | undefined;
-  for (const e of emissions) {
+  for (let i = 0; i < emissions.length; i++) {
+    const e = emissions[i]!;
     const condition = e.condition;
     let fires = true;
     if (condition !== undefined && condition !== null && condition !== '') {

@@ -11,9 +11,11 @@ import type { CallLlm, ConversationMessage, EventEmission, JSONSchema, LlmAnswer
 import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
 import {
   answerSchema,
+  type CallHooks,
   callUntilValid,
   checkAnswer,
   composeLlmPrompt,
+  type ModelCallOptions,
   type PromptShape,
   parseAnswer,
   promptValues,
@@ -252,26 +254,41 @@ export function failModelNode(outcome: NodeOutcome, s: ModelNodeSettings, error:
 }
 
 /** Records a model call in the counters and telemetry. */
-export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: NodeServices, stage: string) {
+export function modelCallHook(run: NodeRun, outcome: NodeOutcome, services: NodeServices, stage: string): CallHooks {
   return {
     onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string | LazyText) {
-      addCounter(outcome, 'llm_calls');
-      const tokens = (answer?.usage?.input_tokens ?? 0) + (answer?.usage?.output_tokens ?? 0);
-      if (tokens > 0) addCounter(outcome, 'tokens', tokens);
-      // Fields set one by one, in this order, rather than spread from a record made per field.
-      const data: Record<string, unknown> = { node_name: run.nodeName, stage, attempt, latency_ms: latencyMs, ok: error === undefined };
-      if (answer?.usage) {
-        data.input_tokens = answer.usage.input_tokens ?? 0;
-        data.output_tokens = answer.usage.output_tokens ?? 0;
-      }
-      if (answer?.model) data.model = answer.model;
-      if (error !== undefined) data.error = error instanceof Error ? error.message : String(error);
-      // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
-      if (prompt !== undefined) data.prompt = prompt;
-      if (answer) data.response = answer.text;
-      void services.telemetry(run.executionId, 'llm_call', data);
+      recordModelCall(run, outcome, services, stage, attempt, latencyMs, error, answer, prompt);
     },
   };
+}
+
+/** Counts a model call in the outcome and logs it as an `llm_call` event. */
+function recordModelCall(
+  run: NodeRun,
+  outcome: NodeOutcome,
+  services: NodeServices,
+  stage: string,
+  attempt: number,
+  latencyMs: number,
+  error: unknown,
+  answer: LlmAnswer | undefined,
+  prompt: string | LazyText | undefined,
+): void {
+  addCounter(outcome, 'llm_calls');
+  const tokens = (answer?.usage?.input_tokens ?? 0) + (answer?.usage?.output_tokens ?? 0);
+  if (tokens > 0) addCounter(outcome, 'tokens', tokens);
+  // Fields set one by one, in this order, rather than spread from a record made per field.
+  const data: Record<string, unknown> = { node_name: run.nodeName, stage, attempt, latency_ms: latencyMs, ok: error === undefined };
+  if (answer?.usage) {
+    data.input_tokens = answer.usage.input_tokens ?? 0;
+    data.output_tokens = answer.usage.output_tokens ?? 0;
+  }
+  if (answer?.model) data.model = answer.model;
+  if (error !== undefined) data.error = error instanceof Error ? error.message : String(error);
+  // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
+  if (prompt !== undefined) data.prompt = prompt;
+  if (answer) data.response = answer.text;
+  void services.telemetry(run.executionId, 'llm_call', data);
 }
 
 /**
@@ -336,30 +353,62 @@ function askModel(
     source: memo.again ? memo.source : undefined,
   };
   const prompt = composeLlmPrompt(memo, head, instructions, schema, s.systemPrompt);
-  const said = { rendered, answer: '' };
+  const call = new LlmCall(run, services, outcome, s, schema, callLlm, prompt.text, prompt.parts, rendered);
   try {
-    const answered = callUntilValid({
-      callLlm,
-      prompt: prompt.text,
-      shownPrompt: prompt.parts,
-      nodeConfig: providerConfig(run.node, run.nodeName, s.systemPrompt),
-      retries: s.retries,
-      accept: (answer) => {
-        const r = interpretAnswer(answer, s, schema);
-        said.answer = answer;
-        return r;
-      },
-      hooks: modelCallHook(run, outcome, services, 'llm'),
-      propagate: (e) => services.propagateTransient && isRetryable(e),
-      what: `workflow '${run.workflowName}', node '${run.nodeName}'`,
-      signal: run.signal,
-    });
-    if (answered instanceof Promise) return settleModel(run, services, outcome, s, answered, said);
+    const answered = callUntilValid(call);
+    if (answered instanceof Promise) return settleModel(run, services, outcome, s, answered, call);
     finishModelNode(run, outcome, s, answered.value, answered.selected, services);
   } catch (e) {
     return failModelNode(outcome, s, e, services);
   }
-  return s.historyKey ? remember(services, s.historyKey, said).then(() => outcome) : outcome;
+  return s.historyKey ? remember(services, s.historyKey, call).then(() => outcome) : outcome;
+}
+
+/**
+ * The model call of one llm node run: what {@link callUntilValid} needs, its hooks, and the answer it
+ * accepted (for the conversation history). One record per run, rather than closures over the run.
+ */
+class LlmCall implements ModelCallOptions<{ value: unknown; selected: string[] | undefined }>, CallHooks {
+  /** The accepted answer's text. */
+  answer = '';
+  constructor(
+    private readonly run: NodeRun,
+    private readonly services: NodeServices,
+    private readonly outcome: NodeOutcome,
+    private readonly settings: ModelNodeSettings,
+    private readonly schema: JSONSchema,
+    readonly callLlm: CallLlm,
+    readonly prompt: string,
+    readonly shownPrompt: LazyText,
+    /** The rendered template, as the conversation history keeps it. */
+    readonly rendered: string,
+  ) {}
+  get nodeConfig(): Record<string, unknown> {
+    return providerConfig(this.run.node, this.run.nodeName, this.settings.systemPrompt);
+  }
+  get retries(): number {
+    return this.settings.retries;
+  }
+  get hooks(): CallHooks {
+    return this;
+  }
+  get what(): string {
+    return `workflow '${this.run.workflowName}', node '${this.run.nodeName}'`;
+  }
+  get signal(): AbortSignal | undefined {
+    return this.run.signal;
+  }
+  accept(answer: string): { value: unknown; selected: string[] | undefined } {
+    const r = interpretAnswer(answer, this.settings, this.schema);
+    this.answer = answer;
+    return r;
+  }
+  propagate(e: unknown): boolean {
+    return this.services.propagateTransient && isRetryable(e);
+  }
+  onCall(attempt: number, latencyMs: number, error?: unknown, answer?: LlmAnswer, prompt?: string | LazyText): void {
+    recordModelCall(this.run, this.outcome, this.services, 'llm', attempt, latencyMs, error, answer, prompt);
+  }
 }
 
 /** The rest of {@link askModel} once the model answers with a promise. */

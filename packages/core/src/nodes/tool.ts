@@ -11,6 +11,7 @@ import type { ToolCallContext } from '../types.js';
 import { emissionsOf, emitWhere } from './emissions.js';
 import {
   addCounter,
+  addTo,
   appendField,
   isThenable,
   type NodeClock,
@@ -75,10 +76,10 @@ export function toolContext(run: NodeRun, services: NodeServices, outcome: NodeO
     },
     updateOther: (executionId, u) => {
       if (executionId === run.executionId) outcome.update = mergeUpdates(outcome.update, u);
-      else outcome.foreignUpdates.push({ executionId, update: u });
+      else addTo(outcome, 'foreignUpdates', { executionId, update: u });
     },
     emit: (signals) => {
-      outcome.extraEmit.push(...signals);
+      addTo(outcome, 'extraEmit', ...signals);
     },
     get signal() {
       return signalOf(run);
@@ -116,6 +117,16 @@ function timeUp(clock: NodeClock | undefined, signal: AbortSignal | undefined): 
   return clock?.reason ?? (signal?.aborted ? signal.reason : undefined);
 }
 
+/** Told of each attempt of a tool call: a function, or a record with an `attempted` method (no closure per call). */
+export type AttemptListener =
+  | ((attempt: number, error?: unknown, result?: unknown) => void)
+  | { attempted(attempt: number, error?: unknown, result?: unknown): void };
+
+function tell(listener: AttemptListener, attempt: number, error?: unknown, result?: unknown): void {
+  if (typeof listener === 'function') listener(attempt, error, result);
+  else listener.attempted(attempt, error, result);
+}
+
 /**
  * Calls a tool with its retry budget; returns the result or throws the last error. Each attempt is
  * raced against the node's clock (or, without one, the context's signal): once the node's time is up,
@@ -126,7 +137,7 @@ function timeUp(clock: NodeClock | undefined, signal: AbortSignal | undefined): 
 export function callToolWithRetries(
   tool: ResolvedTool,
   args: unknown,
-  onAttempt: (attempt: number, error?: unknown, result?: unknown) => void,
+  onAttempt: AttemptListener,
   ctx?: ToolContext | ToolCallContext,
   clock?: NodeClock,
   firstAttempt = 1,
@@ -140,13 +151,13 @@ export function callToolWithRetries(
     try {
       value = ctx ? tool.fn(args, ctx) : tool.fn(args);
     } catch (e) {
-      onAttempt(attempt, e);
+      tell(onAttempt, attempt, e);
       lastError = e;
       if (timeUp(clock, signal) !== undefined) throw timeUp(clock, signal);
       continue;
     }
     if (isThenable(value)) return settleAttempt(tool, args, onAttempt, ctx, clock, signal, attempt, value);
-    onAttempt(attempt, undefined, value);
+    tell(onAttempt, attempt, undefined, value);
     return value;
   }
   throw lastError;
@@ -156,7 +167,7 @@ export function callToolWithRetries(
 async function settleAttempt(
   tool: ResolvedTool,
   args: unknown,
-  onAttempt: (attempt: number, error?: unknown, result?: unknown) => void,
+  onAttempt: AttemptListener,
   ctx: ToolContext | ToolCallContext | undefined,
   clock: NodeClock | undefined,
   signal: AbortSignal | undefined,
@@ -167,12 +178,12 @@ async function settleAttempt(
   try {
     result = await (clock ? raceClock(Promise.resolve(pending), clock) : raceSignal(Promise.resolve(pending), signal));
   } catch (e) {
-    onAttempt(attempt, e);
+    tell(onAttempt, attempt, e);
     if (timeUp(clock, signal) !== undefined) throw timeUp(clock, signal);
     if (attempt >= 1 + tool.maxRetries) throw e;
     return callToolWithRetries(tool, args, onAttempt, ctx, clock, attempt + 1);
   }
-  onAttempt(attempt, undefined, result);
+  tell(onAttempt, attempt, undefined, result);
   return result;
 }
 
@@ -188,55 +199,79 @@ export function invokeTool(
   outcome: NodeOutcome,
   tool: ResolvedTool,
   args: unknown,
-  telemetryExtra: Record<string, unknown> = {},
+  telemetryExtra: Record<string, unknown> = NO_EXTRA,
   shownArgs: unknown = args,
 ): unknown {
   checkToolArguments(tool, args);
-  const started = Date.now();
-  const logCall = (attempt: number, ms: number, error: unknown, result?: unknown): void => {
+  const call = new ToolCall(run, services, outcome, tool, shownArgs, telemetryExtra);
+  const result = callToolWithRetries(
+    tool,
+    args,
+    call,
+    tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
+    run.clock,
+  );
+  return result instanceof Promise ? result.then((r) => call.answered(r)) : call.answered(result);
+}
+
+const NO_EXTRA: Record<string, unknown> = Object.freeze({});
+
+/**
+ * One tool call of a node (see {@link invokeTool}): counts its attempts in `tool_calls` and logs each
+ * as a `tool_call` event, a failed one at once and the one that answered with its result. One record
+ * per call, rather than closures over the call's state.
+ */
+class ToolCall {
+  private readonly started = Date.now();
+  private succeeded = 0;
+  private succeededMs = 0;
+  constructor(
+    private readonly run: NodeRun,
+    private readonly services: NodeServices,
+    private readonly outcome: NodeOutcome,
+    private readonly tool: ResolvedTool,
+    private readonly shownArgs: unknown,
+    private readonly telemetryExtra: Record<string, unknown>,
+  ) {}
+
+  attempted(attempt: number, error?: unknown): void {
+    addCounter(this.outcome, 'tool_calls');
+    if (error === undefined) {
+      this.succeeded = attempt;
+      this.succeededMs = Date.now() - this.started;
+    } else this.log(attempt, Date.now() - this.started, error);
+  }
+
+  /** The result the tool answered with, checked, copied and logged. */
+  answered(result: unknown): unknown {
+    // Checked here, so every runtime refuses the same values with the same words (backends differ in what they would drop or throw).
+    const bad = findUnserialisable(result, 'the result');
+    if (bad) {
+      this.log(this.succeeded, this.succeededMs, undefined, result);
+      throw new ToolResultError(`tool '${this.tool.name}' returned a value that cannot be stored: ${bad}`);
+    }
+    // The engine's own copy, taken as the tool returned it: telemetry shows it and the context stores
+    // it (see executeTool), so whatever the tool later does to its object changes neither.
+    const copy = copyValue(result);
+    this.log(this.succeeded, this.succeededMs, undefined, copy);
+    return copy;
+  }
+
+  private log(attempt: number, ms: number, error: unknown, result?: unknown): void {
     const data: Record<string, unknown> = {
-      node_name: run.nodeName,
-      tool_name: tool.name,
+      node_name: this.run.nodeName,
+      tool_name: this.tool.name,
       attempt,
       ok: error === undefined,
       duration_ms: ms,
     };
     if (error !== undefined) data.error = errorMessage(error);
     // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
-    data.arguments = shownArgs;
+    data.arguments = this.shownArgs;
     if (error === undefined) data.result = result === undefined ? null : result;
-    for (const key in telemetryExtra) data[key] = telemetryExtra[key];
-    void services.telemetry(run.executionId, 'tool_call', data);
-  };
-  let succeeded = 0;
-  let succeededMs = 0;
-  const answered = (result: unknown): unknown => {
-    // Checked here, so every runtime refuses the same values with the same words (backends differ in what they would drop or throw).
-    const bad = findUnserialisable(result, 'the result');
-    if (bad) {
-      logCall(succeeded, succeededMs, undefined, result);
-      throw new ToolResultError(`tool '${tool.name}' returned a value that cannot be stored: ${bad}`);
-    }
-    // The engine's own copy, taken as the tool returned it: telemetry shows it and the context stores
-    // it (see executeTool), so whatever the tool later does to its object changes neither.
-    const copy = copyValue(result);
-    logCall(succeeded, succeededMs, undefined, copy);
-    return copy;
-  };
-  const result = callToolWithRetries(
-    tool,
-    args,
-    (attempt, error) => {
-      addCounter(outcome, 'tool_calls');
-      if (error === undefined) {
-        succeeded = attempt;
-        succeededMs = Date.now() - started;
-      } else logCall(attempt, Date.now() - started, error);
-    },
-    tool.builtin ? toolContext(run, services, outcome) : userToolContext(run),
-    run.clock,
-  );
-  return result instanceof Promise ? result.then(answered) : answered(result);
+    for (const key in this.telemetryExtra) data[key] = this.telemetryExtra[key];
+    void this.services.telemetry(this.run.executionId, 'tool_call', data);
+  }
 }
 
 /** An error's message, for storing in the context. */

@@ -164,7 +164,22 @@ export function startOutcome(nodeName: string): NodeOutcome {
   // node configs then pays for finding it on every run.
   const nodes = Object.create(null) as Record<string, number>;
   nodes[nodeName] = 1;
-  return { update: { nodes }, emit: [], extraEmit: [], foreignUpdates: [], outbox: [], spawns: [] };
+  // The lists start as one shared empty list (most runs add to none of them): see addTo.
+  return { update: { nodes }, emit: NONE, extraEmit: NONE, foreignUpdates: NONE, outbox: NONE, spawns: NONE };
+}
+
+/** The empty list an outcome starts with; frozen, so a run that forgets {@link addTo} fails loudly. */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
+/** Appends to one of an outcome's lists, giving it a list of its own first. */
+export function addTo<K extends 'extraEmit' | 'foreignUpdates' | 'outbox' | 'spawns'>(
+  outcome: NodeOutcome,
+  list: K,
+  ...items: NodeOutcome[K]
+): void {
+  let own = outcome[list];
+  if (own === NONE) outcome[list] = own = [] as unknown as NodeOutcome[K];
+  (own as unknown[]).push(...items);
 }
 
 /** True for a promise or any other thenable: what a tool, a model or an executor may answer with instead of a value. */
