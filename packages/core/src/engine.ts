@@ -214,10 +214,11 @@ function telemetryOf(telemetry: TelemetryBackend | undefined, capture: () => Ste
   if (!telemetry) return () => RESOLVED;
   if (typeof telemetry.record === 'function') {
     const record = telemetry.record.bind(telemetry);
-    return (id, type, data) => {
+    return (id, type, data, handedOver) => {
       try {
         const captured = captureEventData(data, capture(), true);
-        record(id, type, Date.now(), undefined, -1, captured === undefined ? undefined : captured === data ? { ...data } : captured);
+        // The caller's own record is copied, unless it is handed over (see NodeServices.telemetry).
+        record(id, type, Date.now(), undefined, -1, captured === data && !handedOver && data ? { ...data } : captured);
       } catch {
         // Telemetry never fails a node.
       }
@@ -519,7 +520,8 @@ function runNodeNow(engine: Engine, run: NodeRun, direct: DirectStore): NodeOutc
  * once, else a promise of it.
  */
 function runCounted(engine: Engine, run: NodeRun, count: NodeRunCount): NodeOutcome | Promise<NodeOutcome> {
-  const started = startRun(engine, run);
+  const subjects = startRun(engine, run);
+  const at = Date.now();
   const type = run.node.node_type;
   let ran: NodeOutcome | PromiseLike<NodeOutcome>;
   let clock: NodeClock | undefined;
@@ -532,11 +534,11 @@ function runCounted(engine: Engine, run: NodeRun, count: NodeRunCount): NodeOutc
   } catch (e) {
     // Disposed first: a transient error is rethrown by thrownOutcome on a runtime that retries.
     clock?.dispose();
-    return finishNow(engine, run, count, started, thrownOutcome(engine, run, e, clock));
+    return finishNow(engine, run, count, subjects, at, thrownOutcome(engine, run, e, clock));
   }
-  if (isThenable(ran)) return finishLater(engine, run, count, started, Promise.resolve(ran), clock);
+  if (isThenable(ran)) return finishLater(engine, run, count, subjects, at, Promise.resolve(ran), clock);
   clock.dispose();
-  return finishNow(engine, run, count, started, ran);
+  return finishNow(engine, run, count, subjects, at, ran);
 }
 
 /** A run's end once its outcome is known: its effects beyond its execution, then its events. */
@@ -544,11 +546,12 @@ function finishNow(
   engine: Engine,
   run: NodeRun,
   count: NodeRunCount,
-  started: { subject: NodeSubjects; at: number },
+  subjects: NodeSubjects,
+  at: number,
   outcome: NodeOutcome,
 ): NodeOutcome | Promise<NodeOutcome> {
   const after = afterRun(engine, run, count, outcome);
-  return after ? after.then(() => finishRun(engine, run, started, outcome)) : finishRun(engine, run, started, outcome);
+  return after ? after.then(() => finishRun(engine, run, subjects, at, outcome)) : finishRun(engine, run, subjects, at, outcome);
 }
 
 /** The rest of {@link runCounted} for an executor that answered with a promise. */
@@ -556,7 +559,8 @@ async function finishLater(
   engine: Engine,
   run: NodeRun,
   count: NodeRunCount,
-  started: { subject: NodeSubjects; at: number },
+  subjects: NodeSubjects,
+  at: number,
   work: Promise<NodeOutcome>,
   clock: NodeClock | undefined,
 ): Promise<NodeOutcome> {
@@ -571,7 +575,7 @@ async function finishLater(
   }
   const after = afterRun(engine, run, count, outcome);
   if (after) await after;
-  return finishRun(engine, run, started, outcome);
+  return finishRun(engine, run, subjects, at, outcome);
 }
 
 /** Why a node may not run now: over its execution's node-run limit or token budget (undefined: it may). */
@@ -600,11 +604,11 @@ function refusedOutcome(engine: Engine, run: NodeRun, count: NodeRunCount, reaso
   return outcome;
 }
 
-/** A node run's start: its `node_execution` event; returns its subjects and start time. */
-function startRun(engine: Engine, run: NodeRun): { subject: NodeSubjects; at: number } {
-  const subject = subjectsOf(run);
-  recordNodeEvent(engine, run, 'node_execution', subject.started, -1, { triggered_by: run.signals });
-  return { subject, at: Date.now() };
+/** A node run's start: its `node_execution` event; returns its subjects. */
+function startRun(engine: Engine, run: NodeRun): NodeSubjects {
+  const subjects = subjectsOf(run);
+  recordNodeEvent(engine, run, 'node_execution', subjects.started, -1, { triggered_by: run.signals });
+  return subjects;
 }
 
 /** The outcome of an executor that threw: a timeout takes its node's failure route; a transient error is rethrown if the runtime retries. */
@@ -630,8 +634,7 @@ function afterRun(engine: Engine, run: NodeRun, count: NodeRunCount, outcome: No
 }
 
 /** A node run's end: its `node_completed` (and `node_error`) events; a failure gets the workflow and node named. */
-function finishRun(engine: Engine, run: NodeRun, started: { subject: NodeSubjects; at: number }, outcome: NodeOutcome): NodeOutcome {
-  const subject = started.subject;
+function finishRun(engine: Engine, run: NodeRun, subject: NodeSubjects, at: number, outcome: NodeOutcome): NodeOutcome {
   const emissions = Array.isArray(run.node.event_emissions) ? run.node.event_emissions : [];
   // Fields set in this order on one record, rather than spread from records made for them.
   const data: Record<string, unknown> = {
@@ -644,7 +647,7 @@ function finishRun(engine: Engine, run: NodeRun, started: { subject: NodeSubject
   // Each emission of the config, with its condition and whether it fired.
   if (emissions.length) data.emissions = new NodeEmissions(emissions, outcome.emit);
   if (outcome.update.fields) data.outputs = outcome.update.fields;
-  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - started.at, data);
+  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - at, data);
   if (outcome.handledError) {
     recordNodeEvent(engine, run, 'node_error', subject.node, -1, {
       error: outcome.handledError.message,

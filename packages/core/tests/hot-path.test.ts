@@ -19,6 +19,7 @@ import {
   renderTemplate,
   type StoredContext,
 } from '../src/index.js';
+import { type NodeServices, startOutcome } from '../src/nodes/types.js';
 import { LazyText } from '../src/step-capture.js';
 import { flatString, newUuid } from '../src/strings.js';
 
@@ -690,6 +691,30 @@ describe('direct access to the built-in backends', () => {
     const op = (await backends.context.getContext(id)).__operational__!;
     expect(op.signals).toEqual(['START', 'DONE']);
     expect(op.nodes).toEqual({ A: 1 });
+  });
+
+  it("keeps an executor's own telemetry record as it was logged, not as the executor changes it later", async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createEngine(backends, {
+      executors: {
+        router: ((run: { executionId: string; nodeName: string }, services: NodeServices) => {
+          const data = { note: 'first', outputs: { seen: ['before'] } };
+          void services.telemetry(run.executionId, 'custom_note', data);
+          data.note = 'changed';
+          data.outputs = { seen: ['after'] };
+          return { ...startOutcome(run.nodeName), emit: ['DONE'] };
+        }) as never,
+      },
+    });
+    const id = await orchestrate({
+      config: { workflows: chain },
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      backends,
+      broadcastSignalsCaller,
+    });
+    const note = (await backends.telemetry.getEvents(id)).find((e) => e.event_type === 'custom_note');
+    expect(note).toMatchObject({ note: 'first', outputs: { seen: ['before'] } });
   });
 
   /** A memory store that notes every key stored, and a run of `chain` on backends using it where `use` says. */

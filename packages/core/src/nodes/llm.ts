@@ -288,7 +288,7 @@ function recordModelCall(
   // Step I/O: capped and redacted by the engine's telemetry (step-capture.ts).
   if (prompt !== undefined) data.prompt = prompt;
   if (answer) data.response = answer.text;
-  void services.telemetry(run.executionId, 'llm_call', data);
+  void services.telemetry(run.executionId, 'llm_call', data, true);
 }
 
 /**

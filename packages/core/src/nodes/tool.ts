@@ -270,7 +270,7 @@ class ToolCall {
     data.arguments = this.shownArgs;
     if (error === undefined) data.result = result === undefined ? null : result;
     for (const key in this.telemetryExtra) data[key] = this.telemetryExtra[key];
-    void this.services.telemetry(this.run.executionId, 'tool_call', data);
+    void this.services.telemetry(this.run.executionId, 'tool_call', data, true);
   }
 }
 

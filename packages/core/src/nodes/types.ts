@@ -121,7 +121,11 @@ export interface NodeServices {
   newExecutionId(seed: string): string;
   /** When true, retryable errors (throttling, timeouts) propagate instead of being handled as node failures. */
   propagateTransient: boolean;
-  telemetry(executionId: string, eventType: string, data?: Record<string, unknown>): Promise<void>;
+  /**
+   * Logs a telemetry event. `handedOver`: the caller never changes `data` afterwards (an event built
+   * for this call), so a backend may keep it as it is rather than a copy.
+   */
+  telemetry(executionId: string, eventType: string, data?: Record<string, unknown>, handedOver?: boolean): Promise<void>;
 }
 
 /**
