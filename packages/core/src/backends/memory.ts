@@ -101,7 +101,8 @@ export class InMemoryContextBackend implements ContextBackend {
  */
 function withCopiedValues(update: ContextUpdate, fields: NonNullable<ContextUpdate['fields']>): ContextUpdate {
   let copied: NonNullable<ContextUpdate['fields']> | undefined;
-  for (const field of Object.keys(fields)) {
+  // `for…in`, not a list of keys per update: updates are plain records of their own keys.
+  for (const field in fields) {
     const values = fields[field]!;
     if (values.every(isImmutable)) continue;
     copied ??= { ...fields };

@@ -1,5 +1,6 @@
 /** The llm node: one model call whose answer is checked and stored. */
 import { isDeepStrictEqual } from 'node:util';
+import { markOwnedValues } from '../backends/apply-update.js';
 import { NOT_DIRECT, schemaNow } from '../backends/direct.js';
 import { schemaForField } from '../context-schema.js';
 import { newest, referencedFields, templateVars } from '../context-view.js';
@@ -51,10 +52,15 @@ export const DEFAULT_LLM_RETRIES = 3;
 /** The settings of an llm or agent node that its config alone gives. */
 function configSettings(node: NodeConfig): ModelNodeSettings {
   const emissions = emissionsOf(node);
+  // Every field named here, those set later too: a field added to a record made from a literal
+  // grows it a second store of fields.
   return {
     outputField: typeof node.output_field === 'string' ? node.output_field : undefined,
     retries: typeof node.retries === 'number' ? node.retries : DEFAULT_LLM_RETRIES,
     failureSignal: typeof node.llm_failure_signal === 'string' ? node.llm_failure_signal : undefined,
+    historyKey: undefined,
+    systemPrompt: undefined,
+    fieldSchema: undefined,
     emissions,
     mode: selectionMode(emissions),
   };
@@ -358,6 +364,8 @@ function askModel(
     const answered = callUntilValid(call);
     if (answered instanceof Promise) return settleModel(run, services, outcome, s, answered, call);
     finishModelNode(run, outcome, s, answered.value, answered.selected, services);
+    // The value was parsed from the answer for this run, and is all it appends: the store keeps it as it is.
+    if (outcome.update.fields) markOwnedValues(outcome.update);
   } catch (e) {
     return failModelNode(outcome, s, e, services);
   }

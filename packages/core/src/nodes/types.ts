@@ -163,10 +163,10 @@ export function siteOf(run: NodeRun, field: string): TemplateSite {
 /** An empty outcome with the node's run counted. */
 
 export function startOutcome(nodeName: string): NodeOutcome {
-  // A record without a prototype is a hash table from the start: naming a key on a plain `{}` looks up
-  // (and the first time makes) a hidden class per node name, and a process that has run many distinct
-  // node configs then pays for finding it on every run.
-  const nodes = Object.create(null) as Record<string, number>;
+  // A plain record, not one without a prototype: that is a hash table from the start, three times the
+  // size, and made per node run. Its hidden class per node name is made once; measured with eight
+  // node configs in turn, finding it costs less than the table did.
+  const nodes: Record<string, number> = {};
   nodes[nodeName] = 1;
   // The lists start as one shared empty list (most runs add to none of them): see addTo.
   return { update: { nodes }, emit: NONE, extraEmit: NONE, foreignUpdates: NONE, outbox: NONE, spawns: NONE };
