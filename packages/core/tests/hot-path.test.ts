@@ -16,8 +16,10 @@ import {
   createInMemoryBackends,
   createLocalBackends,
   orchestrate,
+  prepareExecution,
   renderTemplate,
   type StoredContext,
+  storeExecution,
 } from '../src/index.js';
 import { type NodeServices, startOutcome } from '../src/nodes/types.js';
 import { LazyText } from '../src/step-capture.js';
@@ -715,6 +717,29 @@ describe('direct access to the built-in backends', () => {
     });
     const note = (await backends.telemetry.getEvents(id)).find((e) => e.event_type === 'custom_note');
     expect(note).toMatchObject({ note: 'first', outputs: { seen: ['before'] } });
+  });
+
+  it("checks an llm node's answer against its own execution's context schema, run after run of one workflow", async () => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends, { callLlm: () => '{"n": "not a number"}' });
+    // One YAML text: its parsed workflows (and what their nodes keep between runs) are shared by the runs.
+    const config =
+      'main:\n  A: { node_type: llm, event_triggers: [START], prompt: count, output_field: n, retries: 0, llm_failure_signal: BAD }\n';
+    for (const typed of [true, false, true, false]) {
+      const prepared = await prepareExecution({
+        config,
+        initialWorkflowName: 'main',
+        initialSignals: ['START'],
+        backends,
+        broadcastSignalsCaller,
+      });
+      if (typed) prepared.contextSchema = { n: { type: 'integer' } };
+      await storeExecution(backends, prepared);
+      await broadcastSignalsCaller(prepared.executionId, prepared.initialSignals);
+      const ctx = await backends.context.getContext(prepared.executionId);
+      expect(ctx.n).toEqual(typed ? undefined : ['not a number']);
+      expect(ctx.__operational__!.signals).toEqual(typed ? ['START', 'BAD'] : ['START']);
+    }
   });
 
   /** A memory store that notes every key stored, and a run of `chain` on backends using it where `use` says. */

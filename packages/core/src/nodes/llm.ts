@@ -93,16 +93,29 @@ export async function modelNodeSettings(run: NodeRun, services: NodeServices): P
  * {@link modelNodeSettings} without a promise, for a node without an identity (no history to read)
  * whose context schema, if any, is in a built-in backend; undefined for any other.
  */
-function modelNodeSettingsNow(run: NodeRun, services: NodeServices): ModelNodeSettings | undefined {
+function modelNodeSettingsNow(run: NodeRun, services: NodeServices, memo: LlmNodeMemo): ModelNodeSettings | undefined {
   if (hasIdentity(run.node)) return undefined;
-  const settings = configSettings(run.node);
+  const base = settingsOf(run, memo);
   const schemas = services.backends.contextSchema;
-  if (settings.outputField && schemas) {
+  if (base.outputField && schemas) {
     const schema = schemaNow(schemas, run.context.__operational__?.main_execution_id ?? run.executionId);
     if (schema === NOT_DIRECT) return undefined;
-    settings.fieldSchema = schemaForField(schema, settings.outputField);
+    const fieldSchema = schemaForField(schema, base.outputField);
+    if (fieldSchema !== undefined) return { ...base, fieldSchema };
   }
-  return settings;
+  return base;
+}
+
+/**
+ * What a node's config alone says of its settings: kept on its memo when the config cannot change
+ * (the engine's are frozen), read and not changed by the run; made again per run otherwise.
+ */
+function settingsOf(run: NodeRun, memo: LlmNodeMemo): Readonly<ModelNodeSettings> {
+  if (memo.settings) return memo.settings;
+  const settings = configSettings(run.node);
+  if (!Object.isFrozen(run.node)) return settings;
+  memo.settings = Object.freeze(settings);
+  return memo.settings;
 }
 
 /** Formats a conversation history as text for the prompt. */
@@ -147,6 +160,8 @@ interface LlmNodeMemo {
   /** While the field's schema stays the same (a backend may hand out a new copy per read). */
   contract: AnswerContract | undefined;
   shape: PromptShape | undefined;
+  /** The settings of a frozen config (see settingsOf). */
+  settings: Readonly<ModelNodeSettings> | undefined;
 }
 const memos = new WeakMap<NodeConfig, LlmNodeMemo>();
 
@@ -158,7 +173,7 @@ function memoOf(run: NodeRun): LlmNodeMemo {
     const template = compileTemplateAt(source, siteOf(run, 'prompt'));
     const fields = Object.freeze(referencedFields(source));
     const again = contextReadsOf(source)?.every((f) => fields.includes(f)) === true;
-    memo = { source, template, fields, again, contract: undefined, shape: undefined };
+    memo = { source, template, fields, again, contract: undefined, shape: undefined, settings: undefined };
     if (held) held.llm = memo;
     else memos.set(run.node, memo);
   }
@@ -328,9 +343,10 @@ export const executeLlm: NodeExecutor = async (run, services) => {
  */
 export function executeLlmNow(run: NodeRun, services: NodeServices): NodeOutcome | Promise<NodeOutcome> {
   const callLlm = modelOf(run, services);
-  const s = modelNodeSettingsNow(run, services);
+  const memo = memoOf(run);
+  const s = modelNodeSettingsNow(run, services, memo);
   if (!s) return executeLlm(run, services);
-  return askModel(run, services, callLlm, startOutcome(run.nodeName), s, undefined);
+  return askModel(run, services, callLlm, startOutcome(run.nodeName), s, undefined, memo);
 }
 
 function modelOf(run: NodeRun, services: NodeServices): CallLlm {
@@ -346,8 +362,8 @@ function askModel(
   outcome: NodeOutcome,
   s: ModelNodeSettings,
   history: ConversationMessage[] | undefined,
+  memo: LlmNodeMemo = memoOf(run),
 ): NodeOutcome | Promise<NodeOutcome> {
-  const memo = memoOf(run);
   const rendered = renderCompiledAt(memo.template, templateVars(run.context), siteOf(run, 'prompt'));
   const { schema, instructions } = contractOf(memo, s);
   const fields = memo.fields;
