@@ -228,31 +228,41 @@ function telemetryOf(telemetry: TelemetryBackend | undefined, capture: () => Ste
   return (id, type, data) => telemetry.logEvent(id, type, captureEventData(data, capture())).catch(() => undefined);
 }
 
-/** The subjects of a node's telemetry events, made once per node config and shared by all its events. */
+/**
+ * The subjects of a node's telemetry events, made once per node and shared by all its events: kept
+ * on its memo (the fields of {@link NodeMemo}), or by config for a run without one.
+ */
 interface NodeSubjects {
   workflowName: string;
+  nodeName: string;
   /** node_name, node_type, workflow_name: what `node_execution` says. */
   started: TelemetryNode;
   /** node_name, node_type: what `node_completed` and `node_error` say. */
-  node: TelemetryNode;
+  completed: TelemetryNode;
 }
 // By config, for runs without a memo (an executor called directly).
 const subjects = new WeakMap<NodeConfig, NodeSubjects>();
 
 function subjectsOf(run: NodeRun): NodeSubjects {
   const memo = run.memo;
-  let s = (memo ? memo.subjects : subjects.get(run.node)) as NodeSubjects | undefined;
-  if (!s || s.workflowName !== run.workflowName || s.node.node_name !== run.nodeName) {
-    const node = { node_name: run.nodeName, node_type: run.node.node_type };
-    s = {
-      workflowName: run.workflowName,
-      node: eventSubject('node_completed', node),
-      started: eventSubject('node_execution', { ...node, workflow_name: run.workflowName }),
-    };
-    if (memo) memo.subjects = s;
-    else subjects.set(run.node, s);
+  const s = memo ?? subjects.get(run.node);
+  if (s && s.workflowName === run.workflowName && s.nodeName === run.nodeName) return s as NodeSubjects;
+  const node = { node_name: run.nodeName, node_type: run.node.node_type };
+  const made: NodeSubjects = {
+    workflowName: run.workflowName,
+    nodeName: run.nodeName,
+    completed: eventSubject('node_completed', node),
+    started: eventSubject('node_execution', { ...node, workflow_name: run.workflowName }),
+  };
+  if (!memo) {
+    subjects.set(run.node, made);
+    return made;
   }
-  return s;
+  memo.workflowName = made.workflowName;
+  memo.nodeName = made.nodeName;
+  memo.started = made.started;
+  memo.completed = made.completed;
+  return memo as NodeSubjects;
 }
 
 /**
@@ -308,7 +318,7 @@ const triggerIndex = new WeakMap<Workflow, TriggerIndex>();
 function indexWorkflow(workflow: Workflow): TriggerIndex {
   let idx = triggerIndex.get(workflow);
   if (!idx) {
-    const entries = Object.entries(workflow).map(([name, config]) => ({ name, config, memo: { subjects: undefined, llm: undefined } }));
+    const entries = Object.entries(workflow).map(([name, config]) => ({ name, config, memo: newMemo() }));
     const bySignal = new Map<string, number[]>();
     entries.forEach(({ config }, i) => {
       for (const t of Array.isArray(config.event_triggers) ? config.event_triggers : []) {
@@ -328,6 +338,15 @@ function indexWorkflow(workflow: Workflow): TriggerIndex {
   }
   return idx;
 }
+
+/** An empty {@link NodeMemo}, every field named (filled on the node's first run). */
+const newMemo = (): NodeMemo => ({
+  workflowName: undefined,
+  nodeName: undefined,
+  started: undefined,
+  completed: undefined,
+  llm: undefined,
+});
 
 /** What a signal that triggers nothing triggers. */
 const NO_NODES: readonly TriggeredNode[] = Object.freeze([]);
@@ -600,7 +619,7 @@ function refusedOutcome(engine: Engine, run: NodeRun, count: NodeRunCount, reaso
           count.treeOf !== undefined ? { mainExecutionId: count.treeOf, counted: count.counted } : undefined,
         );
   const outcome = failedOutcome(run.nodeName, error, false);
-  recordNodeEvent(engine, run, 'node_error', subjectsOf(run).node, -1, { error: error.message, error_type: error.name });
+  recordNodeEvent(engine, run, 'node_error', subjectsOf(run).completed, -1, { error: error.message, error_type: error.name });
   return outcome;
 }
 
@@ -647,9 +666,9 @@ function finishRun(engine: Engine, run: NodeRun, subject: NodeSubjects, at: numb
   // Each emission of the config, with its condition and whether it fired.
   if (emissions.length) data.emissions = new NodeEmissions(emissions, outcome.emit);
   if (outcome.update.fields) data.outputs = outcome.update.fields;
-  recordNodeEvent(engine, run, 'node_completed', subject.node, Date.now() - at, data);
+  recordNodeEvent(engine, run, 'node_completed', subject.completed, Date.now() - at, data);
   if (outcome.handledError) {
-    recordNodeEvent(engine, run, 'node_error', subject.node, -1, {
+    recordNodeEvent(engine, run, 'node_error', subject.completed, -1, {
       error: outcome.handledError.message,
       error_type: outcome.handledError.name,
       handled_by: outcome.emit,
@@ -658,7 +677,7 @@ function finishRun(engine: Engine, run: NodeRun, subject: NodeSubjects, at: numb
   }
   if (outcome.error) {
     const err = outcome.error;
-    recordNodeEvent(engine, run, 'node_error', subject.node, -1, { error: err.message, error_type: err.name, ...causeOf(err) });
+    recordNodeEvent(engine, run, 'node_error', subject.completed, -1, { error: err.message, error_type: err.name, ...causeOf(err) });
     // An error that already says where it happened keeps its words; any other gets the workflow and node.
     if (!namesItsLocation(err)) {
       outcome.error = new NodeExecutionError(

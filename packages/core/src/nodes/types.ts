@@ -1,6 +1,6 @@
 /** What a node executor gets (the run, the services) and returns (its outcome). */
 import type { TemplateSite } from '../templates/index.js';
-import type { Backends, CallLlm, ContextUpdate, ExecutionLimits, NodeConfig, StoredContext, ToolEntry } from '../types.js';
+import type { Backends, CallLlm, ContextUpdate, ExecutionLimits, NodeConfig, StoredContext, TelemetryNode, ToolEntry } from '../types.js';
 
 /** A tool as the engine holds it: the registry entry with its defaults filled in. */
 export interface ResolvedTool extends ToolEntry {
@@ -104,8 +104,12 @@ export interface NodeRun {
  * longer in the CPU's caches. Each holder checks that what it finds is still for this node.
  */
 export interface NodeMemo {
-  /** The engine's telemetry subjects for the node. */
-  subjects: unknown;
+  /** The workflow and node names the subjects below were made for. */
+  workflowName: string | undefined;
+  nodeName: string | undefined;
+  /** The engine's telemetry subjects for the node: of its `node_execution`, and of its `node_completed` and `node_error`. */
+  started: TelemetryNode | undefined;
+  completed: TelemetryNode | undefined;
   /** An llm node's compiled prompt, the fields it reads and its answer contract. */
   llm: unknown;
 }

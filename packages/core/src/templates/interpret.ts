@@ -33,11 +33,35 @@ export function planOf(root: NjNode): Plan | null {
       }
       const expr = planExpr(child);
       if (expr === null) return null;
-      plan.push(expr);
+      plan.push(sharedExpr(expr));
     }
   }
   // A copy at its size: kept as long as the template is, and a list grown by push keeps 16 spare slots.
   return plan.slice();
+}
+
+// Outputs written alike in many templates (`{{ context.answer }}` in every prompt of a workflow) share
+// one frozen expression: a walk over many templates then reads one, not one per template. Up to this many.
+const sharedExprs = new Map<string, PlanExpr>();
+const SHARED_EXPRS = 4096;
+
+/** The one frozen expression written as `expr` is (see {@link sharedExprs}). */
+function sharedExpr(expr: PlanExpr): PlanExpr {
+  const key = JSON.stringify(expr);
+  const known = sharedExprs.get(key);
+  if (known) return known;
+  const frozen = deepFreezeExpr(expr);
+  if (sharedExprs.size < SHARED_EXPRS) sharedExprs.set(key, frozen);
+  return frozen;
+}
+
+function deepFreezeExpr(expr: PlanExpr): PlanExpr {
+  if (expr.kind === 'member') deepFreezeExpr(expr.target);
+  else if (expr.kind === 'filter') {
+    for (const a of expr.args) deepFreezeExpr(a);
+    Object.freeze(expr.args);
+  }
+  return Object.freeze(expr);
 }
 
 /** The plan of an expression, or null when it is not plain. */
