@@ -108,8 +108,8 @@ export interface ContextUpdate {
   /** Signals appended to `__operational__.signals`. */
   signals?: string[];
   /**
-   * Added to `__operational__.nodes[name]`. Read it with `Object.entries` or `Object.hasOwn`, not
-   * its own `hasOwnProperty` (a node may be named so).
+   * Added to `__operational__.nodes[name]`. The engine's updates make it a record without a
+   * prototype: read it with `Object.entries` or `Object.hasOwn`, not its own `hasOwnProperty`.
    */
   nodes?: Record<string, number>;
   /** Added to the counters of `__operational__`. */
