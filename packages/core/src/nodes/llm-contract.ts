@@ -38,6 +38,16 @@ function promptText(head: Record<string, unknown>, tail: string, systemPrompt: s
 }
 
 /**
+ * {@link promptText} as the model is sent it: the same text, concatenated rather than joined. It is
+ * sent, not kept (telemetry keeps its parts), so its pieces are not kept twice; a model that reads it
+ * (to send it on) makes it flat then, and one that does not (a stub, a script) never copies it.
+ */
+function sentText(head: Record<string, unknown>, tail: string, systemPrompt: string | undefined): string {
+  const text = `${JSON.stringify(head, null, 2)}\n\n${tail}`;
+  return systemPrompt ? `System: ${systemPrompt}\n\n${text}` : text;
+}
+
+/**
  * What the runs of one llm node config share in their prompts while it stays the same: the context
  * fields the template refers to, the tail (instructions and answer schema), the system prompt, and the
  * template's source when its text depends on those fields alone (it is then rendered again on read).
@@ -180,7 +190,7 @@ export function composeLlmPrompt(
     const tail = sharedTail(instructions, answerSchema);
     holder.shape = shape = Object.freeze({ fields: head.fields, instructions, answerSchema, tail, systemPrompt, source });
   }
-  const text = promptText(llmHead(head.rendered, promptRecord(head.fields, head.values), head.history), shape.tail, systemPrompt);
+  const text = sentText(llmHead(head.rendered, promptRecord(head.fields, head.values), head.history), shape.tail, systemPrompt);
   // Kept rendered text is copied flat (a rendered template is a tree of its pieces).
   const parts = head.history
     ? new PromptWithHistory(shape, head.values, text.length, flatString(head.rendered), head.history)
