@@ -9,6 +9,8 @@ import { FileStore, MemoryStore } from '../src/backends/store.js';
 import { NodeEmissions } from '../src/backends/telemetry-log.js';
 import { templateVars } from '../src/context-view.js';
 import {
+  type Backends,
+  type BroadcastSignalsCaller,
   type ContextInit,
   type ContextUpdate,
   createAllNodes,
@@ -484,6 +486,9 @@ describe('direct access to the built-in backends', () => {
       B: { node_type: 'router', event_triggers: ['B'], event_emissions: [{ signal_name: 'DONE' }] },
     },
   };
+  /** Runs `chain` from START on the given backends and caller. */
+  const runChain = (backends: Backends, broadcastSignalsCaller: BroadcastSignalsCaller) =>
+    orchestrate({ config: { workflows: chain }, initialWorkflowName: 'main', initialSignals: ['START'], backends, broadcastSignalsCaller });
 
   it('is used for the built-in backends, in memory and on files', () => {
     expect(directStore(createInMemoryBackends())).toBeDefined();
@@ -683,13 +688,7 @@ describe('direct access to the built-in backends', () => {
         })) as never,
       },
     });
-    const id = await orchestrate({
-      config: { workflows: chain },
-      initialWorkflowName: 'main',
-      initialSignals: ['START'],
-      backends,
-      broadcastSignalsCaller,
-    });
+    const id = await runChain(backends, broadcastSignalsCaller);
     const op = (await backends.context.getContext(id)).__operational__!;
     expect(op.signals).toEqual(['START', 'DONE']);
     expect(op.nodes).toEqual({ A: 1 });
@@ -708,13 +707,7 @@ describe('direct access to the built-in backends', () => {
         }) as never,
       },
     });
-    const id = await orchestrate({
-      config: { workflows: chain },
-      initialWorkflowName: 'main',
-      initialSignals: ['START'],
-      backends,
-      broadcastSignalsCaller,
-    });
+    const id = await runChain(backends, broadcastSignalsCaller);
     const note = (await backends.telemetry.getEvents(id)).find((e) => e.event_type === 'custom_note');
     expect(note).toMatchObject({ note: 'first', outputs: { seen: ['before'] } });
   });
