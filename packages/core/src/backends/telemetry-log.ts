@@ -188,19 +188,21 @@ function whyOf(
 ): CompletionWhy {
   // The node's last why, kept on its subject: a node's runs mostly say what the one before said.
   const last = subject && SubjectSlots.lastWhy(subject);
-  if (
-    last !== undefined &&
-    last.definitions === emissions?.definitions &&
-    last.selectedBy === selectedBy &&
-    last.output === output &&
-    last.llmCalls === llmCalls &&
-    last.toolCalls === toolCalls
-  )
+  if (last !== undefined && last.definitions === emissions?.definitions && saysSame(last, selectedBy, output, llmCalls, toolCalls))
     return last;
   const why = cachedWhy(selectedBy, emissions, output, llmCalls, toolCalls);
   if (subject) SubjectSlots.keepWhy(subject, why);
   return why;
 }
+
+/** True when `why` says this (its emission definitions aside). */
+const saysSame = (
+  why: CompletionWhy,
+  selectedBy: Maybe<unknown>,
+  output: CompletionWhy['output'],
+  llmCalls: number,
+  toolCalls: number,
+): boolean => why.selectedBy === selectedBy && why.output === output && why.llmCalls === llmCalls && why.toolCalls === toolCalls;
 
 /** {@link whyOf} by the node config's emission definitions: the whys made for them, or a new one. */
 function cachedWhy(
@@ -215,7 +217,7 @@ function cachedWhy(
   if (known) {
     for (let i = 0; i < known.length; i++) {
       const why = known[i]!;
-      if (why.selectedBy !== selectedBy || why.output !== output || why.llmCalls !== llmCalls || why.toolCalls !== toolCalls) continue;
+      if (!saysSame(why, selectedBy, output, llmCalls, toolCalls)) continue;
       if (i > 0) {
         // The last one found goes first: a node's runs mostly say what the one before said.
         known[i] = known[0]!;

@@ -106,19 +106,21 @@ const callTool: BuiltinSpec = {
     let attempts = 0;
     const started = Date.now();
     try {
-      const result = await callToolWithRetries(tool, toolArgs, (attempt, error, value) => {
-        attempts++;
-        void ctx.services.telemetry(ctx.executionId, 'tool_call', {
-          node_name: ctx.nodeName,
-          tool_name: name,
-          attempt,
-          ok: error === undefined,
-          via: 'soe_call_tool',
-          duration_ms: Date.now() - started,
-          ...(error !== undefined ? { error: errorMessage(error) } : {}),
-          arguments: toolArgs,
-          ...(error === undefined ? { result: value === undefined ? null : value } : {}),
-        });
+      const result = await callToolWithRetries(tool, toolArgs, {
+        attempted: (attempt, error, value) => {
+          attempts++;
+          void ctx.services.telemetry(ctx.executionId, 'tool_call', {
+            node_name: ctx.nodeName,
+            tool_name: name,
+            attempt,
+            ok: error === undefined,
+            via: 'soe_call_tool',
+            duration_ms: Date.now() - started,
+            ...(error !== undefined ? { error: errorMessage(error) } : {}),
+            arguments: toolArgs,
+            ...(error === undefined ? { result: value === undefined ? null : value } : {}),
+          });
+        },
       });
       return { success: true, tool_name: name, result: result === undefined ? null : result };
     } catch (e) {

@@ -165,7 +165,6 @@ export function siteOf(run: NodeRun, field: string): TemplateSite {
 }
 
 /** An empty outcome with the node's run counted. */
-
 export function startOutcome(nodeName: string): NodeOutcome {
   // A record without a prototype is a hash table from the start. On a plain `{}`, each node name is a
   // hidden class, found on every run among the transitions of `{}`'s own: a process that has run a few
