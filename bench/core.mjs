@@ -277,7 +277,9 @@ const list = workloads().filter((w) => !only || only.test(w.name));
 // Group by group, as the upstream harness measures workload by workload: a workload is timed with the
 // engine's code warmed on its own kind of node (a mix of all kinds would measure the mix). Within a
 // group, round robin: every round takes one sample of each size, so a busy spell on this shared machine
-// weighs on all of them alike and the ratios between sizes stay fair.
+// weighs on all of them alike and the ratios between sizes stay fair. Every other round takes them in
+// reverse order: a sample pays for the garbage the one before it left, and with one fixed order the
+// same size would always follow the same other size.
 const batches = new Map();
 const samples = new Map(list.map((w) => [w, []]));
 const upstream = {};
@@ -296,7 +298,7 @@ for (const [g, group] of groups.entries()) {
   // that could carry that cost instead.
   for (const phase of [members.filter((w) => w.size !== 3200), members.filter((w) => w.size === 3200)]) {
     for (let round = 0; round < REPEATS && phase.length; round++) {
-      for (const w of phase) samples.get(w).push(await timedSample(w, batches.get(w)));
+      for (const w of round % 2 ? [...phase].reverse() : phase) samples.get(w).push(await timedSample(w, batches.get(w)));
       process.stderr.write(`\r${group}: round ${round + 1}/${REPEATS} (group ${g + 1}/${groups.length})`.padEnd(80));
     }
   }
