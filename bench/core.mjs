@@ -297,8 +297,9 @@ for (const [g, group] of groups.entries()) {
   // garbage that the next sample would collect, and no ratio the bench reports pairs them with a size
   // that could carry that cost instead.
   for (const phase of [members.filter((w) => w.size !== 3200), members.filter((w) => w.size === 3200)]) {
+    const reversed = [...phase].reverse();
     for (let round = 0; round < REPEATS && phase.length; round++) {
-      for (const w of round % 2 ? [...phase].reverse() : phase) samples.get(w).push(await timedSample(w, batches.get(w)));
+      for (const w of round % 2 ? reversed : phase) samples.get(w).push(await timedSample(w, batches.get(w)));
       process.stderr.write(`\r${group}: round ${round + 1}/${REPEATS} (group ${g + 1}/${groups.length})`.padEnd(80));
     }
   }
