@@ -851,3 +851,147 @@ describe('node-run counts', () => {
     expect(nodes.Loop).toBe(3);
   });
 });
+
+describe("a fan-out's children sharing their operational records (in memory)", () => {
+  // A shared record holds at most eight signals (apply-update.ts): a child past that has its own.
+  const SHARED_SIGNALS_AT_MOST = 8;
+  const link = (): ContextInit['parent'] =>
+    Object.freeze({
+      parent_execution_id: 'p',
+      main_execution_id: 'p',
+      signals_to_parent: Object.freeze(['DONE']) as string[],
+      context_updates_to_parent: Object.freeze([]) as string[],
+    });
+  const start = async (n: number, parent = link()) => {
+    const backends = createInMemoryBackends();
+    const signals = ['GO'];
+    for (let i = 0; i < n; i++)
+      await backends.context.createContext(`c${i}`, { fields: { i: [i] }, mainExecutionId: 'p', parent, signals });
+    return backends;
+  };
+  const op = (b: Backends, id: string) => (b.context as InMemoryContextBackend).readNow(id)!.__operational__!;
+
+  it("changes only the updated child's signals, run counts and counters, never a sibling's", async () => {
+    const b = await start(3);
+    expect(op(b, 'c0')).toBe(op(b, 'c1'));
+    await b.context.updateContext('c0', { signals: ['DONE'], nodes: { Work: 1 }, counters: { llm_calls: 1, cancelled: 1 } });
+    expect(op(b, 'c0')).toMatchObject({ signals: ['GO', 'DONE'], nodes: { Work: 1 }, llm_calls: 1, cancelled: 1 });
+    for (const sibling of ['c1', 'c2']) expect(op(b, sibling)).toEqual(op(b, 'c2'));
+    expect(op(b, 'c1')).toEqual({ signals: ['GO'], nodes: {}, llm_calls: 0, tool_calls: 0, errors: 0, main_execution_id: 'p' });
+    // The same update moves a sibling to the same record; what it reads is its own.
+    await b.context.updateContext('c1', { signals: ['DONE'], nodes: { Work: 1 }, counters: { llm_calls: 1, cancelled: 1 } });
+    expect(op(b, 'c1')).toBe(op(b, 'c0'));
+    expect(() => op(b, 'c1').signals.push('X')).toThrow(TypeError);
+    // A copy read with getContext is the caller's to change.
+    const copy = (await b.context.getContext('c1')).__operational__!;
+    copy.signals.push('X');
+    copy.nodes.Work = 7;
+    expect(op(b, 'c1')).toMatchObject({ signals: ['GO', 'DONE'], nodes: { Work: 1 } });
+  });
+
+  it('gives a child its own record once it grows past a few signals or nodes, and goes on counting in place', async () => {
+    const b = await start(2);
+    for (let i = 0; i < 12; i++) await b.context.updateContext('c0', { signals: [`S${i}`], nodes: { [`N${i % 6}`]: 1 } });
+    const own = op(b, 'c0');
+    expect(Object.isFrozen(own)).toBe(false);
+    expect(own.signals).toEqual(['GO', ...Array.from({ length: 12 }, (_, i) => `S${i}`)]);
+    expect(own.nodes).toEqual({ N0: 2, N1: 2, N2: 2, N3: 2, N4: 2, N5: 2 });
+    await b.context.updateContext('c0', { nodes: { N0: 1 } });
+    expect(op(b, 'c0')).toBe(own);
+    expect(own.nodes.N0).toBe(3);
+    expect(op(b, 'c1').signals).toEqual(['GO']);
+  });
+
+  it('keeps each child right when siblings take many different paths', async () => {
+    const b = await start(40);
+    for (let i = 0; i < 40; i++) await b.context.updateContext(`c${i}`, { signals: [`R${i}`], nodes: { Work: i + 1 } });
+    for (let i = 0; i < 40; i++) expect(op(b, `c${i}`)).toMatchObject({ signals: ['GO', `R${i}`], nodes: { Work: i + 1 } });
+  });
+
+  it('starts children of another link, or other limits, on records of their own', async () => {
+    const b = await start(1);
+    await b.context.createContext('other', { fields: {}, mainExecutionId: 'p', parent: link(), signals: ['GO'] });
+    await b.context.createContext('limited', {
+      fields: {},
+      mainExecutionId: 'p',
+      parent: link(),
+      signals: ['GO'],
+      limits: { maxNodeRuns: 5 },
+    });
+    expect(op(b, 'other')).not.toBe(op(b, 'c0'));
+    expect(op(b, 'limited')).toMatchObject({ max_node_runs: 5 });
+    expect(op(b, 'c0').max_node_runs).toBeUndefined();
+  });
+
+  const fanOut = (work: Record<string, unknown>, items: unknown[], maxNodeRuns = 10_000) => {
+    const backends = createInMemoryBackends();
+    const { broadcastSignalsCaller } = createAllNodes(backends);
+    const run = orchestrate({
+      config: {
+        limits: { max_node_runs: maxNodeRuns },
+        workflows: {
+          main: {
+            Spawn: {
+              node_type: 'child',
+              event_triggers: ['START'],
+              child_workflow_name: 'worker',
+              child_initial_signals: ['GO'],
+              fan_out_field: 'items',
+              child_input_field: 'item',
+            },
+          },
+          worker: { Work: work },
+        },
+      },
+      initialWorkflowName: 'main',
+      initialSignals: ['START'],
+      initialContext: { items },
+      backends,
+      broadcastSignalsCaller,
+    });
+    const children = async () => {
+      const out = new Map<unknown, string>();
+      for (const id of await backends.context.listContexts()) {
+        const ctx = backends.context.readNow(id)!;
+        if (ctx.__parent__) out.set((ctx.item as unknown[])[0], id);
+      }
+      return out;
+    };
+    return { backends, run, children };
+  };
+
+  it('runs a fan-out whose children branch on their item to the right signals and counts', async () => {
+    const { backends, run, children } = fanOut(
+      {
+        node_type: 'router',
+        event_triggers: ['GO'],
+        event_emissions: [
+          { signal_name: 'EVEN', condition: '{{ context.item % 2 == 0 }}' },
+          { signal_name: 'BIG', condition: '{{ context.item > 3 }}' },
+        ],
+      },
+      [0, 1, 2, 3, 4, 5],
+    );
+    await run;
+    const byItem = await children();
+    const expected = [['EVEN'], [], ['EVEN'], [], ['EVEN', 'BIG'], ['BIG']];
+    for (const [item, signals] of expected.entries())
+      expect(op(backends, byItem.get(item)!)).toMatchObject({ signals: ['GO', ...signals], nodes: { Work: 1 } });
+    expect(op(backends, byItem.get(0)!)).toBe(op(backends, byItem.get(2)!));
+  });
+
+  it("stops children that loop at the tree's node-run limit, counting every run they made", async () => {
+    const { backends, run, children } = fanOut(
+      { node_type: 'router', event_triggers: ['GO', 'AGAIN'], event_emissions: [{ signal_name: 'AGAIN' }] },
+      [0, 1, 2],
+      40,
+    );
+    await expect(run).rejects.toThrow(/limit of 40/);
+    let runs = 0;
+    for (const id of (await children()).values()) runs += op(backends, id).nodes.Work ?? 0;
+    // The parent's Spawn made one run of the forty.
+    expect(runs).toBe(39);
+    const looped = [...(await children()).values()].map((id) => op(backends, id)).find((o) => (o.nodes.Work ?? 0) > SHARED_SIGNALS_AT_MOST);
+    expect(looped && Object.isFrozen(looped)).toBe(false);
+  });
+});

@@ -155,6 +155,12 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
   }
   const op = ctx.__operational__;
   if (!op) return;
+  if (Object.isFrozen(op)) ctx.__operational__ = sharedAfter(op, update);
+  else applyOperational(op, update);
+}
+
+/** Applies the operational part of an update (signals, node runs, counters) to an own record, in place. */
+function applyOperational(op: OperationalState, update: ContextUpdate): void {
   if (update.signals) op.signals = appended(op.signals, update.signals);
   const nodes = update.nodes;
   if (nodes) {
@@ -169,6 +175,110 @@ export function applyUpdate(ctx: StoredContext, update: ContextUpdate): void {
   }
   const counters = update.counters;
   if (counters) for (const k in counters) op[k] = ((op[k] as number) ?? 0) + (counters[k as keyof typeof counters] ?? 0);
+}
+
+// ---- shared operational records --------------------------------------------------------------------
+// The children of one fan-out start alike and mostly run alike, yet each kept its own `__operational__`
+// with its own signal list and run counts: most of what a small child kept. An in-memory store starts
+// such a child on a frozen record shared with its siblings (see shareOperational), and an update moves
+// it to the shared record of the state it reaches, made once and found from the record before. A
+// record past a few signals or nodes, or one of too many states that follow one record, is the
+// execution's own again, changed in place like any other: a long run never copies its lists per update.
+
+/** Signals and distinct nodes a shared record holds at most. */
+const SHARED_SIGNALS = 8;
+const SHARED_NODES = 4;
+/** States kept after one shared record at most: past that, runs that differ get records of their own. */
+const SHARED_FOLLOWERS = 16;
+
+/** The shared records that follow each shared record, by the update that leads to them (see updateKey). */
+const followers = new WeakMap<OperationalState, Map<string, OperationalState>>();
+/** The shared first record of the children of one child-node run, by their (frozen, shared) parent link. */
+const firstShared = new WeakMap<ParentLink, OperationalState>();
+
+/**
+ * The record to start a child on: a shared frozen one equal to `op` when its siblings started on one
+ * (or `op` itself, frozen, for the first of them); `op` unchanged when it is too big to share.
+ * @internal Used by the in-memory store.
+ */
+export function shareOperational(link: ParentLink, op: OperationalState): OperationalState {
+  const first = firstShared.get(link);
+  if (first && sameOperational(first, op)) return first;
+  if (!fitsShared(op)) return op;
+  const frozen = frozenOperational(op);
+  if (!first) firstShared.set(link, frozen);
+  return frozen;
+}
+
+/** The record that follows the shared record `op` after `update`: shared when it is small, else an own copy. */
+function sharedAfter(op: OperationalState, update: ContextUpdate): OperationalState {
+  const key = updateKey(update);
+  if (key === '') return op;
+  let next = followers.get(op);
+  const known = next?.get(key);
+  if (known) return known;
+  const own = ownOperational(op);
+  applyOperational(own, update);
+  if (!fitsShared(own) || (next && next.size >= SHARED_FOLLOWERS)) return own;
+  const shared = frozenOperational(own);
+  if (!next) followers.set(op, (next = new Map()));
+  next.set(key, shared);
+  return shared;
+}
+
+/** What an update changes in `__operational__`, as a key ('' for nothing). */
+function updateKey(update: ContextUpdate): string {
+  let key = '';
+  if (update.signals) for (const s of update.signals) key += `s${s}\u0000`;
+  const nodes = update.nodes;
+  if (nodes) for (const name in nodes) key += `n${name}\u0000${nodes[name]}\u0000`;
+  const counters = update.counters;
+  if (counters) for (const k in counters) key += `c${k}\u0000${counters[k as keyof typeof counters]}\u0000`;
+  return key;
+}
+
+/** True when a record is small enough to share. */
+function fitsShared(op: OperationalState): boolean {
+  if (op.signals.length > SHARED_SIGNALS) return false;
+  let n = 0;
+  for (const _ in op.nodes) if (++n > SHARED_NODES) return false;
+  return true;
+}
+
+/** A copy of `op` with lists and counts of its own (fields in the same order). */
+function ownOperational(op: OperationalState): OperationalState {
+  return { ...op, signals: op.signals.slice(), nodes: { ...op.nodes } };
+}
+
+/** `op` frozen, with its lists and counts (its run total kept, for the node-run limit). */
+function frozenOperational(op: OperationalState): OperationalState {
+  Object.freeze(op.signals);
+  nodeRunTotals.set(Object.freeze(op.nodes), sumNodeRuns(op.nodes));
+  return Object.freeze(op);
+}
+
+/** True when two records hold the same (their lists and counts compared by value). */
+function sameOperational(a: OperationalState, b: OperationalState): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (k === 'signals') {
+      if (!sameList(a.signals, b.signals)) return false;
+    } else if (k === 'nodes') {
+      if (!sameCounts(a.nodes, b.nodes)) return false;
+    } else return false;
+  }
+  return true;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((s, i) => s === b[i]);
+
+function sameCounts(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /**

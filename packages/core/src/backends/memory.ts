@@ -21,7 +21,7 @@ import type {
   WorkflowBackend,
   WorkflowsRegistry,
 } from '../types.js';
-import { applyUpdate, contextFromInit, ownsValues } from './apply-update.js';
+import { applyUpdate, contextFromInit, ownsValues, shareOperational } from './apply-update.js';
 import { MemoryStore, type RecordStore, type StoreFactory } from './store.js';
 import { appendEvent, columnsOf, formatEvents, newColumns, type StoredTelemetry, type TelemetryColumns } from './telemetry-log.js';
 
@@ -45,7 +45,11 @@ export class InMemoryContextBackend implements ContextBackend {
    * @internal
    */
   createNow(executionId: string, init: ContextInit): void {
-    this.contexts.set(executionId, contextFromInit(init));
+    const ctx = contextFromInit(init);
+    // Siblings of one fan-out (one frozen link) start on one shared `__operational__`: see apply-update.ts.
+    if (this.changesInPlace && init.parent && ctx.__parent__ === init.parent && ctx.__operational__)
+      ctx.__operational__ = shareOperational(init.parent, ctx.__operational__);
+    this.contexts.set(executionId, ctx);
   }
   async getContext(executionId: string): Promise<StoredContext> {
     const ctx = this.contexts.get(executionId);
