@@ -57,6 +57,42 @@ describe.each(factories)('%s context backend', (_name, make) => {
   });
 });
 
+describe.each(factories)('%s backends, per execution', (_name, make) => {
+  it("keep an execution's context, registry, current workflow and telemetry apart, and list them in order", async () => {
+    const b = make();
+    for (const id of ['e2', 'e1', 'e3']) {
+      await b.workflow.saveWorkflowsRegistry(id, { main: {} });
+      await b.workflow.saveCurrentWorkflowName(id, `wf-${id}`);
+      await b.context.createContext(id, { fields: { who: [id] }, mainExecutionId: id });
+      await b.telemetry!.logEvent(id, 'custom', { who: id });
+    }
+    // Telemetry of an execution that has nothing else.
+    await b.telemetry!.logEvent('lonely', 'custom', {});
+    expect(await b.context.listContexts!()).toEqual(expect.arrayContaining(['e1', 'e2', 'e3']));
+    expect(await b.context.listContexts!()).toHaveLength(3);
+    for (const id of ['e1', 'e2', 'e3']) {
+      expect((await b.context.getContext(id)).who).toEqual([id]);
+      expect(await b.workflow.getCurrentWorkflowName(id)).toBe(`wf-${id}`);
+      expect(await b.telemetry!.getEvents(id)).toMatchObject([{ event_type: 'custom', who: id }]);
+    }
+    expect(await b.telemetry!.getEvents('lonely')).toHaveLength(1);
+    expect(await b.workflow.getWorkflowsRegistry('lonely')).toBeNull();
+    expect(await b.context.getContext('lonely')).toEqual({});
+    await (b as Backends & { cleanupAll(): Promise<void> }).cleanupAll();
+    expect(await b.context.listContexts!()).toEqual([]);
+    expect(await b.telemetry!.getEvents('e1')).toEqual([]);
+    expect(await b.workflow.getCurrentWorkflowName('e1')).toBeNull();
+  });
+
+  it('give every event its own time, whenever it happened', async () => {
+    const b = make();
+    const times = [0, Date.UTC(1999, 11, 31, 23, 59, 59, 999), Date.now(), Date.UTC(2100, 0, 1)];
+    for (const at of times)
+      (b.telemetry as unknown as { record: (...a: unknown[]) => void }).record('e1', 'tick', at, undefined, -1, { at });
+    expect((await b.telemetry!.getEvents('e1')).map((e) => e.timestamp)).toEqual(times.map((t) => new Date(t).toISOString()));
+  });
+});
+
 describe('file backends', () => {
   it('survive a restart: a new process on the same directory continues the execution', async () => {
     const dir = tempDir();

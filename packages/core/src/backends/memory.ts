@@ -22,6 +22,7 @@ import type {
   WorkflowsRegistry,
 } from '../types.js';
 import { applyUpdate, contextFromInit, ownsValues, shareOperational } from './apply-update.js';
+import { executionRecordStores, RecordSlot, TelemetrySlot } from './memory-records.js';
 import { MemoryStore, type RecordStore, type StoreFactory } from './store.js';
 import { appendEvent, columnsOf, formatEvents, newColumns, type StoredTelemetry, type TelemetryColumns } from './telemetry-log.js';
 
@@ -118,9 +119,14 @@ function withCopiedValues(update: ContextUpdate, fields: NonNullable<ContextUpda
 /** True for what structuredClone would give back unchanged (it refuses symbols and functions). */
 const isImmutable = (v: unknown): boolean => v === null || (typeof v !== 'object' && typeof v !== 'symbol' && typeof v !== 'function');
 
-/** True for a MemoryStore with the built-in methods (not a subclass or instance that changes them). */
+/**
+ * True for a store that holds the records themselves, with the built-in methods (not a subclass or an
+ * instance that changes them): a MemoryStore, or a slot of the in-memory execution records.
+ */
 function isPlainMemoryStore(store: RecordStore<unknown>): boolean {
-  return store instanceof MemoryStore && store.get === MemoryStore.prototype.get && store.set === MemoryStore.prototype.set;
+  for (const kind of [MemoryStore, RecordSlot, TelemetrySlot])
+    if (store instanceof kind) return store.get === kind.prototype.get && store.set === kind.prototype.set;
+  return false;
 }
 
 /** Workflow registries in a record store. */
@@ -202,9 +208,10 @@ export class InMemoryTelemetryBackend implements TelemetryBackend {
   }
   private columns(executionId: string): TelemetryColumns {
     const stored = this.events.get(executionId);
-    const cols = stored ? columnsOf(stored) : newColumns();
-    if (cols !== stored) this.events.set(executionId, cols);
-    return cols;
+    if (stored && columnsOf(stored) === stored) return stored as TelemetryColumns;
+    this.events.set(executionId, stored ? columnsOf(stored) : newColumns());
+    // Read back: a store may keep the columns in a record of its own (see memory-records.ts).
+    return this.events.get(executionId) as TelemetryColumns;
   }
   async logEvent(executionId: string, eventType: string, data: Record<string, unknown> = {}): Promise<void> {
     this.record(executionId, eventType, Date.now(), undefined, -1, { ...data });
@@ -353,5 +360,5 @@ export function createStoreBackends(store: StoreFactory): SimpleBackends {
  * const backends = createInMemoryBackends();
  */
 export function createInMemoryBackends(): SimpleBackends {
-  return createStoreBackends(() => new MemoryStore());
+  return createStoreBackends(executionRecordStores());
 }

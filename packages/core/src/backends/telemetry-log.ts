@@ -523,8 +523,9 @@ function foldCompletion(
 
 /** Empty columns. */
 export function newColumns(): TelemetryColumns {
-  // -1, not NaN: a field that has held a double keeps every value boxed; a first event's time is 0.
-  return { t0: Number.NaN, last: -1, ev: [] };
+  // `last` is a small integer, not NaN (a field that has held a double keeps every value boxed). It
+  // starts at 0, the first event's time, as readers do: the first event keeps no time of its own.
+  return { t0: Number.NaN, last: 0, ev: [] };
 }
 
 /** What a `node_completed` adds when nothing else is said: the node ran fine and called nothing. */
