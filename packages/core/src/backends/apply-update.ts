@@ -102,7 +102,7 @@ export function recordFor<T>(size: number): Record<string, T> {
  * Builds the stored shape of a new context.
  * @internal Used by `@soe/aws`; not part of the stable API.
  */
-export function contextFromInit(init: ContextInit): StoredContext {
+export function contextFromInit(init: ContextInit, operational?: OperationalState): StoredContext {
   const fields = init.fields;
   let ctx: StoredContext;
   // Handed over (a start's own histories): kept as they are; a thousand-field record is not built twice.
@@ -112,11 +112,14 @@ export function contextFromInit(init: ContextInit): StoredContext {
     ctx = recordFor<unknown>(names.length) as StoredContext;
     for (const field of names) ctx[field] = fields[field]!.slice();
   }
-  ctx.__operational__ = newOperational(init.mainExecutionId, init.signals);
-  // Only limits that differ from the defaults are kept, so an ordinary context looks as it always did.
-  if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
-  if (init.limits?.ancestorNodeRuns) ctx.__operational__.ancestor_node_runs = init.limits.ancestorNodeRuns;
-  if (init.limits?.maxTokens !== undefined) ctx.__operational__.max_tokens = init.limits.maxTokens;
+  if (operational) ctx.__operational__ = operational;
+  else {
+    ctx.__operational__ = newOperational(init.mainExecutionId, init.signals);
+    // Only limits that differ from the defaults are kept, so an ordinary context looks as it always did.
+    if (init.limits?.maxNodeRuns !== undefined) ctx.__operational__.max_node_runs = init.limits.maxNodeRuns;
+    if (init.limits?.ancestorNodeRuns) ctx.__operational__.ancestor_node_runs = init.limits.ancestorNodeRuns;
+    if (init.limits?.maxTokens !== undefined) ctx.__operational__.max_tokens = init.limits.maxTokens;
+  }
   // A frozen link (the child node gives all its children one) is kept as it is: nothing can change it.
   if (init.parent && isFrozenLink(init.parent)) ctx.__parent__ = init.parent;
   else if (init.parent) {
@@ -180,9 +183,9 @@ function applyOperational(op: OperationalState, update: ContextUpdate): void {
 // ---- shared operational records --------------------------------------------------------------------
 // The children of one fan-out start alike and mostly run alike, yet each kept its own `__operational__`
 // with its own signal list and run counts: most of what a small child kept. An in-memory store starts
-// such a child on a frozen record shared with its siblings (see shareOperational), and an update moves
-// it to the shared record of the state it reaches, made once and found from the record before. A
-// record past a few signals or nodes, or one of too many states that follow one record, is the
+// such a child on a frozen record shared with its siblings (see sharedContextFromInit), and an update
+// moves it to the shared record of the state it reaches, made once and found from the record before.
+// A record past a few signals or nodes, or one of too many states that follow one record, is the
 // execution's own again, changed in place like any other: a long run never copies its lists per update.
 
 /** Signals and distinct nodes a shared record holds at most. */
@@ -191,39 +194,82 @@ const SHARED_NODES = 4;
 /** States kept after one shared record at most: past that, runs that differ get records of their own. */
 const SHARED_FOLLOWERS = 16;
 
-/** The shared records that follow each shared record, by the update that leads to them (see updateKey). */
-const followers = new WeakMap<OperationalState, Map<string, OperationalState>>();
-/** The shared first record of the children of one child-node run, by their (frozen, shared) parent link. */
-const firstShared = new WeakMap<ParentLink, OperationalState>();
+/**
+ * The shared records that follow one shared record: by the one signal or the one node run that leads
+ * to them (most updates are one or the other), or by a key made of any other update (see updateKey).
+ * Each table is made when first needed: most records are followed by one kind of update only.
+ */
+class Followers {
+  bySignal: Map<string, OperationalState> | undefined = undefined;
+  byNodeRun: Map<string, OperationalState> | undefined = undefined;
+  byUpdate: Map<string, OperationalState> | undefined = undefined;
+  size = 0;
+}
+const followers = new WeakMap<OperationalState, Followers>();
+
+/** The record the children of one child-node run start on, with the start it is for. */
+interface FirstShared {
+  readonly mainExecutionId: string;
+  readonly signals: ContextInit['signals'];
+  readonly limits: ContextInit['limits'];
+  readonly op: OperationalState;
+}
+/** By the children's parent link: the child node gives all children of one run one frozen link. */
+const firstShared = new WeakMap<ParentLink, FirstShared>();
 
 /**
- * The record to start a child on: a shared frozen one equal to `op` when its siblings started on one
- * (or `op` itself, frozen, for the first of them); `op` unchanged when it is too big to share.
- * @internal Used by the in-memory store.
+ * {@link contextFromInit} for an in-memory store: a child of a frozen parent link starts on the
+ * frozen `__operational__` of the first child of that link, when it starts alike (the same signals
+ * and limits, which the child node hands every child as one object).
+ * @internal
  */
-export function shareOperational(link: ParentLink, op: OperationalState): OperationalState {
-  const first = firstShared.get(link);
-  if (first && sameOperational(first, op)) return first;
-  if (!fitsShared(op)) return op;
-  const frozen = frozenOperational(op);
-  if (!first) firstShared.set(link, frozen);
-  return frozen;
+export function sharedContextFromInit(init: ContextInit): StoredContext {
+  const link = init.parent;
+  const first = link ? firstShared.get(link) : undefined;
+  if (first && first.mainExecutionId === init.mainExecutionId && first.signals === init.signals && first.limits === init.limits)
+    return contextFromInit(init, first.op);
+  const ctx = contextFromInit(init);
+  const op = ctx.__operational__!;
+  if (link && !first && ctx.__parent__ === link && fitsShared(op))
+    firstShared.set(link, { mainExecutionId: init.mainExecutionId, signals: init.signals, limits: init.limits, op: frozenOperational(op) });
+  return ctx;
 }
 
 /** The record that follows the shared record `op` after `update`: shared when it is small, else an own copy. */
 function sharedAfter(op: OperationalState, update: ContextUpdate): OperationalState {
-  const key = updateKey(update);
+  const signal = oneSignal(update);
+  const nodeRun = signal === undefined ? oneNodeRun(update) : undefined;
+  const key = signal ?? nodeRun ?? updateKey(update);
   if (key === '') return op;
   let next = followers.get(op);
-  const known = next?.get(key);
+  const known = next && (signal !== undefined ? next.bySignal : nodeRun !== undefined ? next.byNodeRun : next.byUpdate)?.get(key);
   if (known) return known;
   const own = ownOperational(op);
   applyOperational(own, update);
   if (!fitsShared(own) || (next && next.size >= SHARED_FOLLOWERS)) return own;
   const shared = frozenOperational(own);
-  if (!next) followers.set(op, (next = new Map()));
-  next.set(key, shared);
+  if (!next) followers.set(op, (next = new Followers()));
+  if (signal !== undefined) (next.bySignal ??= new Map()).set(key, shared);
+  else if (nodeRun !== undefined) (next.byNodeRun ??= new Map()).set(key, shared);
+  else (next.byUpdate ??= new Map()).set(key, shared);
+  next.size++;
   return shared;
+}
+
+/** The signal of an update that appends one signal and changes nothing else of `__operational__`. */
+function oneSignal(update: ContextUpdate): string | undefined {
+  return update.signals?.length === 1 && update.nodes === undefined && update.counters === undefined ? update.signals[0] : undefined;
+}
+
+/** The node of an update that adds one run of one node and changes nothing else of `__operational__`. */
+function oneNodeRun(update: ContextUpdate): string | undefined {
+  if (update.signals !== undefined || update.counters !== undefined || update.nodes === undefined) return undefined;
+  let found: string | undefined;
+  for (const name in update.nodes) {
+    if (found !== undefined || update.nodes[name] !== 1) return undefined;
+    found = name;
+  }
+  return found;
 }
 
 /** What an update changes in `__operational__`, as a key ('' for nothing). */
@@ -256,31 +302,6 @@ function frozenOperational(op: OperationalState): OperationalState {
   nodeRunTotals.set(Object.freeze(op.nodes), sumNodeRuns(op.nodes));
   return Object.freeze(op);
 }
-
-/** True when two records hold the same (their lists and counts compared by value). */
-function sameOperational(a: OperationalState, b: OperationalState): boolean {
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const k of keys) {
-    const x = a[k];
-    const y = b[k];
-    if (x === y) continue;
-    if (k === 'signals') {
-      if (!sameList(a.signals, b.signals)) return false;
-    } else if (k === 'nodes') {
-      if (!sameCounts(a.nodes, b.nodes)) return false;
-    } else return false;
-  }
-  return true;
-}
-
-const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((s, i) => s === b[i]);
-
-function sameCounts(a: Record<string, number>, b: Record<string, number>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
-}
-
 /**
  * True when an update changes nothing.
  * @internal Used by `@soe/aws`; not part of the stable API.

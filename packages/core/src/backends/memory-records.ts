@@ -48,31 +48,28 @@ class ExecutionRecords {
   }
 }
 
-type Slot = 'context' | 'registry' | 'current';
-
-/** One slot of every execution's record, as a record store (what a backend is given). */
-export class RecordSlot<T> implements RecordStore<T> {
+/**
+ * One slot of every execution's record, as a record store (what a backend is given). Each slot is a
+ * class of its own that reads its field by name: one class reading a field named by a variable made
+ * every read a generic keyed lookup.
+ */
+abstract class RecordSlot<T> implements RecordStore<T> {
   /** @internal */
-  constructor(
-    private readonly records: ExecutionRecords,
-    private readonly slot: Slot,
-  ) {}
-  get(key: string): T | undefined {
-    return this.records.byId.get(key)?.[this.slot] as T | undefined;
-  }
-  set(key: string, value: T): void {
-    (this.records.of(key)[this.slot] as T) = value;
-  }
+  constructor(protected readonly records: ExecutionRecords) {}
+  abstract get(key: string): T | undefined;
+  abstract set(key: string, value: T): void;
+  /** Empties the slot in `r`. */
+  protected abstract empty(r: ExecutionRecord): void;
   delete(key: string): boolean {
     const r = this.records.byId.get(key);
-    if (r?.[this.slot] === undefined) return false;
-    r[this.slot] = undefined;
+    if (!r || this.get(key) === undefined) return false;
+    this.empty(r);
     this.records.dropIfEmpty(key, r);
     return true;
   }
   keys(): string[] {
     const out: string[] = [];
-    for (const [id, r] of this.records.byId) if (r[this.slot] !== undefined) out.push(id);
+    for (const id of this.records.byId.keys()) if (this.get(id) !== undefined) out.push(id);
     return out;
   }
   clear(): void {
@@ -80,13 +77,50 @@ export class RecordSlot<T> implements RecordStore<T> {
   }
 }
 
+/** The contexts. */
+export class ContextSlot extends RecordSlot<StoredContext> {
+  get(key: string): StoredContext | undefined {
+    return this.records.byId.get(key)?.context;
+  }
+  set(key: string, value: StoredContext): void {
+    this.records.of(key).context = value;
+  }
+  protected empty(r: ExecutionRecord): void {
+    r.context = undefined;
+  }
+}
+
+/** The workflow registries. */
+export class RegistrySlot extends RecordSlot<WorkflowsRegistry> {
+  get(key: string): WorkflowsRegistry | undefined {
+    return this.records.byId.get(key)?.registry;
+  }
+  set(key: string, value: WorkflowsRegistry): void {
+    this.records.of(key).registry = value;
+  }
+  protected empty(r: ExecutionRecord): void {
+    r.registry = undefined;
+  }
+}
+
+/** The current workflow names. */
+export class CurrentWorkflowSlot extends RecordSlot<string> {
+  get(key: string): string | undefined {
+    return this.records.byId.get(key)?.current;
+  }
+  set(key: string, value: string): void {
+    this.records.of(key).current = value;
+  }
+  protected empty(r: ExecutionRecord): void {
+    r.current = undefined;
+  }
+}
+
 /**
  * The telemetry slot: an execution's record is its columns. Columns handed to `set` are taken over
  * into the record, so a writer appends to what `get` gives back after it, not to what it handed over.
  */
-export class TelemetrySlot implements RecordStore<StoredTelemetry> {
-  /** @internal */
-  constructor(private readonly records: ExecutionRecords) {}
+export class TelemetrySlot extends RecordSlot<StoredTelemetry> {
   get(key: string): StoredTelemetry | undefined {
     const r = this.records.byId.get(key);
     return r?.ev === undefined ? undefined : (r as TelemetryColumns);
@@ -99,22 +133,10 @@ export class TelemetrySlot implements RecordStore<StoredTelemetry> {
     r.last = value.last ?? 0;
     r.ev = value.ev;
   }
-  delete(key: string): boolean {
-    const r = this.records.byId.get(key);
-    if (r?.ev === undefined) return false;
+  protected empty(r: ExecutionRecord): void {
     r.t0 = Number.NaN;
     r.last = 0;
     r.ev = undefined;
-    this.records.dropIfEmpty(key, r);
-    return true;
-  }
-  keys(): string[] {
-    const out: string[] = [];
-    for (const [id, r] of this.records.byId) if (r.ev !== undefined) out.push(id);
-    return out;
-  }
-  clear(): void {
-    for (const id of this.keys()) this.delete(id);
   }
 }
 
@@ -127,11 +149,11 @@ export function executionRecordStores(): <T>(kind: string) => RecordStore<T> {
   return <T>(kind: string): RecordStore<T> => {
     switch (kind) {
       case 'contexts':
-        return new RecordSlot<T>(records, 'context');
+        return new ContextSlot(records) as unknown as RecordStore<T>;
       case 'workflows':
-        return new RecordSlot<T>(records, 'registry');
+        return new RegistrySlot(records) as unknown as RecordStore<T>;
       case 'current_workflow':
-        return new RecordSlot<T>(records, 'current');
+        return new CurrentWorkflowSlot(records) as unknown as RecordStore<T>;
       case 'telemetry':
         return new TelemetrySlot(records) as unknown as RecordStore<T>;
       default:

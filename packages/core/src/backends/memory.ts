@@ -21,8 +21,8 @@ import type {
   WorkflowBackend,
   WorkflowsRegistry,
 } from '../types.js';
-import { applyUpdate, contextFromInit, ownsValues, shareOperational } from './apply-update.js';
-import { executionRecordStores, RecordSlot, TelemetrySlot } from './memory-records.js';
+import { applyUpdate, contextFromInit, ownsValues, sharedContextFromInit } from './apply-update.js';
+import { ContextSlot, CurrentWorkflowSlot, executionRecordStores, RegistrySlot, TelemetrySlot } from './memory-records.js';
 import { MemoryStore, type RecordStore, type StoreFactory } from './store.js';
 import { appendEvent, columnsOf, formatEvents, newColumns, type StoredTelemetry, type TelemetryColumns } from './telemetry-log.js';
 
@@ -46,11 +46,8 @@ export class InMemoryContextBackend implements ContextBackend {
    * @internal
    */
   createNow(executionId: string, init: ContextInit): void {
-    const ctx = contextFromInit(init);
-    // Siblings of one fan-out (one frozen link) start on one shared `__operational__`: see apply-update.ts.
-    if (this.changesInPlace && init.parent && ctx.__parent__ === init.parent && ctx.__operational__)
-      ctx.__operational__ = shareOperational(init.parent, ctx.__operational__);
-    this.contexts.set(executionId, ctx);
+    // Siblings of one fan-out start on one shared `__operational__` where records are kept as they are.
+    this.contexts.set(executionId, this.changesInPlace ? sharedContextFromInit(init) : contextFromInit(init));
   }
   async getContext(executionId: string): Promise<StoredContext> {
     const ctx = this.contexts.get(executionId);
@@ -124,7 +121,7 @@ const isImmutable = (v: unknown): boolean => v === null || (typeof v !== 'object
  * instance that changes them): a MemoryStore, or a slot of the in-memory execution records.
  */
 function isPlainMemoryStore(store: RecordStore<unknown>): boolean {
-  for (const kind of [MemoryStore, RecordSlot, TelemetrySlot])
+  for (const kind of [MemoryStore, ContextSlot, RegistrySlot, CurrentWorkflowSlot, TelemetrySlot])
     if (store instanceof kind) return store.get === kind.prototype.get && store.set === kind.prototype.set;
   return false;
 }
