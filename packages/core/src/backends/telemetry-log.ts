@@ -595,8 +595,10 @@ export function appendEvent(
   data: Record<string, unknown> | undefined,
   fold = false,
 ): void {
-  if (Number.isNaN(cols.t0)) cols.t0 = at;
-  const dt = small(at - cols.t0);
+  // Read once: a store's record may keep it as something else (see memory-records.ts).
+  let t0 = cols.t0;
+  if (Number.isNaN(t0)) cols.t0 = t0 = at;
+  const dt = small(at - t0);
   const head = headOf(type, node);
   const packed = packData(type, data, durationMs, node);
   const ev = cols.ev;
@@ -639,15 +641,16 @@ function fieldsOf(type: string, data: unknown): Record<string, unknown> {
 export function formatEvents(cols: TelemetryColumns): TelemetryEvent[] {
   const out: TelemetryEvent[] = [];
   const ev = cols.ev;
+  const t0 = cols.t0;
   let dt = 0;
   for (let i = 0; i < ev.length; ) {
     const head = ev[i++] as string | EventHead | Subject;
     if (typeof ev[i] === 'number') dt = ev[i++] as number;
     const packed = ev[i++];
     if (packed instanceof CallThenCompletion) {
-      out.push(formatEvent(head, cols.t0 + dt, packed.call()));
-      out.push(formatEvent(packed.head, cols.t0 + dt, packed.completion()));
-    } else out.push(formatEvent(head, cols.t0 + dt, packed));
+      out.push(formatEvent(head, t0 + dt, packed.call()));
+      out.push(formatEvent(packed.head, t0 + dt, packed.completion()));
+    } else out.push(formatEvent(head, t0 + dt, packed));
   }
   return out;
 }

@@ -13,6 +13,12 @@ export function hasTemplateCondition(emissions: EventEmission[]): boolean {
   return emissions.some((e) => typeof e.condition === 'string' && isTemplate(e.condition));
 }
 
+/** The signals of emissions none of which has a condition (frozen), else undefined. */
+export function unconditionalSignals(emissions: EventEmission[]): readonly string[] | undefined {
+  if (emissions.some((e) => e.condition !== undefined && e.condition !== null && e.condition !== '')) return undefined;
+  return Object.freeze(emissions.map((e) => e.signal_name));
+}
+
 /** A condition that raised while it was evaluated. */
 export interface ConditionFailure {
   signal: string;

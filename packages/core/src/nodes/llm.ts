@@ -9,7 +9,7 @@ import { deepFreeze } from '../registry.js';
 import type { LazyText } from '../step-capture.js';
 import { type CompiledTemplate, compileTemplateAt, contextReadsOf, renderCompiledAt, renderTemplateAt } from '../templates/index.js';
 import type { CallLlm, ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
-import { emissionsOf, emitWhere, selectionMode } from './emissions.js';
+import { emissionsOf, emitWhere, selectionMode, unconditionalSignals } from './emissions.js';
 import {
   answerSchema,
   type CallHooks,
@@ -44,6 +44,11 @@ export interface ModelNodeSettings {
   fieldSchema?: JSONSchema;
   emissions: EventEmission[];
   mode: 'engine' | 'model' | 'none';
+  /**
+   * The signals of an 'engine' node none of whose emissions has a condition: every run emits them
+   * all, so a run reads this one list (frozen, shared) instead of the emission records.
+   */
+  unconditional: readonly string[] | undefined;
 }
 
 /** Default number of extra attempts when an answer is unusable. */
@@ -52,6 +57,7 @@ export const DEFAULT_LLM_RETRIES = 3;
 /** The settings of an llm or agent node that its config alone gives. */
 function configSettings(node: NodeConfig): ModelNodeSettings {
   const emissions = emissionsOf(node);
+  const mode = selectionMode(emissions);
   // Every field named here, those set later too: a field added to a record made from a literal
   // grows it a second store of fields.
   return {
@@ -62,7 +68,8 @@ function configSettings(node: NodeConfig): ModelNodeSettings {
     systemPrompt: undefined,
     fieldSchema: undefined,
     emissions,
-    mode: selectionMode(emissions),
+    mode,
+    unconditional: mode === 'engine' ? unconditionalSignals(emissions) : undefined,
   };
 }
 
@@ -251,7 +258,9 @@ export function finishModelNode(
   services: NodeServices,
 ): void {
   if (s.outputField) appendField(outcome, s.outputField, value === undefined ? null : value);
-  if (s.mode === 'engine') outcome.emit = emitWhere(run, services, s.emissions, () => templateVars(run.context, outcome.update));
+  if (s.mode === 'engine')
+    outcome.emit =
+      (s.unconditional as string[] | undefined) ?? emitWhere(run, services, s.emissions, () => templateVars(run.context, outcome.update));
   else if (s.mode === 'model') {
     const offered = new Set(s.emissions.map((e) => e.signal_name));
     outcome.emit = (selected ?? []).filter((x) => offered.has(x));
