@@ -4,8 +4,9 @@
 // issue asks about (each taken within this one run), then everything as JSON.
 //
 // The machine is shared: figures are CPU time (process.cpuUsage, garbage collection included), warmed
-// up, group by group, in BENCH_REPEATS rounds that each time every size of the group once; a sample is
-// as many runs as fill about BENCH_BATCH_MS, so short workloads are not at the mercy of one collection. Compare ratios
+// up, group by group, each group in a process of its own (BENCH_ONE_PROCESS=1: all in one), in
+// BENCH_REPEATS rounds that each time every size of the group once. A sample is as many runs as fill
+// about BENCH_BATCH_MS, so short workloads are not at the mercy of one collection. Compare ratios
 // within one run rather than absolute figures across runs. BENCH_ONLY=<regex> keeps some workloads.
 // Bytes kept per node run: the heap after a full collection, before and after runs that are kept
 // alive (at least BENCH_RETAINED_NODE_RUNS node runs in all), median of five such samples.
@@ -274,18 +275,21 @@ function runUpstream(list) {
 // BENCH_ONLY=<regex> keeps the matching workloads (ratios need both of their pair).
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const list = workloads().filter((w) => !only || only.test(w.name));
-// Group by group, as the upstream harness measures workload by workload: a workload is timed with the
-// engine's code warmed on its own kind of node (a mix of all kinds would measure the mix). Within a
-// group, round robin: every round takes one sample of each size, so a busy spell on this shared machine
-// weighs on all of them alike and the ratios between sizes stay fair. Every other round takes them in
-// reverse order: a sample pays for the garbage the one before it left, and with one fixed order the
-// same size would always follow the same other size.
-const batches = new Map();
-const samples = new Map(list.map((w) => [w, []]));
-const upstream = {};
 const groups = [...new Set(list.map((w) => w.group))];
-for (const [g, group] of groups.entries()) {
+
+/**
+ * Times and weighs one group's workloads (and runs the upstream engine on them). Group by group, as
+ * the upstream harness measures workload by workload: a workload is timed with the engine's code
+ * warmed on its own kind of node (a mix of all kinds would measure the mix). Within a group, round
+ * robin: every round takes one sample of each size, so a busy spell on this shared machine weighs on
+ * all of them alike and the ratios between sizes stay fair. Every other round takes them in reverse
+ * order: a sample pays for the garbage the one before it left, and with one fixed order the same size
+ * would always follow the same other size.
+ */
+async function measureGroup(group, g) {
   const members = list.filter((w) => w.group === group);
+  const batches = new Map();
+  const samples = new Map(members.map((w) => [w, []]));
   for (const w of members) {
     // Warm until the JIT has settled (a few runs, or 300 ms of CPU), then size the batch from the fastest runs.
     for (let i = 0, spent = 0; i < 3 || (spent < 300 && i < 40); i++) spent += await timedSample(w, 1);
@@ -305,44 +309,73 @@ for (const [g, group] of groups.entries()) {
   }
   // Upstream right after the same group, so a busy spell on this shared machine weighs on both sides
   // of a ratio rather than on one (at the end, minutes later, it would fall on one side only).
+  let upstream = {};
   if (process.env.SOE_UPSTREAM) {
     process.stderr.write(`\r${group}: upstream`.padEnd(80));
-    Object.assign(upstream, runUpstream(members));
+    upstream = runUpstream(members);
   }
+  const results = [];
+  for (const w of members) {
+    const cpu = samples.get(w);
+    const retained = [];
+    const keptRuns = Math.max(batches.get(w), Math.ceil(RETAINED_NODE_RUNS / w.nodeRuns));
+    for (let i = 0; i < 5; i++) retained.push(await retainedBytes(w, keptRuns));
+    results.push({
+      workload: w.name,
+      group: w.group,
+      size: w.size,
+      node_runs: w.nodeRuns,
+      runs_per_sample: batches.get(w),
+      cpu_ms: +median(cpu).toFixed(3),
+      nodes_per_s: Math.round((w.nodeRuns / median(cpu)) * 1000),
+      best_nodes_per_s: Math.round((w.nodeRuns / Math.min(...cpu)) * 1000),
+      retained_bytes_per_node: Math.round(median(retained) / w.nodeRuns),
+      samples_ms: cpu,
+      ...(upstream[w.name] ? { upstream_nodes_per_s: upstream[w.name] } : {}),
+    });
+  }
+  return results;
+}
+
+// Each group runs in a process of its own (BENCH_GROUP names it), as each upstream group does: what
+// one group leaves in a process (a grown old generation, the V8 heap's decisions from the runs it has
+// seen) would otherwise weigh on the groups after it, and on their long chains more than on short
+// ones. BENCH_ONE_PROCESS=1 runs them all here, one after the other.
+if (process.env.BENCH_GROUP) {
+  const g = groups.indexOf(process.env.BENCH_GROUP);
+  if (g < 0) throw new Error(`BENCH_GROUP=${process.env.BENCH_GROUP}: no such group among ${groups.join(', ')}`);
+  const results = await measureGroup(groups[g], g);
+  process.stdout.write(`${JSON.stringify(results)}\n`);
+  process.exit(0);
+}
+const results = [];
+for (const [g, group] of groups.entries()) {
+  if (process.env.BENCH_ONE_PROCESS) {
+    results.push(...(await measureGroup(group, g)));
+    continue;
+  }
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_GROUP: group },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 64e6,
+  });
+  if (child.status !== 0) throw new Error(`bench group '${group}' failed (exit ${child.status})`);
+  results.push(...JSON.parse(child.stdout.trim().split('\n').pop()));
 }
 process.stderr.write('\n');
-const results = [];
-for (const w of list) {
-  const cpu = samples.get(w);
-  const retained = [];
-  const keptRuns = Math.max(batches.get(w), Math.ceil(RETAINED_NODE_RUNS / w.nodeRuns));
-  for (let i = 0; i < 5; i++) retained.push(await retainedBytes(w, keptRuns));
-  results.push({
-    workload: w.name,
-    group: w.group,
-    size: w.size,
-    node_runs: w.nodeRuns,
-    runs_per_sample: batches.get(w),
-    cpu_ms: +median(cpu).toFixed(3),
-    nodes_per_s: Math.round((w.nodeRuns / median(cpu)) * 1000),
-    best_nodes_per_s: Math.round((w.nodeRuns / Math.min(...cpu)) * 1000),
-    retained_bytes_per_node: Math.round(median(retained) / w.nodeRuns),
-  });
-}
 
 if (!process.env.SOE_UPSTREAM)
   console.log('\nupstream comparison skipped: set SOE_UPSTREAM=/path/to/upstream/soe/checkout (needs python3) to run it');
-for (const r of results) if (upstream[r.workload]) r.upstream_nodes_per_s = upstream[r.workload];
 
 const row = (g, s) => results.find((r) => r.group === g && r.size === s);
-const workloadOf = (r) => list.find((w) => w.name === r.workload);
 /**
  * The median of the ratios of samples taken in the same round (one right after the other): a busy
  * spell on this shared machine then weighs on both sides of each ratio. Null for workloads timed in
  * different phases (chains of 3,200 nodes).
  */
 const paired = (a, b) => {
-  const [sa, sb] = [samples.get(workloadOf(a)), samples.get(workloadOf(b))];
+  const [sa, sb] = [a.samples_ms, b.samples_ms];
   if ((a.size === 3200) !== (b.size === 3200) || sa.length !== sb.length) return null;
   return +median(sa.map((ms, i) => a.node_runs / ms / (b.node_runs / sb[i]))).toFixed(2);
 };
