@@ -302,6 +302,7 @@ function frozenOperational(op: OperationalState): OperationalState {
   nodeRunTotals.set(Object.freeze(op.nodes), sumNodeRuns(op.nodes));
   return Object.freeze(op);
 }
+
 /**
  * True when an update changes nothing.
  * @internal Used by `@soe/aws`; not part of the stable API.
