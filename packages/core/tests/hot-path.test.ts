@@ -479,6 +479,47 @@ describe('starting with a large initial context', () => {
   });
 });
 
+/**
+ * Starts a fan-out in memory: one `worker` child per item (the item in `item`), each running `work` on
+ * GO. `run` settles when it ends; `children` maps each child's item to its execution id.
+ */
+const fanOut = (work: Record<string, unknown>, items: unknown[], { maxNodeRuns = 10_000, toolsRegistry = {} } = {}) => {
+  const backends = createInMemoryBackends();
+  const { broadcastSignalsCaller } = createAllNodes(backends, { toolsRegistry });
+  const run = orchestrate({
+    config: {
+      limits: { max_node_runs: maxNodeRuns },
+      workflows: {
+        main: {
+          Spawn: {
+            node_type: 'child',
+            event_triggers: ['START'],
+            child_workflow_name: 'worker',
+            child_initial_signals: ['GO'],
+            fan_out_field: 'items',
+            child_input_field: 'item',
+          },
+        },
+        worker: { Work: work },
+      },
+    },
+    initialWorkflowName: 'main',
+    initialSignals: ['START'],
+    initialContext: { items },
+    backends,
+    broadcastSignalsCaller,
+  });
+  const children = async () => {
+    const out = new Map<unknown, string>();
+    for (const id of await backends.context.listContexts()) {
+      const ctx = backends.context.readNow(id)!;
+      if (ctx.__parent__) out.set((ctx.item as unknown[])[0], id);
+    }
+    return out;
+  };
+  return { backends, run, children };
+};
+
 describe('direct access to the built-in backends', () => {
   const chain = {
     main: {
@@ -576,47 +617,25 @@ describe('direct access to the built-in backends', () => {
   });
 
   it("shares a fan-out's items with its children, yet a child's tool cannot change them for anyone", async () => {
-    const backends = createInMemoryBackends();
-    const { broadcastSignalsCaller } = createAllNodes(backends, {
-      toolsRegistry: {
-        // Mutates the argument it is given: it must get a copy.
-        touch: (item: Record<string, unknown>) => {
-          item.n = 99;
-          return item;
-        },
-      },
-    });
-    const id = await orchestrate({
-      config: {
-        workflows: {
-          main: {
-            Spawn: {
-              node_type: 'child',
-              event_triggers: ['START'],
-              child_workflow_name: 'worker',
-              child_initial_signals: ['GO'],
-              fan_out_field: 'items',
-              child_input_field: 'item',
-            },
-          },
-          worker: {
-            Touch: { node_type: 'tool', event_triggers: ['GO'], tool_name: 'touch', context_parameter_field: 'item', output_field: 'out' },
+    const { backends, run, children } = fanOut(
+      { node_type: 'tool', event_triggers: ['GO'], tool_name: 'touch', context_parameter_field: 'item', output_field: 'out' },
+      [{ n: 1 }, { n: 2 }],
+      {
+        toolsRegistry: {
+          // Mutates the argument it is given: it must get a copy.
+          touch: (item: Record<string, unknown>) => {
+            item.n = 99;
+            return item;
           },
         },
       },
-      initialWorkflowName: 'main',
-      initialSignals: ['START'],
-      initialContext: { items: [{ n: 1 }, { n: 2 }] },
-      backends,
-      broadcastSignalsCaller,
-    });
-    const children = (await backends.context.listContexts()).filter((c) => c !== id);
-    expect(children).toHaveLength(2);
-    for (const [i, child] of children.entries()) {
-      const ctx = backends.context.readNow(child)!;
-      expect(ctx.item).toEqual([{ n: i + 1 }]);
-      expect(ctx.out).toEqual([{ n: 99 }]);
-    }
+    );
+    const id = await run;
+    const byItem = await children();
+    expect(byItem.size).toBe(2);
+    // Each child still holds its item as it was given, and its tool's own copy changed.
+    expect([...byItem.keys()]).toEqual([{ n: 1 }, { n: 2 }]);
+    for (const child of byItem.values()) expect(backends.context.readNow(child)!.out).toEqual([{ n: 99 }]);
     expect(backends.context.readNow(id)!.items).toEqual([[{ n: 1 }, { n: 2 }]]);
   });
 
@@ -923,43 +942,6 @@ describe("a fan-out's children sharing their operational records (in memory)", (
     expect(op(b, 'c0').max_node_runs).toBeUndefined();
   });
 
-  const fanOut = (work: Record<string, unknown>, items: unknown[], maxNodeRuns = 10_000) => {
-    const backends = createInMemoryBackends();
-    const { broadcastSignalsCaller } = createAllNodes(backends);
-    const run = orchestrate({
-      config: {
-        limits: { max_node_runs: maxNodeRuns },
-        workflows: {
-          main: {
-            Spawn: {
-              node_type: 'child',
-              event_triggers: ['START'],
-              child_workflow_name: 'worker',
-              child_initial_signals: ['GO'],
-              fan_out_field: 'items',
-              child_input_field: 'item',
-            },
-          },
-          worker: { Work: work },
-        },
-      },
-      initialWorkflowName: 'main',
-      initialSignals: ['START'],
-      initialContext: { items },
-      backends,
-      broadcastSignalsCaller,
-    });
-    const children = async () => {
-      const out = new Map<unknown, string>();
-      for (const id of await backends.context.listContexts()) {
-        const ctx = backends.context.readNow(id)!;
-        if (ctx.__parent__) out.set((ctx.item as unknown[])[0], id);
-      }
-      return out;
-    };
-    return { backends, run, children };
-  };
-
   it('runs a fan-out whose children branch on their item to the right signals and counts', async () => {
     const { backends, run, children } = fanOut(
       {
@@ -984,7 +966,7 @@ describe("a fan-out's children sharing their operational records (in memory)", (
     const { backends, run, children } = fanOut(
       { node_type: 'router', event_triggers: ['GO', 'AGAIN'], event_emissions: [{ signal_name: 'AGAIN' }] },
       [0, 1, 2],
-      40,
+      { maxNodeRuns: 40 },
     );
     await expect(run).rejects.toThrow(/limit of 40/);
     let runs = 0;

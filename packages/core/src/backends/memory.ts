@@ -205,8 +205,9 @@ export class InMemoryTelemetryBackend implements TelemetryBackend {
   }
   private columns(executionId: string): TelemetryColumns {
     const stored = this.events.get(executionId);
-    if (stored && columnsOf(stored) === stored) return stored as TelemetryColumns;
-    this.events.set(executionId, stored ? columnsOf(stored) : newColumns());
+    const cols = stored ? columnsOf(stored) : newColumns();
+    if (cols === stored) return cols;
+    this.events.set(executionId, cols);
     // Read back: a store may keep the columns in a record of its own (see memory-records.ts).
     return this.events.get(executionId) as TelemetryColumns;
   }

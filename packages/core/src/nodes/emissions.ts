@@ -13,9 +13,13 @@ export function hasTemplateCondition(emissions: EventEmission[]): boolean {
   return emissions.some((e) => typeof e.condition === 'string' && isTemplate(e.condition));
 }
 
+/** True when an emission has a condition to evaluate (absent, null and empty are none). */
+const hasCondition = (condition: EventEmission['condition']): condition is string =>
+  condition !== undefined && condition !== null && condition !== '';
+
 /** The signals of emissions none of which has a condition (frozen), else undefined. */
 export function unconditionalSignals(emissions: EventEmission[]): readonly string[] | undefined {
-  if (emissions.some((e) => e.condition !== undefined && e.condition !== null && e.condition !== '')) return undefined;
+  if (emissions.some((e) => hasCondition(e.condition))) return undefined;
   return Object.freeze(emissions.map((e) => e.signal_name));
 }
 
@@ -44,7 +48,7 @@ export function evaluateEmissions(
     const e = emissions[i]!;
     const condition = e.condition;
     let fires = true;
-    if (condition !== undefined && condition !== null && condition !== '') {
+    if (hasCondition(condition)) {
       try {
         resolved ??= typeof vars === 'function' ? vars() : vars;
         fires = evaluateCondition(condition, resolved);
