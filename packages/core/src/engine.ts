@@ -26,7 +26,7 @@ import {
 } from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
-import { selectionMode } from './nodes/emissions.js';
+import { emissionsOf, selectionMode } from './nodes/emissions.js';
 import { executeLlm, executeLlmNow } from './nodes/llm.js';
 import { executeRouter, routeNow } from './nodes/router.js';
 import { executeTool, executeToolNow } from './nodes/tool.js';
@@ -239,6 +239,12 @@ interface NodeSubjects {
   started: TelemetryNode;
   /** node_name, node_type: what `node_completed` and `node_error` say. */
   completed: TelemetryNode;
+  /**
+   * A frozen config's emissions, and how a run of it that ends well chose its signals (see
+   * {@link selectedBy}); undefined for a config that may change, read again at each run.
+   */
+  emissions: EventEmission[] | undefined;
+  selection: string | undefined;
 }
 // By config, for runs without a memo (an executor called directly).
 const subjects = new WeakMap<NodeConfig, NodeSubjects>();
@@ -248,11 +254,15 @@ function subjectsOf(run: NodeRun): NodeSubjects {
   const s = memo ?? subjects.get(run.node);
   if (s && s.workflowName === run.workflowName && s.nodeName === run.nodeName) return s as NodeSubjects;
   const node = { node_name: run.nodeName, node_type: run.node.node_type };
+  const frozen = Object.isFrozen(run.node);
+  const emissions = frozen ? emissionsOf(run.node) : undefined;
   const made: NodeSubjects = {
     workflowName: run.workflowName,
     nodeName: run.nodeName,
     completed: eventSubject('node_completed', node),
     started: eventSubject('node_execution', { ...node, workflow_name: run.workflowName }),
+    emissions,
+    selection: emissions && configSelection(run.node, emissions),
   };
   if (!memo) {
     subjects.set(run.node, made);
@@ -262,6 +272,8 @@ function subjectsOf(run: NodeRun): NodeSubjects {
   memo.nodeName = made.nodeName;
   memo.started = made.started;
   memo.completed = made.completed;
+  memo.emissions = made.emissions;
+  memo.selection = made.selection;
   return memo as NodeSubjects;
 }
 
@@ -318,7 +330,7 @@ const triggerIndex = new WeakMap<Workflow, TriggerIndex>();
 function indexWorkflow(workflow: Workflow): TriggerIndex {
   let idx = triggerIndex.get(workflow);
   if (!idx) {
-    const entries = Object.entries(workflow).map(([name, config]) => ({ name, config, memo: newMemo() }));
+    const entries = Object.entries(workflow).map(([name, config]) => new IndexedNode(name, config));
     const bySignal = new Map<string, number[]>();
     entries.forEach(({ config }, i) => {
       for (const t of Array.isArray(config.event_triggers) ? config.event_triggers : []) {
@@ -339,14 +351,26 @@ function indexWorkflow(workflow: Workflow): TriggerIndex {
   return idx;
 }
 
-/** An empty {@link NodeMemo}, every field named (filled on the node's first run). */
-const newMemo = (): NodeMemo => ({
-  workflowName: undefined,
-  nodeName: undefined,
-  started: undefined,
-  completed: undefined,
-  llm: undefined,
-});
+/**
+ * A node of a trigger index, which is also its own {@link NodeMemo} (filled on the node's first run):
+ * a run reads one record for both, rather than one and then the other.
+ */
+class IndexedNode implements TriggeredNode, NodeMemo {
+  workflowName: string | undefined = undefined;
+  nodeName: string | undefined = undefined;
+  started: TelemetryNode | undefined = undefined;
+  completed: TelemetryNode | undefined = undefined;
+  emissions: EventEmission[] | undefined = undefined;
+  selection: string | undefined = undefined;
+  llm: unknown = undefined;
+  constructor(
+    readonly name: string,
+    readonly config: NodeConfig,
+  ) {}
+  get memo(): NodeMemo {
+    return this;
+  }
+}
 
 /** What a signal that triggers nothing triggers. */
 const NO_NODES: readonly TriggeredNode[] = Object.freeze([]);
@@ -654,14 +678,14 @@ function afterRun(engine: Engine, run: NodeRun, count: NodeRunCount, outcome: No
 
 /** A node run's end: its `node_completed` (and `node_error`) events; a failure gets the workflow and node named. */
 function finishRun(engine: Engine, run: NodeRun, subject: NodeSubjects, at: number, outcome: NodeOutcome): NodeOutcome {
-  const emissions = Array.isArray(run.node.event_emissions) ? run.node.event_emissions : [];
+  const emissions = subject.emissions ?? emissionsOf(run.node);
   // Fields set in this order on one record, rather than spread from records made for them.
   const data: Record<string, unknown> = {
     emitted: outcome.emit,
     ok: !outcome.error,
     llm_calls: outcome.update.counters?.llm_calls ?? 0,
     tool_calls: outcome.update.counters?.tool_calls ?? 0,
-    selected_by: selectedBy(run, outcome, emissions),
+    selected_by: selectedBy(outcome, subject.selection ?? configSelection(run.node, emissions)),
   };
   // Each emission of the config, with its condition and whether it fired.
   if (emissions.length) data.emissions = new NodeEmissions(emissions, outcome.emit);
@@ -702,11 +726,16 @@ function causeOf(err: Error): { cause?: string[] } {
 
 /**
  * How a node's signals were chosen, for `node_completed`: `conditions` evaluated by the engine,
- * `model` selection, its `failure` signal, or `none`.
+ * `model` selection, its `failure` signal, or `none`. `selection` is the config's (see {@link configSelection}).
  */
-function selectedBy(run: NodeRun, outcome: NodeOutcome, emissions: EventEmission[]): string {
-  const type = run.node.node_type;
+function selectedBy(outcome: NodeOutcome, selection: string): string {
   if (outcome.handledError || (outcome.error && !outcome.emit.length)) return outcome.handledError ? 'failure' : 'none';
+  return selection;
+}
+
+/** How a run of this node config that ends well chooses its signals: `model`, `conditions` or `none`. */
+function configSelection(node: NodeConfig, emissions: EventEmission[]): string {
+  const type = node.node_type;
   if (type === 'llm' || type === 'agent') return selectionMode(emissions) === 'model' ? 'model' : emissions.length ? 'conditions' : 'none';
   return emissions.length ? 'conditions' : 'none';
 }

@@ -7,7 +7,16 @@ import { newest, referencedFields, templateVars } from '../context-view.js';
 import { isRetryable } from '../errors.js';
 import { deepFreeze } from '../registry.js';
 import type { LazyText } from '../step-capture.js';
-import { type CompiledTemplate, compileTemplateAt, contextReadsOf, renderCompiledAt, renderTemplateAt } from '../templates/index.js';
+import {
+  type CompiledTemplate,
+  compileTemplateAt,
+  contextReadsOf,
+  planOfTemplate,
+  renderCompiledAt,
+  renderPlanAt,
+  renderTemplateAt,
+} from '../templates/index.js';
+import type { Plan } from '../templates/interpret.js';
 import type { CallLlm, ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
 import { emissionsOf, emitWhere, selectionMode, unconditionalSignals } from './emissions.js';
 import {
@@ -108,21 +117,32 @@ function modelNodeSettingsNow(run: NodeRun, services: NodeServices, memo: LlmNod
     const schema = schemaNow(schemas, run.context.__operational__?.main_execution_id ?? run.executionId);
     if (schema === NOT_DIRECT) return undefined;
     const fieldSchema = schemaForField(schema, base.outputField);
-    if (fieldSchema !== undefined) return { ...base, fieldSchema };
+    if (fieldSchema !== undefined) return { ...settingsFields(base), fieldSchema };
   }
   return base;
 }
 
 /**
- * What a node's config alone says of its settings: kept on its memo when the config cannot change
+ * What a node's config alone says of its settings: the memo itself when the config cannot change
  * (the engine's are frozen), read and not changed by the run; made again per run otherwise.
  */
 function settingsOf(run: NodeRun, memo: LlmNodeMemo): Readonly<ModelNodeSettings> {
-  if (memo.settings) return memo.settings;
-  const settings = configSettings(run.node);
-  if (!Object.isFrozen(run.node)) return settings;
-  memo.settings = Object.freeze(settings);
-  return memo.settings;
+  return memo.config === run.node ? memo : configSettings(run.node);
+}
+
+/** The settings fields of `s` as a record of their own (the memo that holds them holds more). */
+function settingsFields(s: Readonly<ModelNodeSettings>): ModelNodeSettings {
+  return {
+    outputField: s.outputField,
+    retries: s.retries,
+    failureSignal: s.failureSignal,
+    historyKey: s.historyKey,
+    systemPrompt: s.systemPrompt,
+    fieldSchema: s.fieldSchema,
+    emissions: s.emissions,
+    mode: s.mode,
+    unconditional: s.unconditional,
+  };
 }
 
 /** Formats a conversation history as text for the prompt. */
@@ -155,32 +175,73 @@ const PLAIN_CONTRACTS = 1024;
 /**
  * What the runs of one llm node config share, made on its first run: the prompt template (compiled),
  * the context fields it refers to, whether its text depends on those alone (see contextReadsOf), the
- * answer contract and the prompt's shape. One record per node: a run finds it on its memo (see
- * NodeMemo), or by config when it has none, and a process that has seen many node configs reads one
- * place for each.
+ * answer contract and the prompt's shape; and, for a frozen config, the settings its runs read (the
+ * memo is their settings record). One record per node: a run finds it on its memo (see NodeMemo), or
+ * by config when it has none. With many node configs, what a run reads of its own is then in few
+ * places in memory, each one more read that the CPU's caches may no longer hold.
  */
-interface LlmNodeMemo {
-  readonly source: string;
-  readonly template: CompiledTemplate;
-  readonly fields: readonly string[];
-  readonly again: boolean;
+class LlmNodeMemo implements Readonly<ModelNodeSettings> {
+  readonly outputField: string | undefined;
+  readonly retries: number;
+  readonly failureSignal: string | undefined;
+  readonly historyKey: string | undefined = undefined;
+  readonly systemPrompt: string | undefined = undefined;
+  readonly fieldSchema: JSONSchema | undefined = undefined;
+  readonly emissions: EventEmission[];
+  readonly mode: ModelNodeSettings['mode'];
+  readonly unconditional: readonly string[] | undefined;
   /** While the field's schema stays the same (a backend may hand out a new copy per read). */
-  contract: AnswerContract | undefined;
-  shape: PromptShape | undefined;
-  /** The settings of a frozen config (see settingsOf). */
-  settings: Readonly<ModelNodeSettings> | undefined;
+  contract: AnswerContract | undefined = undefined;
+  shape: PromptShape | undefined = undefined;
+  constructor(
+    /** The node config it was made for, when that config is frozen: its runs read the settings here. */
+    readonly config: NodeConfig | undefined,
+    readonly source: string,
+    readonly template: CompiledTemplate,
+    /** The template's plan, when it has one: rendered from here, the compiled record is not read. */
+    readonly plan: Plan | null,
+    readonly fields: readonly string[],
+    readonly again: boolean,
+    settings: ModelNodeSettings,
+  ) {
+    this.outputField = settings.outputField;
+    this.retries = settings.retries;
+    this.failureSignal = settings.failureSignal;
+    this.emissions = settings.emissions;
+    this.mode = settings.mode;
+    this.unconditional = settings.unconditional;
+  }
 }
 const memos = new WeakMap<NodeConfig, LlmNodeMemo>();
 
+// The lists of fields prompts refer to, shared by the prompts that refer to the same (most prompts of
+// a workflow read the same few fields): a run then reads a list that other nodes keep in cache.
+const fieldLists = new Map<string, readonly string[]>();
+const FIELD_LISTS = 1024;
+
+function sharedFields(source: string): readonly string[] {
+  const fields = referencedFields(source);
+  const key = fields.join('\u0000');
+  let shared = fieldLists.get(key);
+  if (!shared) {
+    shared = Object.freeze(fields);
+    if (fieldLists.size < FIELD_LISTS) fieldLists.set(key, shared);
+  }
+  return shared;
+}
+
 function memoOf(run: NodeRun): LlmNodeMemo {
-  const source = String(run.node.prompt);
   const held = run.memo;
   let memo = (held ? held.llm : memos.get(run.node)) as LlmNodeMemo | undefined;
+  // Found by the config itself: comparing the prompt text would read it, one more place in memory per run.
+  if (memo !== undefined && memo.config === run.node) return memo;
+  const source = String(run.node.prompt);
   if (memo?.source !== source) {
     const template = compileTemplateAt(source, siteOf(run, 'prompt'));
-    const fields = Object.freeze(referencedFields(source));
+    const fields = sharedFields(source);
     const again = contextReadsOf(source)?.every((f) => fields.includes(f)) === true;
-    memo = { source, template, fields, again, contract: undefined, shape: undefined, settings: undefined };
+    const config = Object.isFrozen(run.node) ? run.node : undefined;
+    memo = new LlmNodeMemo(config, source, template, planOfTemplate(template), fields, again, configSettings(run.node));
     if (held) held.llm = memo;
     else memos.set(run.node, memo);
   }
@@ -373,7 +434,11 @@ function askModel(
   history: ConversationMessage[] | undefined,
   memo: LlmNodeMemo = memoOf(run),
 ): NodeOutcome | Promise<NodeOutcome> {
-  const rendered = renderCompiledAt(memo.template, templateVars(run.context), siteOf(run, 'prompt'));
+  const vars = templateVars(run.context);
+  const rendered =
+    memo.plan !== null
+      ? renderPlanAt(memo.plan, vars, () => siteOf(run, 'prompt'))
+      : renderCompiledAt(memo.template, vars, siteOf(run, 'prompt'));
   const { schema, instructions } = contractOf(memo, s);
   const fields = memo.fields;
   const head = {

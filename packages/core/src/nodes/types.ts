@@ -1,6 +1,16 @@
 /** What a node executor gets (the run, the services) and returns (its outcome). */
 import type { TemplateSite } from '../templates/index.js';
-import type { Backends, CallLlm, ContextUpdate, ExecutionLimits, NodeConfig, StoredContext, TelemetryNode, ToolEntry } from '../types.js';
+import type {
+  Backends,
+  CallLlm,
+  ContextUpdate,
+  EventEmission,
+  ExecutionLimits,
+  NodeConfig,
+  StoredContext,
+  TelemetryNode,
+  ToolEntry,
+} from '../types.js';
 
 /** A tool as the engine holds it: the registry entry with its defaults filled in. */
 export interface ResolvedTool extends ToolEntry {
@@ -110,6 +120,9 @@ export interface NodeMemo {
   /** The engine's telemetry subjects for the node: of its `node_execution`, and of its `node_completed` and `node_error`. */
   started: TelemetryNode | undefined;
   completed: TelemetryNode | undefined;
+  /** A frozen config's emissions and how a run that ends well chose among them (see the engine's `finishRun`). */
+  emissions: EventEmission[] | undefined;
+  selection: string | undefined;
   /** An llm node's compiled prompt, the fields it reads and its answer contract. */
   llm: unknown;
 }

@@ -323,7 +323,8 @@ export class Compiled implements CompiledTemplate {
     private readonly single: { root: RootFn | null; expr: PlanExpr | null; lead: string; trail: string } | null,
     /** The context fields the text depends on, when it depends on nothing else (see `contextReads`). */
     readonly reads: readonly string[] | null = [],
-    private readonly plan: Plan | null = null,
+    /** A plain template's plan (see `interpret.ts`), else null. */
+    readonly plan: Plan | null = null,
   ) {}
 
   render(vars: TemplateVars, limits?: Partial<RenderLimits>): string {

@@ -34,6 +34,7 @@
 import { TemplateError } from '../errors.js';
 import type { CompiledTemplate, TemplateVars } from '../types.js';
 import { build, Compiled } from './compiler.js';
+import { type Plan, renderPlan } from './interpret.js';
 import { asTemplateError } from './runtime.js';
 import { isPlainObject } from './values.js';
 
@@ -200,6 +201,29 @@ export function renderCompiledAt(template: CompiledTemplate, vars: TemplateVars,
     return template.render(vars);
   } catch (e) {
     throw located(e, site, site.field);
+  }
+}
+
+/**
+ * The plan of a template from {@link compileTemplateAt}, when it is a plain one: a caller that keeps
+ * it renders it with {@link renderPlanAt}, without reading the compiled record.
+ * @internal
+ */
+export function planOfTemplate(template: CompiledTemplate): Plan | null {
+  return template instanceof Compiled ? template.plan : null;
+}
+
+/**
+ * Renders a plan from {@link planOfTemplate}; an error names the workflow, node and field (the site
+ * is made only then).
+ * @internal
+ */
+export function renderPlanAt(plan: Plan, vars: TemplateVars, site: () => TemplateSite): string {
+  try {
+    return renderPlan(plan, vars);
+  } catch (e) {
+    const at = site();
+    throw located(e, at, at.field);
   }
 }
 
