@@ -23,7 +23,7 @@ import {
   type StoredContext,
   storeExecution,
 } from '../src/index.js';
-import { type NodeServices, startOutcome } from '../src/nodes/types.js';
+import { type NodeRun, type NodeServices, startOutcome } from '../src/nodes/types.js';
 import { LazyText } from '../src/step-capture.js';
 import { flatString, newUuid } from '../src/strings.js';
 
@@ -975,5 +975,81 @@ describe("a fan-out's children sharing their operational records (in memory)", (
     expect(runs).toBe(39);
     const looped = [...(await children()).values()].map((id) => op(backends, id)).find((o) => (o.nodes.Work ?? 0) > SHARED_SIGNALS_AT_MOST);
     expect(looped && Object.isFrozen(looped)).toBe(false);
+  });
+});
+
+describe('what the runs of an llm node share', () => {
+  const answerBoth = () => '{"a": 1, "b": 2}';
+  const run = (node: Record<string, unknown>, memo?: NodeRun['memo']): NodeRun => ({
+    executionId: 'e1',
+    workflowName: 'wf',
+    nodeName: 'Ask',
+    node: node as NodeRun['node'],
+    context: { x: ['v'], __operational__: { signals: [], nodes: {}, llm_calls: 0, tool_calls: 0, errors: 0 } } as unknown as StoredContext,
+    signals: ['GO'],
+    runKey: 'k',
+    memo,
+  });
+
+  it('reads a config that can change again at each run: its prompt, output field and signals', async () => {
+    const prompts: string[] = [];
+    const { nodes } = createAllNodes(createInMemoryBackends(), {
+      callLlm: (prompt: string) => {
+        prompts.push(prompt);
+        return answerBoth();
+      },
+    });
+    const node: Record<string, unknown> = {
+      node_type: 'llm',
+      event_triggers: ['GO'],
+      prompt: 'first {{ context.x }}',
+      output_field: 'a',
+      event_emissions: [{ signal_name: 'ONE' }],
+    };
+    const first = await nodes.llm(run(node), nodes.engine.services);
+    expect(first.emit).toEqual(['ONE']);
+    expect(first.update.fields).toEqual({ a: [1] });
+    Object.assign(node, { prompt: 'second {{ context.x }}', output_field: 'b', event_emissions: [{ signal_name: 'TWO' }] });
+    const second = await nodes.llm(run(node), nodes.engine.services);
+    expect(second.emit).toEqual(['TWO']);
+    expect(second.update.fields).toEqual({ b: [2] });
+    expect(prompts[0]).toContain('first v');
+    expect(prompts[1]).toContain('second v');
+  });
+
+  it('gives each of two frozen configs held on one memo its own prompt and settings', async () => {
+    const prompts: string[] = [];
+    const { nodes } = createAllNodes(createInMemoryBackends(), {
+      callLlm: (prompt: string) => {
+        prompts.push(prompt);
+        return answerBoth();
+      },
+    });
+    const memo = {
+      workflowName: undefined,
+      nodeName: undefined,
+      started: undefined,
+      completed: undefined,
+      emissions: undefined,
+      selection: undefined,
+      llm: undefined,
+    };
+    const one = Object.freeze({
+      node_type: 'llm',
+      prompt: 'one {{ context.x }}',
+      output_field: 'a',
+      event_emissions: [{ signal_name: 'ONE' }],
+    });
+    const two = Object.freeze({
+      node_type: 'llm',
+      prompt: 'two {{ context.x }}',
+      output_field: 'b',
+      event_emissions: [{ signal_name: 'TWO' }],
+    });
+    for (const node of [one, two, one]) await nodes.llm(run(node, memo), nodes.engine.services);
+    expect(prompts.map((p) => (p.includes('one v') ? 'one' : p.includes('two v') ? 'two' : p))).toEqual(['one', 'two', 'one']);
+    const last = await nodes.llm(run(two, memo), nodes.engine.services);
+    expect(last.emit).toEqual(['TWO']);
+    expect(last.update.fields).toEqual({ b: [2] });
   });
 });
