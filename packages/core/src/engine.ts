@@ -363,6 +363,10 @@ class IndexedNode implements TriggeredNode, NodeMemo {
   emissions: EventEmission[] | undefined = undefined;
   selection: string | undefined = undefined;
   llm: unknown = undefined;
+  /** The nodes that the frozen list of signals it last emitted triggers in that workflow (see {@link triggeredAfter}). */
+  nextSignals: readonly string[] | undefined = undefined;
+  nextIn: Workflow | undefined = undefined;
+  nextNodes: readonly TriggeredNode[] | undefined = undefined;
   constructor(
     readonly name: string,
     readonly config: NodeConfig,
@@ -788,14 +792,26 @@ async function beginBroadcast(engine: Engine, executionId: string, signals: stri
 }
 
 /** {@link beginBroadcast} on a direct store: the same reads, checks and writes, without promises. */
-function beginBroadcastNow(engine: Engine, direct: DirectStore, executionId: string, signals: string[]): StartedBroadcast {
+function beginBroadcastNow(
+  engine: Engine,
+  direct: DirectStore,
+  executionId: string,
+  signals: string[],
+  from: NodeMemo | undefined,
+): StartedBroadcast {
   const loaded = loadedExecution(executionId, direct.read(executionId), direct.registry(executionId), direct.workflowName(executionId));
   direct.update(executionId, { signals }, loaded.context);
-  return startedBroadcast(engine, executionId, signals, loaded);
+  return startedBroadcast(engine, executionId, signals, loaded, from);
 }
 
 /** Logs a broadcast and finds the nodes it triggers (both start paths end here). */
-function startedBroadcast(engine: Engine, executionId: string, signals: string[], loaded: LoadedExecution): StartedBroadcast {
+function startedBroadcast(
+  engine: Engine,
+  executionId: string,
+  signals: string[],
+  loaded: LoadedExecution,
+  from?: NodeMemo,
+): StartedBroadcast {
   const telemetry = engine.backends.telemetry;
   // Recorded straight through the backend where it can (no step I/O to capture, no copy of a fresh object).
   if (typeof telemetry?.record === 'function') {
@@ -805,7 +821,25 @@ function startedBroadcast(engine: Engine, executionId: string, signals: string[]
       // Telemetry never fails a broadcast.
     }
   } else engine.services.telemetry(executionId, 'signals_broadcast', { signals });
-  return { workflowName: loaded.workflowName, nodes: triggeredNodes(loaded.workflow, signals), next: 0 };
+  return { workflowName: loaded.workflowName, nodes: triggeredAfter(loaded.workflow, signals, from), next: 0 };
+}
+
+/**
+ * {@link triggeredNodes}, for the signals a node emitted: a node that emits the same frozen list at
+ * every run (an llm node's signals without conditions) keeps the nodes they trigger on its memo, so
+ * its runs do not look them up by signal name again.
+ */
+function triggeredAfter(workflow: Workflow, signals: readonly string[], from: NodeMemo | undefined): readonly TriggeredNode[] {
+  if (!(from instanceof IndexedNode)) return triggeredNodes(workflow, signals);
+  if (from.nextSignals === signals && from.nextIn === workflow) return from.nextNodes!;
+  const nodes = triggeredNodes(workflow, signals);
+  // A list made for one run is not kept: the next run's is another list.
+  if (Object.isFrozen(signals)) {
+    from.nextSignals = signals;
+    from.nextIn = workflow;
+    from.nextNodes = nodes;
+  }
+  return nodes;
 }
 
 /**
@@ -977,6 +1011,8 @@ class PendingBroadcast implements Send {
     readonly executionId: string,
     readonly signals: string[],
     readonly delayMs: number,
+    /** The node whose own signals these are, when they are (see {@link triggeredAfter}). */
+    readonly from: NodeMemo | undefined = undefined,
   ) {}
 }
 
@@ -994,7 +1030,7 @@ export async function drainBroadcast(engine: Engine, executionId: string, signal
     if (!top.started) {
       if (top.delayMs) await sleep(top.delayMs);
       top.started = direct
-        ? beginBroadcastNow(engine, direct, top.executionId, top.signals)
+        ? beginBroadcastNow(engine, direct, top.executionId, top.signals, top.from)
         : await beginBroadcast(engine, top.executionId, top.signals, true);
     }
     if (top.started.next >= top.started.nodes.length) {
@@ -1014,7 +1050,7 @@ export async function drainBroadcast(engine: Engine, executionId: string, signal
     else await applyInProcess(engine, top.executionId, outcome);
     if (outcome.outbox.length === 0 && outcome.spawns.length === 0) {
       // The usual run: its own signals only, with no list of sends made for them.
-      if (outcome.emit.length) stack.push(new PendingBroadcast(top.executionId, outcome.emit, 0));
+      if (outcome.emit.length) stack.push(new PendingBroadcast(top.executionId, outcome.emit, 0, run.memo));
       continue;
     }
     // Pushed last first, so the node's own signals run first, then the parents', then the children's.

@@ -4,6 +4,7 @@
  * code is a function of its own per template: a workflow with hundreds of prompts runs each of them
  * too rarely for the JIT to optimize it, and keeps each one's code; this one walker serves them all.
  */
+import { flatString } from '../strings.js';
 import type { TemplateVars } from '../types.js';
 import { childrenOf, type NjNode, nodeOf } from './ast.js';
 import { RenderBudget, type RenderLimits } from './budget.js';
@@ -28,7 +29,8 @@ export function planOf(root: NjNode): Plan | null {
     for (const child of childrenOf(output)) {
       if (child.typename === 'TemplateData') {
         // As the compiler: an empty piece emits nothing.
-        if (child.value) plan.push(String(child.value));
+        // Copied flat: a piece of the source is a slice of it, and rendering would read both.
+        if (child.value) plan.push(flatString(String(child.value)));
         continue;
       }
       const expr = planExpr(child);
