@@ -143,6 +143,21 @@ function historiesOf(entries: [string, unknown][], inherited: Record<string, unk
 }
 
 /**
+ * An object's own enumerable fields in order, as `Object.entries` gives them. On a large object (a
+ * thousand fields, which V8 keeps as a hash table) `Object.entries` takes a slow path: its keys and
+ * values read as two lists and paired cost about a third as much.
+ */
+function ownEntries(obj: object): [string, unknown][] {
+  const keys = Object.keys(obj);
+  const values = Object.values(obj);
+  // A getter that adds or removes fields would make the two lists disagree: then as Object.entries.
+  if (keys.length !== values.length) return Object.entries(obj);
+  const out = new Array<[string, unknown]>(keys.length);
+  for (let i = 0; i < keys.length; i++) out[i] = [keys[i]!, values[i]];
+  return out;
+}
+
+/**
  * Checks everything about a new execution without storing anything: the config (or the inherited
  * one), the initial workflow, signals and context. Throws WorkflowValidationError on bad input.
  * @internal Used by `@soe/aws`; not part of the stable API.
@@ -231,7 +246,7 @@ export async function prepareExecution(opts: OrchestrateOptions): Promise<Prepar
       if (!isReservedField(k) && Array.isArray(v)) inherited[k] = structuredClone(v);
   }
   const initial = opts.initialContext ?? {};
-  const initialEntries = Object.entries(initial);
+  const initialEntries = ownEntries(initial);
   for (const [k, v] of initialEntries) {
     if (isReservedField(k))
       throw new WorkflowValidationError([{ field: `initial_context.${k}`, message: `'${k}' is reserved for the engine` }]);
