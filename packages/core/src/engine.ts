@@ -26,7 +26,7 @@ import {
 } from './node-clock.js';
 import { executeAgent } from './nodes/agent.js';
 import { executeChild } from './nodes/child.js';
-import { emissionsOf, selectionMode } from './nodes/emissions.js';
+import { emissionsOf, selectionMode, unconditionalSignals } from './nodes/emissions.js';
 import { executeLlm, executeLlmNow } from './nodes/llm.js';
 import { executeRouter, routeNow } from './nodes/router.js';
 import { executeTool, executeToolNow } from './nodes/tool.js';
@@ -245,6 +245,8 @@ interface NodeSubjects {
    */
   emissions: EventEmission[] | undefined;
   selection: string | undefined;
+  /** With `emissions`: their signals when none has a condition (see NodeMemo). */
+  unconditional: readonly string[] | undefined;
 }
 // By config, for runs without a memo (an executor called directly).
 const subjects = new WeakMap<NodeConfig, NodeSubjects>();
@@ -263,6 +265,7 @@ function subjectsOf(run: NodeRun): NodeSubjects {
     started: eventSubject('node_execution', { ...node, workflow_name: run.workflowName }),
     emissions,
     selection: emissions && configSelection(run.node, emissions),
+    unconditional: emissions && unconditionalSignals(emissions),
   };
   if (!memo) {
     subjects.set(run.node, made);
@@ -274,6 +277,7 @@ function subjectsOf(run: NodeRun): NodeSubjects {
   memo.completed = made.completed;
   memo.emissions = made.emissions;
   memo.selection = made.selection;
+  memo.unconditional = made.unconditional;
   return memo as NodeSubjects;
 }
 
@@ -362,6 +366,7 @@ class IndexedNode implements TriggeredNode, NodeMemo {
   completed: TelemetryNode | undefined = undefined;
   emissions: EventEmission[] | undefined = undefined;
   selection: string | undefined = undefined;
+  unconditional: readonly string[] | undefined = undefined;
   llm: unknown = undefined;
   /** The nodes that the frozen list of signals it last emitted triggers in that workflow (see {@link triggeredAfter}). */
   nextSignals: readonly string[] | undefined = undefined;
@@ -750,8 +755,14 @@ function configSelection(node: NodeConfig, emissions: EventEmission[]): string {
  * every ancestor that lists them too.
  */
 function propagateToParents(engine: Engine, link: ParentLink, outcome: NodeOutcome): Promise<void> | undefined {
-  const up = outcome.emit.filter((s) => link.signals_to_parent.includes(s));
-  if (up.length) addTo(outcome, 'outbox', { executionId: link.parent_execution_id, signals: up });
+  // A loop, not `filter`: the emitted list is often a node's shared frozen one, which `filter` takes slowly.
+  const emit = outcome.emit;
+  let up: string[] | undefined;
+  for (let i = 0; i < emit.length; i++) {
+    const signal = emit[i]!;
+    if (link.signals_to_parent.includes(signal)) up === undefined ? (up = [signal]) : up.push(signal);
+  }
+  if (up) addTo(outcome, 'outbox', { executionId: link.parent_execution_id, signals: up });
   const fields = pick(outcome.update.fields, link.context_updates_to_parent);
   // Only fields going up need the ancestors' links read: most child runs finish here, without a promise.
   return fields ? propagateFields(engine, link, fields, outcome) : undefined;

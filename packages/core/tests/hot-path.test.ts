@@ -1032,6 +1032,7 @@ describe('what the runs of an llm node share', () => {
       completed: undefined,
       emissions: undefined,
       selection: undefined,
+      unconditional: undefined,
       llm: undefined,
     };
     const one = Object.freeze({

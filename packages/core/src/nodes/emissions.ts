@@ -23,6 +23,15 @@ export function unconditionalSignals(emissions: EventEmission[]): readonly strin
   return Object.freeze(emissions.map((e) => e.signal_name));
 }
 
+/**
+ * The signals every run of this node emits, from its memo: set for a frozen config none of whose
+ * emissions has a condition (one shared frozen list), else undefined (evaluate them).
+ */
+export function unconditionalOf(run: NodeRun): string[] | undefined {
+  const memo = run.memo;
+  return memo?.emissions !== undefined ? (memo.unconditional as string[] | undefined) : undefined;
+}
+
 /** A condition that raised while it was evaluated. */
 export interface ConditionFailure {
   signal: string;

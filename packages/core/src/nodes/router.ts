@@ -1,6 +1,6 @@
 /** The router node: emits the signals whose conditions hold. */
 import { templateVars } from '../context-view.js';
-import { emissionsOf, emitWhere } from './emissions.js';
+import { emissionsOf, emitWhere, unconditionalOf } from './emissions.js';
 import { type NodeExecutor, type NodeOutcome, type NodeRun, type NodeServices, startOutcome } from './types.js';
 
 /**
@@ -9,7 +9,7 @@ import { type NodeExecutor, type NodeOutcome, type NodeRun, type NodeServices, s
  */
 export function routeNow(run: NodeRun, services: NodeServices): NodeOutcome {
   const outcome = startOutcome(run.nodeName);
-  outcome.emit = emitWhere(run, services, emissionsOf(run.node), () => templateVars(run.context, outcome.update));
+  outcome.emit = unconditionalOf(run) ?? emitWhere(run, services, emissionsOf(run.node), () => templateVars(run.context, outcome.update));
   return outcome;
 }
 

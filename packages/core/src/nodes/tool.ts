@@ -8,7 +8,7 @@ import { findUnserialisable } from '../orchestrate.js';
 import { formatProblems, validateAgainstSchema } from '../schema-validation.js';
 import { renderValueAt } from '../templates/index.js';
 import type { ToolCallContext } from '../types.js';
-import { emissionsOf, emitWhere } from './emissions.js';
+import { emissionsOf, emitWhere, unconditionalOf } from './emissions.js';
 import {
   addCounter,
   addTo,
@@ -348,7 +348,7 @@ function toolAnswered(run: NodeRun, services: NodeServices, outcome: NodeOutcome
   }
   // The view is built only when a condition reads it.
   const vars = () => templateVars(run.context, outcome.update, { result });
-  const emitted = emitWhere(run, services, emissionsOf(run.node), vars);
+  const emitted = unconditionalOf(run) ?? emitWhere(run, services, emissionsOf(run.node), vars);
   outcome.emit = outcome.extraEmit.length ? emitted.concat(outcome.extraEmit) : emitted;
   return outcome;
 }

@@ -123,6 +123,8 @@ export interface NodeMemo {
   /** A frozen config's emissions and how a run that ends well chose among them (see the engine's `finishRun`). */
   emissions: EventEmission[] | undefined;
   selection: string | undefined;
+  /** With `emissions`: their signals when none has a condition (one frozen list), else undefined. */
+  unconditional: readonly string[] | undefined;
   /** An llm node's compiled prompt, the fields it reads and its answer contract. */
   llm: unknown;
 }
