@@ -979,7 +979,17 @@ describe("a fan-out's children sharing their operational records (in memory)", (
 });
 
 describe('what the runs of an llm node share', () => {
-  const answerBoth = () => '{"a": 1, "b": 2}';
+  /** Nodes whose model answers both fields and keeps every prompt it is sent. */
+  const recordingNodes = () => {
+    const prompts: string[] = [];
+    const { nodes } = createAllNodes(createInMemoryBackends(), {
+      callLlm: (prompt: string) => {
+        prompts.push(prompt);
+        return '{"a": 1, "b": 2}';
+      },
+    });
+    return { nodes, prompts };
+  };
   const run = (node: Record<string, unknown>, memo?: NodeRun['memo']): NodeRun => ({
     executionId: 'e1',
     workflowName: 'wf',
@@ -992,13 +1002,7 @@ describe('what the runs of an llm node share', () => {
   });
 
   it('reads a config that can change again at each run: its prompt, output field and signals', async () => {
-    const prompts: string[] = [];
-    const { nodes } = createAllNodes(createInMemoryBackends(), {
-      callLlm: (prompt: string) => {
-        prompts.push(prompt);
-        return answerBoth();
-      },
-    });
+    const { nodes, prompts } = recordingNodes();
     const node: Record<string, unknown> = {
       node_type: 'llm',
       event_triggers: ['GO'],
@@ -1018,13 +1022,7 @@ describe('what the runs of an llm node share', () => {
   });
 
   it('gives each of two frozen configs held on one memo its own prompt and settings', async () => {
-    const prompts: string[] = [];
-    const { nodes } = createAllNodes(createInMemoryBackends(), {
-      callLlm: (prompt: string) => {
-        prompts.push(prompt);
-        return answerBoth();
-      },
-    });
+    const { nodes, prompts } = recordingNodes();
     const memo = {
       workflowName: undefined,
       nodeName: undefined,
