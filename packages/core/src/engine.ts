@@ -837,8 +837,8 @@ function startedBroadcast(
 
 /**
  * {@link triggeredNodes}, for the signals a node emitted: a node that emits the same frozen list at
- * every run (an llm node's signals without conditions) keeps the nodes they trigger on its memo, so
- * its runs do not look them up by signal name again.
+ * every run (its emissions have no conditions: see NodeMemo.unconditional) keeps the nodes they
+ * trigger on its memo, so its runs do not look them up by signal name again.
  */
 function triggeredAfter(workflow: Workflow, signals: readonly string[], from: NodeMemo | undefined): readonly TriggeredNode[] {
   if (!(from instanceof IndexedNode)) return triggeredNodes(workflow, signals);
