@@ -24,8 +24,9 @@ export function unconditionalSignals(emissions: EventEmission[]): readonly strin
 }
 
 /**
- * The signals every run of this node emits, from its memo: set for a frozen config none of whose
- * emissions has a condition (one shared frozen list), else undefined (evaluate them).
+ * The signals every run of this node (a router, a tool, an llm node choosing by conditions) emits,
+ * from its memo: set for a frozen config none of whose emissions has a condition (one shared frozen
+ * list), else undefined (evaluate them).
  */
 export function unconditionalOf(run: NodeRun): string[] | undefined {
   const memo = run.memo;

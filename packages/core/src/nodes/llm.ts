@@ -18,7 +18,7 @@ import {
 } from '../templates/index.js';
 import type { Plan } from '../templates/interpret.js';
 import type { CallLlm, ConversationMessage, EventEmission, JSONSchema, LlmAnswer, NodeConfig, StoredContext } from '../types.js';
-import { emissionsOf, emitWhere, selectionMode, unconditionalSignals } from './emissions.js';
+import { emissionsOf, emitWhere, selectionMode, unconditionalOf } from './emissions.js';
 import {
   answerSchema,
   type CallHooks,
@@ -53,11 +53,6 @@ export interface ModelNodeSettings {
   fieldSchema?: JSONSchema;
   emissions: EventEmission[];
   mode: 'engine' | 'model' | 'none';
-  /**
-   * The signals of an 'engine' node none of whose emissions has a condition: every run emits them
-   * all, so a run reads this one list (frozen, shared) instead of the emission records.
-   */
-  unconditional: readonly string[] | undefined;
 }
 
 /** Default number of extra attempts when an answer is unusable. */
@@ -78,7 +73,6 @@ function configSettings(node: NodeConfig): ModelNodeSettings {
     fieldSchema: undefined,
     emissions,
     mode,
-    unconditional: mode === 'engine' ? unconditionalSignals(emissions) : undefined,
   };
 }
 
@@ -141,7 +135,6 @@ function settingsFields(s: Readonly<ModelNodeSettings>): ModelNodeSettings {
     fieldSchema: s.fieldSchema,
     emissions: s.emissions,
     mode: s.mode,
-    unconditional: s.unconditional,
   };
 }
 
@@ -189,7 +182,6 @@ class LlmNodeMemo implements Readonly<ModelNodeSettings> {
   readonly fieldSchema: JSONSchema | undefined = undefined;
   readonly emissions: EventEmission[];
   readonly mode: ModelNodeSettings['mode'];
-  readonly unconditional: readonly string[] | undefined;
   /** While the field's schema stays the same (a backend may hand out a new copy per read). */
   contract: AnswerContract | undefined = undefined;
   shape: PromptShape | undefined = undefined;
@@ -209,7 +201,6 @@ class LlmNodeMemo implements Readonly<ModelNodeSettings> {
     this.failureSignal = settings.failureSignal;
     this.emissions = settings.emissions;
     this.mode = settings.mode;
-    this.unconditional = settings.unconditional;
   }
 }
 const memos = new WeakMap<NodeConfig, LlmNodeMemo>();
@@ -320,8 +311,7 @@ export function finishModelNode(
 ): void {
   if (s.outputField) appendField(outcome, s.outputField, value === undefined ? null : value);
   if (s.mode === 'engine')
-    outcome.emit =
-      (s.unconditional as string[] | undefined) ?? emitWhere(run, services, s.emissions, () => templateVars(run.context, outcome.update));
+    outcome.emit = unconditionalOf(run) ?? emitWhere(run, services, s.emissions, () => templateVars(run.context, outcome.update));
   else if (s.mode === 'model') {
     const offered = new Set(s.emissions.map((e) => e.signal_name));
     outcome.emit = (selected ?? []).filter((x) => offered.has(x));
